@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install what the integration tests need from Debian when it is missing:
+# dovecot-imapd (a real IMAP server for the IMAP tests).
+# Needs root; without root it says what is missing and leaves the tests to report it.
+set -eu
+missing=""
+[ -x /usr/sbin/dovecot ] || missing="$missing dovecot-imapd"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "install-system-deps: missing:$missing (run as root, or: sudo apt-get install$missing)" >&2
+    exit 0
+fi
+echo "install-system-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

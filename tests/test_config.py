@@ -1,0 +1,65 @@
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from triage.config import SECTIONS, Config, config_from_dict, load_config
+from triage.errors import ConfigError
+
+EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+
+
+def test_example_config_documents_every_key_with_its_default():
+    """Like datasette's test_docs: an undocumented or stale key fails here."""
+    example = tomllib.loads(EXAMPLE.read_text())
+    assert set(example) == set(SECTIONS)
+    defaults = Config()
+    for section, cls in SECTIONS.items():
+        declared = {f.name for f in fields(cls)}
+        assert set(example[section]) == declared, f"[{section}] out of step with {cls.__name__}"
+        for key in declared:
+            assert example[section][key] == getattr(getattr(defaults, section), key), f"{section}.{key} default differs"
+
+
+def test_every_example_key_has_a_comment():
+    for line in EXAMPLE.read_text().splitlines():
+        if re.match(r"^[a-z_0-9]+ = ", line):
+            assert "#" in line, f"undocumented: {line}"
+
+
+def test_example_loads_cleanly():
+    assert load_config(EXAMPLE).imap.port == 993
+
+
+@pytest.mark.parametrize("data, key, words", [
+    ({"imap": {"prot": 1}}, "imap.prot", "unknown key"),
+    ({"imap": {"port": "993"}}, "imap.port", "must be int"),
+    ({"labels": {"mode": "tags"}}, "labels.mode", "must be one of"),
+    ({"support": {"addresses": "a@b"}}, "support.addresses", "list of str"),
+    ({"imap": {"host": "mail.example.com", "security": "plain"}}, "imap.security", "loopback"),
+    ({"triage": {"frustration_threshold": 1.5}}, "triage.frustration_threshold", "between 0 and 1"),
+    ({"nonsense": {}}, "nonsense", "unknown section"),
+])
+def test_bad_config_names_file_and_key(data, key, words):
+    with pytest.raises(ConfigError) as error:
+        config_from_dict(data, "/etc/triage.toml")
+    assert f"/etc/triage.toml: [{key}]" in str(error.value) and words in str(error.value)
+
+
+def test_broken_toml_names_the_file(tmp_path):
+    bad = tmp_path / "t.toml"
+    bad.write_text("[imap\nhost=")
+    with pytest.raises(ConfigError, match="t.toml.*not valid TOML"):
+        load_config(bad)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_plain_to_loopback_is_allowed():
+    config = config_from_dict({"imap": {"host": "127.0.0.1", "security": "plain", "port": 143}})
+    assert config.imap.security == "plain"

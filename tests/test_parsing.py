@@ -1,0 +1,71 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from triage.errors import MessageParseError
+from triage.message import RawMail
+from triage.parsing import parse_message
+from tests.helpers import fixture
+
+
+def test_thank_you_keeps_only_newest_words():
+    message = parse_message(fixture("thanks_quoting_refund.eml"))
+    assert message.newest_text.startswith("Got it, thank you so much!")
+    assert "refund" not in message.newest_text.lower()
+    assert "Sent from my iPhone" not in message.newest_text
+    assert "refund of $84.00" in message.body_text  # the whole body is still there
+    assert message.in_reply_to == "<reply-123@larkspur.example>"
+    assert message.references == ("<orig-555@mail.gmail.com>", "<reply-123@larkspur.example>")
+    assert message.sender == "priya.raman@gmail.com" and message.sender_name == "Priya Raman"
+
+
+def test_html_only_mail_becomes_text_without_script_or_quote():
+    message = parse_message(fixture("html_only.eml"))
+    assert "Please cancel my subscription & stop the renewal." in message.newest_text
+    assert "alert" not in message.body_text and "color:red" not in message.body_text
+    assert "renews on 1 April" not in message.newest_text
+    assert message.date == datetime(2026, 3, 11, 17, 2, 10, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("cp1252_qp.eml", "je voudrais être remboursé des 49,90 € prélevés deux fois – c’est inadmissible."),
+    ("latin1_base64.eml", "hiermit kündige ich meinen Vertrag zum nächstmöglichen Zeitpunkt."),
+])
+def test_legacy_charsets_and_transfer_encodings_decode(name, expected):
+    message = parse_message(fixture(name))
+    assert expected in message.body_text
+    assert message.sender_name in {"Hélène Dupré", "Jürgen Weiß"}
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("out_of_office.eml", "auto-reply"),
+    ("bounce.eml", "bounce"),
+])
+def test_automated_mail_is_recognised(name, reason):
+    message = parse_message(fixture(name))
+    assert message.automated and message.automated_reason == reason
+
+
+def test_person_is_not_automated():
+    assert not parse_message(fixture("html_only.eml")).automated
+
+
+@pytest.mark.parametrize("name", ["broken_binary.eml", "empty.eml"])
+def test_unparseable_input_raises_a_named_error(name):
+    with pytest.raises(MessageParseError, match=name):
+        parse_message(fixture(name))
+
+
+def test_missing_date_and_id_fall_back_to_internaldate_and_a_stable_id():
+    mail = fixture("no_date_no_id.eml")
+    internal = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    mail = RawMail(mail.raw, mail.mailbox, mail.key, internaldate=internal)
+    first, second = parse_message(mail), parse_message(mail)
+    assert first.date == internal
+    assert first.message_id == second.message_id and first.message_id.endswith("@triage.invalid>")
+
+
+def test_absurd_date_header_yields_to_internaldate():
+    data = b"From: a@b.example\nSubject: hi\nDate: Mon, 1 Jan 1979 00:00:00 +0000\nMessage-ID: <z@b>\n\nhello\n"
+    internal = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert parse_message(RawMail(data, "t", "z", internaldate=internal)).date == internal

@@ -1,0 +1,171 @@
+"""The TOML configuration: typed sections with defaults, validated on load.
+
+Every key is declared once here, with its default; ``config.example.toml`` documents the
+same keys and a test keeps the two in step. A bad file raises :class:`ConfigError`
+naming the file and the key. Secrets never sit in the file: it names an environment
+variable or a command that yields them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from triage.errors import ConfigError
+
+
+def _choice(*values: str) -> dict:
+    return {"choices": values}
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str = ""
+    port: int = 993
+    security: str = field(default="tls", metadata=_choice("tls", "starttls", "plain"))
+    username: str = ""
+    auth: str = field(default="password", metadata=_choice("password", "oauth2"))
+    password_env: str = "TRIAGE_IMAP_PASSWORD"
+    password_command: str = ""
+    oauth2_token_command: str = ""
+    folder: str = "INBOX"
+    verify_certificate: bool = True
+    ca_file: str = ""
+    timeout_seconds: float = 60.0
+    batch_size: int = 200
+    max_message_bytes: int = 2_000_000
+    first_run_days: int = 30
+
+
+@dataclass(frozen=True)
+class SupportConfig:
+    addresses: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    path: str = "~/.local/state/triage/state.db"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class TriageConfig:
+    frustration_threshold: float = 0.5
+    follow_up_gap_hours: float = 1.0
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    mode: str = field(default="auto", metadata=_choice("auto", "keywords", "gmail", "folders", "none"))
+    prefix: str = "triage/"
+    flag_priority_1: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    poll_seconds: float = 60.0
+    idle_seconds: float = 540.0
+    log_format: str = field(default="text", metadata=_choice("text", "json"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; ``source`` is the file it came from (None for defaults)."""
+
+    imap: ImapConfig = field(default_factory=ImapConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    triage: TriageConfig = field(default_factory=TriageConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    source: str | None = None
+
+
+SECTIONS: dict[str, type] = {name: hint for name, hint in get_type_hints(Config).items() if name != "source"}
+"""Section name -> the dataclass that declares its keys."""
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate a TOML config file; with no path, return the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path).expanduser()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    return config_from_dict(data, path)
+
+
+def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Config:
+    """Validate parsed TOML: unknown sections or keys, wrong types and bad choices are errors."""
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(path, name, f"unknown section; known: {', '.join(SECTIONS)}")
+        if not isinstance(value, dict):
+            raise ConfigError(path, name, "must be a table")
+        sections[name] = _section(SECTIONS[name], name, value, path)
+    config = Config(**sections, source=str(path))
+    _check_security(config, path)
+    return config
+
+
+def _section(cls: type, section: str, values: dict[str, Any], path) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        where = f"{section}.{key}"
+        if key not in known:
+            raise ConfigError(path, where, f"unknown key; known: {', '.join(known)}")
+        kwargs[key] = _coerce(hints[key], value, where, path)
+        choices = known[key].metadata.get("choices")
+        if choices and kwargs[key] not in choices:
+            raise ConfigError(path, where, f"must be one of {', '.join(choices)}, not {value!r}")
+    return cls(**kwargs)
+
+
+def _coerce(kind: Any, value: Any, where: str, path) -> Any:
+    if get_origin(kind) is list:
+        (item,) = get_args(kind)
+        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+            raise ConfigError(path, where, f"must be a list of {item.__name__}")
+        return list(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigError(path, where, f"must be {kind.__name__}, not {type(value).__name__}")
+    if kind in (int, float) and value < 0:
+        raise ConfigError(path, where, "must not be negative")
+    return value
+
+
+def _check_security(config: Config, path) -> None:
+    if config.imap.security == "plain" and config.imap.host and not is_loopback(config.imap.host):
+        raise ConfigError(path, "imap.security", "plain (unencrypted) IMAP is only allowed to a loopback address")
+    if not 0 <= config.triage.frustration_threshold <= 1:
+        raise ConfigError(path, "triage.frustration_threshold", "must be between 0 and 1")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and the 127.0.0.0/8 and ::1 loopback addresses."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

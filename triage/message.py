@@ -1,0 +1,53 @@
+"""The typed values that flow through triage: raw mail from a source, and a parsed message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RawMail:
+    """One message as a source hands it over, before parsing.
+
+    ``key`` identifies the message within its source (an IMAP UID as text, or a path) so a
+    broken message can be named in the log; ``uid`` is the IMAP UID or None for local mail.
+    """
+
+    raw: bytes
+    mailbox: str
+    key: str
+    uid: int | None = None
+    internaldate: datetime | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    """A parsed message: what triage needs to know of it, and nothing else.
+
+    ``newest_text`` holds only the sender's newest words (quoted history and signature
+    removed); the classifier and the tone model read that, never the whole body.
+    """
+
+    message_id: str
+    sender: str
+    sender_name: str
+    recipients: tuple[str, ...]
+    subject: str
+    date: datetime
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    body_text: str
+    newest_text: str
+    automated: bool
+    automated_reason: str | None
+    mailbox: str = ""
+    uid: int | None = None
+    key: str = ""
+    flags: tuple[str, ...] = field(default=())
+
+    @property
+    def classifier_text(self) -> str:
+        """Subject and newest words: the text the category model and tone model read."""
+        return f"{self.subject}\n{self.newest_text}"

@@ -1,0 +1,78 @@
+"""Find the sender's newest words: drop quoted history and the signature.
+
+Quote stripping is done by mail-parser-reply (a maintained port of GitHub's
+email_reply_parser with Outlook and multi-language reply headers); on top of it we trim
+the signature and mobile footers it leaves in place.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mailparser_reply import EmailReplyParser
+
+_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da"]
+_PARSER = EmailReplyParser(languages=_LANGUAGES)
+
+_MAX_INPUT_CHARS = 20_000
+"""Beyond this the rest of a body is pasted logs or history; reading it costs time only."""
+
+_SIGNATURE_START = re.compile(
+    r"^(--\s*|__+|sent from my .*|sent from (outlook|mail|yahoo|gmail).*|get outlook for .*"
+    r"|enviado desde mi .*|von meinem .* gesendet|envoyé de mon .*|inviato da .*"
+    r"|verzonden vanaf mijn .*)$",
+    re.IGNORECASE,
+)
+_QUOTE_HEADER = re.compile(
+    r"^(on .{4,200}wrote:|le .{4,200}a écrit\s?:|am .{4,200}schrieb .*:|el .{4,200}escribió:"
+    r"|-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message\s*-{2,}|begin forwarded message:"
+    r"|from:\s.+|de\s?:\s.+|von:\s.+)$",
+    re.IGNORECASE,
+)
+
+
+def newest_words(text: str) -> str:
+    """Return the newest part of a plain-text body: what the sender wrote this time.
+
+    A body that is entirely a quote (a bare forward) is returned whole rather than as
+    nothing, so a forwarded complaint is still read.
+    """
+    text = text[:_MAX_INPUT_CHARS].replace("\r\n", "\n")
+    try:
+        reply = _PARSER.parse_reply(text) or ""
+    except Exception:  # the library is regex-based; never let one body stop a run
+        reply = text
+    reply = _cut_at_quote_header(reply)
+    reply = _cut_signature(reply).strip()
+    if not reply:
+        return _unquote(text).strip()
+    return reply
+
+
+def _cut_at_quote_header(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if index > 0 and (_QUOTE_HEADER.match(stripped) or stripped.startswith(">")):
+            # Only cut at a "From:" line when a header block follows, not a sentence.
+            if stripped.lower().startswith(("from:", "de:", "von:", "de :")) and not _looks_like_header_block(lines[index:index + 5]):
+                continue
+            return "\n".join(lines[:index])
+    return text
+
+
+def _looks_like_header_block(lines: list[str]) -> bool:
+    keys = ("sent:", "to:", "subject:", "date:", "envoyé :", "gesendet:", "an:", "betreff:", "enviado:", "para:", "asunto:", "objet :", "à :")
+    return sum(1 for line in lines[1:] if line.strip().lower().startswith(keys)) >= 1
+
+
+def _cut_signature(text: str) -> str:
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if index > 0 and _SIGNATURE_START.match(line.strip()):
+            return "\n".join(lines[:index])
+    return text
+
+
+def _unquote(text: str) -> str:
+    return "\n".join(line.lstrip("> ") for line in text.split("\n"))

@@ -1,0 +1,1 @@
+"""Where mail comes from: local folders and files (``local``) or an IMAP mailbox (``triage.imap``)."""

@@ -1,0 +1,91 @@
+"""Read mail from local storage: a Maildir, an mbox file, a folder of .eml files, or one .eml.
+
+All readers are lazy: they yield one :class:`RawMail` at a time so memory does not grow
+with the size of the folder.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from triage.errors import SourceError
+from triage.message import RawMail
+
+_MAILDIR_FLAGS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged", "T": "\\Deleted", "D": "\\Draft"}
+
+
+def is_maildir(path: Path) -> bool:
+    """A Maildir has ``cur`` or ``new`` (``tmp`` is often missing from copies and repos)."""
+    return path.is_dir() and ((path / "cur").is_dir() or (path / "new").is_dir())
+
+
+def is_mbox(path: Path) -> bool:
+    """An mbox file starts with a ``From `` separator line."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        return handle.read(5) == b"From "
+
+
+def source_name(path: Path) -> str:
+    """The ``mailbox`` value reported for mail read from ``path``."""
+    return path.name or str(path)
+
+
+def read_local(path: str | os.PathLike) -> Iterator[RawMail]:
+    """Yield every message under ``path``, whatever kind of local source it is.
+
+    Raises SourceError when the path does not exist or is not a mail source.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    if is_maildir(path):
+        yield from _read_maildir(path)
+    elif is_mbox(path):
+        yield from _read_mbox(path)
+    elif path.is_file():
+        yield _read_eml(path, source_name(path.parent))
+    elif path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".eml")
+        if not files:
+            raise SourceError(f"{path}: not a Maildir, an mbox file, or a folder with .eml files")
+        for file in files:
+            yield _read_eml(file, source_name(path))
+    else:
+        raise SourceError(f"{path}: not a Maildir, an mbox file, or a folder with .eml files")
+
+
+def _read_eml(path: Path, name: str) -> RawMail:
+    return RawMail(raw=path.read_bytes(), mailbox=name, key=path.name, internaldate=_mtime(path))
+
+
+def _read_maildir(path: Path) -> Iterator[RawMail]:
+    name = source_name(path)
+    for sub in ("new", "cur"):
+        folder = path / sub
+        if not folder.is_dir():
+            continue
+        for file in sorted(folder.iterdir()):
+            if not file.is_file() or file.name.startswith("."):
+                continue
+            info = file.name.split(":2,", 1)[1] if ":2," in file.name else ""
+            flags = tuple(_MAILDIR_FLAGS[c] for c in info if c in _MAILDIR_FLAGS)
+            yield RawMail(raw=file.read_bytes(), mailbox=name, key=file.name, internaldate=_mtime(file), flags=flags)
+
+
+def _read_mbox(path: Path) -> Iterator[RawMail]:
+    box = mailbox.mbox(path, create=False)
+    try:
+        for index, key in enumerate(box.iterkeys()):
+            yield RawMail(raw=box.get_bytes(key), mailbox=source_name(path), key=str(index))
+    finally:
+        box.close()
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
