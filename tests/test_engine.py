@@ -1,0 +1,132 @@
+"""The engine's use of history: threads, repeats, waiting, follow-ups, team replies.
+
+The category model here is a stub that scores by keyword, so these tests are about the
+engine's bookkeeping, not about the classifier (tests/test_model.py covers that).
+"""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from triage.engine import Engine, Settings
+from triage.history import History
+from triage.tone import ToneModel
+from tests.helpers import eml, raw
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
+TEAM = "help@larkspur.example"
+
+
+class KeywordModel:
+    """Stub: 'refund' in the text means refund; 'cancel' means cancellation."""
+
+    labels = ("refund", "cancellation", "fee_dispute", "follow_up")
+
+    def scores(self, texts):
+        return [{label: float(word in text.lower()) for label, word in
+                 zip(self.labels, ("refund", "cancel", "charged", "following up"))} for text in texts]
+
+    def decide(self, scores):
+        return [label for label in self.labels if scores[label] >= 0.5]
+
+
+CALM = ToneModel(weights=(0.0,) * 12, intercept=-5.0)  # always ~0.007
+
+
+@pytest.fixture
+def engine(tmp_path):
+    history = History(tmp_path / "state.db")
+    yield Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({TEAM})), now=NOW)
+    history.close()
+
+
+def customer(n, body, date, subject="Lamp", **kw):
+    return raw(eml(sender="Ana <ana@example.org>", subject=subject, body=body, date=date,
+                   message_id=f"<c{n}@example.org>", **kw), key=f"c{n}")
+
+
+def team(n, body, date, to="ana@example.org", subject="Re: Lamp", **kw):
+    return raw(eml(sender=f"Larkspur <{TEAM}>", to=to, subject=subject, body=body, date=date,
+                   message_id=f"<t{n}@larkspur.example>", **kw), key=f"t{n}")
+
+
+def test_first_message_waits_and_counts_itself(engine):
+    [d] = engine.decide([customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000")])
+    assert d.categories == ["refund"] and d.repeat_count == 1
+    assert d.waiting_hours == pytest.approx(5 * 24)
+    assert d.thread_id == "<c1@example.org>"
+
+
+def test_repeats_without_reply_count_up_and_become_follow_ups_even_under_a_new_subject(engine):
+    decisions = engine.decide([
+        customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000"),
+        customer(2, "hello? anyone there", "Tue, 17 Mar 2026 12:00:00 +0000", subject="still nothing"),
+        customer(3, "third email now", "Thu, 19 Mar 2026 12:00:00 +0000", subject="???"),
+    ])
+    assert [d.repeat_count for d in decisions] == [1, 2, 3]
+    assert "follow_up" not in decisions[0].categories
+    assert "follow_up" in decisions[1].categories and "follow_up" in decisions[2].categories
+    assert decisions[2].priority == 1 and "3rd message without a reply" in decisions[2].reasons
+
+
+def test_team_reply_stops_the_clock_and_is_not_a_row(engine):
+    decisions = engine.decide([
+        customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000"),
+        team(1, "Refunded!", "Mon, 16 Mar 2026 09:00:00 +0000", in_reply_to="<c1@example.org>"),
+    ])
+    assert len(decisions) == 1 and decisions[0].waiting_hours is None
+    assert engine.stats.team_replies == 1
+    assert engine.history.waiting() == []
+
+
+def test_customer_writing_after_the_reply_starts_a_new_wait(engine):
+    engine.decide([
+        customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000"),
+        team(1, "Refunded!", "Mon, 16 Mar 2026 09:00:00 +0000", in_reply_to="<c1@example.org>"),
+    ])
+    engine.commit()
+    [d] = engine.decide([customer(2, "not arrived", "Thu, 19 Mar 2026 12:00:00 +0000", subject="Re: Lamp",
+                                  in_reply_to="<t1@larkspur.example>")])
+    assert d.thread_id == "<c1@example.org>" and d.repeat_count == 1 and d.waiting_hours == pytest.approx(24)
+
+
+def test_thread_found_by_subject_when_headers_are_missing(engine):
+    first, second = engine.decide([
+        customer(1, "cancel please", "Sun, 15 Mar 2026 12:00:00 +0000", subject="My plan"),
+        customer(2, "cancel it!!", "Mon, 16 Mar 2026 12:00:00 +0000", subject="RE: my plan"),
+    ])
+    assert first.thread_id == second.thread_id
+
+
+def test_nothing_is_triaged_twice_and_rollback_forgets(engine):
+    batch = [customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000")]
+    engine.decide(batch)
+    engine.rollback()
+    assert len(engine.decide(batch)) == 1
+    engine.commit()
+    assert engine.decide(batch) == [] and engine.stats.already_triaged == 1
+
+
+def test_automated_mail_is_a_row_but_never_a_repeat_or_waiting(engine):
+    ooo = raw(eml(sender="Bo <bo@example.org>", subject="Automatic reply: refund", body="I am away",
+                  date="Sun, 15 Mar 2026 12:00:00 +0000", message_id="<o1@example.org>",
+                  extra="Auto-Submitted: auto-replied"))
+    [d] = engine.decide([ooo, ooo])
+    assert d.message.automated and d.priority == 4 and d.frustration == 0.0 and d.waiting_hours is None
+    assert engine.history.waiting() == []
+
+
+def test_json_row_has_the_contract_fields(engine):
+    [d] = engine.decide([customer(1, "refund me", "Thu, 19 Mar 2026 12:00:00 +0000")])
+    row = d.to_json()
+    for key in ("message_id", "uid", "mailbox", "from", "subject", "date", "thread_id", "categories", "scores",
+                "frustration", "frustrated", "automated", "repeat_count", "waiting_hours", "priority", "reasons",
+                "labels"):
+        assert key in row
+    assert row["from"] == "ana@example.org" and row["uid"] is None and row["date"] == "2026-03-19T12:00:00+00:00"
+    assert row["labels"] == ["triage/refund", "triage/priority-2"]
+
+
+def test_domain_entry_marks_the_whole_team():
+    settings = Settings(support_addresses=frozenset({"@larkspur.example"}))
+    assert settings.is_team("Jo@Larkspur.example") and not settings.is_team("jo@larkspur.example.org")

@@ -1,0 +1,70 @@
+import pytest
+
+from triage.frustration import frustration_score, history_pressure
+from triage.labels import labels_for
+from triage.priority import Facts, looks_like_thanks, mentions_threat, ordinal, prioritize
+
+
+def facts(**overrides) -> Facts:
+    base = dict(categories=[], frustration=0.1, frustrated=False, automated=False, automated_reason=None,
+                repeat_count=1, waiting_hours=2.0, text="Hello, a question about my account.")
+    return Facts(**{**base, **overrides})
+
+
+def test_automated_mail_is_last():
+    priority, reasons = prioritize(facts(automated=True, automated_reason="auto-reply", categories=["refund"]))
+    assert priority == 4 and reasons == ["automated (auto-reply)"]
+
+
+def test_frustrated_repeat_sender_is_first_with_reasons():
+    priority, reasons = prioritize(facts(categories=["refund", "follow_up"], frustration=0.8, frustrated=True,
+                                         repeat_count=3, waiting_hours=6 * 24))
+    assert priority == 1
+    assert "3rd message without a reply" in reasons and "waiting 6 days" in reasons
+    assert "asks for a refund" in reasons
+
+
+def test_chargeback_threat_is_urgent_even_on_first_contact():
+    priority, reasons = prioritize(facts(categories=["fee_dispute"], text="Fix this or I file a chargeback."))
+    assert priority == 1 and "mentions a chargeback" in reasons
+
+
+def test_plain_refund_request_is_today_not_now():
+    assert prioritize(facts(categories=["refund"]))[0] == 2
+
+
+def test_long_wait_alone_escalates():
+    assert prioritize(facts(waiting_hours=5 * 24))[0] == 1
+    assert prioritize(facts(waiting_hours=2 * 24))[0] == 2
+
+
+def test_thank_you_needs_no_action_but_a_question_does():
+    assert prioritize(facts(text="Got it, thanks so much!"))[0] == 4
+    assert prioritize(facts(text="Thanks! Could you also send the invoice?"))[0] == 3
+
+
+def test_threat_and_thanks_detectors():
+    assert mentions_threat("I will contact my lawyer") == "lawyer"
+    assert mentions_threat("the court of appeal is a nice restaurant name") == "court"
+    assert mentions_threat("please help") is None
+    assert looks_like_thanks("cheers, received")
+    assert not looks_like_thanks("why was I charged?")
+
+
+@pytest.mark.parametrize("n, text", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (22, "22nd")])
+def test_ordinal(n, text):
+    assert ordinal(n) == text
+
+
+def test_history_raises_frustration_but_automated_mail_is_never_frustrated():
+    calm = frustration_score(0.2, repeat_count=1, waited_hours=None, automated=False)
+    chased = frustration_score(0.2, repeat_count=3, waited_hours=8 * 24, automated=False)
+    assert calm == 0.2 and chased >= 0.6
+    assert frustration_score(0.99, repeat_count=5, waited_hours=500, automated=True) == 0.0
+    assert history_pressure(10, 1000) == 0.6
+
+
+def test_labels_are_prefixed_and_small():
+    assert labels_for(["refund", "follow_up"], True, 1, "triage/") == [
+        "triage/refund", "triage/follow_up", "triage/frustrated", "triage/priority-1"]
+    assert labels_for([], False, 4, "t-") == ["t-priority-4"]

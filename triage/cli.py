@@ -1,0 +1,231 @@
+"""The command line: ``triage once|run|train|eval|report|models``.
+
+``main(argv) -> int`` does the work and returns the exit status (0 done, 1 runtime
+failure, 2 bad usage or config) so tests can call it in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from triage import __version__
+from triage.config import Config, load_config
+from triage.errors import TriageError, UsageError
+from triage.logs import setup_logging
+
+log = logging.getLogger("triage")
+
+LOCAL_BATCH = 500
+
+
+def _iso_datetime(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (DESIGN.md's command-line contract)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
+    common.add_argument("--state", metavar="FILE", help="SQLite state file (default: [state] path)")
+    common.add_argument("--now", type=_iso_datetime, metavar="ISO-8601", help="the clock used for waiting times")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    common.add_argument("--log-format", choices=("text", "json"), help="log lines on stderr as text or JSON")
+
+    deciding = argparse.ArgumentParser(add_help=False)
+    deciding.add_argument("--model", metavar="FILE", help="model file (default: the shipped model)")
+    deciding.add_argument("--support-address", action="append", default=[], metavar="ADDR",
+                          help="mail from this address (or @domain) is the team's reply; repeatable")
+    deciding.add_argument("--dry-run", action="store_true", help="decide and show, but write nothing anywhere")
+
+    parser = argparse.ArgumentParser(prog="triage", description="Triage a customer-support mailbox.")
+    parser.add_argument("--version", action="version", version=f"triage {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    once = commands.add_parser("once", parents=[common, deciding], help="triage what is new, print it, exit")
+    once.add_argument("source", nargs="?", help="Maildir, mbox file or folder of .eml (default: the IMAP mailbox)")
+    once.add_argument("--format", choices=("table", "jsonl"), default="table")
+
+    run = commands.add_parser("run", parents=[common, deciding], help="the background service (IMAP)")
+    run.add_argument("--format", choices=("table", "jsonl"), default=None, help="also print each batch")
+
+    train = commands.add_parser("train", parents=[common], help="train a model from labeled mail")
+    train.add_argument("source", help="folder with one subfolder per category, or imap:PATTERN")
+    train.add_argument("--out", metavar="FILE", help="where to write the model (default: the models folder of the state)")
+    train.add_argument("--holdout", metavar="DIR", help="labeled mail never trained on, scored into the card")
+    train.add_argument("--estimator", default=None, help="model kind (lr_word, lr_word_char, svm_word_char)")
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score a model on labeled mail")
+    evaluate.add_argument("source", help="folder with one subfolder per category")
+    evaluate.add_argument("--model", metavar="FILE")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table")
+
+    report = commands.add_parser("report", parents=[common], help="who is waiting, most urgent first")
+    report.add_argument("--format", choices=("table", "json", "html"), default="table")
+    report.add_argument("--out", metavar="FILE")
+
+    models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
+    models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
+        return int(exc.code or 0)
+    try:
+        config = load_config(args.config)
+        setup_logging(args.log_format or config.service.log_format, args.verbose)
+        handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval,
+                   "report": cmd_report, "models": cmd_models}[args.command]
+        return handler(args, config)
+    except TriageError as exc:
+        print(f"triage: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("triage: interrupted", file=sys.stderr)
+        return 1
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+# -- shared pieces ---------------------------------------------------------------------
+
+def state_path(args, config: Config) -> str:
+    """``--state``, else the config's ``[state] path``."""
+    return args.state or config.state.path
+
+
+def make_engine(args, config: Config, history):
+    """An Engine with the model, tone weights and settings this run uses."""
+    from triage.engine import Engine, Settings
+    from triage.modelstore import resolve_model
+    from triage.tone import load_tone
+
+    model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None)
+    addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
+    settings = Settings(
+        support_addresses=frozenset(addresses),
+        frustration_threshold=config.triage.frustration_threshold,
+        follow_up_gap_hours=config.triage.follow_up_gap_hours,
+        label_prefix=config.labels.prefix,
+    )
+    return Engine(model, load_tone(), history, settings, now=args.now)
+
+
+# -- commands --------------------------------------------------------------------------
+
+def cmd_once(args, config: Config) -> int:
+    """Triage what is new in SOURCE (or the IMAP mailbox), print it, exit."""
+    if not args.source:
+        from triage.imap.service import run_once
+
+        return run_once(args, config)
+    from itertools import islice
+
+    from triage.history import History
+    from triage.output import write_jsonl, write_table
+    from triage.sources.local import read_local
+
+    with History(":memory:" if args.dry_run else state_path(args, config)) as history:
+        engine = make_engine(args, config, history)
+        mails = read_local(args.source)
+        collected = []
+        while batch := list(islice(mails, LOCAL_BATCH)):
+            decisions = engine.decide(batch)
+            if args.format == "jsonl":
+                write_jsonl(decisions)
+                engine.commit()
+            else:
+                collected.extend(decisions)
+        if args.format == "table":
+            write_table(collected)
+        engine.commit()
+        stats = engine.stats
+        log.info("parsed %d, triaged %d, team replies %d, already triaged %d, broken %d",
+                 stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
+        if stats.broken:
+            print(f"triage: skipped {stats.broken} broken message(s): {', '.join(stats.broken_keys[:5])}"
+                  + (" …" if stats.broken > 5 else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_run(args, config: Config) -> int:
+    """The background service over IMAP."""
+    from triage.imap.service import run_service
+
+    return run_service(args, config)
+
+
+def cmd_train(args, config: Config) -> int:
+    """Train a model from labeled mail and write it with its card."""
+    from triage.labeled import load_labeled
+    from triage.model import DEFAULT_ESTIMATOR, save_model
+    from triage.progress import step_printer
+    from triage.training import train_model
+
+    if args.source.startswith("imap:"):
+        from triage.imap.training import load_labeled_imap
+
+        labeled = load_labeled_imap(config, args.source.removeprefix("imap:"))
+    else:
+        labeled = load_labeled(args.source)
+    holdout = load_labeled(args.holdout) if args.holdout else None
+    out = Path(args.out) if args.out else Path(state_path(args, config)).expanduser().parent / "models" / "model.joblib"
+    try:
+        model, card = train_model(labeled, kind=args.estimator or DEFAULT_ESTIMATOR, holdout=holdout,
+                                  progress=step_printer(), source=args.source)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    card = save_model(model, out, card)
+    cv = card["cross_validation"]
+    print(f"wrote {out} ({cv['messages']} messages; cross-validated macro-F1 {cv['macro_f1']:.3f}"
+          + (f", held-out macro-F1 {card['holdout']['macro_f1']:.3f}" if "holdout" in card else "") + ")")
+    return 0
+
+
+def cmd_eval(args, config: Config) -> int:
+    """Score a model on labeled mail and print per-category precision, recall and F1."""
+    from triage.labeled import load_labeled
+    from triage.modelstore import resolve_model
+    from triage.training import evaluate
+
+    model, card = resolve_model(args.model or config.model.path or None)
+    metrics = evaluate(model, load_labeled(args.source))
+    if args.format == "json":
+        print(json.dumps(metrics, indent=2))
+        return 0
+    print(f"{'category':<14}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
+    for label, m in metrics["labels"].items():
+        print(f"{label:<14}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}{m['support']:>9}")
+    print(f"{'macro':<14}{metrics['macro_precision']:>10.3f}{metrics['macro_recall']:>8.3f}{metrics['macro_f1']:>7.3f}"
+          f"{metrics['messages']:>9}")
+    return 0
+
+
+def cmd_report(args, config: Config) -> int:
+    """Who is waiting, most urgent first."""
+    from triage.report import run_report
+
+    return run_report(args, config)
+
+
+def cmd_models(args, config: Config) -> int:
+    """List trained models and their cards; roll back to an earlier one."""
+    from triage.registry import run_models
+
+    return run_models(args, config)

@@ -1,0 +1,222 @@
+"""The engine: parse a batch of mail, decide everything about each inbound message, and
+record it in history — without acting. The caller acts (prints, labels the server) and
+then calls :meth:`Engine.commit`; until then nothing is remembered, so a crash repeats
+nothing visible and loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from triage import OTHER
+from triage.errors import MessageParseError
+from triage.frustration import frustration_score
+from triage.history import History
+from triage.labels import labels_for
+from triage.message import Message, RawMail
+from triage.model import CategoryModel
+from triage.parsing import parse_message
+from triage.priority import Facts, prioritize
+from triage.tone import ToneModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The knobs of deciding (from config and command line)."""
+
+    support_addresses: frozenset[str] = frozenset()
+    frustration_threshold: float = 0.5
+    follow_up_gap_hours: float = 1.0
+    label_prefix: str = "triage/"
+
+    def is_team(self, address: str) -> bool:
+        """True for a support address, or any address of a listed ``@domain``."""
+        address = address.lower()
+        domain = "@" + address.rsplit("@", 1)[-1]
+        return address in self.support_addresses or domain in self.support_addresses
+
+
+@dataclass
+class Decision:
+    """Everything decided about one inbound message: one row of output."""
+
+    message: Message
+    thread_id: str
+    categories: list[str]
+    scores: dict[str, float]
+    frustration: float
+    frustrated: bool
+    repeat_count: int
+    waiting_hours: float | None
+    priority: int
+    reasons: list[str]
+    labels: list[str]
+
+    @property
+    def uid(self) -> int | None:
+        return self.message.uid
+
+    @property
+    def mailbox(self) -> str:
+        return self.message.mailbox
+
+    @property
+    def message_id(self) -> str:
+        return self.message.message_id
+
+    def to_json(self) -> dict:
+        """The JSON Lines contract of DESIGN.md."""
+        m = self.message
+        return {
+            "message_id": m.message_id,
+            "uid": m.uid,
+            "mailbox": m.mailbox,
+            "from": m.sender,
+            "from_name": m.sender_name,
+            "subject": m.subject,
+            "date": m.date.isoformat(),
+            "thread_id": self.thread_id,
+            "categories": self.categories or [OTHER],
+            "scores": self.scores,
+            "frustration": self.frustration,
+            "frustrated": self.frustrated,
+            "automated": m.automated,
+            "repeat_count": self.repeat_count,
+            "waiting_hours": self.waiting_hours,
+            "priority": self.priority,
+            "reasons": self.reasons,
+            "labels": self.labels,
+        }
+
+
+@dataclass
+class BatchStats:
+    """Counts for the log and the closing summary of a run."""
+
+    parsed: int = 0
+    broken: int = 0
+    already_triaged: int = 0
+    team_replies: int = 0
+    triaged: int = 0
+    broken_keys: list[str] = field(default_factory=list)
+
+
+class Engine:
+    """Decides about batches of mail against one history file."""
+
+    def __init__(self, model: CategoryModel, tone: ToneModel, history: History, settings: Settings,
+                 now: datetime | None = None):
+        self.model = model
+        self.tone = tone
+        self.history = history
+        self.settings = settings
+        self.fixed_now = now
+        self.stats = BatchStats()
+
+    def now(self) -> datetime:
+        """The clock for waiting times: ``--now`` when given, else the current time."""
+        return self.fixed_now or datetime.now(timezone.utc)
+
+    def parse(self, raws: Iterable[RawMail]) -> list[Message]:
+        """Parse a batch; broken messages are logged, counted and skipped."""
+        messages = []
+        for raw in raws:
+            try:
+                messages.append(parse_message(raw))
+                self.stats.parsed += 1
+            except MessageParseError as exc:
+                self.stats.broken += 1
+                self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
+                log.warning("skipping broken message %s", exc)
+        return messages
+
+    def decide(self, raws: Iterable[RawMail]) -> list[Decision]:
+        """Parse, classify and prioritise a batch; record it in history uncommitted.
+
+        Returns one Decision per new inbound message, oldest first. The team's replies
+        are recorded (they stop the clock) but produce no Decision.
+        """
+        return self.decide_messages(self.parse(raws))
+
+    def decide_messages(self, messages: list[Message]) -> list[Decision]:
+        """Like :meth:`decide` for messages already parsed."""
+        fresh: dict[str, Message] = {}
+        for message in messages:
+            if message.message_id in fresh or self.history.is_known(message.message_id):
+                self.stats.already_triaged += 1
+                continue
+            fresh[message.message_id] = message
+        ordered = sorted(fresh.values(), key=lambda m: m.date)
+
+        inbound = [m for m in ordered if not self.settings.is_team(m.sender)]
+        texts = [m.classifier_text for m in inbound]
+        scores = dict(zip((m.message_id for m in inbound), self.model.scores(texts)))
+
+        threads: dict[str, str] = {}
+        for message in ordered:
+            team = self.settings.is_team(message.sender)
+            customer = self._customer_of(message) if team else message.sender
+            thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
+                                                customer, message.subject)
+            threads[message.message_id] = thread_id
+            self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
+                                uid=message.uid, direction="out" if team else "in", customer=customer,
+                                subject=message.subject, date=message.date, automated=message.automated)
+            if team:
+                self.stats.team_replies += 1
+
+        decisions = [self._decide_one(m, threads[m.message_id], scores[m.message_id]) for m in inbound]
+        self.stats.triaged += len(decisions)
+        return decisions
+
+    def commit(self) -> None:
+        """The caller has acted on the last batch: remember it."""
+        self.history.commit()
+
+    def rollback(self) -> None:
+        """Acting failed: forget the last batch so it is decided again next time."""
+        self.history.rollback()
+
+    def _customer_of(self, reply: Message) -> str:
+        for address in reply.recipients:
+            if not self.settings.is_team(address):
+                return address
+        return reply.recipients[0] if reply.recipients else reply.sender
+
+    def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float]) -> Decision:
+        categories = self.model.decide(scores)
+        if message.automated:
+            repeat_count, waited_hours = 1, None
+        else:
+            unanswered = self.history.unanswered_from_customer(message.sender, message.date)
+            repeat_count = max(len(unanswered), 1)
+            waited_hours = _hours(message.date - unanswered[0]) if unanswered else None
+            gap = self.settings.follow_up_gap_hours
+            earlier = [d for d in unanswered if _hours(message.date - d) >= gap]
+            if earlier and "follow_up" not in categories:
+                categories = [*categories, "follow_up"]
+                categories = [c for c in self.model.labels if c in categories]
+        waiting_since = self.history.waiting_since(thread_id)
+        waiting_hours = (round(max(_hours(self.now() - waiting_since), 0.0), 1)
+                         if waiting_since and not message.automated else None)
+
+        tone = 0.0 if message.automated else self.tone.score(message.classifier_text)
+        frustration = frustration_score(tone, repeat_count, waited_hours, message.automated)
+        frustrated = frustration >= self.settings.frustration_threshold
+        priority, reasons = prioritize(Facts(categories, frustration, frustrated, message.automated,
+                                             message.automated_reason, repeat_count, waiting_hours,
+                                             message.classifier_text))
+        labels = labels_for(categories, frustrated, priority, self.settings.label_prefix)
+        self.history.save_decision(message.message_id, categories=categories or [OTHER], frustration=frustration,
+                                   frustrated=frustrated, priority=priority, reasons=reasons, labels=labels)
+        return Decision(message, thread_id, categories or [OTHER], scores, frustration, frustrated, repeat_count,
+                        waiting_hours, priority, reasons, labels)
+
+
+def _hours(delta) -> float:
+    return delta.total_seconds() / 3600

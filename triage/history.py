@@ -1,0 +1,269 @@
+"""What triage remembers between runs, in one SQLite file (WAL mode).
+
+It stores every message it has seen (inbound and the team's replies), which conversation
+each belongs to, and the IMAP cursor of each folder. From that it answers the questions
+the engine asks: is this message new, which conversation is it in, how many times has
+this customer written since the team last answered, and since when is a conversation
+waiting. All writes of a batch sit in one transaction that :meth:`History.commit` makes
+durable only after the caller has acted (labels stored), so a crash repeats nothing
+visible and loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from triage.subjects import subject_key
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+    message_id   TEXT PRIMARY KEY,
+    thread_id    TEXT NOT NULL,
+    mailbox      TEXT NOT NULL,
+    uid          INTEGER,
+    direction    TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    customer     TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    date         TEXT NOT NULL,
+    automated    INTEGER NOT NULL DEFAULT 0,
+    categories   TEXT,
+    frustration  REAL,
+    frustrated   INTEGER,
+    priority     INTEGER,
+    reasons      TEXT,
+    labels       TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_customer ON messages(customer, direction, date);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, date);
+CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
+CREATE TABLE IF NOT EXISTS refs(message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS threads(
+    thread_id   TEXT PRIMARY KEY,
+    customer    TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    subject_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
+CREATE TABLE IF NOT EXISTS cursors(
+    mailbox     TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL
+);
+"""
+
+
+def iso(value: datetime) -> str:
+    """UTC ISO-8601 with seconds: the one format stored, so text order is time order."""
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str) -> datetime:
+    """Inverse of :func:`iso`."""
+    return datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A conversation whose last word is the customer's."""
+
+    thread_id: str
+    customer: str
+    subject: str
+    waiting_since: datetime
+    last_message_id: str
+
+
+class History:
+    """The state file. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self.path = str(Path(self.path).expanduser())
+        self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
+        self.db.row_factory = sqlite3.Row
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.commit()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Roll back anything not committed and close the file."""
+        self.db.rollback()
+        self.db.close()
+
+    def commit(self) -> None:
+        """Make the batch's writes durable: call only after acting on its decisions."""
+        self.db.commit()
+
+    def rollback(self) -> None:
+        """Forget the batch's writes (acting on it failed; it will be decided again)."""
+        self.db.rollback()
+
+    # -- what is known -----------------------------------------------------------------
+
+    def is_known(self, message_id: str) -> bool:
+        """True when this Message-ID was recorded (triaged, or seen as the team's reply)."""
+        return self.db.execute("SELECT 1 FROM messages WHERE message_id = ?", (message_id,)).fetchone() is not None
+
+    def known_uids(self, mailbox: str, uids: list[int]) -> set[int]:
+        """The subset of ``uids`` in ``mailbox`` already recorded."""
+        found: set[int] = set()
+        for start in range(0, len(uids), 500):
+            chunk = uids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT uid FROM messages WHERE mailbox = ? AND uid IN ({marks})", (mailbox, *chunk))
+            found.update(row[0] for row in rows)
+        return found
+
+    # -- threading ---------------------------------------------------------------------
+
+    def thread_for(self, message_id: str, in_reply_to: str | None, references: tuple[str, ...], customer: str, subject: str) -> str:
+        """The conversation a message belongs to: by In-Reply-To and References first,
+        then by customer and normalised subject; otherwise a new conversation named after
+        the message itself. Records the message's ids so later replies find it."""
+        thread_id = None
+        for ref in [in_reply_to, *reversed(references)]:
+            if ref:
+                row = self.db.execute("SELECT thread_id FROM refs WHERE message_id = ?", (ref,)).fetchone()
+                if row:
+                    thread_id = row[0]
+                    break
+        key = subject_key(subject)
+        if thread_id is None and key:
+            row = self.db.execute(
+                "SELECT thread_id FROM threads WHERE customer = ? AND subject_key = ? ORDER BY rowid DESC LIMIT 1",
+                (customer, key),
+            ).fetchone()
+            thread_id = row[0] if row else None
+        if thread_id is None:
+            row = self.db.execute("SELECT thread_id FROM refs WHERE message_id = ?", (message_id,)).fetchone()
+            thread_id = row[0] if row else message_id
+        self.db.execute(
+            "INSERT OR IGNORE INTO threads(thread_id, customer, subject, subject_key) VALUES (?, ?, ?, ?)",
+            (thread_id, customer, subject, key),
+        )
+        for ref in {message_id, *(r for r in [in_reply_to, *references] if r)}:
+            self.db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (ref, thread_id))
+        return thread_id
+
+    # -- recording ---------------------------------------------------------------------
+
+    def record(self, *, message_id: str, thread_id: str, mailbox: str, uid: int | None, direction: str,
+               customer: str, subject: str, date: datetime, automated: bool) -> None:
+        """Store one message; ``direction`` is 'in' (customer) or 'out' (the team's reply)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated)),
+        )
+
+    def save_decision(self, message_id: str, *, categories: list[str], frustration: float, frustrated: bool,
+                      priority: int, reasons: list[str], labels: list[str]) -> None:
+        """Store what was decided for an inbound message (the report and re-sweeps read it)."""
+        self.db.execute(
+            "UPDATE messages SET categories = ?, frustration = ?, frustrated = ?, priority = ?, reasons = ?, labels = ?"
+            " WHERE message_id = ?",
+            (json.dumps(categories), frustration, int(frustrated), priority, json.dumps(reasons), json.dumps(labels), message_id),
+        )
+
+    # -- questions the engine asks ----------------------------------------------------
+
+    def last_reply_to_customer(self, customer: str, before: datetime) -> datetime | None:
+        """When the team last wrote to this customer, at or before ``before``."""
+        row = self.db.execute(
+            "SELECT max(date) FROM messages WHERE customer = ? AND direction = 'out' AND date <= ?",
+            (customer, iso(before)),
+        ).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def unanswered_from_customer(self, customer: str, upto: datetime) -> list[datetime]:
+        """Dates of the customer's own (non-automated) messages since the team last wrote
+        to them, up to and including ``upto``, oldest first."""
+        since = self.last_reply_to_customer(customer, upto)
+        rows = self.db.execute(
+            "SELECT date FROM messages WHERE customer = ? AND direction = 'in' AND automated = 0"
+            " AND date > ? AND date <= ? ORDER BY date",
+            (customer, iso(since) if since else "", iso(upto)),
+        ).fetchall()
+        return [parse_iso(row[0]) for row in rows]
+
+    def waiting_since(self, thread_id: str) -> datetime | None:
+        """The oldest customer message in the conversation after the team's last reply,
+        or None when the team has the last word (or the customer never wrote)."""
+        row = self.db.execute(
+            "SELECT min(date) FROM messages WHERE thread_id = ? AND direction = 'in' AND automated = 0 AND date > "
+            "coalesce((SELECT max(date) FROM messages WHERE thread_id = ? AND direction = 'out'), '')",
+            (thread_id, thread_id),
+        ).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
+    def waiting(self) -> list[Waiting]:
+        """Every conversation whose last word is the customer's."""
+        rows = self.db.execute(
+            """
+            SELECT m.thread_id, t.customer, t.subject, min(m.date) AS since,
+                   (SELECT message_id FROM messages l WHERE l.thread_id = m.thread_id AND l.direction = 'in'
+                    ORDER BY l.date DESC LIMIT 1) AS last_id
+            FROM messages m JOIN threads t ON t.thread_id = m.thread_id
+            WHERE m.direction = 'in' AND m.automated = 0 AND m.date >
+                  coalesce((SELECT max(date) FROM messages o WHERE o.thread_id = m.thread_id AND o.direction = 'out'), '')
+            GROUP BY m.thread_id
+            """
+        ).fetchall()
+        return [Waiting(r["thread_id"], r["customer"], r["subject"], parse_iso(r["since"]), r["last_id"]) for r in rows]
+
+    # -- IMAP position -----------------------------------------------------------------
+
+    def get_cursor(self, mailbox: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, last UID triaged) of an IMAP folder, or None before the first run."""
+        row = self.db.execute("SELECT uidvalidity, last_uid FROM cursors WHERE mailbox = ?", (mailbox,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def set_cursor(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        """Move a folder's cursor; durable with the next :meth:`commit`."""
+        self.db.execute(
+            "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+            " last_uid = excluded.last_uid",
+            (mailbox, uidvalidity, last_uid),
+        )
+
+    def rebind_uids(self, mailbox: str, uid_by_message_id: dict[str, int]) -> None:
+        """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID."""
+        self.db.executemany(
+            "UPDATE messages SET uid = ? WHERE mailbox = ? AND message_id = ?",
+            [(uid, mailbox, mid) for mid, uid in uid_by_message_id.items()],
+        )
+
+    # -- what the report reads ---------------------------------------------------------
+
+    def decisions_since(self, thread_id: str, since: datetime) -> list[dict]:
+        """Stored decisions of the conversation's customer messages from ``since`` on, oldest first."""
+        rows = self.db.execute(
+            "SELECT categories, frustration, frustrated, priority, reasons FROM messages WHERE thread_id = ?"
+            " AND direction = 'in' AND automated = 0 AND date >= ? AND priority IS NOT NULL ORDER BY date",
+            (thread_id, iso(since)),
+        ).fetchall()
+        return [{"categories": json.loads(r["categories"]), "frustration": r["frustration"],
+                 "frustrated": bool(r["frustrated"]), "priority": r["priority"], "reasons": json.loads(r["reasons"])}
+                for r in rows]
+
+    def unanswered_count(self, customer: str, upto: datetime) -> int:
+        """How many times the customer wrote since the team last wrote to them."""
+        return len(self.unanswered_from_customer(customer, upto))

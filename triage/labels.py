@@ -1,0 +1,24 @@
+"""The labels triage writes for a decision: a small, stable set (categories, frustrated,
+priority), each carrying the configured prefix so they are easy to find and never clash
+with the team's own labels."""
+
+from __future__ import annotations
+
+from triage import CATEGORIES
+
+WAITING_LABELS = ("frustrated", "priority-1", "priority-2", "priority-3", "priority-4", "overdue")
+"""Labels that describe the wait rather than the message: they come off once answered."""
+
+
+def label_names(prefix: str) -> list[str]:
+    """Every label triage may write, prefixed: the whole vocabulary on the server."""
+    return [prefix + name for name in (*CATEGORIES, *WAITING_LABELS)]
+
+
+def labels_for(categories: list[str], frustrated: bool, priority: int, prefix: str) -> list[str]:
+    """The labels one triaged message should carry."""
+    labels = [prefix + c for c in categories if c in CATEGORIES]
+    if frustrated:
+        labels.append(prefix + "frustrated")
+    labels.append(f"{prefix}priority-{priority}")
+    return labels

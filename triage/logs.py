@@ -1,0 +1,60 @@
+"""Logging to stderr as text or JSON lines, with secrets redacted before anything is written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(password|passwd|token|secret|authorization|auth=Bearer)(\s*[=:]\s*|\s+)(\S+)"),
+    re.compile(r"(?i)(AUTHENTICATE XOAUTH2|LOGIN \S+)\s+\S+"),
+]
+_registered_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret (a password or token) so it is masked wherever it would appear."""
+    if value and len(value) >= 4:
+        _registered_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Mask registered secrets and anything shaped like ``password=…`` in a log line."""
+    for secret in _registered_secrets:
+        text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(0)[: m.start(m.lastindex) - m.start(0)] + "***", text)
+    return text
+
+
+class _RedactingFormatter(logging.Formatter):
+    def __init__(self, as_json: bool):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = redact(record.getMessage())
+        if record.exc_info:
+            message += "\n" + redact(self.formatException(record.exc_info))
+        if self.as_json:
+            return json.dumps({
+                "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": message,
+            }, ensure_ascii=False)
+        return f"{self.formatTime(record)} {record.levelname} {record.name}: {message}"
+
+
+def setup_logging(log_format: str = "text", verbose: int = 0) -> None:
+    """Send triage's logs to stderr; ``verbose`` 0 = warnings, 1 = info, 2 = debug."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter(log_format == "json"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
+    if verbose < 2:
+        logging.getLogger("imapclient").setLevel(logging.WARNING)

@@ -1,0 +1,123 @@
+"""Priority 1 (act now) … 4 (no action needed), with the reasons a person would give.
+
+Pure: it reads the facts already decided about a message and returns a number and words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_THREAT = re.compile(
+    r"charge ?back|dispute (it |this |the charge )?with my (bank|card)|lawyer|attorney|solicitor|legal action|\bsue\b|suing"
+    r"|small claims|court\b|better business bureau|\bbbb\b|trading standards|ombudsman|regulator|consumer protection"
+    r"|\bftc\b|\bcfpb\b|attorney general",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"\b(thanks?|thank you|thx|ty|cheers|got it|received|perfect|great|brilliant|much appreciated|all sorted|sorted"
+    r"|gracias|danke|merci|grazie|obrigad[oa]|bedankt)\b",
+    re.IGNORECASE,
+)
+_CATEGORY_REASON = {
+    "refund": "asks for a refund",
+    "cancellation": "wants to cancel",
+    "fee_dispute": "disputes a charge",
+    "follow_up": "chasing an earlier message",
+}
+PRIORITY_NAMES = {1: "act now", 2: "today", 3: "normal", 4: "no action needed"}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What priority looks at for one message."""
+
+    categories: list[str]
+    frustration: float
+    frustrated: bool
+    automated: bool
+    automated_reason: str | None
+    repeat_count: int
+    waiting_hours: float | None
+    text: str
+
+
+def mentions_threat(text: str) -> str | None:
+    """The chargeback/legal/regulator threat a message makes, if any ("chargeback", "lawyer"…)."""
+    match = _THREAT.search(text)
+    return match.group(0).lower() if match else None
+
+
+def looks_like_thanks(text: str) -> bool:
+    """A short note that only thanks or acknowledges, asking nothing."""
+    body = text.strip()
+    return len(body) <= 300 and "?" not in body and _THANKS.search(body) is not None
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 3 -> '3rd', 11 -> '11th'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe_wait(hours: float) -> str:
+    """'waiting 5 hours' / 'waiting 6 days'."""
+    if hours < 48:
+        return f"waiting {max(int(hours), 0)} hour{'s' if int(hours) != 1 else ''}"
+    return f"waiting {int(hours // 24)} days"
+
+
+def short_age(hours: float | None) -> str:
+    """'–', '5h' or '6d': a wait in a table cell (whole days, like :func:`describe_wait`)."""
+    if hours is None:
+        return "–"
+    return f"{max(int(hours), 0)}h" if hours < 48 else f"{int(hours // 24)}d"
+
+
+def prioritize(facts: Facts) -> tuple[int, list[str]]:
+    """Return (priority, reasons): frustrated repeat senders and long waits first,
+    automated mail and thank-yous last."""
+    if facts.automated:
+        return 4, [f"automated ({facts.automated_reason or 'machine-sent'})"]
+    reasons: list[str] = []
+    urgent = False
+    if facts.repeat_count >= 2:
+        reasons.append(f"{ordinal(facts.repeat_count)} message without a reply")
+    if facts.waiting_hours is not None and facts.waiting_hours >= 24:
+        reasons.append(describe_wait(facts.waiting_hours))
+    if facts.frustrated:
+        reasons.append(f"frustrated ({facts.frustration:.2f})")
+    threat = mentions_threat(facts.text)
+    if threat:
+        reasons.append(f"mentions a {threat}" if threat in {"chargeback", "charge back", "lawyer", "regulator"} else f"mentions '{threat}'")
+    reasons.extend(_CATEGORY_REASON[c] for c in facts.categories if c in _CATEGORY_REASON)
+
+    waiting_days = (facts.waiting_hours or 0) / 24
+    if threat or facts.repeat_count >= 3 or waiting_days >= 5:
+        urgent = True
+    elif facts.frustrated and (facts.repeat_count >= 2 or waiting_days >= 2 or "fee_dispute" in facts.categories):
+        urgent = True
+    if urgent:
+        return 1, reasons
+    if facts.frustrated or facts.repeat_count >= 2 or waiting_days >= 2 or any(c in _CATEGORY_REASON for c in facts.categories):
+        return 2, reasons
+    if looks_like_thanks(facts.text):
+        return 4, reasons + ["a thank-you or acknowledgement"]
+    return 3, reasons or ["needs a reply"]
+
+
+def escalate_for_wait(priority: int, reasons: list[str], waiting_hours: float | None) -> tuple[int, list[str]]:
+    """Re-evaluate a stored decision as time passes: a longer wait can only raise the
+    priority (5 days or more: 1; 2 days or more: at most 2), and the "waiting" reason is
+    brought up to date."""
+    reasons = [r for r in reasons if not r.startswith("waiting ")]
+    if waiting_hours is None:
+        return priority, reasons
+    if waiting_hours >= 24:
+        reasons.insert(0, describe_wait(waiting_hours))
+    days = waiting_hours / 24
+    if days >= 5:
+        priority = 1
+    elif days >= 2:
+        priority = min(priority, 2)
+    return priority, reasons

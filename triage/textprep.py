@@ -1,0 +1,28 @@
+"""Normalise message text before the model reads it, so it learns words, not order numbers."""
+
+from __future__ import annotations
+
+import re
+
+MAX_MODEL_CHARS = 3000
+"""The model reads at most this much of a message: the ask is near the top."""
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+_MONEY = re.compile(
+    r"(?:[$€£¥]|\b(?:usd|eur|gbp|cad|aud|chf|sek|nok|dkk|pln|brl|mxn|inr)\s?)\s?\d[\d.,]*"
+    r"|\b\d[\d.,]*\s?(?:[$€£¥]|\b(?:usd|eur|gbp|euros?|dollars?|pounds?|bucks)\b)",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\b[#]?[a-z]{0,4}[-#]?\d[\w-]{3,}\b", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case and replace URLs, addresses, amounts and reference numbers with tokens."""
+    text = text[:MAX_MODEL_CHARS]
+    text = _URL.sub(" urltoken ", text)
+    text = _EMAIL.sub(" emailtoken ", text)
+    text = _MONEY.sub(" moneytoken ", text)
+    text = _NUMBER.sub(" numtoken ", text)
+    return _SPACE.sub(" ", text).strip().lower()
