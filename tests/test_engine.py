@@ -10,7 +10,6 @@ import pytest
 
 from triage.engine import Engine, Settings
 from triage.history import History
-from triage.tone import ToneModel
 from tests.helpers import eml, raw
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
@@ -30,7 +29,14 @@ class KeywordModel:
         return [label for label in self.labels if scores[label] >= 0.5]
 
 
-CALM = ToneModel(weights=(0.0,) * 12, intercept=-5.0)  # always ~0.007
+class CalmTone:
+    """Stub tone model: nobody sounds upset, so frustration comes from history alone."""
+
+    def scores(self, texts):
+        return [0.0 for _ in texts]
+
+
+CALM = CalmTone()
 
 
 @pytest.fixture
@@ -130,3 +136,16 @@ def test_json_row_has_the_contract_fields(engine):
 def test_domain_entry_marks_the_whole_team():
     settings = Settings(support_addresses=frozenset({"@larkspur.example"}))
     assert settings.is_team("Jo@Larkspur.example") and not settings.is_team("jo@larkspur.example.org")
+
+
+def test_a_thank_you_after_the_reply_asks_for_nothing_and_starts_no_wait(engine):
+    engine.decide([
+        customer(1, "I want a refund", "Sun, 15 Mar 2026 12:00:00 +0000", subject="Refund for my lamp"),
+        team(1, "Refunded!", "Mon, 16 Mar 2026 09:00:00 +0000", in_reply_to="<c1@example.org>"),
+    ])
+    [thanks] = engine.decide([customer(2, "thanks, got it!", "Mon, 16 Mar 2026 10:00:00 +0000",
+                                       subject="Re: Refund for my lamp", in_reply_to="<t1@larkspur.example>")])
+    assert thanks.categories == ["other"] and thanks.priority == 4 and thanks.waiting_hours is None
+    assert engine.history.waiting() == []
+    [later] = engine.decide([customer(3, "one more refund question", "Tue, 17 Mar 2026 10:00:00 +0000")])
+    assert later.repeat_count == 1  # the thank-you was no unanswered repeat

@@ -114,7 +114,6 @@ def make_engine(args, config: Config, history):
     """An Engine with the model, tone weights and settings this run uses."""
     from triage.engine import Engine, Settings
     from triage.modelstore import resolve_model
-    from triage.tone import load_tone
 
     model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None)
     addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
@@ -124,7 +123,7 @@ def make_engine(args, config: Config, history):
         follow_up_gap_hours=config.triage.follow_up_gap_hours,
         label_prefix=config.labels.prefix,
     )
-    return Engine(model, load_tone(), history, settings, now=args.now)
+    return Engine(model, model.tone, history, settings, now=args.now)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -175,6 +174,7 @@ def cmd_train(args, config: Config) -> int:
     """Train a model from labeled mail and write it with its card."""
     from triage.labeled import load_labeled
     from triage.model import DEFAULT_ESTIMATOR, save_model
+    from triage.modelstore import resolve_model
     from triage.progress import step_printer
     from triage.training import train_model
 
@@ -186,9 +186,11 @@ def cmd_train(args, config: Config) -> int:
         labeled = load_labeled(args.source)
     holdout = load_labeled(args.holdout) if args.holdout else None
     out = Path(args.out) if args.out else Path(state_path(args, config)).expanduser().parent / "models" / "model.joblib"
+    default, default_card = resolve_model(None)
     try:
         model, card = train_model(labeled, kind=args.estimator or DEFAULT_ESTIMATOR, holdout=holdout,
-                                  progress=step_printer(), source=args.source)
+                                  progress=step_printer(), source=args.source,
+                                  inherit_tone=(default.tone, default_card.get("tone", {})))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     card = save_model(model, out, card)

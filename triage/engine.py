@@ -19,7 +19,7 @@ from triage.labels import labels_for
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
 from triage.parsing import parse_message
-from triage.priority import Facts, prioritize
+from triage.priority import Facts, asks_for_nothing, looks_like_thanks, prioritize
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
@@ -156,8 +156,11 @@ class Engine:
         inbound = [m for m in ordered if not self.settings.is_team(m.sender)]
         texts = [m.classifier_text for m in inbound]
         scores = dict(zip((m.message_id for m in inbound), self.model.scores(texts)))
+        human = [m for m in inbound if not m.automated]
+        tones = dict(zip((m.message_id for m in human), self.tone.scores([m.classifier_text for m in human])))
 
         threads: dict[str, str] = {}
+        acknowledgements = {m.message_id for m in inbound if not m.automated and looks_like_thanks(m.newest_text)}
         for message in ordered:
             team = self.settings.is_team(message.sender)
             customer = self._customer_of(message) if team else message.sender
@@ -166,11 +169,13 @@ class Engine:
             threads[message.message_id] = thread_id
             self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
                                 uid=message.uid, direction="out" if team else "in", customer=customer,
-                                subject=message.subject, date=message.date, automated=message.automated)
+                                subject=message.subject, date=message.date, automated=message.automated,
+                                awaits_reply=not message.automated and message.message_id not in acknowledgements)
             if team:
                 self.stats.team_replies += 1
 
-        decisions = [self._decide_one(m, threads[m.message_id], scores[m.message_id]) for m in inbound]
+        decisions = [self._decide_one(m, threads[m.message_id], scores[m.message_id], tones.get(m.message_id, 0.0),
+                                      m.message_id in acknowledgements) for m in inbound]
         self.stats.triaged += len(decisions)
         return decisions
 
@@ -188,9 +193,10 @@ class Engine:
                 return address
         return reply.recipients[0] if reply.recipients else reply.sender
 
-    def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float]) -> Decision:
-        categories = self.model.decide(scores)
-        if message.automated:
+    def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float], tone: float,
+                    acknowledgement: bool) -> Decision:
+        categories = [] if asks_for_nothing(message.automated, message.newest_text) else self.model.decide(scores)
+        if message.automated or acknowledgement:
             repeat_count, waited_hours = 1, None
         else:
             unanswered = self.history.unanswered_from_customer(message.sender, message.date)
@@ -203,14 +209,13 @@ class Engine:
                 categories = [c for c in self.model.labels if c in categories]
         waiting_since = self.history.waiting_since(thread_id)
         waiting_hours = (round(max(_hours(self.now() - waiting_since), 0.0), 1)
-                         if waiting_since and not message.automated else None)
+                         if waiting_since and not (message.automated or acknowledgement) else None)
 
-        tone = 0.0 if message.automated else self.tone.score(message.classifier_text)
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated)
         frustrated = frustration >= self.settings.frustration_threshold
         priority, reasons = prioritize(Facts(categories, frustration, frustrated, message.automated,
                                              message.automated_reason, repeat_count, waiting_hours,
-                                             message.classifier_text))
+                                             message.classifier_text, acknowledgement))
         labels = labels_for(categories, frustrated, priority, self.settings.label_prefix)
         self.history.save_decision(message.message_id, categories=categories or [OTHER], frustration=frustration,
                                    frustrated=frustrated, priority=priority, reasons=reasons, labels=labels)

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS messages(
     subject      TEXT NOT NULL,
     date         TEXT NOT NULL,
     automated    INTEGER NOT NULL DEFAULT 0,
+    awaits_reply INTEGER NOT NULL DEFAULT 1,
     categories   TEXT,
     frustration  REAL,
     frustrated   INTEGER,
@@ -166,12 +167,17 @@ class History:
     # -- recording ---------------------------------------------------------------------
 
     def record(self, *, message_id: str, thread_id: str, mailbox: str, uid: int | None, direction: str,
-               customer: str, subject: str, date: datetime, automated: bool) -> None:
-        """Store one message; ``direction`` is 'in' (customer) or 'out' (the team's reply)."""
+               customer: str, subject: str, date: datetime, automated: bool, awaits_reply: bool) -> None:
+        """Store one message; ``direction`` is 'in' (customer) or 'out' (the team's reply).
+
+        ``awaits_reply`` is False for customer mail nobody needs to answer (automated mail,
+        a plain thank-you): it neither starts a wait nor counts as a repeat.
+        """
         self.db.execute(
-            "INSERT OR IGNORE INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message_id, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated)),
+            "INSERT OR IGNORE INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date,"
+            " automated, awaits_reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated),
+             int(awaits_reply and direction == "in")),
         )
 
     def save_decision(self, message_id: str, *, categories: list[str], frustration: float, frustrated: bool,
@@ -194,11 +200,11 @@ class History:
         return parse_iso(row[0]) if row and row[0] else None
 
     def unanswered_from_customer(self, customer: str, upto: datetime) -> list[datetime]:
-        """Dates of the customer's own (non-automated) messages since the team last wrote
-        to them, up to and including ``upto``, oldest first."""
+        """Dates of the customer's messages awaiting a reply since the team last wrote to
+        them, up to and including ``upto``, oldest first."""
         since = self.last_reply_to_customer(customer, upto)
         rows = self.db.execute(
-            "SELECT date FROM messages WHERE customer = ? AND direction = 'in' AND automated = 0"
+            "SELECT date FROM messages WHERE customer = ? AND direction = 'in' AND awaits_reply = 1"
             " AND date > ? AND date <= ? ORDER BY date",
             (customer, iso(since) if since else "", iso(upto)),
         ).fetchall()
@@ -208,7 +214,7 @@ class History:
         """The oldest customer message in the conversation after the team's last reply,
         or None when the team has the last word (or the customer never wrote)."""
         row = self.db.execute(
-            "SELECT min(date) FROM messages WHERE thread_id = ? AND direction = 'in' AND automated = 0 AND date > "
+            "SELECT min(date) FROM messages WHERE thread_id = ? AND direction = 'in' AND awaits_reply = 1 AND date > "
             "coalesce((SELECT max(date) FROM messages WHERE thread_id = ? AND direction = 'out'), '')",
             (thread_id, thread_id),
         ).fetchone()
@@ -222,7 +228,7 @@ class History:
                    (SELECT message_id FROM messages l WHERE l.thread_id = m.thread_id AND l.direction = 'in'
                     ORDER BY l.date DESC LIMIT 1) AS last_id
             FROM messages m JOIN threads t ON t.thread_id = m.thread_id
-            WHERE m.direction = 'in' AND m.automated = 0 AND m.date >
+            WHERE m.direction = 'in' AND m.awaits_reply = 1 AND m.date >
                   coalesce((SELECT max(date) FROM messages o WHERE o.thread_id = m.thread_id AND o.direction = 'out'), '')
             GROUP BY m.thread_id
             """
@@ -257,7 +263,7 @@ class History:
         """Stored decisions of the conversation's customer messages from ``since`` on, oldest first."""
         rows = self.db.execute(
             "SELECT categories, frustration, frustrated, priority, reasons FROM messages WHERE thread_id = ?"
-            " AND direction = 'in' AND automated = 0 AND date >= ? AND priority IS NOT NULL ORDER BY date",
+            " AND direction = 'in' AND awaits_reply = 1 AND date >= ? AND priority IS NOT NULL ORDER BY date",
             (thread_id, iso(since)),
         ).fetchall()
         return [{"categories": json.loads(r["categories"]), "frustration": r["frustration"],

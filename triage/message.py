@@ -49,5 +49,5 @@ class Message:
 
     @property
     def classifier_text(self) -> str:
-        """Subject and newest words: the text the category model and tone model read."""
+        """Subject and newest words: the text the category and tone models read."""
         return f"{self.subject}\n{self.newest_text}"

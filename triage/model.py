@@ -27,6 +27,7 @@ from sklearn.svm import LinearSVC
 from triage import CATEGORIES
 from triage.errors import ModelError
 from triage.textprep import normalise
+from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,13 @@ def build_pipeline(kind: str = DEFAULT_ESTIMATOR) -> Pipeline:
 
 @dataclass
 class CategoryModel:
-    """A trained pipeline plus the per-label probability thresholds that turn scores into categories."""
+    """A trained pipeline, the per-label probability thresholds that turn scores into
+    categories, and the tone model that travels with it (one file, one card, one hash)."""
 
     pipeline: Pipeline
     labels: tuple[str, ...] = CATEGORIES
     thresholds: dict[str, float] = field(default_factory=lambda: {name: 0.5 for name in CATEGORIES})
+    tone: ToneModel | None = None
 
     def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Category -> probability for each text."""
@@ -138,6 +141,6 @@ def load_model(path: str | Path) -> tuple[CategoryModel, dict]:
         raise VersionMismatch(f"{path}: trained with scikit-learn {card.get('sklearn_version')}, "
                               f"but {sklearn.__version__} is installed; retrain it with `triage train`")
     model = joblib.load(path)
-    if not isinstance(model, CategoryModel):
+    if not isinstance(model, CategoryModel) or model.tone is None:
         raise ModelError(f"{path}: not a triage model")
     return model, card

@@ -23,8 +23,9 @@ def urgency_order(decisions: Iterable[Decision]) -> list[Decision]:
     return sorted(decisions, key=lambda d: (d.priority, -(d.waiting_hours or 0), -d.frustration, d.message.date))
 
 
-def write_jsonl(decisions: Iterable[Decision], out: TextIO = sys.stdout) -> None:
-    """One JSON object per decision, in the order given."""
+def write_jsonl(decisions: Iterable[Decision], out: TextIO | None = None) -> None:
+    """One JSON object per decision, in the order given (to stdout by default)."""
+    out = out or sys.stdout
     for decision in decisions:
         out.write(json.dumps(decision.to_json(), ensure_ascii=False) + "\n")
     out.flush()
@@ -43,9 +44,9 @@ def queue_table(who: str) -> Table:
     return table
 
 
-def write_table(decisions: list[Decision], out: TextIO = sys.stdout, width: int | None = None) -> None:
+def write_table(decisions: list[Decision], out: TextIO | None = None, width: int | None = None) -> None:
     """A terminal table of the queue, most urgent first, with a one-line summary."""
-    console = Console(file=out, width=width, highlight=False, soft_wrap=False)
+    console = Console(file=out or sys.stdout, width=width, highlight=False, soft_wrap=False)
     ordered = urgency_order(decisions)
     table = queue_table("From")
     for d in ordered:

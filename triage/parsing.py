@@ -22,6 +22,9 @@ from triage.message import Message, RawMail
 from triage.quotes import newest_words
 
 log = logging.getLogger(__name__)
+# mail-parser warns about every MIME part it does not render (delivery reports, calendar
+# parts); those are normal in a support inbox, not problems worth a log line each.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_BODY_CHARS = 200_000
 """Text beyond this (pasted logs, giant HTML) is dropped before any further work."""
@@ -120,10 +123,11 @@ def _message_date(header: str, internaldate: datetime | None) -> datetime:
         date = _as_utc(parsedate_to_datetime(header)) if header else None
     except (TypeError, ValueError, IndexError, OverflowError):
         date = None
+    # A Date far before arrival is plausible (imported or delayed mail); one after it is not.
     absurd = date is not None and (
         date < _EARLIEST_PLAUSIBLE
-        or (fallback is not None and abs(date - fallback) > timedelta(days=30))
-        or (fallback is None and date.year > 2100)
+        or (fallback is not None and date - fallback > timedelta(days=1))
+        or date.year > 2100
     )
     if date is None or absurd:
         if fallback is None and date is None:

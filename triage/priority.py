@@ -40,6 +40,8 @@ class Facts:
     repeat_count: int
     waiting_hours: float | None
     text: str
+    acknowledgement: bool = False
+    """A thank-you or "got it" that asks for nothing (see :func:`looks_like_thanks`)."""
 
 
 def mentions_threat(text: str) -> str | None:
@@ -48,10 +50,25 @@ def mentions_threat(text: str) -> str | None:
     return match.group(0).lower() if match else None
 
 
+_STILL_WANTS = re.compile(
+    r"\b(but|however|still|yet|again|not|never|no longer|nothing|wrong|please|can you|could you|would you"
+    r"|need|want|charged|cancel\w*|refund me|aber|pero|mais|ma)\b|n't|\?",
+    re.IGNORECASE,
+)
+
+
 def looks_like_thanks(text: str) -> bool:
-    """A short note that only thanks or acknowledges, asking nothing."""
+    """A short note that only thanks or acknowledges and asks for nothing more:
+    "thanks, got it!" is one; "thanks, but I still have not been refunded" is not."""
     body = text.strip()
-    return len(body) <= 300 and "?" not in body and _THANKS.search(body) is not None
+    return len(body) <= 200 and _THANKS.search(body) is not None and _STILL_WANTS.search(body) is None
+
+
+def asks_for_nothing(automated: bool, newest_text: str) -> bool:
+    """Mail whose categories are ``other`` whatever words it uses: machine-sent mail
+    (a payment processor's "refund succeeded" asks nobody for a refund) and plain
+    thank-yous under an old subject line."""
+    return automated or looks_like_thanks(newest_text)
 
 
 def ordinal(n: int) -> str:
@@ -79,6 +96,8 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
     automated mail and thank-yous last."""
     if facts.automated:
         return 4, [f"automated ({facts.automated_reason or 'machine-sent'})"]
+    if facts.acknowledgement:
+        return 4, ["a thank-you or acknowledgement"]
     reasons: list[str] = []
     urgent = False
     if facts.repeat_count >= 2:
@@ -101,8 +120,6 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
         return 1, reasons
     if facts.frustrated or facts.repeat_count >= 2 or waiting_days >= 2 or any(c in _CATEGORY_REASON for c in facts.categories):
         return 2, reasons
-    if looks_like_thanks(facts.text):
-        return 4, reasons + ["a thank-you or acknowledgement"]
     return 3, reasons or ["needs a reply"]
 
 

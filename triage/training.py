@@ -17,7 +17,8 @@ from sklearn.model_selection import KFold
 from triage import CATEGORIES, __version__
 from triage.labeled import Example, LabeledSet
 from triage.model import DEFAULT_ESTIMATOR, CategoryModel, build_pipeline
-from triage.tone import ToneModel, tone_features
+from triage.priority import asks_for_nothing
+from triage.tone import CueWeights, ToneModel, build_word_tone, tone_features
 
 Progress = Callable[[str], None]
 """Called with a short description as each training step starts."""
@@ -75,21 +76,31 @@ def label_metrics(targets: np.ndarray, predicted: np.ndarray, labels: Sequence[s
     return result
 
 
-def predict_matrix(model: CategoryModel, texts: list[str]) -> np.ndarray:
-    """0/1 decisions of a trained model, as a matrix like the targets."""
-    return np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)], dtype=int)
+def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray) -> np.ndarray:
+    """Apply the per-message rule the engine applies after the model: mail that asks for
+    nothing (automated mail, plain thank-yous) has no category. Scores then measure what
+    the product decides, not the bare model."""
+    keep = np.array([[0 if asks_for_nothing(e.message.automated, e.message.newest_text) else 1] for e in examples])
+    return predicted * keep
 
 
 def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
-    """Score a trained model on labeled mail it did not train on."""
+    """Score a trained model, as the engine uses it, on labeled mail it did not train on."""
     texts, targets = texts_and_targets(labeled.examples, model.labels)
-    return label_metrics(targets, predict_matrix(model, texts), model.labels)
+    predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)],
+                         dtype=int).reshape(len(texts), len(model.labels))
+    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted), model.labels)
 
 
 def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: LabeledSet | None = None,
-                folds: int = 5, progress: Progress | None = None, source: str = "") -> tuple[CategoryModel, dict]:
+                folds: int = 5, progress: Progress | None = None, source: str = "",
+                inherit_tone: tuple[ToneModel, dict] | None = None) -> tuple[CategoryModel, dict]:
     """Cross-validate, tune thresholds on the out-of-fold scores, fit on everything, and
-    measure on ``holdout`` when given. Returns the model and its card (without file hash)."""
+    measure on ``holdout`` when given. Returns the model and its card (without file hash).
+
+    The tone model is fitted too when the examples carry frustration annotations;
+    otherwise (a team's own labeled mail) ``inherit_tone`` — a tone model and its card,
+    usually the shipped model's — is carried over."""
     texts, targets = texts_and_targets(labeled.examples)
     missing = [label for column, label in enumerate(CATEGORIES) if targets[:, column].sum() < folds]
     if missing:
@@ -97,9 +108,18 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     oof = out_of_fold_scores(texts, targets, kind, folds, progress=progress)
     thresholds = tune_thresholds(targets, oof)
     cv_predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
+    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted)
+    if can_fit_tone(labeled):
+        if progress:
+            progress("fitting the tone model")
+        tone, tone_card = fit_tone(labeled, folds)
+    elif inherit_tone is not None:
+        tone, tone_card = inherit_tone[0], {**inherit_tone[1], "inherited": True}
+    else:
+        raise ValueError("no frustration annotations to fit tone on, and no tone model to carry over")
     if progress:
         progress("fitting the final model on all examples")
-    model = CategoryModel(build_pipeline(kind).fit(texts, targets), CATEGORIES, thresholds)
+    model = CategoryModel(build_pipeline(kind).fit(texts, targets), CATEGORIES, thresholds, tone)
     card = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "triage_version": __version__,
@@ -112,32 +132,51 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
         if progress:
             progress("scoring the held-out set")
         card["holdout"] = {"sha256": holdout.sha256, "counts": holdout.counts(), **evaluate(model, holdout)}
+        if can_fit_tone(holdout, minimum=1):
+            tone_card = {**tone_card, "holdout": tone_metrics(tone, holdout)}
+    card["tone"] = tone_card
     return model, card
 
 
-def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7) -> tuple[ToneModel, dict]:
-    """Fit the tone weights on examples annotated frustrated yes/no, with k-fold F1 at 0.5."""
+def annotated_tone(labeled: LabeledSet) -> tuple[list[str], np.ndarray]:
+    """Texts and 0/1 frustrated targets of the human-written examples annotated for tone."""
     annotated = [e for e in labeled.examples if e.frustrated is not None and not e.message.automated]
-    x = np.array([tone_features(e.message.classifier_text) for e in annotated])
-    y = np.array([int(bool(e.frustrated)) for e in annotated])
+    return [e.message.classifier_text for e in annotated], np.array([int(bool(e.frustrated)) for e in annotated])
+
+
+def can_fit_tone(labeled: LabeledSet, minimum: int = 20) -> bool:
+    """True when there are enough examples annotated frustrated and not to fit tone."""
+    _, y = annotated_tone(labeled)
+    return int(y.sum()) >= minimum and int(len(y) - y.sum()) >= minimum
+
+
+def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7) -> tuple[ToneModel, dict]:
+    """Fit the tone model (words + cues) on annotated examples; k-fold F1 at 0.5 of the blend."""
+    texts, y = annotated_tone(labeled)
     if len(set(y)) < 2:
         raise ValueError("the tone model needs examples annotated both frustrated and not")
-    predicted = np.zeros_like(y)
-    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(x):
-        fold_model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(x[train], y[train])
-        predicted[test] = fold_model.predict(x[test])
-    final = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(x, y)
-    tone = ToneModel(tuple(float(w) for w in final.coef_[0]), float(final.intercept_[0]))
-    metrics = label_metrics(y[:, None], predicted[:, None], ["frustrated"])["labels"]["frustrated"]
-    return tone, {"cross_validation": {"folds": folds, **metrics}, "annotated": int(len(y))}
+    features = np.array([tone_features(t) for t in texts])
+    blended = np.zeros(len(y))
+    for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
+        fold = _tone_model([texts[i] for i in train], features[train], y[train])
+        blended[test] = fold.scores([texts[i] for i in test])
+    tone = _tone_model(texts, features, y)
+    metrics = label_metrics(y[:, None], (blended >= 0.5).astype(int)[:, None], ["frustrated"])["labels"]["frustrated"]
+    return tone, {"cross_validation": {"folds": folds, **metrics}, "annotated": int(len(y)),
+                  "word_share": tone.word_share, "cue_weights": tone.cues.as_dict()}
+
+
+def _tone_model(texts: list[str], features: np.ndarray, y: np.ndarray) -> ToneModel:
+    cues = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(features, y)
+    return ToneModel(build_word_tone().fit(texts, y),
+                     CueWeights(tuple(float(w) for w in cues.coef_[0]), float(cues.intercept_[0])))
 
 
 def tone_metrics(tone: ToneModel, labeled: LabeledSet, threshold: float = 0.5) -> dict:
     """Precision/recall/F1 of the tone score at ``threshold`` on annotated examples."""
-    annotated = [e for e in labeled.examples if e.frustrated is not None and not e.message.automated]
-    y = np.array([[int(bool(e.frustrated))] for e in annotated])
-    guess = np.array([[int(tone.score(e.message.classifier_text) >= threshold)] for e in annotated])
-    return label_metrics(y, guess, ["frustrated"])["labels"]["frustrated"]
+    texts, y = annotated_tone(labeled)
+    guess = (np.array(tone.scores(texts)) >= threshold).astype(int)
+    return label_metrics(y[:, None], guess[:, None], ["frustrated"])["labels"]["frustrated"]
 
 
 def _f1(truth: np.ndarray, guess: np.ndarray) -> float:

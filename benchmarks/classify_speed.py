@@ -1,0 +1,58 @@
+"""How fast triage decides, without a server: parse, classify and tone, timed apart.
+
+Reads every .eml of data/corpus and data/holdout (repeated to at least --messages), then
+times each stage on one core. Usage:
+
+    .venv/bin/python benchmarks/classify_speed.py [--messages 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+from triage.message import RawMail
+from triage.modelstore import REPO_ROOT, resolve_model
+from triage.parsing import parse_message
+from triage.tone import load_tone
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=5000)
+    args = parser.parse_args()
+    files = sorted((REPO_ROOT / "data").rglob("*.eml"))
+    raws = [RawMail(f.read_bytes(), "bench", f.name) for f in itertools.islice(itertools.cycle(files), args.messages)]
+    model, _ = resolve_model(None)
+    tone = load_tone()
+    model.scores(["warm up"])
+
+    started = time.perf_counter()
+    messages = [parse_message(r) for r in raws]
+    parse_s = time.perf_counter() - started
+
+    texts = [m.classifier_text for m in messages]
+    started = time.perf_counter()
+    for start in range(0, len(texts), 200):
+        model.scores(texts[start:start + 200])
+    classify_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for text in texts:
+        tone.score(text)
+    tone_s = time.perf_counter() - started
+
+    n = len(raws)
+    mb = sum(len(r.raw) for r in raws) / 1e6
+    print(f"{n} messages ({mb:.1f} MB) from {len(files)} distinct files, one core")
+    for stage, seconds in (("parse (mail-parser + quote strip)", parse_s), ("classify (batches of 200)", classify_s),
+                           ("tone (VADER + cues)", tone_s), ("all three", parse_s + classify_s + tone_s)):
+        print(f"  {stage:<36} {n / seconds:>8.0f} msg/s  ({seconds:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

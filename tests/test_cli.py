@@ -1,0 +1,111 @@
+"""The command line, in-process through main(argv) and once as a real subprocess."""
+
+import email
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from triage.cli import main
+
+ROOT = Path(__file__).parent.parent
+INBOX = ROOT / "samples" / "inbox"
+NOW = "2026-11-24T12:00:00+00:00"
+TEAM = "help@larkspur.example"
+CONTRACT = {"message_id", "uid", "mailbox", "from", "subject", "date", "thread_id", "categories", "scores",
+            "frustration", "frustrated", "automated", "repeat_count", "waiting_hours", "priority", "reasons", "labels"}
+
+
+def run_jsonl(capsys, *extra):
+    code = main(["once", str(INBOX), "--format", "jsonl", "--now", NOW, "--support-address", TEAM, *extra])
+    out = capsys.readouterr()
+    return code, [json.loads(line) for line in out.out.splitlines()], out.err
+
+
+def inbox_messages():
+    return [p for sub in ("cur", "new") for p in (INBOX / sub).iterdir() if p.is_file()]
+
+
+def test_once_jsonl_emits_the_contract_for_every_inbound_message(tmp_path, capsys):
+    code, rows, err = run_jsonl(capsys, "--state", str(tmp_path / "s.db"))
+    assert code == 0
+    senders = [email.message_from_bytes(p.read_bytes()).get("From") for p in inbox_messages()]
+    team = [s for s in senders if s and TEAM in s]
+    broken = [s for s in senders if s is None]
+    assert len(team) >= 5 and len(broken) == 1
+    assert len(rows) == len(senders) - len(team) - len(broken)
+    assert "skipped 1 broken message" in err
+    for row in rows:
+        assert CONTRACT <= set(row)
+        assert row["from"] != TEAM
+        assert row["categories"] and set(row["categories"]) <= {"refund", "cancellation", "fee_dispute", "follow_up", "other"}
+        assert 1 <= row["priority"] <= 4 and 0 <= row["frustration"] <= 1 and row["repeat_count"] >= 1
+        assert row["uid"] is None and row["mailbox"] == "inbox"
+        assert row["frustrated"] == (row["frustration"] >= 0.5)
+        assert not (row["automated"] and (row["frustrated"] or row["waiting_hours"] is not None))
+
+
+def test_second_run_triages_nothing_twice(tmp_path, capsys):
+    state = str(tmp_path / "s.db")
+    _, first, _ = run_jsonl(capsys, "--state", state)
+    code, second, _ = run_jsonl(capsys, "--state", state)
+    assert first and code == 0 and second == []
+
+
+def test_dry_run_remembers_nothing(tmp_path, capsys):
+    state = str(tmp_path / "s.db")
+    _, first, _ = run_jsonl(capsys, "--state", state, "--dry-run")
+    _, second, _ = run_jsonl(capsys, "--state", state)
+    assert len(first) == len(second) > 0
+
+
+def test_table_is_sorted_most_urgent_first(tmp_path, capsys):
+    assert main(["once", str(INBOX), "--now", NOW, "--support-address", TEAM, "--state", str(tmp_path / "s.db")]) == 0
+    out = capsys.readouterr().out
+    priorities = [line.split()[0] for line in out.splitlines() if line[:3].strip() in {"1", "2", "3", "4"}]
+    assert priorities and priorities == sorted(priorities)
+    assert "messages triaged" in out
+
+
+def test_report_lists_the_waiting_conversations(tmp_path, capsys):
+    state = str(tmp_path / "s.db")
+    _, rows, _ = run_jsonl(capsys, "--state", state)
+    assert main(["report", "--format", "json", "--state", state, "--now", NOW]) == 0
+    report = json.loads(capsys.readouterr().out)
+    waiting_threads = {r["thread_id"] for r in rows if r["waiting_hours"] is not None}
+    assert {r["thread_id"] for r in report} == waiting_threads
+    keys = [(r["priority"], -r["waiting_hours"]) for r in report]
+    assert [k[0] for k in keys] == sorted(k[0] for k in keys)
+    for r in report:
+        assert {"thread_id", "customer", "subject", "categories", "waiting_since", "waiting_hours", "repeat_count",
+                "frustrated", "priority", "reasons", "last_message_id"} <= set(r)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["once", "/nonexistent/mail"], "no such file"),
+    (["once", str(INBOX), "--now", "yesterday"], "ISO-8601"),
+    (["once", str(INBOX), "--format", "xml"], "invalid choice"),
+])
+def test_bad_usage_exits_2(argv, words, capsys, tmp_path):
+    assert main([*argv, "--state", str(tmp_path / "s.db")]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_bad_config_exits_2_and_names_file_and_key(tmp_path, capsys):
+    config = tmp_path / "triage.toml"
+    config.write_text("[imap]\nport = 'nine'\n")
+    assert main(["once", str(INBOX), "--config", str(config)]) == 2
+    assert f"{config}: [imap.port]" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_as_a_subprocess(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "triage", "once", str(INBOX), "--format", "jsonl", "--now", NOW,
+         "--support-address", TEAM, "--state", str(tmp_path / "s.db")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) > 20 and all(CONTRACT <= set(r) for r in rows)
