@@ -1,0 +1,44 @@
+"""Shared fixtures. ``dovecot`` is a private Dovecot server for the whole session (see
+tests/dovecot.py); ``mail_folder`` is a fresh, empty folder on it for one test. Tests
+that use the server are marked ``imap``, so ``-m "not imap"`` leaves them out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from dovecot import Dovecot, find_dovecot
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A running Dovecot; skipped where it is not installed, but a failure in CI."""
+    binary = find_dovecot()
+    if binary is None:
+        message = "Dovecot is not installed (apt-get install dovecot-imapd); the IMAP tests need it"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = Dovecot(binary, tls=shutil.which("openssl") is not None)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def mail_folder(dovecot: Dovecot) -> str:
+    """The name of a new, empty folder of the ``support`` user."""
+    folder = f"test-{uuid.uuid4().hex[:10]}"
+    dovecot.create_folder(folder)
+    return folder
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "dovecot" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.imap)

@@ -1,0 +1,290 @@
+"""triage.imap.labeler: the pure mapping and planning, then labels on the test Dovecot."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, sample_message
+
+from triage.config import LabelsConfig
+from triage.errors import ImapError, UsageError
+from triage.imap.connection import connect
+from triage.imap.labeler import (
+    Action,
+    LabelChange,
+    Labeler,
+    choose_mode,
+    folder_for,
+    keyword_for,
+    label_for_folder,
+    label_for_keyword,
+    make_labeler,
+    plan,
+)
+from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.labels import label_names
+
+LABELS = label_names("triage/")
+ATOM = re.compile(r"[a-z0-9_.-]{1,50}")
+
+
+# -- pure parts -------------------------------------------------------------------------
+
+
+def test_keyword_mapping_of_the_label_set() -> None:
+    assert keyword_for("triage/refund") == "triage_refund"
+    assert keyword_for("triage/priority-1") == "triage_priority-1"
+    assert keyword_for("triage/fee_dispute") == "triage_fee_dispute"
+    keywords = [keyword_for(label) for label in LABELS]
+    assert len(set(keywords)) == len(LABELS)
+    assert [label_for_keyword(k, "triage/") for k in keywords] == LABELS
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "triage/a b",
+        "triage/100%",
+        "triage/*",
+        "triage/x]y",
+        "triage/Rückerstattung",
+        'triage/"q"\\',
+        "Triage/REFUND",
+        "triage/" + "long" * 30,
+    ],
+)
+def test_any_label_becomes_a_safe_keyword(label: str) -> None:
+    keyword = keyword_for(label)
+    assert ATOM.fullmatch(keyword), keyword
+    assert keyword == keyword_for(label)  # stable
+
+
+def test_long_labels_stay_distinct() -> None:
+    a, b = "triage/" + "x" * 60 + "a", "triage/" + "x" * 60 + "b"
+    assert keyword_for(a) != keyword_for(b)
+    assert len(keyword_for(a)) == 50
+
+
+def test_keywords_that_are_not_triage_s_are_ignored() -> None:
+    assert label_for_keyword("$Forwarded", "triage/") is None
+    assert label_for_keyword("\\Flagged", "triage/") is None
+    assert label_for_keyword("triage_", "triage/") is None
+    assert label_for_keyword("TRIAGE_REFUND", "triage/") == "triage/refund"  # servers may change case
+
+
+def test_folder_names_follow_the_server_hierarchy() -> None:
+    assert folder_for("triage/refund", "", ".") == "triage.refund"
+    assert folder_for("triage/refund", "INBOX.", ".") == "INBOX.triage.refund"
+    assert folder_for("triage/refund", "", "/") == "triage/refund"
+    assert label_for_folder("INBOX.triage.refund", "INBOX.", ".") == "triage/refund"
+
+
+def state(*flags: str) -> FolderState:
+    return FolderState(1, 1, frozenset(flags))
+
+
+@pytest.mark.parametrize(
+    ("requested", "capabilities", "flags", "mode"),
+    [
+        ("auto", {"IMAP4REV1", "X-GM-EXT-1"}, ("\\Seen", "\\*"), "gmail"),
+        ("auto", {"IMAP4REV1"}, ("\\Seen", "\\Flagged", "\\*"), "keywords"),
+        ("auto", {"IMAP4REV1"}, ("\\Seen", "\\Flagged", "$MDNSent"), "folders"),  # Microsoft 365
+        ("auto", {"IMAP4REV1"}, (), "folders"),  # read-only folder
+        ("folders", {"IMAP4REV1", "X-GM-EXT-1"}, ("\\*",), "folders"),
+        ("keywords", {"IMAP4REV1"}, ("\\*",), "keywords"),
+        ("none", {"IMAP4REV1"}, ("\\*",), "none"),
+    ],
+)
+def test_choose_mode(requested, capabilities, flags, mode) -> None:
+    assert choose_mode(requested, capabilities, state(*flags)) == mode
+
+
+def test_an_explicit_mode_the_server_cannot_do_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no new keywords"):
+        choose_mode("keywords", {"IMAP4REV1"}, state("\\Seen", "\\Flagged"))
+    with pytest.raises(UsageError, match="not Gmail"):
+        choose_mode("gmail", {"IMAP4REV1"}, state("\\*"))
+
+
+def test_plan_groups_uids_per_label_and_follows_priority_with_flagged() -> None:
+    changes = [
+        LabelChange.of(3, ["triage/refund", "triage/priority-1"]),
+        LabelChange.of(1, ["triage/refund"], remove=["triage/priority-1"]),
+        LabelChange.of(2, ["triage/other"], remove=["triage/other"]),  # add wins
+    ]
+    actions = plan(changes, "keyword", keyword_for, flag_label="triage/priority-1")
+    assert actions == [
+        Action("remove", "keyword", "triage_priority-1", "triage/priority-1", (1,)),
+        Action("remove", "flag", "\\Flagged", "triage/priority-1", (1,)),
+        Action("add", "keyword", "triage_other", "triage/other", (2,)),
+        Action("add", "keyword", "triage_priority-1", "triage/priority-1", (3,)),
+        Action("add", "flag", "\\Flagged", "triage/priority-1", (3,)),
+        Action("add", "keyword", "triage_refund", "triage/refund", (1, 3)),
+    ]
+    assert str(actions[-1]) == "add keyword triage_refund to UIDs 1,3"
+    assert plan(changes, None, keyword_for, flag_label=None) == []
+    # two labels sharing a keyword: the removal must not undo the addition
+    shared = plan([LabelChange.of(5, ["triage/a_b"], remove=["triage/a b"])], "keyword", keyword_for)
+    assert [(a.verb, a.target) for a in shared] == [("remove", "triage_a_b"), ("add", "triage_a_b")]
+
+
+class FakeGmailClient:
+    """Just enough of IMAPClient's Gmail label calls to record what a Labeler sends."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def add_gmail_labels(self, uids, labels, silent=False):
+        self.calls.append(("add", tuple(uids), tuple(labels)))
+
+    def remove_gmail_labels(self, uids, labels, silent=False):
+        self.calls.append(("remove", tuple(uids), tuple(labels)))
+
+    def get_gmail_labels(self, uids):
+        return {uid: ["\\Inbox", "triage/refund", "Customers/VIP"] for uid in uids}
+
+
+def test_gmail_mode_writes_labels_as_they_are() -> None:
+    mailbox = ImapMailbox.__new__(ImapMailbox)  # no server: only .client and .folder are used
+    mailbox.client, mailbox.folder = FakeGmailClient(), "INBOX"
+    labeler = Labeler(mailbox, "gmail")
+    labeler.apply(7, ["triage/refund", "triage/priority-1"], remove=["triage/other"])
+    assert mailbox.client.calls == [
+        ("remove", (7,), ("triage/other",)),
+        ("add", (7,), ("triage/priority-1",)),
+        ("add", (7,), ("triage/refund",)),
+    ]
+    assert labeler.labels_of([7]) == {7: frozenset({"triage/refund"})}
+
+
+# -- against Dovecot --------------------------------------------------------------------
+
+
+def open_mailbox(dovecot: Dovecot, folder: str, user: str = "support") -> ImapMailbox:
+    mailbox = ImapMailbox(connect(dovecot.imap_config(user=user)))
+    mailbox.select(folder)
+    return mailbox
+
+
+@pytest.fixture
+def password_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+
+
+@pytest.fixture
+def support_box(dovecot: Dovecot, mail_folder: str, password_env: None) -> Iterator[ImapMailbox]:
+    mailbox = open_mailbox(dovecot, mail_folder)
+    yield mailbox
+    mailbox.client.logout()
+
+
+@pytest.fixture
+def nokw_box(dovecot: Dovecot, password_env: None) -> Iterator[ImapMailbox]:
+    """The INBOX of the user whose server side refuses keywords and \\Flagged."""
+    mailbox = open_mailbox(dovecot, "INBOX", user="nokw")
+    yield mailbox
+    mailbox.client.logout()
+
+
+def new_message(dovecot: Dovecot, mailbox: ImapMailbox, user: str = "support", flags=()) -> tuple[int, str]:
+    """Append a message to the folder ``mailbox`` has selected, and let its session learn
+    of it (a session may only address messages the server has told it about)."""
+    message_id = f"<{uuid.uuid4().hex}@example.net>"
+    uid = dovecot.append(mailbox.folder, sample_message(message_id), flags=flags, user=user)
+    mailbox.client.noop()
+    return uid, message_id
+
+
+def test_keywords_are_applied_idempotently_and_read_back(dovecot, mail_folder, support_box) -> None:
+    uid, _ = new_message(dovecot, support_box)
+    other, _ = new_message(dovecot, support_box, flags=["\\Seen"])
+    labeler = make_labeler(support_box, LabelsConfig())
+    assert labeler.mode == "keywords"
+    labels = ["triage/refund", "triage/priority-1", "triage/frustrated"]
+
+    labeler.apply(uid, labels)
+    once = dovecot.flags(mail_folder, uid)
+    labeler.apply(uid, labels)
+
+    assert dovecot.flags(mail_folder, uid) == once
+    assert {"triage_refund", "triage_priority-1", "triage_frustrated", "\\Flagged"} <= once
+    assert "\\Seen" not in once
+    assert dovecot.flags(mail_folder, other) == {"\\Seen"}  # untouched
+    assert labeler.labels_of([uid, other]) == {uid: frozenset(labels), other: frozenset()}
+
+
+def test_removing_labels_removes_keywords_and_flagged(dovecot, mail_folder, support_box) -> None:
+    uid, _ = new_message(dovecot, support_box)
+    labeler = make_labeler(support_box, LabelsConfig())
+    labeler.apply(uid, ["triage/refund", "triage/priority-1"])
+    labeler.apply_many([LabelChange.of(uid, ["triage/priority-2"], remove=["triage/priority-1"])])
+    flags = dovecot.flags(mail_folder, uid)
+    assert {"triage_refund", "triage_priority-2"} <= flags
+    assert not {"triage_priority-1", "\\Flagged"} & flags
+
+
+def test_labels_outside_the_prefix_are_refused(support_box) -> None:
+    labeler = make_labeler(support_box, LabelsConfig())
+    with pytest.raises(ValueError, match="do not start with"):
+        labeler.apply(1, remove=["\\Seen"])
+
+
+def test_dry_run_reports_and_writes_nothing(dovecot, mail_folder, support_box, nokw_box, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="triage.imap.labeler")
+    uid, _ = new_message(dovecot, support_box)
+    before = dovecot.flags(mail_folder, uid)
+    actions = make_labeler(support_box, LabelsConfig(), dry_run=True).apply(uid, ["triage/refund", "triage/priority-1"])
+    assert [a.target for a in actions] == ["triage_priority-1", "\\Flagged", "triage_refund"]
+    assert dovecot.flags(mail_folder, uid) == before
+    assert f"dry run: would add keyword triage_refund to UIDs {uid}" in caplog.text
+
+    nokw_uid, _ = new_message(dovecot, nokw_box, user="nokw")
+    label = f"triage/dry-{uuid.uuid4().hex[:6]}"
+    actions = make_labeler(nokw_box, LabelsConfig(), dry_run=True).apply(nokw_uid, [label])
+    assert [a.kind for a in actions] == ["folder"]
+    with dovecot.client("nokw") as client:
+        assert not client.folder_exists(folder_for(label, "", "."))
+
+
+def test_server_without_keywords_gets_folder_copies_once(dovecot, nokw_box) -> None:
+    uid, message_id = new_message(dovecot, nokw_box, user="nokw")
+    before = dovecot.flags("INBOX", uid, user="nokw")
+    labeler = make_labeler(nokw_box, LabelsConfig())
+    assert labeler.mode == "folders"
+    assert labeler.flag_label is None  # \Flagged cannot be stored in that INBOX
+
+    labeler.apply(uid, ["triage/refund", "triage/priority-1"])
+    labeler.apply(uid, ["triage/refund", "triage/priority-1"])
+
+    for folder in ("triage.refund", "triage.priority-1"):
+        with dovecot.client("nokw") as client:
+            client.select_folder(folder, readonly=True)
+            assert len(client.search(["HEADER", "Message-ID", message_id])) == 1, folder
+    assert dovecot.flags("INBOX", uid, user="nokw") == before  # the original is untouched
+    assert labeler.labels_of([uid]) == {uid: frozenset({"triage/refund", "triage/priority-1"})}
+
+    labeler.apply(uid, remove=["triage/priority-1"])
+    assert labeler.labels_of([uid]) == {uid: frozenset({"triage/refund"})}
+    assert uid in dovecot.uids("INBOX", user="nokw")
+    assert nokw_box.folder == "INBOX"
+
+
+def test_keywords_forced_on_a_server_that_drops_them_is_an_error(dovecot, nokw_box) -> None:
+    uid, _ = new_message(dovecot, nokw_box, user="nokw")
+    with pytest.raises(UsageError, match="no new keywords"):
+        make_labeler(nokw_box, LabelsConfig(mode="keywords"))
+    # Dovecot answers OK to the STORE and drops the keyword; the read-back catches it.
+    with pytest.raises(ImapError, match="did not keep keyword triage_refund"):
+        Labeler(nokw_box, "keywords").apply(uid, ["triage/refund"])
+
+
+def test_mode_none_writes_nothing(dovecot, mail_folder, support_box) -> None:
+    uid, _ = new_message(dovecot, support_box)
+    before = dovecot.flags(mail_folder, uid)
+    labeler = make_labeler(support_box, LabelsConfig(mode="none"))
+    assert labeler.apply(uid, ["triage/refund", "triage/priority-1"]) == []
+    assert dovecot.flags(mail_folder, uid) == before

@@ -1,0 +1,182 @@
+"""triage.imap.mailbox against the test Dovecot: finding and fetching mail without a trace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, sample_message
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from triage.errors import ImapError
+from triage.imap.connection import connect
+from triage.imap.mailbox import ImapMailbox, byte_groups
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapMailbox]:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    client = connect(dovecot.imap_config())
+    yield ImapMailbox(client)
+    client.logout()
+
+
+def fill(dovecot: Dovecot, folder: str, count: int, seen: set[int] = frozenset()) -> list[int]:
+    """Append ``count`` messages; those whose index is in ``seen`` are \\Seen."""
+    return [
+        dovecot.append(folder, sample_message(f"<m{i}.{folder}@example.net>"), flags=["\\Seen"] if i in seen else [])
+        for i in range(count)
+    ]
+
+
+def test_select_reports_uidvalidity_uidnext_and_permanentflags(dovecot, mail_folder, mailbox) -> None:
+    uids = fill(dovecot, mail_folder, 2)
+    uidvalidity, uidnext, permanentflags = mailbox.select(mail_folder)
+    assert uidvalidity == dovecot.uidvalidity(mail_folder)
+    assert uidnext == uids[-1] + 1
+    assert {"\\*", "\\Flagged", "\\Seen"} <= permanentflags
+    assert mailbox.state.allows_new_keywords and mailbox.state.allows("triage_refund")
+
+
+def test_uids_since_never_returns_the_last_seen_uid_again(dovecot, mail_folder, mailbox) -> None:
+    uids = fill(dovecot, mail_folder, 3)
+    mailbox.select(mail_folder)
+    assert mailbox.uids_since(0) == uids
+    assert mailbox.uids_since(uids[0]) == uids[1:]
+    assert mailbox.uids_since(uids[-1]) == []  # "UID n:*" alone would answer the last UID
+    assert mailbox.uids_since(uids[-1] + 100) == []
+
+
+def test_uids_since_date_uses_the_arrival_date(dovecot, mail_folder, mailbox) -> None:
+    with dovecot.client() as client:
+        old = datetime(2020, 1, 1, tzinfo=timezone.utc)
+        client.append(mail_folder, sample_message("<old@example.net>"), msg_time=old)
+    recent = dovecot.append(mail_folder, sample_message("<new@example.net>"))
+    mailbox.select(mail_folder)
+    assert mailbox.uids_since_date(date.today() - timedelta(days=30)) == [recent]
+
+
+def test_fetch_in_batches_returns_the_exact_bytes_and_leaves_seen_alone(dovecot, mail_folder, mailbox, caplog) -> None:
+    uids = fill(dovecot, mail_folder, 5, seen={1, 3})
+    before = {uid: dovecot.flags(mail_folder, uid) for uid in uids}
+    mailbox.select(mail_folder)
+
+    batches = list(mailbox.fetch_batches(uids, batch_size=2))
+
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    mails = [mail for batch in batches for mail in batch]
+    assert [mail.uid for mail in mails] == uids
+    assert mails[0].raw == sample_message(f"<m0.{mail_folder}@example.net>")
+    assert mails[0].mailbox == mail_folder and mails[0].key == str(uids[0])
+    assert mails[0].internaldate.tzinfo == timezone.utc
+    assert [("\\Seen" in mail.flags) for mail in mails] == [False, True, False, True, False]
+    assert {uid: dovecot.flags(mail_folder, uid) for uid in uids} == before
+    assert "despite BODY.PEEK" not in caplog.text  # nothing had to be repaired
+
+
+class PeekIgnoringClient(IMAPClient):
+    """A client that turns BODY.PEEK[] into BODY[], as a careless server would treat it."""
+
+    def fetch(self, messages, data, modifiers=None):
+        return super().fetch(messages, [item.replace("BODY.PEEK[", "BODY[") for item in data], modifiers)
+
+
+def test_seen_set_by_the_fetch_is_taken_off_again(dovecot, mail_folder) -> None:
+    unread, read = fill(dovecot, mail_folder, 2, seen={1})
+    client = PeekIgnoringClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        mails = [mail for batch in mailbox.fetch_batches([unread, read]) for mail in batch]
+    finally:
+        client.logout()
+    assert [("\\Seen" in mail.flags) for mail in mails] == [False, True]
+    assert "\\Seen" not in dovecot.flags(mail_folder, unread)
+    assert "\\Seen" in dovecot.flags(mail_folder, read)
+
+
+class OneBrokenMessageClient(IMAPClient):
+    """A client whose server fails every body FETCH that includes UID ``broken``, as
+    Dovecot does for a message file it cannot read."""
+
+    broken = 0
+
+    def fetch(self, messages, data, modifiers=None):
+        if self.broken in messages and any(item.startswith("BODY") for item in data):
+            raise IMAPClientError("FETCH failed: [SERVERBUG] Internal error occurred.")
+        return super().fetch(messages, data, modifiers)
+
+
+def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog) -> None:
+    uids = fill(dovecot, mail_folder, 4)
+    client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
+    client.broken = uids[1]
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        batches = list(mailbox.fetch_batches(uids, batch_size=2))
+    finally:
+        client.logout()
+    assert [[mail.uid for mail in batch] for batch in batches] == [[uids[0]], uids[2:]]
+    assert f"fetching UIDs {uids[1]} in {mail_folder}: FETCH failed: [SERVERBUG]" in caplog.text
+
+
+def test_a_message_over_max_bytes_is_fetched_only_up_to_it(dovecot, mail_folder, mailbox, caplog) -> None:
+    big_body = "I attach the whole log.\n" + "x" * 76 + "\n"
+    big = sample_message("<big@example.net>", body=big_body * 2000)
+    small = sample_message("<small@example.net>")
+    big_uid = dovecot.append(mail_folder, big)
+    small_uid = dovecot.append(mail_folder, small)
+    mailbox.select(mail_folder)
+
+    batches = mailbox.fetch_batches([big_uid, small_uid], max_bytes=10_000)
+    mails = {mail.uid: mail for batch in batches for mail in batch}
+
+    assert mails[big_uid].raw == big[:10_000]
+    assert mails[small_uid].raw == small
+    assert "\\Seen" not in dovecot.flags(mail_folder, big_uid)
+    assert "despite BODY.PEEK" not in caplog.text
+
+
+def test_expunged_uids_are_left_out(dovecot, mail_folder, mailbox) -> None:
+    uids = fill(dovecot, mail_folder, 2)
+    mailbox.select(mail_folder)
+    assert [mail.uid for batch in mailbox.fetch_batches([*uids, uids[-1] + 50]) for mail in batch] == uids
+
+
+def test_message_ids_found_by_header_search(dovecot, mail_folder, mailbox) -> None:
+    uids = fill(dovecot, mail_folder, 3)
+    mailbox.select(mail_folder)
+    assert mailbox.message_ids(uids[:1]) == {uids[0]: f"<m0.{mail_folder}@example.net>"}
+    wanted = [f"<m2.{mail_folder}@example.net>", "<absent@example.net>", f"<m0.{mail_folder}@example.net>"]
+    assert mailbox.search_message_ids(wanted) == {uids[0]: wanted[2], uids[2]: wanted[0]}
+
+
+def test_uidvalidity_change_is_visible_on_select(dovecot, mail_folder, mailbox) -> None:
+    fill(dovecot, mail_folder, 2)
+    first = dovecot.uidvalidity(mail_folder)
+    new = dovecot.reset_uidvalidity(mail_folder)
+    assert new != first
+    assert mailbox.select(mail_folder).uidvalidity == new
+
+
+def test_visiting_another_folder_comes_back(dovecot, mail_folder, mailbox) -> None:
+    uids = fill(dovecot, mail_folder, 1)
+    mailbox.select(mail_folder)
+    with mailbox.visiting("INBOX"):
+        assert mailbox.uids_since(0) == []
+    assert mailbox.folder == mail_folder
+    assert mailbox.uids_since(0) == uids
+    with pytest.raises(ImapError, match="selecting no-such-folder"), mailbox.visiting("no-such-folder"):
+        pass
+    assert mailbox.uids_since(0) == uids  # a failed SELECT deselects; the old folder is back
+
+
+def test_byte_groups_bound_the_bytes_per_fetch() -> None:
+    sizes = {1: 400, 2: 400, 3: 5_000, 4: 100, 5: 100}
+    assert list(byte_groups([1, 2, 3, 4, 5], sizes, max_bytes=1_000, batch_bytes=1_000)) == [[1, 2], [3], [4, 5]]
+    assert list(byte_groups([3], sizes, max_bytes=10_000, batch_bytes=1_000)) == [[3]]  # never an empty group
+    assert list(byte_groups([], sizes, max_bytes=1, batch_bytes=1)) == []

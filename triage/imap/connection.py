@@ -1,0 +1,274 @@
+"""Open an authenticated IMAP connection from :class:`~triage.config.ImapConfig`.
+
+``imap.security`` decides the transport: ``tls`` (implicit TLS; the certificate is
+verified unless ``verify_certificate = false``, against ``ca_file`` when given),
+``starttls``, or ``plain``, which is refused unless the host is a loopback address.
+Every socket gets ``timeout_seconds``, so a frozen server raises instead of hanging.
+
+The secret comes from ``password_command`` or ``password_env`` (``auth = "password"``), or
+from ``oauth2_token_command`` (``auth = "oauth2"``, XOAUTH2). It is never logged and never
+put in an error message; imapclient's own debug log already redacts LOGIN and
+AUTHENTICATE lines. Commands run without a shell, so their text is never interpreted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import ssl
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+
+from triage import __version__
+from triage.config import ImapConfig, is_loopback
+from triage.errors import ImapError, UsageError
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = {"name": "triage", "version": __version__}
+"""What triage tells a server that supports the ID command (RFC 2971)."""
+
+COMMAND_TIMEOUT_SECONDS = 60.0
+"""How long a password or token command may run (it may wait for a gpg-agent)."""
+
+
+class ImapConnectionError(ImapError):
+    """Raised when the server cannot be reached or the connection broke (refused, reset,
+    timed out, TLS failed mid-way): unlike a refused command, trying again later may work."""
+
+
+@contextmanager
+def imap_errors(action: str) -> Iterator[None]:
+    """Turn imapclient and socket errors raised while doing ``action`` into
+    :class:`ImapConnectionError` (connection broke) or :class:`ImapError` (server said NO/BAD)."""
+    try:
+        yield
+    except (IMAPClientAbortError, OSError) as exc:  # OSError covers socket.timeout and ssl.SSLError
+        raise ImapConnectionError(f"{action}: connection lost ({describe(exc)})") from exc
+    except IMAPClientError as exc:
+        raise ImapError(f"{action}: {describe(exc)}") from exc
+
+
+def describe(exc: BaseException) -> str:
+    """The server's or the OS's words for ``exc``, without imapclient's ``b'...'`` wrapping."""
+    if isinstance(exc, OSError) and exc.strerror:  # args[0] is the bare errno: "111"
+        return exc.strerror
+    text = exc.args[0] if exc.args else ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = str(text)
+    wrapped = re.fullmatch(r"b(['\"])(.*)\1", text, re.DOTALL)
+    if wrapped:
+        text = wrapped.group(2)
+    return text.strip() or type(exc).__name__
+
+
+class Credentials:
+    """The secret of one account, fetched when first needed and kept for reconnects.
+
+    A secret that came from a command (password or OAuth2 token) is fetched again only
+    after the server refused the kept one, e.g. because the token expired.
+    """
+
+    def __init__(self, config: ImapConfig) -> None:
+        self._config = config
+        self._secret: str | None = None
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Credentials(username={self._config.username!r}, auth={self._config.auth!r})"
+
+    @property
+    def _command(self) -> tuple[str, str]:
+        """(command, config key) the secret comes from; the command is empty for password_env."""
+        if self._config.auth == "oauth2":
+            return self._config.oauth2_token_command, "imap.oauth2_token_command"
+        return self._config.password_command, "imap.password_command"
+
+    @property
+    def refreshable(self) -> bool:
+        """True when a kept secret came from a command, so running it again may help."""
+        return self._secret is not None and bool(self._command[0])
+
+    def secret(self) -> str:
+        """The password or token, from the cache, the command or the environment."""
+        if self._secret is None:
+            command, key = self._command
+            if command:
+                self._secret = run_secret_command(command, key)
+            else:
+                self._secret = self._from_environment()
+        return self._secret
+
+    def forget(self) -> None:
+        """Drop the kept secret: the next :meth:`secret` fetches it again."""
+        self._secret = None
+
+    def _from_environment(self) -> str:
+        name = self._config.password_env
+        if not name:
+            raise UsageError("no IMAP password source: set imap.password_env or imap.password_command")
+        value = os.environ.get(name, "")
+        if not value:
+            raise UsageError(f"environment variable {name} (imap.password_env) is not set or empty")
+        return value
+
+
+def run_secret_command(command: str, key: str, timeout: float = COMMAND_TIMEOUT_SECONDS) -> str:
+    """Run ``command`` (split like a shell would, but run without one) and return the
+    first line it prints, stripped. Errors name the program and quote the first line of
+    its stderr, where tools explain a failure, but never anything from its stdout."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"{key}: cannot split the command: {exc}") from None
+    if not argv:
+        raise UsageError(f"{key} is empty")
+    program = argv[0]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise ImapError(f"{key}: {program}: command not found") from None
+    except subprocess.TimeoutExpired:
+        raise ImapError(f"{key}: {program} did not finish within {timeout:g} s") from None
+    except OSError as exc:
+        raise ImapError(f"{key}: cannot run {program}: {exc.strerror}") from None
+    if done.returncode != 0:
+        detail = next(iter(done.stderr.decode("utf-8", "replace").strip().splitlines()), "")[:200]
+        raise ImapError(f"{key}: {program} exited with status {done.returncode}" + (f": {detail}" if detail else ""))
+    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise ImapError(f"{key}: {program} printed nothing")
+    return secret
+
+
+def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPClient:
+    """Open, secure and log in a connection; send ID when the server supports it.
+
+    Pass the same ``credentials`` on every reconnect so a command's secret is reused.
+    The caller logs out. Raises UsageError for a config that cannot work, ImapError when
+    the server refuses, ImapConnectionError when it cannot be reached.
+    """
+    check_config(config)
+    credentials = credentials or Credentials(config)
+    refreshable = credentials.refreshable
+    secret = credentials.secret()
+    client = _open(config)
+    try:
+        refusal = _authenticate(client, config, secret)
+        if refusal and refreshable:
+            log.info("%s refused the kept %s; running the command again", config.host, config.auth)
+            credentials.forget()
+            disconnect(client)
+            client = _open(config)
+            refusal = _authenticate(client, config, credentials.secret())
+        if refusal:
+            raise ImapError(f"{config.host}: login as {config.username} refused: {refusal}")
+        _send_id(client)
+    except BaseException:
+        disconnect(client)
+        raise
+    return client
+
+
+def check_config(config: ImapConfig) -> None:
+    """Raise UsageError for settings no connection can work with."""
+    if not config.host:
+        raise UsageError("imap.host is not set")
+    if not config.username:
+        raise UsageError("imap.username is not set")
+    if config.security == "plain" and not is_loopback(config.host):
+        raise UsageError(f"imap.security = plain sends the password in clear text; refused for {config.host}")
+    if config.timeout_seconds <= 0:
+        raise UsageError("imap.timeout_seconds must be greater than 0")
+    if config.auth == "oauth2" and not config.oauth2_token_command:
+        raise UsageError("imap.auth = oauth2 needs imap.oauth2_token_command")
+
+
+def tls_context(config: ImapConfig) -> ssl.SSLContext:
+    """A client TLS context: system CAs or ``ca_file``; no checks if verification is off."""
+    cafile = os.path.expanduser(config.ca_file) if config.ca_file else None
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"imap.ca_file {config.ca_file}: cannot load: {exc}") from None
+    if not config.verify_certificate:
+        log.warning("imap.verify_certificate = false: anyone between here and %s can read the mail", config.host)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _open(config: ImapConfig) -> IMAPClient:
+    where = f"{config.host}:{config.port}"
+    context = None if config.security == "plain" else tls_context(config)
+    try:
+        client = IMAPClient(
+            config.host,
+            config.port,
+            ssl=config.security == "tls",
+            ssl_context=context,
+            timeout=config.timeout_seconds,
+        )
+    except ssl.SSLCertVerificationError as exc:
+        raise _untrusted(where, exc) from None
+    except (OSError, IMAPClientError) as exc:
+        raise ImapConnectionError(f"cannot connect to {where}: {describe(exc)}") from None
+    if config.security == "starttls":
+        try:
+            with imap_errors(f"STARTTLS with {where}"):
+                if not client.has_capability("STARTTLS"):
+                    raise ImapError(f"{where} does not offer STARTTLS; try imap.security = \"tls\"")
+                try:
+                    client.starttls(context)
+                except ssl.SSLCertVerificationError as exc:
+                    raise _untrusted(where, exc) from None
+        except BaseException:
+            disconnect(client)
+            raise
+    return client
+
+
+def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> ImapError:
+    return ImapError(f"{where}: TLS certificate not trusted ({exc.verify_message}); see imap.ca_file")
+
+
+def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | None:
+    """Log in; return the server's reason when it refuses, None when logged in."""
+    with imap_errors(f"logging in to {config.host}"):
+        try:
+            if config.auth == "oauth2":
+                client.oauth2_login(config.username, secret)
+            else:
+                client.login(config.username, secret)
+        except LoginError as exc:
+            return describe(exc)
+    return None
+
+
+def _send_id(client: IMAPClient) -> None:
+    """Tell the server who we are (it shows in its logs); a refusal is harmless."""
+    with imap_errors("ID"):
+        if not client.has_capability("ID"):
+            return
+        try:
+            client.id_(CLIENT_ID)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            log.debug("server refused ID: %s", describe(exc))
+
+
+def disconnect(client: IMAPClient) -> None:
+    """Log out, or at least drop the socket; a dead connection is not an error here."""
+    with suppress(Exception):
+        client.logout()
+        return
+    with suppress(Exception):
+        client.shutdown()

@@ -1,0 +1,358 @@
+"""Write triage's labels (``"triage/refund"``, ``"triage/priority-1"``, …) to the server.
+
+Where a label goes depends on what the server supports (``labels.mode``):
+
+- ``keywords`` — an IMAP keyword per label, see :func:`keyword_for`;
+- ``gmail`` — a Gmail label (``X-GM-LABELS``), nested under ``triage`` by its ``/``;
+- ``folders`` — a copy of the message in a folder per label (``triage.refund`` where the
+  hierarchy delimiter is ``.``), created on demand; Microsoft 365 needs this;
+- ``auto`` — Gmail when the server says ``X-GM-EXT-1``, keywords when PERMANENTFLAGS
+  has ``\\*``, folders otherwise; ``none`` writes nothing.
+
+``\\Flagged`` follows the priority-1 label when ``labels.flag_priority_1`` is on and the
+folder lets it be stored. The deciding part is pure — :func:`choose_mode`,
+:func:`keyword_for`, :func:`plan` turn label changes into a list of :class:`Action` —
+and :class:`Labeler` carries the actions out, or only reports them in a dry run. Every
+write is idempotent: applying the same labels twice leaves the server as after once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from triage.config import LabelsConfig
+from triage.errors import ImapError, UsageError
+from triage.imap.connection import imap_errors
+from triage.imap.mailbox import FolderState, ImapMailbox
+
+log = logging.getLogger(__name__)
+
+FLAGGED = "\\Flagged"
+MODES = ("keywords", "gmail", "folders", "none")
+"""What :func:`choose_mode` can answer; ``auto`` is resolved into one of these."""
+
+MAX_KEYWORD_LENGTH = 50
+"""Dovecot's default ``mail_max_keyword_length``; longer keywords are refused."""
+
+_KEYWORD_UNSAFE = re.compile(r"[^a-z0-9_.-]")
+
+Verb = Literal["add", "remove"]
+Kind = Literal["keyword", "flag", "gmail", "folder"]
+_KIND_OF_MODE: dict[str, Kind] = {"keywords": "keyword", "gmail": "gmail", "folders": "folder"}
+
+
+# -- deciding (pure) ------------------------------------------------------------------
+
+
+def keyword_for(label: str) -> str:
+    """The IMAP keyword that stands for ``label``: lower case, and every character other
+    than ``a-z 0-9 _ . -`` replaced by ``_`` (``"triage/refund"`` → ``"triage_refund"``,
+    ``"triage/priority-1"`` → ``"triage_priority-1"``).
+
+    That is a valid RFC 3501 atom with none of the characters servers trip on (space,
+    ``%``, ``*``, ``]``, ``\\``, non-ASCII), in lower case because keywords compare
+    case-insensitively and some servers change their case. It is also the key Thunderbird
+    gives a tag named like the label, so such a tag shows triage's keyword. A keyword
+    over 50 characters is cut and ends with a hash of the label, to stay unique.
+    """
+    if not label:
+        raise ValueError("empty label")
+    keyword = _KEYWORD_UNSAFE.sub("_", label.lower())
+    if len(keyword) > MAX_KEYWORD_LENGTH:
+        digest = hashlib.sha1(label.encode("utf-8")).hexdigest()[:8]
+        keyword = f"{keyword[: MAX_KEYWORD_LENGTH - 9]}_{digest}"
+    return keyword
+
+
+def label_for_keyword(keyword: str, prefix: str) -> str | None:
+    """The label a keyword stands for, or None when it is not one of triage's (its start is
+    not ``keyword_for(prefix)``). Exact for labels whose part after the prefix is written
+    in ``a-z 0-9 _ . -``, as triage's are."""
+    start = keyword_for(prefix)
+    lowered = keyword.lower()
+    if not lowered.startswith(start) or len(lowered) == len(start):
+        return None
+    return prefix + lowered[len(start) :]
+
+
+def folder_for(label: str, namespace_prefix: str, delimiter: str) -> str:
+    """The folder that holds the messages with ``label``: its ``/`` become the server's
+    hierarchy delimiter, under the personal namespace (``INBOX.triage.refund`` on Courier)."""
+    return namespace_prefix + label.replace("/", delimiter)
+
+
+def label_for_folder(folder: str, namespace_prefix: str, delimiter: str) -> str:
+    """Inverse of :func:`folder_for`."""
+    name = folder[len(namespace_prefix) :] if folder.startswith(namespace_prefix) else folder
+    return name.replace(delimiter, "/")
+
+
+def choose_mode(requested: str, capabilities: Collection[str], state: FolderState) -> str:
+    """Resolve ``labels.mode`` against what the server says; raise UsageError for an
+    explicit mode the server cannot do."""
+    gmail = "X-GM-EXT-1" in {c.upper() for c in capabilities}
+    if requested == "auto":
+        if gmail:
+            return "gmail"
+        return "keywords" if state.allows_new_keywords else "folders"
+    if requested == "gmail" and not gmail:
+        raise UsageError("labels.mode = gmail, but the server is not Gmail (no X-GM-EXT-1); use auto")
+    if requested == "keywords" and not state.allows_new_keywords:
+        flags = " ".join(sorted(state.permanentflags)) or "none"
+        raise UsageError(
+            f"labels.mode = keywords, but the server allows no new keywords here (PERMANENTFLAGS: {flags}); "
+            "use auto or folders"
+        )
+    if requested not in MODES:
+        raise UsageError(f"labels.mode must be auto or one of {', '.join(MODES)}, not {requested!r}")
+    return requested
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    """Labels to add to and remove from one message (by UID in the selected folder)."""
+
+    uid: int
+    add: frozenset[str] = frozenset()
+    remove: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> LabelChange:
+        """Build a change; a label both added and removed is added."""
+        added = frozenset(add)
+        return cls(uid, added, frozenset(remove) - added)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One write to the server: add or remove ``target`` (a keyword, ``\\Flagged``, a
+    Gmail label or a folder) on ``uids``; ``label`` is the triage label it stands for."""
+
+    verb: Verb
+    kind: Kind
+    target: str
+    label: str
+    uids: tuple[int, ...]
+
+    def __str__(self) -> str:
+        where = "to" if self.verb == "add" else "from"
+        what = {"keyword": "keyword", "flag": "flag", "gmail": "Gmail label", "folder": "copy in folder"}[self.kind]
+        return f"{self.verb} {what} {self.target} {where} UIDs {','.join(map(str, self.uids))}"
+
+
+def plan(
+    changes: Iterable[LabelChange],
+    kind: Kind | None,
+    target: Callable[[str], str],
+    flag_label: str | None = None,
+) -> list[Action]:
+    """The writes that carry out ``changes``, one :class:`Action` per (verb, label) with
+    all its UIDs. ``target`` maps a label to the keyword, Gmail label or folder of
+    ``kind``; ``kind`` None writes no labels. When ``flag_label`` is added or removed,
+    ``\\Flagged`` is too. Removals come first (so where two labels share a keyword, the
+    added one stays), then additions, each by label."""
+    grouped: dict[tuple[Verb, str], set[int]] = defaultdict(set)
+    for change in changes:
+        for verb, labels in (("remove", change.remove), ("add", change.add)):
+            for label in labels:
+                grouped[(verb, label)].add(change.uid)
+    actions = []
+    for (verb, label), uids in sorted(grouped.items(), key=lambda item: (item[0][0] == "add", item[0][1])):
+        ordered = tuple(sorted(uids))
+        if kind is not None:
+            actions.append(Action(verb, kind, target(label), label, ordered))
+        if label == flag_label:
+            actions.append(Action(verb, "flag", FLAGGED, label, ordered))
+    return actions
+
+
+# -- acting -----------------------------------------------------------------------------
+
+
+class Labeler:
+    """Writes labels to the messages of the folder ``mailbox`` has selected.
+
+    Only labels starting with ``prefix`` are accepted, so nothing but triage's own marks
+    is ever added or removed. With ``dry_run`` the planned actions are logged and
+    returned, and nothing is written (no folder is created either).
+    """
+
+    def __init__(
+        self,
+        mailbox: ImapMailbox,
+        mode: str,
+        *,
+        prefix: str = "triage/",
+        flag_label: str | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown label mode {mode!r}")
+        if not prefix:
+            raise UsageError("labels.prefix must not be empty: triage must tell its labels from the team's")
+        self.mailbox = mailbox
+        self.mode = mode
+        self.prefix = prefix
+        self.flag_label = flag_label
+        self.dry_run = dry_run
+
+    def apply(self, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[Action]:
+        """Add and remove labels on one message; see :meth:`apply_many`."""
+        return self.apply_many([LabelChange.of(uid, add, remove)])
+
+    def apply_many(self, changes: Iterable[LabelChange]) -> list[Action]:
+        """Carry out ``changes`` in as few commands as possible and return the actions
+        (in a dry run: the actions that would have been carried out).
+
+        Raises ImapError when the server refuses a write or does not keep a keyword.
+        """
+        changes = list(changes)
+        for change in changes:
+            foreign = sorted(label for label in change.add | change.remove if not label.startswith(self.prefix))
+            if foreign:
+                raise ValueError(f"labels {foreign} do not start with {self.prefix!r}")
+        actions = plan(changes, self._kind, self._target, self.flag_label)
+        for action in actions:
+            log.info("%s%s in %s", "dry run: would " if self.dry_run else "", action, self.mailbox.folder)
+        if not self.dry_run:
+            for action in actions:
+                self._execute(action)
+            self._verify_keywords(actions)
+        return actions
+
+    def labels_of(self, uids: Iterable[int]) -> dict[int, frozenset[str]]:
+        """The triage labels each message carries now (an empty set when none; UIDs that no
+        longer exist are left out)."""
+        uids = sorted(set(uids))
+        if self.mode == "keywords":
+            return {
+                uid: frozenset(filter(None, (label_for_keyword(flag, self.prefix) for flag in flags)))
+                for uid, flags in self.mailbox.flags_of(uids).items()
+            }
+        if self.mode == "gmail":
+            with imap_errors(f"reading Gmail labels in {self.mailbox.folder}"):
+                answer = self.mailbox.client.get_gmail_labels(uids)
+            start = self.prefix.lower()
+            return {
+                uid: frozenset(str(label) for label in labels if str(label).lower().startswith(start))
+                for uid, labels in answer.items()
+            }
+        if self.mode == "folders":
+            return self._folder_labels_of(uids)
+        return {uid: frozenset() for uid in self.mailbox.flags_of(uids)}
+
+    # -- per mode ---------------------------------------------------------------------
+
+    @property
+    def _kind(self) -> Kind | None:
+        return _KIND_OF_MODE.get(self.mode)
+
+    def _target(self, label: str) -> str:
+        if self.mode == "keywords":
+            return keyword_for(label)
+        if self.mode == "folders":
+            return folder_for(label, *self.mailbox.hierarchy())
+        return label
+
+    def _execute(self, action: Action) -> None:
+        client, uids = self.mailbox.client, list(action.uids)
+        if action.kind == "folder" and action.verb == "add":
+            self._copy(action)
+            return
+        if action.kind == "folder":
+            self._uncopy(action)
+            return
+        with imap_errors(f"{action} in {self.mailbox.folder}"):
+            if action.kind == "gmail":
+                change = client.add_gmail_labels if action.verb == "add" else client.remove_gmail_labels
+                change(uids, [action.target], silent=True)
+            else:
+                change = client.add_flags if action.verb == "add" else client.remove_flags
+                change(uids, [action.target], silent=True)
+
+    def _verify_keywords(self, actions: list[Action]) -> None:
+        """Some servers (Dovecot under an ACL without "w", for one) answer OK to a STORE
+        they ignore; read the flags back so a label is never believed written when it is not."""
+        added = [a for a in actions if a.verb == "add" and a.kind == "keyword"]
+        if not added:
+            return
+        flags = self.mailbox.flags_of(uid for action in added for uid in action.uids)
+        for action in added:
+            wanted = action.target.lower()
+            missing = [uid for uid in action.uids if uid in flags and wanted not in {f.lower() for f in flags[uid]}]
+            if missing:
+                raise ImapError(
+                    f"{self.mailbox.folder}: the server answered OK but did not keep keyword {action.target} "
+                    f"on UIDs {','.join(map(str, missing))}; if it never keeps keywords, set labels.mode = \"folders\""
+                )
+
+    def _copy(self, action: Action) -> None:
+        """COPY into the label's folder the messages not already there (by Message-ID;
+        a message without one is copied every time it is labeled)."""
+        client, folder = self.mailbox.client, action.target
+        ids = self.mailbox.message_ids(action.uids)
+        with imap_errors(f"creating folder {folder}"):
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+                client.subscribe_folder(folder)  # many clients show subscribed folders only
+        with self.mailbox.visiting(folder):
+            present = set(self.mailbox.search_message_ids(ids.values()).values())
+        todo = [uid for uid in action.uids if ids.get(uid) not in present]
+        if todo:
+            with imap_errors(f"copying UIDs to {folder}"):
+                client.copy(todo, folder)
+
+    def _uncopy(self, action: Action) -> None:
+        """Delete triage's copies of the messages from the label's folder: flag them
+        \\Deleted and expunge exactly those (UID EXPUNGE), never anything else there."""
+        client, folder = self.mailbox.client, action.target
+        ids = self.mailbox.message_ids(action.uids).values()
+        with imap_errors(f"looking for folder {folder}"):
+            if not ids or not client.folder_exists(folder):
+                return
+        uidplus = "UIDPLUS" in self.mailbox.capabilities
+        with self.mailbox.visiting(folder, readonly=False):
+            copies = sorted(self.mailbox.search_message_ids(ids))
+            if copies:
+                with imap_errors(f"removing copies from {folder}"):
+                    client.add_flags(copies, ["\\Deleted"], silent=True)
+                    if uidplus:
+                        client.uid_expunge(copies)
+                    else:
+                        log.warning("no UIDPLUS: triage's copies in %s are marked \\Deleted, not expunged", folder)
+
+    def _folder_labels_of(self, uids: list[int]) -> dict[int, frozenset[str]]:
+        namespace, delimiter = self.mailbox.hierarchy()
+        ids = self.mailbox.message_ids(uids)
+        known = self.mailbox.flags_of(uids).keys()
+        found: dict[int, set[str]] = {uid: set() for uid in known}
+        pattern = folder_for(self.prefix, namespace, delimiter) + "*"
+        for folder in self.mailbox.folders(pattern):
+            with self.mailbox.visiting(folder):
+                present = set(self.mailbox.search_message_ids(ids.values()).values())
+            label = label_for_folder(folder, namespace, delimiter)
+            for uid, message_id in ids.items():
+                if message_id in present and uid in found:
+                    found[uid].add(label)
+        return {uid: frozenset(labels) for uid, labels in found.items()}
+
+
+def make_labeler(mailbox: ImapMailbox, config: LabelsConfig, *, dry_run: bool = False) -> Labeler:
+    """A :class:`Labeler` for the folder ``mailbox`` has selected, its mode resolved
+    against the server (:func:`choose_mode`). ``\\Flagged`` follows
+    ``<prefix>priority-1`` when ``flag_priority_1`` is on and the folder can store it."""
+    if mailbox.state is None:
+        raise ValueError("select a folder before making its labeler")
+    mode = choose_mode(config.mode, mailbox.capabilities, mailbox.state)
+    flag_label = f"{config.prefix}priority-1"
+    flag = config.flag_priority_1 and mode != "none" and mailbox.state.allows(FLAGGED)
+    if config.flag_priority_1 and not flag and mode != "none":
+        log.warning("%s does not let \\Flagged be stored; priority 1 is shown by its label only", mailbox.folder)
+    log.info("labels in %s: %s%s", mailbox.folder, mode, " (dry run)" if dry_run else "")
+    return Labeler(mailbox, mode, prefix=config.prefix, flag_label=flag_label if flag else None, dry_run=dry_run)

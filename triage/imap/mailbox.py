@@ -1,0 +1,316 @@
+"""Read an IMAP folder without changing it: select, find new UIDs, fetch raw mail in batches.
+
+Everything is addressed by UID, never by sequence number, and never with ``1:*`` (which
+imapclient refuses in FETCH anyway). Bodies come with ``BODY.PEEK``, so ``\\Seen`` stays
+as the team left it; should a server set it all the same, it is taken off again at once.
+A message bigger than ``max_bytes`` is fetched only up to that size, and one round trip
+holds at most ``batch_size`` messages and about ``batch_bytes`` bytes, so memory does not
+grow with the mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import NamedTuple
+
+from imapclient import IMAPClient
+
+from triage.errors import ImapError
+from triage.imap.connection import ImapConnectionError, imap_errors
+from triage.message import RawMail
+
+log = logging.getLogger(__name__)
+
+SEEN = "\\Seen"
+DEFAULT_BATCH_BYTES = 25_000_000
+"""Upper bound (roughly) on the body bytes one FETCH brings in."""
+
+_UID_CHUNK = 500
+"""UIDs per command where the caller's list may be long (keeps command lines short)."""
+_SEARCH_CHUNK = 50
+"""Message-IDs per OR-chained SEARCH."""
+_MSGID = re.compile(rb"<[^<>\s]+>")
+
+
+class FolderState(NamedTuple):
+    """What SELECT told about a folder. A changed ``uidvalidity`` voids every stored UID."""
+
+    uidvalidity: int
+    uidnext: int
+    permanentflags: frozenset[str]
+
+    @property
+    def allows_new_keywords(self) -> bool:
+        """True when PERMANENTFLAGS contains ``\\*``: clients may create keywords."""
+        return "\\*" in self.permanentflags
+
+    def allows(self, flag: str) -> bool:
+        """True when ``flag`` (a system flag or keyword) can be stored permanently."""
+        known = {f.lower() for f in self.permanentflags}
+        return flag.lower() in known or (not flag.startswith("\\") and self.allows_new_keywords)
+
+
+class ImapMailbox:
+    """One connection's view of the folder it has selected. It only reads; its one write
+    takes back a ``\\Seen`` that a server set in spite of BODY.PEEK.
+
+    The labeler borrows :attr:`client` for its writes and uses :meth:`visiting` to look
+    into other folders, after which this folder is selected again.
+    """
+
+    def __init__(self, client: IMAPClient) -> None:
+        client.normalise_times = False  # keep INTERNALDATE's time zone instead of local naive time
+        self.client = client
+        self.folder: str | None = None
+        self.state: FolderState | None = None
+        self._hierarchy: tuple[str, str] | None = None
+
+    # -- the server and its folders ----------------------------------------------------
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The server's capabilities, upper case (e.g. ``X-GM-EXT-1``, ``UIDPLUS``)."""
+        with imap_errors("CAPABILITY"):
+            return frozenset(c.decode("ascii", "replace").upper() for c in self.client.capabilities())
+
+    def select(self, folder: str) -> FolderState:
+        """SELECT ``folder`` read-write (labels are written to it) and return its state.
+
+        A server that sends no PERMANENTFLAGS lets clients change every flag (RFC 3501
+        7.1), so its FLAGS plus ``\\*`` are assumed; the labeler verifies what it writes.
+        """
+        with imap_errors(f"selecting {folder}"):
+            answer = self.client.select_folder(folder)
+            uidnext = answer.get(b"UIDNEXT")
+            if uidnext is None:
+                uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
+        if b"UIDVALIDITY" not in answer:
+            raise ImapError(f"{folder}: the server gave no UIDVALIDITY, so new mail cannot be tracked")
+        permanent = answer.get(b"PERMANENTFLAGS")
+        if permanent is None:
+            permanent = (*answer.get(b"FLAGS", ()), b"\\*")
+        self.folder = folder
+        self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
+        return self.state
+
+    @contextmanager
+    def visiting(self, folder: str, readonly: bool = True) -> Iterator[None]:
+        """Select ``folder`` for the duration of the block (read-only unless asked), then
+        select the folder selected before again (also when that SELECT failed, which
+        leaves no folder selected)."""
+        previous = self.folder
+        try:
+            with imap_errors(f"selecting {folder}"):
+                self.client.select_folder(folder, readonly=readonly)
+            yield
+        finally:
+            if previous is not None:
+                self.select(previous)
+
+    def hierarchy(self) -> tuple[str, str]:
+        """(personal namespace prefix, hierarchy delimiter), e.g. ``("", ".")`` on a
+        Dovecot Maildir++, ``("INBOX.", ".")`` on Courier, ``("", "/")`` on Gmail."""
+        if self._hierarchy is None:
+            with imap_errors("NAMESPACE"):
+                personal = self.client.namespace().personal if self.client.has_capability("NAMESPACE") else None
+                if personal:
+                    prefix, delimiter = personal[0]
+                else:
+                    listed = self.client.list_folders("", "")
+                    prefix, delimiter = "", (listed[0][1] if listed else None)
+            self._hierarchy = (prefix, _text(delimiter) if delimiter else "/")
+        return self._hierarchy
+
+    def folders(self, pattern: str) -> list[str]:
+        """Selectable folders whose names match the LIST ``pattern`` (``*`` and ``%`` wildcards)."""
+        with imap_errors(f"listing {pattern}"):
+            listed = self.client.list_folders("", pattern)
+        skip = {b"\\noselect", b"\\nonexistent"}
+        return [name for flags, _, name in listed if not skip & {f.lower() for f in flags}]
+
+    # -- finding mail ------------------------------------------------------------------
+
+    def uids_since(self, last_uid: int) -> list[int]:
+        """UIDs above ``last_uid``, ascending. (``UID n:*`` also matches the highest UID when
+        every UID is below n, so the answer is filtered.)"""
+        with imap_errors(f"searching {self.folder}"):
+            found = self.client.search(["UID", f"{last_uid + 1}:*"])
+        return sorted(uid for uid in found if uid > last_uid)
+
+    def uids_since_date(self, day: date) -> list[int]:
+        """UIDs of messages that arrived (INTERNALDATE) on or after ``day``, ascending."""
+        if isinstance(day, datetime):
+            day = day.date()
+        with imap_errors(f"searching {self.folder}"):
+            return sorted(self.client.search(["SINCE", day]))
+
+    def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
+        """UID → Message-ID of the messages in the selected folder that carry one of
+        ``message_ids`` (HEADER search is a substring match, so hits are checked)."""
+        wanted = {m for m in message_ids if m.isascii()}
+        result: dict[int, str] = {}
+        for chunk in _chunks(sorted(wanted), _SEARCH_CHUNK):
+            criteria: list[str] = ["OR"] * (len(chunk) - 1)
+            for message_id in chunk:
+                criteria += ["HEADER", "Message-ID", message_id]
+            with imap_errors(f"searching {self.folder}"):
+                hits = self.client.search(criteria)
+            result.update({uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted})
+        return result
+
+    # -- reading mail -------------------------------------------------------------------
+
+    def flags_of(self, uids: Iterable[int]) -> dict[int, frozenset[str]]:
+        """Current flags and keywords per UID (``\\Recent`` left out); missing UIDs are gone."""
+        result: dict[int, frozenset[str]] = {}
+        for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
+            with imap_errors(f"fetching flags in {self.folder}"):
+                answer = self.client.fetch(chunk, ["FLAGS"])
+            result.update({uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in answer.items()})
+        return result
+
+    def message_ids(self, uids: Iterable[int]) -> dict[int, str]:
+        """The Message-ID of each UID that has one (read with BODY.PEEK)."""
+        result: dict[int, str] = {}
+        for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
+            with imap_errors(f"fetching Message-IDs in {self.folder}"):
+                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            for uid, data in answer.items():
+                match = _MSGID.search(_body(data) or b"")
+                if match:
+                    result[uid] = match.group(0).decode("ascii", "replace")
+        return result
+
+    def fetch_batches(
+        self,
+        uids: Iterable[int],
+        batch_size: int = 200,
+        max_bytes: int = 2_000_000,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+    ) -> Iterator[list[RawMail]]:
+        """Yield the messages of ``uids`` (ascending) as lists of :class:`RawMail`.
+
+        First RFC822.SIZE, FLAGS and INTERNALDATE for ``batch_size`` UIDs, then the bodies
+        with ``BODY.PEEK[]`` — or ``BODY.PEEK[]<0.max_bytes>`` for a bigger message, whose
+        RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``.
+        ``flags`` are those from before the fetch. A message expunged meanwhile is left out;
+        one the server cannot deliver is logged and left out.
+        """
+        if batch_size < 1 or max_bytes < 1:
+            raise ValueError("batch_size and max_bytes must be positive")
+        for chunk in _chunks(sorted(set(uids)), batch_size):
+            with imap_errors(f"fetching sizes in {self.folder}"):
+                meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
+            sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+            for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
+                mails = self._fetch_group(group, meta, sizes, max_bytes)
+                if mails:
+                    yield mails
+
+    def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
+        bodies: dict[int, dict] = {}
+        whole = [uid for uid in uids if sizes[uid] <= max_bytes]
+        partial = [uid for uid in uids if sizes[uid] > max_bytes]
+        if whole:
+            bodies.update(self._fetch_bodies(whole, "BODY.PEEK[]"))
+        if partial:
+            log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
+            bodies.update(self._fetch_bodies(partial, f"BODY.PEEK[]<0.{max_bytes}>"))
+        before = {uid: frozenset(_flags(meta[uid].get(b"FLAGS", ()))) for uid in uids}
+        self._restore_seen(before, {uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in bodies.items()})
+        mails = []
+        for uid in uids:
+            raw = _body(bodies.get(uid, {}))
+            if raw is None:
+                continue
+            mails.append(
+                RawMail(
+                    raw=bytes(raw),
+                    mailbox=self.folder or "",
+                    key=str(uid),
+                    uid=uid,
+                    internaldate=_utc(meta[uid].get(b"INTERNALDATE")),
+                    flags=tuple(sorted(before[uid])),
+                )
+            )
+        return mails
+
+    def _fetch_bodies(self, uids: list[int], item: str) -> dict[int, dict]:
+        """FETCH ``item`` and FLAGS; when the server fails the whole batch (one broken
+        message can do that), fetch one by one and skip the ones that still fail."""
+        try:
+            with imap_errors(f"fetching UIDs {_uid_list(uids)} in {self.folder}"):
+                return self.client.fetch(uids, [item, "FLAGS"])
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            if len(uids) == 1:
+                log.warning("skipping a message the server cannot deliver: %s", exc)
+                return {}
+            log.warning("%s; fetching those messages one by one", exc)
+            result: dict[int, dict] = {}
+            for uid in uids:
+                result.update(self._fetch_bodies([uid], item))
+            return result
+
+    def _restore_seen(self, before: dict[int, frozenset[str]], after: dict[int, frozenset[str]]) -> None:
+        """Take ``\\Seen`` off messages that gained it during our fetch."""
+        gained = sorted(uid for uid, flags in after.items() if SEEN in flags and SEEN not in before.get(uid, {SEEN}))
+        if gained:
+            log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
+            with imap_errors(f"restoring \\Seen in {self.folder}"):
+                self.client.remove_flags(gained, [SEEN], silent=True)
+
+
+def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batch_bytes: int) -> Iterator[list[int]]:
+    """Split ``uids`` into runs whose fetched sizes (each capped at ``max_bytes``) add up
+    to at most ``batch_bytes``; a run always holds at least one UID."""
+    group: list[int] = []
+    total = 0
+    for uid in uids:
+        size = min(sizes[uid], max_bytes)
+        if group and total + size > batch_bytes:
+            yield group
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        yield group
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _flags(raw: Iterable[bytes | str]) -> list[str]:
+    return [flag for flag in map(_text, raw) if flag.lower() != "\\recent"]
+
+
+def _body(data: dict) -> bytes | None:
+    """The ``BODY[...]`` item of a FETCH answer, whatever its section and partial suffix."""
+    for key, value in data.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY["):
+            return value
+    return None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _uid_list(uids: Sequence[int], shown: int = 10) -> str:
+    text = ",".join(map(str, uids[:shown]))
+    return text + (f",… ({len(uids)} in all)" if len(uids) > shown else "")
