@@ -123,7 +123,7 @@ def make_engine(args, config: Config, history):
         follow_up_gap_hours=config.triage.follow_up_gap_hours,
         label_prefix=config.labels.prefix,
     )
-    return Engine(model, model.tone, history, settings, now=args.now)
+    return Engine(model, model.tone, history, settings, now=args.now, workers=config.triage.workers)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -140,8 +140,8 @@ def cmd_once(args, config: Config) -> int:
     from triage.output import write_jsonl, write_table
     from triage.sources.local import read_local
 
-    with History(":memory:" if args.dry_run else state_path(args, config)) as history:
-        engine = make_engine(args, config, history)
+    with History(":memory:" if args.dry_run else state_path(args, config)) as history, \
+            make_engine(args, config, history) as engine:
         mails = read_local(args.source)
         collected = []
         while batch := list(islice(mails, LOCAL_BATCH)):

@@ -58,6 +58,7 @@ class ModelConfig:
 class TriageConfig:
     frustration_threshold: float = 0.5
     follow_up_gap_hours: float = 1.0
+    workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class LabelsConfig:
 class ServiceConfig:
     poll_seconds: float = 60.0
     idle_seconds: float = 540.0
+    reconnect_min_seconds: float = 1.0
+    reconnect_max_seconds: float = 300.0
     log_format: str = field(default="text", metadata=_choice("text", "json"))
 
 

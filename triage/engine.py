@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from triage import OTHER
-from triage.errors import MessageParseError
+from triage.analysis import Analysis, Analyzer, Broken
 from triage.frustration import frustration_score
 from triage.history import History
 from triage.labels import labels_for
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
-from triage.parsing import parse_message
 from triage.priority import Facts, asks_for_nothing, looks_like_thanks, prioritize
 from triage.tone import ToneModel
 
@@ -107,57 +106,70 @@ class BatchStats:
 
 
 class Engine:
-    """Decides about batches of mail against one history file."""
+    """Decides about batches of mail against one history file.
+
+    Use as a context manager, or call :meth:`close`, to stop the analysis workers.
+    """
 
     def __init__(self, model: CategoryModel, tone: ToneModel, history: History, settings: Settings,
-                 now: datetime | None = None):
+                 now: datetime | None = None, workers: int = 0):
         self.model = model
-        self.tone = tone
         self.history = history
         self.settings = settings
         self.fixed_now = now
+        self.analyzer = Analyzer(model, tone, workers)
         self.stats = BatchStats()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (the history file belongs to the caller)."""
+        self.analyzer.close()
+
+    def _known(self, raws: list[RawMail]) -> set[int]:
+        """ids of the raws already recorded, by IMAP UID: skipped before the costly analysis."""
+        with_uid = [r for r in raws if r.uid is not None]
+        if not with_uid:
+            return set()
+        known_uids = self.history.known_uids(with_uid[0].mailbox, [r.uid for r in with_uid])
+        return {id(r) for r in with_uid if r.uid in known_uids}
 
     def now(self) -> datetime:
         """The clock for waiting times: ``--now`` when given, else the current time."""
         return self.fixed_now or datetime.now(timezone.utc)
 
-    def parse(self, raws: Iterable[RawMail]) -> list[Message]:
-        """Parse a batch; broken messages are logged, counted and skipped."""
-        messages = []
-        for raw in raws:
-            try:
-                messages.append(parse_message(raw))
-                self.stats.parsed += 1
-            except MessageParseError as exc:
-                self.stats.broken += 1
-                self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
-                log.warning("skipping broken message %s", exc)
-        return messages
-
     def decide(self, raws: Iterable[RawMail]) -> list[Decision]:
         """Parse, classify and prioritise a batch; record it in history uncommitted.
 
         Returns one Decision per new inbound message, oldest first. The team's replies
-        are recorded (they stop the clock) but produce no Decision.
+        are recorded (they stop the clock) but produce no Decision. Broken messages are
+        logged, counted and skipped.
         """
-        return self.decide_messages(self.parse(raws))
-
-    def decide_messages(self, messages: list[Message]) -> list[Decision]:
-        """Like :meth:`decide` for messages already parsed."""
-        fresh: dict[str, Message] = {}
-        for message in messages:
-            if message.message_id in fresh or self.history.is_known(message.message_id):
+        raws = list(raws)
+        known = self._known(raws)
+        analyses: list[Analysis] = []
+        for item in self.analyzer.analyze([r for r in raws if id(r) not in known]):
+            if isinstance(item, Broken):
+                self.stats.broken += 1
+                self.stats.broken_keys.append(item.key)
+                log.warning("skipping broken message %s", item.reason)
+            else:
+                analyses.append(item)
+        self.stats.parsed += len(analyses)
+        fresh: dict[str, Analysis] = {}
+        for analysis in analyses:
+            message_id = analysis.message.message_id
+            if message_id in fresh or self.history.is_known(message_id):
                 self.stats.already_triaged += 1
                 continue
-            fresh[message.message_id] = message
-        ordered = sorted(fresh.values(), key=lambda m: m.date)
-
+            fresh[message_id] = analysis
+        self.stats.already_triaged += len(known)
+        ordered = sorted((a.message for a in fresh.values()), key=lambda m: m.date)
         inbound = [m for m in ordered if not self.settings.is_team(m.sender)]
-        texts = [m.classifier_text for m in inbound]
-        scores = dict(zip((m.message_id for m in inbound), self.model.scores(texts)))
-        human = [m for m in inbound if not m.automated]
-        tones = dict(zip((m.message_id for m in human), self.tone.scores([m.classifier_text for m in human])))
 
         threads: dict[str, str] = {}
         acknowledgements = {m.message_id for m in inbound if not m.automated and looks_like_thanks(m.newest_text)}
@@ -174,8 +186,8 @@ class Engine:
             if team:
                 self.stats.team_replies += 1
 
-        decisions = [self._decide_one(m, threads[m.message_id], scores[m.message_id], tones.get(m.message_id, 0.0),
-                                      m.message_id in acknowledgements) for m in inbound]
+        decisions = [self._decide_one(m, threads[m.message_id], fresh[m.message_id].scores,
+                                      fresh[m.message_id].tone, m.message_id in acknowledgements) for m in inbound]
         self.stats.triaged += len(decisions)
         return decisions
 

@@ -251,7 +251,11 @@ class History:
         )
 
     def rebind_uids(self, mailbox: str, uid_by_message_id: dict[str, int]) -> None:
-        """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID."""
+        """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID.
+
+        Every old UID of ``mailbox`` is void, so a known message no longer in the folder keeps
+        none (otherwise its old UID could pass a new, untriaged message off as known)."""
+        self.db.execute("UPDATE messages SET uid = NULL WHERE mailbox = ?", (mailbox,))
         self.db.executemany(
             "UPDATE messages SET uid = ? WHERE mailbox = ? AND message_id = ?",
             [(uid, mailbox, mid) for mid, uid in uid_by_message_id.items()],

@@ -26,28 +26,30 @@ from sklearn.svm import LinearSVC
 
 from triage import CATEGORIES
 from triage.errors import ModelError
-from triage.textprep import normalise
+from triage.textprep import NormalisedHead, normalise
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
 
 ESTIMATORS = ("lr_word", "lr_word_char", "svm_word_char")
 DEFAULT_ESTIMATOR = "lr_word_char"
+CHAR_NGRAM_CHARS = 1000
 
 
 def build_pipeline(kind: str = DEFAULT_ESTIMATOR) -> Pipeline:
     """A fresh, untrained text -> multi-label pipeline of the named kind.
 
     ``lr_word``: word 1-2-grams + logistic regression; ``lr_word_char`` adds character
-    2-5-grams (robust to typos and inflection, and to a few non-English words);
+    3-5-grams of the first 1,000 characters (robust to typos, inflection and a few
+    non-English words; 2-5-grams of everything scored the same and ran at half the speed);
     ``svm_word_char``: the same features with a sigmoid-calibrated linear SVM.
     """
     word = TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=40_000)
     if kind == "lr_word":
         features = word
     else:
-        char = TfidfVectorizer(preprocessor=normalise, analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                               sublinear_tf=True, max_features=60_000)
+        char = TfidfVectorizer(preprocessor=NormalisedHead(CHAR_NGRAM_CHARS), analyzer="char_wb", ngram_range=(3, 5),
+                               min_df=2, sublinear_tf=True, max_features=60_000)
         features = FeatureUnion([("word", word), ("char", char)])
     if kind in ("lr_word", "lr_word_char"):
         base = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_MODEL_CHARS = 3000
 """The model reads at most this much of a message: the ask is near the top."""
@@ -18,11 +20,26 @@ _NUMBER = re.compile(r"\b[#]?[a-z]{0,4}[-#]?\d[\w-]{3,}\b", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1024)
 def normalise(text: str) -> str:
-    """Lower-case and replace URLs, addresses, amounts and reference numbers with tokens."""
+    """Lower-case and replace URLs, addresses, amounts and reference numbers with tokens.
+
+    Cached: the word, character and tone vectorizers each ask for the same text.
+    """
     text = text[:MAX_MODEL_CHARS]
     text = _URL.sub(" urltoken ", text)
     text = _EMAIL.sub(" emailtoken ", text)
     text = _MONEY.sub(" moneytoken ", text)
     text = _NUMBER.sub(" numtoken ", text)
     return _SPACE.sub(" ", text).strip().lower()
+
+
+@dataclass(frozen=True)
+class NormalisedHead:
+    """A vectorizer preprocessor: the first ``chars`` characters of the normalised text.
+    Character n-grams are the costliest features; the first lines carry the ask."""
+
+    chars: int
+
+    def __call__(self, text: str) -> str:
+        return normalise(text)[: self.chars]

@@ -20,9 +20,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from triage.textprep import normalise
+from triage.textprep import NormalisedHead
 
-MAX_TONE_CHARS = 1000
+MAX_TONE_CHARS = 600
 """VADER costs time per word; the tone of a message is set in its first lines."""
 
 # Matched against lower-cased text without re.IGNORECASE: three times faster on these
@@ -121,7 +121,7 @@ class ToneModel:
         """Frustration from words alone (0..1) for each text."""
         if not texts:
             return []
-        word_scores = self.words.predict_proba([t[:MAX_TONE_CHARS * 3] for t in texts])[:, 1]
+        word_scores = self.words.predict_proba(list(texts))[:, 1]
         return [round(float(self.word_share * w + (1 - self.word_share) * self.cues.score(t)), 4)
                 for w, t in zip(word_scores, texts)]
 
@@ -133,7 +133,7 @@ class ToneModel:
 def build_word_tone() -> Pipeline:
     """An untrained word model for tone."""
     return Pipeline([
-        ("words", TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+        ("words", TfidfVectorizer(preprocessor=NormalisedHead(1500), ngram_range=(1, 2), min_df=2, sublinear_tf=True,
                                   max_features=40_000)),
         ("classify", LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)),
     ])

@@ -1,0 +1,91 @@
+"""The shipped model: it loads only when its card vouches for it, and it behaves."""
+
+import json
+import shutil
+
+import pytest
+
+from triage import modelstore
+from triage.errors import ModelError
+from triage.model import VersionMismatch, card_path, load_model
+from triage.modelstore import DEFAULT_MODEL, resolve_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return resolve_model(None)[0]
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    target = tmp_path / "m.joblib"
+    shutil.copy(DEFAULT_MODEL, target)
+    shutil.copy(card_path(DEFAULT_MODEL), card_path(target))
+    return target
+
+
+def test_default_card_documents_the_model():
+    card = json.loads(card_path(DEFAULT_MODEL).read_text())
+    for key in ("sha256", "sklearn_version", "labels", "thresholds", "cross_validation", "holdout", "tone", "data"):
+        assert key in card
+    assert card["cross_validation"]["folds"] == 5
+    assert set(card["cross_validation"]["labels"]) == set(card["labels"])
+
+
+def test_a_changed_model_file_is_refused(model_copy):
+    with model_copy.open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(model_copy)
+
+
+def test_a_model_without_a_card_is_refused(model_copy):
+    card_path(model_copy).unlink()
+    with pytest.raises(ModelError, match="no model card"):
+        load_model(model_copy)
+
+
+def test_a_scikit_learn_version_mismatch_is_an_error_for_a_named_model(model_copy):
+    card = json.loads(card_path(model_copy).read_text())
+    card["sklearn_version"] = "0.0.1"
+    card_path(model_copy).write_text(json.dumps(card))
+    with pytest.raises(VersionMismatch, match="retrain"):
+        resolve_model(model_copy)
+
+
+def test_the_default_model_is_retrained_once_on_a_version_mismatch(model_copy, tmp_path, monkeypatch):
+    card = json.loads(card_path(model_copy).read_text())
+    card["sklearn_version"] = "0.0.1"
+    card_path(model_copy).write_text(json.dumps(card))
+    monkeypatch.setattr(modelstore, "DEFAULT_MODEL", model_copy)
+    monkeypatch.setattr(modelstore, "CORPUS_DIR", modelstore.HOLDOUT_DIR)  # small: a quick retrain
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    retrained, retrained_card = resolve_model(None)
+    assert retrained_card["sklearn_version"] != "0.0.1"
+    cached = list((tmp_path / "cache" / "triage").glob("default-sklearn-*.joblib"))
+    assert len(cached) == 1
+    again, _ = resolve_model(None)  # from the cache this time: same file, same hash
+    assert json.loads(card_path(cached[0]).read_text())["sha256"] == retrained_card["sha256"]
+    assert again.labels == retrained.labels
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Refund please\nI returned the boots last week. Please refund the $89 to my card.", {"refund"}),
+    ("cancel\nPlease cancel my subscription, I don't use it anymore.", {"cancellation"}),
+    ("Wrong charge\nWhy did you charge me a $15 late fee? I paid on time. Remove it.", {"fee_dispute"}),
+    ("Re: my order\nI emailed you last week and nobody has replied. Following up again.", {"follow_up"}),
+    ("Question\nDo you ship to Canada, and how long does it take?", set()),
+    # The issue's own example: three things at once.
+    ("Charged after cancelling\nI cancelled and you still charged me: refund it.", {"cancellation", "fee_dispute", "refund"}),
+])
+def test_the_shipped_model_reads_what_customers_ask(model, text, expected):
+    [scores] = model.scores([text])
+    assert set(model.decide(scores)) == expected, scores
+
+
+def test_tone_separates_calm_from_furious(model):
+    calm, furious = model.tone.scores([
+        "Hi, could you tell me when my order will ship? Thanks a lot!",
+        "THIS IS THE THIRD TIME I WRITE. Still no refund. Unacceptable. I am calling my bank for a chargeback.",
+    ])
+    assert calm < 0.3 < 0.7 < furious

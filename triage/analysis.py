@@ -1,0 +1,108 @@
+"""The per-message work that needs no history: parse, classify, read the tone.
+
+It is pure and the costliest part of triage (~5 ms a message), so batches large enough
+to pay for it are spread over worker processes, one per core. Workers are forked with
+the model already in memory; only raw bytes go out and parsed results come back.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+from triage.errors import MessageParseError
+from triage.message import Message, RawMail
+from triage.model import CategoryModel
+from triage.parsing import parse_message
+from triage.tone import ToneModel
+
+log = logging.getLogger(__name__)
+
+PARALLEL_FROM = 64
+"""Smaller batches are analysed in-process: a round trip to the workers would cost more."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a message says, before history is consulted."""
+
+    message: Message
+    scores: dict[str, float]
+    tone: float
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A message that could not be parsed, and why."""
+
+    key: str
+    reason: str
+
+
+def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[Analysis | Broken]:
+    """Parse, score and read the tone of a batch, in this process."""
+    parsed: list[Message | Broken] = []
+    for raw in raws:
+        try:
+            parsed.append(parse_message(raw))
+        except MessageParseError as exc:
+            parsed.append(Broken(f"{raw.mailbox}:{raw.key}", str(exc)))
+    messages = [m for m in parsed if isinstance(m, Message)]
+    scores = iter(model.scores([m.classifier_text for m in messages]))
+    human = [m for m in messages if not m.automated]
+    tones = dict(zip((id(m) for m in human), tone.scores([m.classifier_text for m in human])))
+    return [item if isinstance(item, Broken) else Analysis(item, next(scores), tones.get(id(item), 0.0))
+            for item in parsed]
+
+
+_worker_model: tuple[CategoryModel, ToneModel] | None = None
+
+
+def _worker_analyze(raws: list[RawMail]) -> list[Analysis | Broken]:
+    assert _worker_model is not None
+    return analyze(raws, *_worker_model)
+
+
+class Analyzer:
+    """Analyses batches, over ``processes`` worker processes when that pays.
+
+    Use as a context manager (or call :meth:`close`) so the workers are shut down.
+    """
+
+    def __init__(self, model: CategoryModel, tone: ToneModel, processes: int = 0):
+        self.model = model
+        self.tone = tone
+        self.processes = processes or os.cpu_count() or 1
+        self._pool = None
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def analyze(self, raws: list[RawMail]) -> list[Analysis | Broken]:
+        """Analyse a batch; results come back in the order of ``raws``."""
+        if self.processes < 2 or len(raws) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+            return analyze(raws, self.model, self.tone)
+        pool = self._ensure_pool()
+        size = max(8, len(raws) // (self.processes * 4))
+        chunks = [raws[start:start + size] for start in range(0, len(raws), size)]
+        return [item for chunk in pool.map(_worker_analyze, chunks) for item in chunk]
+
+    def _ensure_pool(self):
+        global _worker_model
+        if self._pool is None:
+            _worker_model = (self.model, self.tone)  # inherited by the forked workers
+            self._pool = multiprocessing.get_context("fork").Pool(self.processes)
+            log.debug("started %d analysis workers", self.processes)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the workers, if any were started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
