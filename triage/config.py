@@ -52,6 +52,7 @@ class StateConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     path: str = ""
+    retrain_after_corrections: int = 50
 
 
 @dataclass(frozen=True)

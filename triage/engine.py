@@ -18,7 +18,7 @@ from triage.history import History
 from triage.labels import labels_for
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
-from triage.priority import Facts, asks_for_nothing, looks_like_thanks, prioritize
+from triage.priority import Facts, looks_like_thanks, prioritize
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
@@ -207,8 +207,9 @@ class Engine:
 
     def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float], tone: float,
                     acknowledgement: bool) -> Decision:
-        categories = [] if asks_for_nothing(message.automated, message.newest_text) else self.model.decide(scores)
-        if message.automated or acknowledgement:
+        asks_nothing = message.automated or acknowledgement  # == asks_for_nothing(), already computed
+        categories = [] if asks_nothing else self.model.decide(scores)
+        if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
             unanswered = self.history.unanswered_from_customer(message.sender, message.date)
@@ -221,7 +222,7 @@ class Engine:
                 categories = [c for c in self.model.labels if c in categories]
         waiting_since = self.history.waiting_since(thread_id)
         waiting_hours = (round(max(_hours(self.now() - waiting_since), 0.0), 1)
-                         if waiting_since and not (message.automated or acknowledgement) else None)
+                         if waiting_since and not asks_nothing else None)
 
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated)
         frustrated = frustration >= self.settings.frustration_threshold
