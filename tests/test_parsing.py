@@ -69,3 +69,21 @@ def test_absurd_date_header_yields_to_internaldate():
     data = b"From: a@b.example\nSubject: hi\nDate: Mon, 1 Jan 1979 00:00:00 +0000\nMessage-ID: <z@b>\n\nhello\n"
     internal = datetime(2026, 3, 1, tzinfo=timezone.utc)
     assert parse_message(RawMail(data, "t", "z", internaldate=internal)).date == internal
+
+
+def test_a_huge_attachment_is_cut_before_parsing(monkeypatch):
+    import base64
+
+    import triage.parsing as parsing
+
+    seen = []
+    real = parsing.mailparser.parse_from_bytes
+    monkeypatch.setattr(parsing.mailparser, "parse_from_bytes", lambda data: seen.append(len(data)) or real(data))
+    attachment = base64.encodebytes(b"\x89PNG" * 2_000_000)  # ~10.8 MB encoded
+    data = (b"From: a@b.example\nSubject: invoice\nDate: Mon, 2 Mar 2026 10:00:00 +0000\nMessage-ID: <big@b>\n"
+            b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\n"
+            b"please refund me, invoice attached\n--XX\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+            + attachment + b"\n--XX--\n")
+    message = parse_message(RawMail(data, "t", "big"))
+    assert seen == [parsing.MAX_PARSE_BYTES] and len(data) > 5 * parsing.MAX_PARSE_BYTES
+    assert message.newest_text == "please refund me, invoice attached"

@@ -31,10 +31,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "triage"
 
 
-def resolve_model(path: str | Path | None) -> tuple[CategoryModel, dict]:
-    """Load the named model, or the default one (retrained for this scikit-learn if needed)."""
+def resolve_model(path: str | Path | None, registry_dir: str | Path | None = None) -> tuple[CategoryModel, dict]:
+    """Load the named model; else the active model of the registry in ``registry_dir``
+    (see :mod:`triage.registry`; card checks apply, a broken one is an error, not a
+    fallback); else the default one (retrained for this scikit-learn if needed)."""
     if path:
         return load_model(path)
+    if registry_dir is not None:
+        from triage.registry import Registry
+
+        active = Registry(registry_dir).active_path()
+        if active is not None:
+            return load_model(active)
     try:
         return load_model(DEFAULT_MODEL)
     except VersionMismatch as exc:

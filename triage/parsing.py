@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 # parts); those are normal in a support inbox, not problems worth a log line each.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
+MAX_PARSE_BYTES = 2_000_000
+"""A message is parsed from at most its first 2 MB (the IMAP fetch stops there too): the
+words come first, and a 50 MB attachment would otherwise cost seconds and 600 MB."""
+
 MAX_BODY_CHARS = 200_000
 """Text beyond this (pasted logs, giant HTML) is dropped before any further work."""
 
@@ -37,8 +41,12 @@ def parse_message(mail: RawMail) -> Message:
     """Parse one raw message; raise MessageParseError when it is not mail at all."""
     if not mail.raw or not mail.raw.strip():
         raise MessageParseError(f"{mail.mailbox}:{mail.key}: empty message")
+    raw = mail.raw
+    if len(raw) > MAX_PARSE_BYTES:
+        log.info("%s:%s: %d bytes; parsing the first %d", mail.mailbox, mail.key, len(raw), MAX_PARSE_BYTES)
+        raw = raw[:MAX_PARSE_BYTES]
     try:
-        parsed = mailparser.parse_from_bytes(mail.raw)
+        parsed = mailparser.parse_from_bytes(raw)
     except Exception as exc:  # mail-parser raises many kinds on broken MIME
         raise MessageParseError(f"{mail.mailbox}:{mail.key}: unparseable MIME ({type(exc).__name__}: {exc})") from exc
 
@@ -51,7 +59,7 @@ def parse_message(mail: RawMail) -> Message:
     subject = _clean_subject(parsed.subject or headers.get("subject", ""))
     body = _body_text(parsed)
     content_type = headers.get("content-type", "")
-    message_id = _first_msgid(headers.get("message-id", "")) or _synthetic_id(mail.raw)
+    message_id = _first_msgid(headers.get("message-id", "")) or _synthetic_id(raw)
 
     return Message(
         message_id=message_id,
