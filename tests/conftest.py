@@ -1,5 +1,6 @@
 """Shared fixtures. ``dovecot`` is a private Dovecot server for the whole session (see
-tests/dovecot.py); ``mail_folder`` is a fresh, empty folder on it for one test. Tests
+tests/dovecot.py); ``mail_folder`` is a fresh, empty folder on it for one test, and
+``sent_folder`` its ``Sent`` folder, empty. Tests
 that use the server are marked ``imap``, so ``-m "not imap"`` leaves them out."""
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def mail_folder(dovecot: Dovecot) -> str:
     folder = f"test-{uuid.uuid4().hex[:10]}"
     dovecot.create_folder(folder)
     return folder
+
+
+@pytest.fixture
+def sent_folder(dovecot: Dovecot) -> Iterator[str]:
+    """The ``support`` user's ``Sent`` folder (SPECIAL-USE ``\\Sent``), empty; deleted after."""
+    dovecot.recreate_folder("Sent")
+    yield "Sent"
+    dovecot.delete_folder("Sent")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

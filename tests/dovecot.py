@@ -2,7 +2,8 @@
 
 Dovecot runs in the foreground as a child of the test process, on 127.0.0.1 and a free
 port, with its own configuration, sockets, logs and Maildirs in one temporary directory;
-nothing of the system's Dovecot is read or touched. Three users exist:
+nothing of the system's Dovecot is read or touched. A folder named ``Sent`` is marked
+SPECIAL-USE ``\\Sent`` (see :meth:`Dovecot.recreate_folder`). Three users exist:
 
 - ``support`` — an ordinary mailbox where custom keywords are allowed
   (``PERMANENTFLAGS`` contains ``\\*``);
@@ -178,6 +179,18 @@ class Dovecot:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
 
+    def recreate_folder(self, folder: str, user: str = "support") -> None:
+        """Delete ``folder`` with everything in it, if it exists, and create it empty
+        (for a folder with a fixed name, such as ``Sent``, that tests share)."""
+        self.delete_folder(folder, user)
+        self.create_folder(folder, user)
+
+    def delete_folder(self, folder: str, user: str = "support") -> None:
+        """Delete ``folder`` with everything in it (no error when it does not exist)."""
+        with self.client(user) as client:
+            if client.folder_exists(folder):
+                client.delete_folder(folder)
+
     def append(self, folder: str, raw: bytes, flags: Iterable[str] = (), user: str = "support") -> int:
         """APPEND one message and return its UID (from Dovecot's APPENDUID answer)."""
         with self.client(user) as client:
@@ -278,6 +291,14 @@ mail_gid = {self._mail_gid}
 first_valid_uid = {min(self._mail_uid, 500)}
 first_valid_gid = 0
 mail_location = maildir:~/Maildir
+# The personal namespace, as Dovecot makes it implicitly, plus a Sent folder marked
+# SPECIAL-USE \\Sent (RFC 6154) whenever a test creates one (not created by itself).
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+  }}
+}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd

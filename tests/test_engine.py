@@ -81,6 +81,7 @@ def test_team_reply_stops_the_clock_and_is_not_a_row(engine):
         team(1, "Refunded!", "Mon, 16 Mar 2026 09:00:00 +0000", in_reply_to="<c1@example.org>"),
     ])
     assert len(decisions) == 1 and decisions[0].waiting_hours is None
+    assert decisions[0].labels == ["triage/refund"]  # answered already: no waiting labels to write
     assert engine.stats.team_replies == 1
     assert engine.history.waiting() == []
 

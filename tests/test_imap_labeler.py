@@ -23,6 +23,7 @@ from triage.imap.labeler import (
     label_for_folder,
     label_for_keyword,
     make_labeler,
+    merged_stores,
     plan,
 )
 from triage.imap.mailbox import FolderState, ImapMailbox
@@ -132,6 +133,22 @@ def test_plan_groups_uids_per_label_and_follows_priority_with_flagged() -> None:
     assert [(a.verb, a.target) for a in shared] == [("remove", "triage_a_b"), ("add", "triage_a_b")]
 
 
+def test_stores_are_merged_per_message_with_removals_first() -> None:
+    changes = [
+        LabelChange.of(1, ["triage/refund", "triage/priority-1"]),
+        LabelChange.of(2, ["triage/refund", "triage/priority-1"], remove=["triage/other"]),
+        LabelChange.of(3, ["triage/refund"]),
+    ]
+    actions = plan(changes, "keyword", keyword_for, flag_label="triage/priority-1")
+    assert merged_stores(actions) == [
+        ("remove", "flags", ("triage_other",), (2,)),
+        ("add", "flags", ("\\Flagged", "triage_priority-1", "triage_refund"), (1, 2)),
+        ("add", "flags", ("triage_refund",), (3,)),
+    ]
+    folders = plan(changes, "folder", lambda label: label.replace("/", "."), flag_label="triage/priority-1")
+    assert merged_stores(folders) == [("add", "flags", ("\\Flagged",), (1, 2))]  # the copies are not STOREs
+
+
 class FakeGmailClient:
     """Just enough of IMAPClient's Gmail label calls to record what a Labeler sends."""
 
@@ -155,8 +172,7 @@ def test_gmail_mode_writes_labels_as_they_are() -> None:
     labeler.apply(7, ["triage/refund", "triage/priority-1"], remove=["triage/other"])
     assert mailbox.client.calls == [
         ("remove", (7,), ("triage/other",)),
-        ("add", (7,), ("triage/priority-1",)),
-        ("add", (7,), ("triage/refund",)),
+        ("add", (7,), ("triage/priority-1", "triage/refund")),
     ]
     assert labeler.labels_of([7]) == {7: frozenset({"triage/refund"})}
 

@@ -7,7 +7,7 @@ from triage.priority import Facts, looks_like_thanks, mentions_threat, ordinal, 
 
 def facts(**overrides) -> Facts:
     base = dict(categories=[], frustration=0.1, frustrated=False, automated=False, automated_reason=None,
-                repeat_count=1, waiting_hours=2.0, text="Hello, a question about my account.")
+                repeat_count=1, text="Hello, a question about my account.")
     return Facts(**{**base, **overrides})
 
 
@@ -18,9 +18,9 @@ def test_automated_mail_is_last():
 
 def test_frustrated_repeat_sender_is_first_with_reasons():
     priority, reasons = prioritize(facts(categories=["refund", "follow_up"], frustration=0.8, frustrated=True,
-                                         repeat_count=3, waiting_hours=6 * 24))
+                                         repeat_count=3))
     assert priority == 1
-    assert "3rd message without a reply" in reasons and "waiting 6 days" in reasons
+    assert "3rd message without a reply" in reasons and "frustrated (0.80)" in reasons
     assert "asks for a refund" in reasons
 
 
@@ -33,9 +33,11 @@ def test_plain_refund_request_is_today_not_now():
     assert prioritize(facts(categories=["refund"]))[0] == 2
 
 
-def test_long_wait_alone_escalates():
-    assert prioritize(facts(waiting_hours=5 * 24))[0] == 1
-    assert prioritize(facts(waiting_hours=2 * 24))[0] == 2
+def test_a_question_alone_is_normal_and_frustration_with_a_repeat_is_urgent():
+    """How long they waited is not a fact here: triage.sla ages priorities (tests/test_sla.py)."""
+    assert prioritize(facts()) == (3, ["needs a reply"])
+    assert prioritize(facts(frustrated=True, frustration=0.7))[0] == 2
+    assert prioritize(facts(frustrated=True, frustration=0.7, repeat_count=2))[0] == 1
 
 
 def test_acknowledgement_needs_no_action():
@@ -78,3 +80,8 @@ def test_labels_are_prefixed_and_small():
     assert labels_for(["refund", "follow_up"], True, 1, "triage/") == [
         "triage/refund", "triage/follow_up", "triage/frustrated", "triage/priority-1"]
     assert labels_for([], False, 4, "t-") == ["t-priority-4"]
+    assert labels_for(["refund"], False, 2, "t-", overdue=True) == ["t-refund", "t-priority-2", "t-overdue"]
+
+
+def test_an_answered_message_carries_its_categories_only():
+    assert labels_for(["refund"], True, 1, "triage/", overdue=True, answered=True) == ["triage/refund"]

@@ -13,15 +13,21 @@ from datetime import datetime, timezone
 
 from triage import OTHER
 from triage.analysis import Analysis, Analyzer, Broken
+from triage.errors import MessageParseError
 from triage.frustration import frustration_score
 from triage.history import History
 from triage.labels import labels_for
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
+from triage.parsing import parse_message
 from triage.priority import Facts, looks_like_thanks, prioritize
+from triage.sla import Policy, assess
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
+
+ANSWERED = "\\answered"
+"""The IMAP flag a client sets on a message it replied to (lower case: flags compare so)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Settings:
     frustration_threshold: float = 0.5
     follow_up_gap_hours: float = 1.0
     label_prefix: str = "triage/"
+    sla: Policy = field(default_factory=Policy)
+    """Reply targets: a wait past its target raises the priority (:mod:`triage.sla`)."""
 
     def is_team(self, address: str) -> bool:
         """True for a support address, or any address of a listed ``@domain``."""
@@ -174,22 +182,50 @@ class Engine:
         threads: dict[str, str] = {}
         acknowledgements = {m.message_id for m in inbound if not m.automated and looks_like_thanks(m.newest_text)}
         for message in ordered:
-            team = self.settings.is_team(message.sender)
-            customer = self._customer_of(message) if team else message.sender
+            if self.settings.is_team(message.sender):
+                self._record_reply(message, message.uid)
+                continue
             thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
-                                                customer, message.subject)
+                                                message.sender, message.subject)
             threads[message.message_id] = thread_id
             self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
-                                uid=message.uid, direction="out" if team else "in", customer=customer,
+                                uid=message.uid, direction="in", customer=message.sender,
                                 subject=message.subject, date=message.date, automated=message.automated,
-                                awaits_reply=not message.automated and message.message_id not in acknowledgements)
-            if team:
-                self.stats.team_replies += 1
+                                awaits_reply=not message.automated and message.message_id not in acknowledgements,
+                                answered_flag=ANSWERED in {f.lower() for f in message.flags})
 
         decisions = [self._decide_one(m, threads[m.message_id], fresh[m.message_id].scores,
                                       fresh[m.message_id].tone, m.message_id in acknowledgements) for m in inbound]
         self.stats.triaged += len(decisions)
         return decisions
+
+    def record_replies(self, raws: Iterable[RawMail]) -> int:
+        """Record mail the team sent (read from a Sent folder; headers are enough) as the
+        team's replies, whatever its From: being in Sent is the evidence. Returns how
+        many were recorded, uncommitted like :meth:`decide`.
+
+        Skipped: broken mail, mail already known, automated mail (the team's own
+        auto-replies and bulk mail answer nobody) and mail to team addresses only. The
+        UID is not kept: Sent mail is never labelled.
+        """
+        recorded = 0
+        for raw in raws:
+            try:
+                message = parse_message(raw)
+            except MessageParseError as exc:
+                log.warning("skipping a sent message: %s", exc)
+                continue
+            if self.history.is_known(message.message_id):
+                continue
+            if message.automated:
+                log.debug("not a reply: %s in %s is automated (%s)", raw.key, raw.mailbox, message.automated_reason)
+                continue
+            if all(self.settings.is_team(a) for a in message.recipients):
+                log.debug("not a reply: %s in %s went to the team only", raw.key, raw.mailbox)
+                continue
+            self._record_reply(message, None)
+            recorded += 1
+        return recorded
 
     def commit(self) -> None:
         """The caller has acted on the last batch: remember it."""
@@ -199,11 +235,19 @@ class Engine:
         """Acting failed: forget the last batch so it is decided again next time."""
         self.history.rollback()
 
-    def _customer_of(self, reply: Message) -> str:
-        for address in reply.recipients:
-            if not self.settings.is_team(address):
-                return address
-        return reply.recipients[0] if reply.recipients else reply.sender
+    def _record_reply(self, reply: Message, uid: int | None) -> None:
+        """Record one message of the team's: in the conversation its In-Reply-To or
+        References name, else in the one of its customer (a recipient outside the team)
+        and normalised subject, else in a new one (see :meth:`History.reply_customer`)."""
+        outside = [a for a in reply.recipients if not self.settings.is_team(a)]
+        customer = self.history.reply_customer(reply.in_reply_to, reply.references,
+                                               outside or list(reply.recipients) or [reply.sender], reply.subject)
+        thread_id = self.history.thread_for(reply.message_id, reply.in_reply_to, reply.references, customer,
+                                            reply.subject)
+        self.history.record(message_id=reply.message_id, thread_id=thread_id, mailbox=reply.mailbox, uid=uid,
+                            direction="out", customer=customer, subject=reply.subject, date=reply.date,
+                            automated=reply.automated, awaits_reply=False)
+        self.stats.team_replies += 1
 
     def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float], tone: float,
                     acknowledgement: bool) -> Decision:
@@ -227,13 +271,17 @@ class Engine:
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated)
         frustrated = frustration >= self.settings.frustration_threshold
         priority, reasons = prioritize(Facts(categories, frustration, frustrated, message.automated,
-                                             message.automated_reason, repeat_count, waiting_hours,
-                                             message.classifier_text, acknowledgement))
-        labels = labels_for(categories, frustrated, priority, self.settings.label_prefix)
+                                             message.automated_reason, repeat_count, message.classifier_text,
+                                             acknowledgement))
+        aged = assess(priority, reasons, waiting_hours, self.settings.sla)
+        answered_upto = self.history.answered_upto(thread_id)
+        answered = answered_upto is not None and message.date <= answered_upto
+        labels = labels_for(categories, frustrated, aged.priority, self.settings.label_prefix, aged.overdue, answered)
+        # History keeps the priority before ageing: re-evaluations age it again from there.
         self.history.save_decision(message.message_id, categories=categories or [OTHER], frustration=frustration,
                                    frustrated=frustrated, priority=priority, reasons=reasons, labels=labels)
         return Decision(message, thread_id, categories or [OTHER], scores, frustration, frustrated, repeat_count,
-                        waiting_hours, priority, reasons, labels)
+                        waiting_hours, aged.priority, aged.reasons, labels)
 
 
 def _hours(delta) -> float:

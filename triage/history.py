@@ -7,6 +7,19 @@ this customer written since the team last answered, and since when is a conversa
 waiting. All writes of a batch sit in one transaction that :meth:`History.commit` makes
 durable only after the caller has acted (labels stored), so a crash repeats nothing
 visible and loses nothing.
+
+When a conversation counts as answered (its customer messages up to that moment wait
+no more):
+
+- a team reply in the conversation (threaded by In-Reply-To/References, else by the
+  customer's address and normalised subject: :meth:`History.thread_for`) answers every
+  customer message before it;
+- ``\\Answered`` on a customer message answers it only together with a team message to
+  that customer dated after it, in any conversation (a reply written under a new subject
+  and without In-Reply-To, which threading cannot place). ``\\Answered`` alone never
+  counts: clients set it for a forward or a draft, and many never set it at all.
+
+A customer writing after that moment starts a new wait.
 """
 
 from __future__ import annotations
@@ -19,7 +32,7 @@ from pathlib import Path
 
 from triage.subjects import subject_key
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +52,8 @@ CREATE TABLE IF NOT EXISTS messages(
     frustrated   INTEGER,
     priority     INTEGER,
     reasons      TEXT,
-    labels       TEXT
+    labels       TEXT,
+    answered_flag INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_customer ON messages(customer, direction, date);
 CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, date);
@@ -52,12 +66,36 @@ CREATE TABLE IF NOT EXISTS threads(
     subject_key TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
+CREATE INDEX IF NOT EXISTS messages_out_customer ON messages(direction, customer, date);
 CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
     last_uid    INTEGER NOT NULL
 );
 """
+
+
+_MIGRATIONS = {2: "ALTER TABLE messages ADD COLUMN answered_flag INTEGER NOT NULL DEFAULT 0"}
+"""Schema version -> the statement that brings a file of the version before up to it."""
+
+
+def _answered_upto(thread: str) -> str:
+    """SQL for the moment up to which the conversation ``thread`` (an SQL expression)
+    counts as answered, as ISO text ('' when never): see the module docstring."""
+    return f"""max(
+        coalesce((SELECT max(o.date) FROM messages o WHERE o.thread_id = {thread} AND o.direction = 'out'), ''),
+        coalesce((SELECT max(a.date) FROM messages a WHERE a.thread_id = {thread} AND a.direction = 'in'
+                  AND a.answered_flag = 1 AND EXISTS (SELECT 1 FROM messages r WHERE r.direction = 'out'
+                  AND r.customer = a.customer AND r.date > a.date)), ''))"""
+
+
+_PENDING = f"""
+    WITH answered AS (SELECT thread_id, customer, subject, {_answered_upto("threads.thread_id")} AS upto FROM threads),
+    pending AS (SELECT m.*, a.customer AS thread_customer, a.subject AS thread_subject, a.upto
+                FROM messages m JOIN answered a ON a.thread_id = m.thread_id
+                WHERE m.direction = 'in' AND m.awaits_reply = 1 AND m.date > a.upto)
+"""
+"""A CTE: ``pending`` holds every customer message still waiting for the team's reply."""
 
 
 def iso(value: datetime) -> str:
@@ -79,6 +117,21 @@ class Waiting:
     subject: str
     waiting_since: datetime
     last_message_id: str
+    """The customer's latest message waiting for a reply (the one the sweep labels)."""
+    last_mailbox: str = ""
+    last_uid: int | None = None
+    last_labels: tuple[str, ...] = ()
+    """The triage labels that message carries (as recorded)."""
+
+
+@dataclass(frozen=True)
+class Labeled:
+    """A stored message and the triage labels it carries."""
+
+    message_id: str
+    mailbox: str
+    uid: int | None
+    labels: tuple[str, ...]
 
 
 class History:
@@ -95,8 +148,20 @@ class History:
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._migrate()
         self.db.commit()
+
+    def _migrate(self) -> None:
+        """Bring a state file of an older schema up to :data:`SCHEMA_VERSION` (a new file
+        has the current schema already and is only stamped)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
+        version = int(row[0]) if row else SCHEMA_VERSION
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            if target == 2 and "answered_flag" in columns:
+                continue
+            self.db.execute(_MIGRATIONS[target])
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def __enter__(self) -> History:
         return self
@@ -135,6 +200,27 @@ class History:
 
     # -- threading ---------------------------------------------------------------------
 
+    def reply_customer(self, in_reply_to: str | None, references: tuple[str, ...], recipients: list[str],
+                       subject: str) -> str | None:
+        """Whom a team reply answers: the customer of the conversation its In-Reply-To or
+        References name; else the first of ``recipients`` (the non-team addresses it
+        went to) with a conversation of the same normalised subject; else the first of
+        them. None when it went to nobody outside the team."""
+        for ref in [in_reply_to, *reversed(references)]:
+            if ref:
+                row = self.db.execute(
+                    "SELECT t.customer FROM refs r JOIN threads t ON t.thread_id = r.thread_id WHERE r.message_id = ?",
+                    (ref,),
+                ).fetchone()
+                if row:
+                    return row[0]
+        key = subject_key(subject)
+        for address in recipients:
+            if key and self.db.execute("SELECT 1 FROM threads WHERE customer = ? AND subject_key = ?",
+                                       (address, key)).fetchone():
+                return address
+        return recipients[0] if recipients else None
+
     def thread_for(self, message_id: str, in_reply_to: str | None, references: tuple[str, ...], customer: str, subject: str) -> str:
         """The conversation a message belongs to: by In-Reply-To and References first,
         then by customer and normalised subject; otherwise a new conversation named after
@@ -167,22 +253,41 @@ class History:
     # -- recording ---------------------------------------------------------------------
 
     def record(self, *, message_id: str, thread_id: str, mailbox: str, uid: int | None, direction: str,
-               customer: str, subject: str, date: datetime, automated: bool, awaits_reply: bool) -> None:
+               customer: str, subject: str, date: datetime, automated: bool, awaits_reply: bool,
+               answered_flag: bool = False) -> None:
         """Store one message; ``direction`` is 'in' (customer) or 'out' (the team's reply).
 
         ``awaits_reply`` is False for customer mail nobody needs to answer (automated mail,
         a plain thank-you): it neither starts a wait nor counts as a repeat.
+        ``answered_flag``: the message carries ``\\Answered`` (see the module docstring).
         """
         self.db.execute(
             "INSERT OR IGNORE INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date,"
-            " automated, awaits_reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " automated, awaits_reply, answered_flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (message_id, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated),
-             int(awaits_reply and direction == "in")),
+             int(awaits_reply and direction == "in"), int(answered_flag)),
         )
+
+    def set_answered_flags(self, mailbox: str, answered: dict[int, bool]) -> None:
+        """Record whether the messages of ``mailbox`` (by UID) carry ``\\Answered`` now:
+        clients set it after triage has read the message."""
+        self.db.executemany("UPDATE messages SET answered_flag = ? WHERE mailbox = ? AND uid = ?",
+                            [(int(flag), mailbox, uid) for uid, flag in answered.items()])
+
+    def labels_of(self, message_id: str) -> tuple[str, ...]:
+        """The triage labels a stored message carries (as recorded; () when none)."""
+        row = self.db.execute("SELECT labels FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+        return tuple(json.loads(row[0])) if row and row[0] else ()
+
+    def set_labels(self, message_id: str, labels: list[str]) -> None:
+        """Record the triage labels a message carries now (after a sweep changed them)."""
+        self.db.execute("UPDATE messages SET labels = ? WHERE message_id = ?", (json.dumps(sorted(labels)), message_id))
 
     def save_decision(self, message_id: str, *, categories: list[str], frustration: float, frustrated: bool,
                       priority: int, reasons: list[str], labels: list[str]) -> None:
-        """Store what was decided for an inbound message (the report and re-sweeps read it)."""
+        """Store what was decided for an inbound message (the report and re-sweeps read it):
+        ``priority`` and ``reasons`` as decided from the mail, before a wait aged them
+        (:mod:`triage.sla` ages them again at every re-evaluation); ``labels`` as written."""
         self.db.execute(
             "UPDATE messages SET categories = ?, frustration = ?, frustrated = ?, priority = ?, reasons = ?, labels = ?"
             " WHERE message_id = ?",
@@ -211,29 +316,58 @@ class History:
         return [parse_iso(row[0]) for row in rows]
 
     def waiting_since(self, thread_id: str) -> datetime | None:
-        """The oldest customer message in the conversation after the team's last reply,
-        or None when the team has the last word (or the customer never wrote)."""
+        """The oldest customer message in the conversation since it was last answered
+        (module docstring), or None when the team has the last word (or the customer
+        never wrote)."""
         row = self.db.execute(
-            "SELECT min(date) FROM messages WHERE thread_id = ? AND direction = 'in' AND awaits_reply = 1 AND date > "
-            "coalesce((SELECT max(date) FROM messages WHERE thread_id = ? AND direction = 'out'), '')",
-            (thread_id, thread_id),
+            "SELECT min(date) FROM messages WHERE thread_id = :t AND direction = 'in' AND awaits_reply = 1 AND date > "
+            + _answered_upto(":t"),
+            {"t": thread_id},
         ).fetchone()
         return parse_iso(row[0]) if row and row[0] else None
 
+    def answered_upto(self, thread_id: str) -> datetime | None:
+        """Up to when the conversation counts as answered (None: never answered)."""
+        row = self.db.execute(f"SELECT {_answered_upto(':t')}", {"t": thread_id}).fetchone()
+        return parse_iso(row[0]) if row and row[0] else None
+
     def waiting(self) -> list[Waiting]:
-        """Every conversation whose last word is the customer's."""
+        """Every conversation whose last word is the customer's (module docstring: when
+        a conversation counts as answered)."""
         rows = self.db.execute(
-            """
-            SELECT m.thread_id, t.customer, t.subject, min(m.date) AS since,
-                   (SELECT message_id FROM messages l WHERE l.thread_id = m.thread_id AND l.direction = 'in'
-                    ORDER BY l.date DESC LIMIT 1) AS last_id
-            FROM messages m JOIN threads t ON t.thread_id = m.thread_id
-            WHERE m.direction = 'in' AND m.awaits_reply = 1 AND m.date >
-                  coalesce((SELECT max(date) FROM messages o WHERE o.thread_id = m.thread_id AND o.direction = 'out'), '')
-            GROUP BY m.thread_id
+            _PENDING + """
+            SELECT * FROM (
+                SELECT thread_id, thread_customer, thread_subject, message_id, mailbox, uid, labels,
+                       min(date) OVER (PARTITION BY thread_id) AS since,
+                       row_number() OVER (PARTITION BY thread_id ORDER BY date DESC, message_id DESC) AS newest
+                FROM pending)
+            WHERE newest = 1 ORDER BY since
             """
         ).fetchall()
-        return [Waiting(r["thread_id"], r["customer"], r["subject"], parse_iso(r["since"]), r["last_id"]) for r in rows]
+        return [Waiting(r["thread_id"], r["thread_customer"], r["thread_subject"], parse_iso(r["since"]),
+                        r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"] or "[]")))
+                for r in rows]
+
+    def waiting_uids(self, mailbox: str) -> list[int]:
+        """UIDs in ``mailbox`` of the customer messages still waiting for a reply (whose
+        ``\\Answered`` flag may have changed since they were read)."""
+        rows = self.db.execute(_PENDING + "SELECT uid FROM pending WHERE mailbox = ? AND uid IS NOT NULL ORDER BY uid",
+                               (mailbox,))
+        return [row[0] for row in rows]
+
+    def answered_with_labels(self, names: tuple[str, ...]) -> list[Labeled]:
+        """Customer messages of answered stretches of conversation that still carry a
+        label ending in one of ``names`` (e.g. ``"overdue"``): the sweep takes those off."""
+        like = " OR ".join("m.labels LIKE ?" for _ in names) or "0"
+        rows = self.db.execute(
+            f"""
+            SELECT m.message_id, m.mailbox, m.uid, m.labels FROM messages m JOIN threads t ON t.thread_id = m.thread_id
+            WHERE m.direction = 'in' AND ({like}) AND m.date <= {_answered_upto("t.thread_id")}
+            ORDER BY m.date
+            """,
+            [f'%{name}"%' for name in names],
+        ).fetchall()
+        return [Labeled(r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"]))) for r in rows]
 
     # -- IMAP position -----------------------------------------------------------------
 

@@ -15,10 +15,19 @@ def label_names(prefix: str) -> list[str]:
     return [prefix + name for name in (*CATEGORIES, *WAITING_LABELS)]
 
 
-def labels_for(categories: list[str], frustrated: bool, priority: int, prefix: str) -> list[str]:
-    """The labels one triaged message should carry."""
+def labels_for(categories: list[str], frustrated: bool, priority: int, prefix: str, overdue: bool = False,
+               answered: bool = False) -> list[str]:
+    """The labels one triaged message should carry (``overdue``: past its reply target).
+
+    A message the team has already answered (``answered``) carries its categories only:
+    the waiting labels would come off at the next sweep anyway (:mod:`triage.sweep`).
+    """
     labels = [prefix + c for c in categories if c in CATEGORIES]
+    if answered:
+        return labels
     if frustrated:
         labels.append(prefix + "frustrated")
     labels.append(f"{prefix}priority-{priority}")
+    if overdue:
+        labels.append(prefix + "overdue")
     return labels

@@ -1,6 +1,9 @@
 """Priority 1 (act now) … 4 (no action needed), with the reasons a person would give.
 
 Pure: it reads the facts already decided about a message and returns a number and words.
+How long the customer has waited is not one of them: a wait raises the priority by the
+service levels of the config, in one place (:mod:`triage.sla`), when the message is
+decided and again whenever a waiting conversation is re-evaluated.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ _CATEGORY_REASON = {
     "follow_up": "chasing an earlier message",
 }
 PRIORITY_NAMES = {1: "act now", 2: "today", 3: "normal", 4: "no action needed"}
+NEEDS_REPLY = "needs a reply"
+"""The reason of a message that gives no other."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,6 @@ class Facts:
     automated: bool
     automated_reason: str | None
     repeat_count: int
-    waiting_hours: float | None
     text: str
     acknowledgement: bool = False
     """A thank-you or "got it" that asks for nothing (see :func:`looks_like_thanks`)."""
@@ -92,8 +96,8 @@ def short_age(hours: float | None) -> str:
 
 
 def prioritize(facts: Facts) -> tuple[int, list[str]]:
-    """Return (priority, reasons): frustrated repeat senders and long waits first,
-    automated mail and thank-yous last."""
+    """Return (priority, reasons) from what the message says and who sent it:
+    threats and frustrated repeat senders first, automated mail and thank-yous last."""
     if facts.automated:
         return 4, [f"automated ({facts.automated_reason or 'machine-sent'})"]
     if facts.acknowledgement:
@@ -102,8 +106,6 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
     urgent = False
     if facts.repeat_count >= 2:
         reasons.append(f"{ordinal(facts.repeat_count)} message without a reply")
-    if facts.waiting_hours is not None and facts.waiting_hours >= 24:
-        reasons.append(describe_wait(facts.waiting_hours))
     if facts.frustrated:
         reasons.append(f"frustrated ({facts.frustration:.2f})")
     threat = mentions_threat(facts.text)
@@ -111,30 +113,13 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
         reasons.append(f"mentions a {threat}" if threat in {"chargeback", "charge back", "lawyer", "regulator"} else f"mentions '{threat}'")
     reasons.extend(_CATEGORY_REASON[c] for c in facts.categories if c in _CATEGORY_REASON)
 
-    waiting_days = (facts.waiting_hours or 0) / 24
-    if threat or facts.repeat_count >= 3 or waiting_days >= 5:
+    if threat or facts.repeat_count >= 3:
         urgent = True
-    elif facts.frustrated and (facts.repeat_count >= 2 or waiting_days >= 2 or "fee_dispute" in facts.categories):
+    elif facts.frustrated and (facts.repeat_count >= 2 or "fee_dispute" in facts.categories):
         urgent = True
     if urgent:
         return 1, reasons
-    if facts.frustrated or facts.repeat_count >= 2 or waiting_days >= 2 or any(c in _CATEGORY_REASON for c in facts.categories):
+    if facts.frustrated or facts.repeat_count >= 2 or any(c in _CATEGORY_REASON for c in facts.categories):
         return 2, reasons
-    return 3, reasons or ["needs a reply"]
+    return 3, reasons or [NEEDS_REPLY]
 
-
-def escalate_for_wait(priority: int, reasons: list[str], waiting_hours: float | None) -> tuple[int, list[str]]:
-    """Re-evaluate a stored decision as time passes: a longer wait can only raise the
-    priority (5 days or more: 1; 2 days or more: at most 2), and the "waiting" reason is
-    brought up to date."""
-    reasons = [r for r in reasons if not r.startswith("waiting ")]
-    if waiting_hours is None:
-        return priority, reasons
-    if waiting_hours >= 24:
-        reasons.insert(0, describe_wait(waiting_hours))
-    days = waiting_hours / 24
-    if days >= 5:
-        priority = 1
-    elif days >= 2:
-        priority = min(priority, 2)
-    return priority, reasons

@@ -1,90 +1,47 @@
 """``triage report``: every conversation whose last word is the customer's, most urgent
-first, as a terminal table, JSON, or one self-contained HTML page with a chart.
+first (:func:`triage.waiting.waiting_conversations`), as a terminal table, JSON, or one
+self-contained HTML page with a chart of the waiting conversations by age and priority.
 
-Everything taken from mail is escaped before it reaches HTML.
+The page has no scripts and loads nothing (a Content-Security-Policy says so to the
+browser), so it can be mailed or opened from disk. Everything taken from mail is escaped
+before it reaches HTML: a subject ``<script>alert(1)</script>`` shows as that text.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import sys
-from dataclasses import asdict, dataclass
+from collections import Counter
+from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
-from triage import OTHER
 from triage.history import History
-from triage.priority import PRIORITY_NAMES, escalate_for_wait, short_age
-
-
-@dataclass
-class WaitingRow:
-    """One waiting conversation, as the report shows it (the ``report --format json`` contract)."""
-
-    thread_id: str
-    customer: str
-    subject: str
-    categories: list[str]
-    waiting_since: str
-    waiting_hours: float
-    repeat_count: int
-    frustrated: bool
-    frustration: float
-    priority: int
-    reasons: list[str]
-    last_message_id: str
-
-
-def waiting_rows(history: History, now: datetime) -> list[WaitingRow]:
-    """The waiting conversations with their stored decisions re-evaluated for ``now``,
-    most urgent first (priority, then longest wait, then most frustrated)."""
-    rows = []
-    for waiting in history.waiting():
-        decided = history.decisions_since(waiting.thread_id, waiting.waiting_since)
-        categories = [c for c in ("refund", "cancellation", "fee_dispute", "follow_up")
-                      if any(c in d["categories"] for d in decided)] or [OTHER]
-        latest = decided[-1] if decided else {"priority": 3, "reasons": [], "frustration": 0.0, "frustrated": False}
-        hours = round(max((now - waiting.waiting_since).total_seconds() / 3600, 0.0), 1)
-        priority, reasons = escalate_for_wait(min(d["priority"] for d in decided) if decided else 3,
-                                              latest["reasons"], hours)
-        rows.append(WaitingRow(
-            thread_id=waiting.thread_id,
-            customer=waiting.customer,
-            subject=waiting.subject,
-            categories=categories,
-            waiting_since=waiting.waiting_since.isoformat(),
-            waiting_hours=hours,
-            repeat_count=history.unanswered_count(waiting.customer, now),
-            frustrated=any(d["frustrated"] for d in decided),
-            frustration=max((d["frustration"] for d in decided), default=0.0),
-            priority=priority,
-            reasons=reasons,
-            last_message_id=waiting.last_message_id,
-        ))
-    return sorted(rows, key=lambda r: (r.priority, -r.waiting_hours, -r.frustration))
+from triage.priority import PRIORITY_NAMES, short_age
+from triage.sla import Policy
+from triage.waiting import Conversation, waiting_conversations
 
 
 def run_report(args, config) -> int:
-    """The ``report`` command."""
+    """The ``report`` command: ``--format table|json|html``, ``--out FILE``."""
     from triage.cli import state_path
 
     now = args.now or datetime.now(timezone.utc)
+    policy = Policy.from_config(config.sla)
     with History(state_path(args, config)) as history:
-        rows = waiting_rows(history, now)
+        rows = waiting_conversations(history, now, policy)
     if args.format == "json":
-        text = json.dumps([asdict(r) for r in rows], indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps([r.to_json() for r in rows], indent=2, ensure_ascii=False) + "\n"
     elif args.format == "html":
-        text = render_html(rows, now)
+        text = render_html(rows, now, policy)
     else:
         text = None
     if text is None:
-        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-        try:
+        with open(args.out, "w", encoding="utf-8") if args.out else nullcontext(sys.stdout) as out:
             write_table(rows, out)
-        finally:
-            if args.out:
-                out.close()
     elif args.out:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
@@ -92,30 +49,64 @@ def run_report(args, config) -> int:
     return 0
 
 
-def write_table(rows: list[WaitingRow], out) -> None:
-    """The report as a terminal table."""
+# -- terminal -------------------------------------------------------------------------
+
+_PRIORITY_STYLE = {1: "bold red", 2: "yellow", 3: "default", 4: "dim"}
+
+
+def summary(rows: list[Conversation]) -> str:
+    """'7 conversations waiting for the team: 3 overdue, 2 × P1 (act now)'."""
+    text = f"{len(rows)} conversation{'s' if len(rows) != 1 else ''} waiting for the team"
+    overdue = sum(r.overdue for r in rows)
+    counts = Counter(r.priority for r in rows)
+    parts = ([f"{overdue} overdue"] if overdue else []) + [
+        f"{counts[p]} × P{p} ({PRIORITY_NAMES[p]})" for p in sorted(counts)]
+    return text + (": " + ", ".join(parts) if parts else "")
+
+
+def write_table(rows: list[Conversation], out: TextIO, width: int | None = None) -> None:
+    """The report as a terminal table, most urgent first; overdue waits in red."""
+    from rich import box
     from rich.console import Console
+    from rich.table import Table
     from rich.text import Text
 
-    from triage.output import queue_table
-
-    console = Console(file=out, highlight=False)
-    table = queue_table("Customer")
+    console = Console(file=out, width=width, highlight=False, soft_wrap=False)
+    table = Table(expand=True, box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+    table.add_column("P", justify="center", no_wrap=True, min_width=1)
+    table.add_column("Waiting", justify="right", no_wrap=True, min_width=7)
+    table.add_column("Since", no_wrap=True, min_width=11)
+    table.add_column("Customer", overflow="ellipsis", no_wrap=True, min_width=10, max_width=26, ratio=2)
+    table.add_column("Subject", overflow="ellipsis", no_wrap=True, min_width=12, max_width=40, ratio=3)
+    table.add_column("Category", overflow="fold", width=13)
+    table.add_column("#", justify="right", no_wrap=True, min_width=1)
+    table.add_column("Why", overflow="fold", min_width=16, ratio=4)
     for row in rows:
-        table.add_row(str(row.priority), short_age(row.waiting_hours), Text(row.customer), Text(row.subject or "(no subject)"),
-                      Text(", ".join(row.categories) + (" !" if row.frustrated else "")), Text("; ".join(row.reasons)))
+        table.add_row(
+            Text(str(row.priority), style=_PRIORITY_STYLE[row.priority]),
+            Text(short_age(row.waiting_hours) + (" !" if row.overdue else ""), style="bold red" if row.overdue else ""),
+            row.waiting_since.strftime("%b %d %H:%M"),
+            Text(row.customer),
+            Text(row.subject or "(no subject)"),
+            Text(", ".join(row.categories) + (" !" if row.frustrated else ""), style="red" if row.frustrated else ""),
+            str(row.repeat_count),
+            Text("; ".join(row.reasons)),
+        )
     console.print(table)
-    console.print(f"{len(rows)} conversation{'s' if len(rows) != 1 else ''} waiting for the team")
+    console.print(summary(rows))
 
 
-AGE_BUCKETS = [("< 1 day", 0, 24), ("1–2 days", 24, 48), ("2–5 days", 48, 120), ("5–14 days", 120, 336),
-               ("≥ 14 days", 336, float("inf"))]
-PRIORITY_COLOURS = {1: "#c0392b", 2: "#e67e22", 3: "#2e86c1", 4: "#95a5a6"}
+# -- the chart -------------------------------------------------------------------------
+
+AGE_BUCKETS = [("< 4 h", 0, 4), ("4–24 h", 4, 24), ("1–3 days", 24, 72), ("3–7 days", 72, 168),
+               ("1–2 weeks", 168, 336), ("2+ weeks", 336, math.inf)]
+"""Age columns of the chart: their edges are the default reply targets (4, 24, 72 h)."""
+PRIORITY_COLOURS = {1: "#c62828", 2: "#ef6c00", 3: "#1e88e5", 4: "#90a4ae"}
 
 
-def age_histogram(rows: list[WaitingRow]) -> list[dict[int, int]]:
+def age_histogram(rows: list[Conversation]) -> list[dict[int, int]]:
     """Per age bucket, how many waiting conversations of each priority."""
-    counts = [{p: 0 for p in PRIORITY_NAMES} for _ in AGE_BUCKETS]
+    counts = [dict.fromkeys(PRIORITY_NAMES, 0) for _ in AGE_BUCKETS]
     for row in rows:
         for index, (_, low, high) in enumerate(AGE_BUCKETS):
             if low <= row.waiting_hours < high:
@@ -123,58 +114,149 @@ def age_histogram(rows: list[WaitingRow]) -> list[dict[int, int]]:
     return counts
 
 
-def render_chart(rows: list[WaitingRow]) -> str:
-    """An inline SVG stacked bar chart: waiting conversations by age, coloured by priority."""
+def _ticks(tallest: int) -> list[int]:
+    """Up to five whole-number gridlines from 0 to at least ``tallest``."""
+    step = max(1, math.ceil(tallest / 4))
+    return list(range(0, max(tallest, 1) + step, step))
+
+
+def render_chart(rows: list[Conversation]) -> str:
+    """Inline SVG: one stacked bar per age bucket, a segment per priority (P1 at the
+    bottom), the count above each bar, gridlines and a legend. Contains no text from mail."""
     counts = age_histogram(rows)
-    tallest = max((sum(c.values()) for c in counts), default=0) or 1
-    width, height, bar, gap, top, bottom = 520, 220, 70, 30, 20, 40
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Waiting conversations by age and priority">']
+    ticks = _ticks(max((sum(c.values()) for c in counts), default=0))
+    top_value = ticks[-1]
+    width, height = 640, 260
+    left, right, top, bottom = 44, 12, 16, 58
+    plot_w, plot_h = width - left - right, height - top - bottom
+    slot = plot_w / len(AGE_BUCKETS)
+    bar = slot * 0.62
+    e = html.escape
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="chart" role="img" '
+             'aria-labelledby="chart-title"><title id="chart-title">Waiting conversations by age and priority</title>']
+    for tick in ticks:
+        y = top + plot_h - plot_h * tick / top_value
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+                     f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end" class="axis">{tick}</text>')
     for index, ((label, _, _), bucket) in enumerate(zip(AGE_BUCKETS, counts)):
-        x = 40 + index * (bar + gap)
-        y = height - bottom
-        for priority in sorted(bucket, reverse=True):
+        x = left + index * slot + (slot - bar) / 2
+        y = top + plot_h
+        for priority in sorted(bucket):
             n = bucket[priority]
             if not n:
                 continue
-            h = (height - top - bottom) * n / tallest
+            h = plot_h * n / top_value
             y -= h
-            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" fill="{PRIORITY_COLOURS[priority]}">'
-                         f'<title>P{priority}: {n}</title></rect>')
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                         f'fill="{PRIORITY_COLOURS[priority]}" class="p{priority}"><title>{e(label)}: {n} × P{priority}'
+                         f'</title></rect>')
         total = sum(bucket.values())
-        parts.append(f'<text x="{x + bar / 2}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{total}</text>')
-        parts.append(f'<text x="{x + bar / 2}" y="{height - bottom + 16}" text-anchor="middle" font-size="12">'
-                     f'{html.escape(label)}</text>')
+        if total:
+            parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle" class="total">{total}</text>')
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 18}" text-anchor="middle" class="axis">'
+                     f'{e(label)}</text>')
+    legend_x = left
+    for priority, name in PRIORITY_NAMES.items():
+        parts.append(f'<rect x="{legend_x}" y="{height - 20}" width="12" height="12" rx="2" '
+                     f'fill="{PRIORITY_COLOURS[priority]}"/><text x="{legend_x + 17}" y="{height - 10}" class="axis">'
+                     f'P{priority} {e(name)}</text>')
+        legend_x += 150
     parts.append("</svg>")
     return "".join(parts)
 
 
-def render_html(rows: list[WaitingRow], now: datetime) -> str:
-    """One self-contained page (no scripts, no external resources): chart and table."""
+# -- the page ----------------------------------------------------------------------------
+
+_CSS = """
+:root{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--red:#c62828}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);margin:0}
+main{max-width:1180px;margin:0 auto;padding:28px 32px 48px}
+h1{font-size:26px;margin:0 0 2px}
+h2{font-size:16px;margin:0 0 10px;color:var(--muted);font-weight:600}
+.lead{margin:4px 0 2px;font-size:16px} .asof{color:var(--muted);margin:0 0 20px;font-size:13px}
+.cards{display:flex;gap:14px;flex-wrap:wrap;margin-bottom:20px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 18px;min-width:140px}
+.card b{display:block;font-size:28px;line-height:1.1}
+.card span{color:var(--muted);font-size:13px}
+.card.alert b{color:var(--red)}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:20px}
+svg.chart{width:100%;max-width:720px;height:auto;display:block}
+svg .grid{stroke:var(--line)} svg .axis{font-size:12px;fill:var(--muted)} svg .total{font-size:13px;font-weight:600;fill:var(--ink)}
+table{border-collapse:collapse;width:100%}
+th{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);text-align:left;
+   padding:8px 10px;border-bottom:2px solid var(--line);white-space:nowrap}
+td{padding:9px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+tbody tr:hover{background:#fafbfc}
+tr.overdue td:first-child{box-shadow:inset 3px 0 0 var(--red)}
+.prio{display:inline-block;min-width:28px;text-align:center;border-radius:6px;color:#fff;font-weight:700;padding:1px 6px}
+.p1{background:#c62828}.p2{background:#ef6c00}.p3{background:#1e88e5}.p4{background:#90a4ae}
+.age{white-space:nowrap;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;font-size:11px;font-weight:700;border-radius:4px;padding:0 5px;margin-left:4px;
+       color:var(--red);border:1px solid var(--red);text-transform:uppercase}
+.chip{display:inline-block;font-size:12px;background:#eef2f7;border-radius:10px;padding:0 8px;margin:0 3px 3px 0;white-space:nowrap}
+.frustrated{background:#fdecea;color:var(--red)}
+.conv{min-width:220px;width:27%} .subject{font-weight:600;overflow-wrap:anywhere} .customer{color:var(--muted);overflow-wrap:anywhere}
+.cats{width:15%} .why{color:#3e4c59;font-size:14px;min-width:260px} .num{text-align:right;font-variant-numeric:tabular-nums}
+.since{white-space:nowrap;color:var(--muted);font-size:13px}
+.empty{padding:28px;text-align:center;color:var(--muted)}
+@media print{body{background:#fff} .panel,.card{border-color:#ccc}}
+"""
+
+
+def _row(row: Conversation) -> str:
     e = html.escape
-    legend = " ".join(f'<span class="chip" style="background:{PRIORITY_COLOURS[p]}">P{p} {e(name)}</span>'
-                      for p, name in PRIORITY_NAMES.items())
-    body_rows = "\n".join(
-        f'<tr class="p{r.priority}" data-thread="{e(r.thread_id)}"><td>{r.priority}</td><td>{short_age(r.waiting_hours)}</td>'
-        f'<td>{e(r.customer)}</td><td>{e(r.subject or "(no subject)")}</td><td>{e(", ".join(r.categories))}'
-        f'{" <b>!</b>" if r.frustrated else ""}</td><td>{r.repeat_count}</td><td>{e(r.waiting_since[:16].replace("T", " "))}</td>'
-        f'<td>{e("; ".join(r.reasons))}</td></tr>'
-        for r in rows)
+    chips = "".join(f'<span class="chip">{e(c)}</span>' for c in row.categories)
+    if row.frustrated:
+        chips += '<span class="chip frustrated">frustrated</span>'
+    badge = '<span class="badge">overdue</span>' if row.overdue else ""
+    since = row.waiting_since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return (
+        f'<tr class="{"overdue" if row.overdue else "on-time"}" data-thread="{e(row.thread_id)}">'
+        f'<td><span class="prio p{row.priority}" title="{e(PRIORITY_NAMES[row.priority])}">P{row.priority}</span></td>'
+        f'<td class="age">{e(short_age(row.waiting_hours))}{badge}</td>'
+        f'<td class="conv"><div class="subject">{e(row.subject or "(no subject)")}</div><div class="customer">{e(row.customer)}</div></td>'
+        f'<td class="cats">{chips}</td>'
+        f'<td class="num">{row.repeat_count}</td>'
+        f'<td class="since">{since}</td>'
+        f'<td class="why">{e("; ".join(row.reasons))}</td></tr>'
+    )
+
+
+def _cards(rows: list[Conversation]) -> str:
+    overdue = sum(r.overdue for r in rows)
+    urgent = sum(r.priority == 1 for r in rows)
+    longest = max((r.waiting_hours for r in rows), default=None)
+    cards = [(len(rows), "waiting", False), (overdue, "overdue", overdue > 0), (urgent, "priority 1 — act now", urgent > 0),
+             (sum(r.frustrated for r in rows), "frustrated", False), (short_age(longest), "longest wait", False)]
+    return "".join(f'<div class="card{" alert" if alert else ""}"><b>{html.escape(str(value))}</b>'
+                   f"<span>{html.escape(label)}</span></div>" for value, label, alert in cards)
+
+
+def render_html(rows: list[Conversation], now: datetime, policy: Policy | None = None) -> str:
+    """One self-contained page: headline numbers, the chart, the table (most urgent first)."""
+    e = html.escape
+    policy = policy or Policy()
+    targets = " · ".join(f"P{p} {policy.target(p):g} h" for p in PRIORITY_NAMES if policy.target(p))
+    body = "\n".join(_row(r) for r in rows) or (
+        '<tr><td colspan="7" class="empty">Nobody is waiting: every conversation has the team\'s reply last.</td></tr>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>triage — who is waiting</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;width:100%}}
-th,td{{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;vertical-align:top}}
-tr.p1 td:first-child{{color:#c0392b;font-weight:bold}} .chip{{color:#fff;padding:.1em .5em;border-radius:.3em;font-size:.85em}}
-</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Who is waiting — triage</title>
+<style>{_CSS}</style></head><body><main>
 <h1>Who is waiting</h1>
-<p>{len(rows)} conversation{"s" if len(rows) != 1 else ""} waiting for the team, as of {e(now.isoformat(timespec="minutes"))}.</p>
-<figure>{render_chart(rows)}<figcaption>{legend}</figcaption></figure>
-<table id="waiting"><thead><tr><th>P</th><th>Waiting</th><th>Customer</th><th>Subject</th><th>Categories</th><th>Repeats</th>
-<th>Since</th><th>Why</th></tr></thead>
+<p class="lead">{e(summary(rows))}</p>
+<p class="asof">As of {e(now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))}{
+    f" · reply targets: {e(targets)}" if targets else ""}</p>
+<section class="cards">{_cards(rows)}</section>
+<section class="panel"><h2>Waiting conversations by age and priority</h2>{render_chart(rows)}</section>
+<section class="panel"><h2>Most urgent first</h2>
+<table id="waiting"><thead><tr><th>Priority</th><th>Waiting</th><th>Conversation</th><th>Categories</th>
+<th class="num">Repeats</th><th>Since</th><th>Why</th></tr></thead>
 <tbody>
-{body_rows}
-</tbody></table></body></html>
+{body}
+</tbody></table></section>
+</main></body></html>
 """

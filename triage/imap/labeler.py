@@ -172,6 +172,27 @@ def plan(
     return actions
 
 
+def merged_stores(actions: Iterable[Action]) -> list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]:
+    """The keyword, flag and Gmail-label writes of ``actions`` in few commands, as
+    ``(verb, command, targets, uids)``: each message's targets of one verb go into one
+    STORE (``command`` "flags", or "gmail" for X-GM-LABELS), shared by the messages that
+    get exactly the same ones. On a Maildir server every STORE renames each message's
+    file, so this writes a message once per batch instead of once per label. Removals
+    come first, as in :func:`plan`; folder actions are left out (they are copies)."""
+    per_message: dict[tuple[Verb, str, int], set[str]] = defaultdict(set)
+    for action in actions:
+        if action.kind == "folder":
+            continue
+        command = "gmail" if action.kind == "gmail" else "flags"
+        for uid in action.uids:
+            per_message[(action.verb, command, uid)].add(action.target)
+    grouped: dict[tuple[Verb, str, tuple[str, ...]], list[int]] = defaultdict(list)
+    for (verb, command, uid), targets in per_message.items():
+        grouped[(verb, command, tuple(sorted(targets)))].append(uid)
+    ordered = sorted(grouped.items(), key=lambda item: (item[0][0] == "add", item[0][1], item[0][2]))
+    return [(verb, command, targets, tuple(sorted(uids))) for (verb, command, targets), uids in ordered]
+
+
 # -- acting -----------------------------------------------------------------------------
 
 
@@ -221,8 +242,13 @@ class Labeler:
         for action in actions:
             log.info("%s%s in %s", "dry run: would " if self.dry_run else "", action, self.mailbox.folder)
         if not self.dry_run:
+            for verb, command, targets, uids in merged_stores(actions):
+                self._store(verb, command, targets, uids)
             for action in actions:
-                self._execute(action)
+                if action.kind == "folder" and action.verb == "add":
+                    self._copy(action)
+                elif action.kind == "folder":
+                    self._uncopy(action)
             self._verify_keywords(actions)
         return actions
 
@@ -260,21 +286,17 @@ class Labeler:
             return folder_for(label, *self.mailbox.hierarchy())
         return label
 
-    def _execute(self, action: Action) -> None:
-        client, uids = self.mailbox.client, list(action.uids)
-        if action.kind == "folder" and action.verb == "add":
-            self._copy(action)
-            return
-        if action.kind == "folder":
-            self._uncopy(action)
-            return
-        with imap_errors(f"{action} in {self.mailbox.folder}"):
-            if action.kind == "gmail":
-                change = client.add_gmail_labels if action.verb == "add" else client.remove_gmail_labels
-                change(uids, [action.target], silent=True)
+    def _store(self, verb: Verb, command: str, targets: tuple[str, ...], uids: tuple[int, ...]) -> None:
+        """One STORE of flags and keywords, or of Gmail labels (``command`` "gmail")."""
+        client = self.mailbox.client
+        what = "Gmail labels" if command == "gmail" else "flags"
+        where = f"UIDs {','.join(map(str, uids))} in {self.mailbox.folder}"
+        with imap_errors(f"{verb} {what} {' '.join(targets)} on {where}"):
+            if command == "gmail":
+                change = client.add_gmail_labels if verb == "add" else client.remove_gmail_labels
             else:
-                change = client.add_flags if action.verb == "add" else client.remove_flags
-                change(uids, [action.target], silent=True)
+                change = client.add_flags if verb == "add" else client.remove_flags
+            change(list(uids), list(targets), silent=True)
 
     def _verify_keywords(self, actions: list[Action]) -> None:
         """Some servers (Dovecot under an ACL without "w", for one) answer OK to a STORE

@@ -1,0 +1,218 @@
+"""The team's replies from Sent, and the sweep, against the test Dovecot.
+
+The end-to-end test is what the service will do on its schedule — triage the watched
+folder, ingest Sent, read \\Answered again, sweep — and checks the issue's bar: the
+report lists exactly the unanswered conversations, and the labels on the server say
+what the report says, before and after the team replies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot
+from helpers import eml
+
+from tests.test_engine import CALM, KeywordModel
+from triage.config import LabelsConfig
+from triage.engine import Engine, Settings
+from triage.errors import UsageError
+from triage.history import History
+from triage.imap.connection import connect
+from triage.imap.labeler import keyword_for, make_labeler
+from triage.imap.mailbox import ImapMailbox
+from triage.imap.sent import fetch_sent, find_sent_folders, ingest_sent
+from triage.imap.sweep import apply_sweep, refresh_answered
+from triage.imap.sync import sync_folder
+from triage.sla import Policy
+from triage.sweep import sweep_changes
+from triage.waiting import waiting_conversations
+
+SUPPORT = "support@example.com"
+LONG_AGO = date.today() - timedelta(days=30)
+T0 = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+"""The clock of the story (--now); the mail is dated around it."""
+
+
+def mail(sender: str, to: str, subject: str, body: str, when: datetime, **kw) -> tuple[str, bytes]:
+    """(Message-ID, raw with CRLF)."""
+    message_id = f"<{uuid.uuid4().hex[:12]}@example.net>"
+    raw = eml(sender=sender, to=to, subject=subject, body=body, date=when.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+              message_id=message_id, **kw)
+    return message_id, raw.replace(b"\n", b"\r\n")
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot, mail_folder: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapMailbox]:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    box = ImapMailbox(connect(dovecot.imap_config()))
+    box.select(mail_folder)
+    yield box
+    box.client.logout()
+
+
+# -- finding and reading Sent ------------------------------------------------------------
+
+
+def test_the_sent_folder_is_found_by_special_use(mailbox, sent_folder, dovecot):
+    dovecot.create_folder("Sent Copies")  # a name no heuristic would pick
+    try:
+        assert find_sent_folders(mailbox) == ["Sent"]
+        assert find_sent_folders(mailbox, ["Sent Copies"]) == ["Sent Copies"]  # the config overrides
+        with pytest.raises(UsageError, match="sent_folders: the server has no folder 'Nope'"):
+            find_sent_folders(mailbox, ["Sent", "Nope"])
+    finally:
+        dovecot.delete_folder("Sent Copies")
+
+
+def test_without_special_use_a_common_name_is_found_and_otherwise_none(mailbox, dovecot):
+    assert find_sent_folders(mailbox) == []
+    dovecot.create_folder("Sent Items")
+    try:
+        with mailbox.visiting("Sent Items"):
+            pass
+        flags = {f for f, _, name in mailbox.client.list_folders() if name == "Sent Items"}
+        assert all(b"\\Sent" not in f for f in flags)  # really found by name
+        assert find_sent_folders(mailbox) == ["Sent Items"]
+    finally:
+        dovecot.delete_folder("Sent Items")
+
+
+def test_fetch_sent_reads_headers_only_and_changes_nothing(mailbox, sent_folder, dovecot):
+    ids, uids = [], []
+    for n in range(3):
+        message_id, raw = mail("Jo <jo@gmail.com>", "ana@example.org", f"Re: {n}", "body text " * 50, T0)
+        ids.append(message_id)
+        uids.append(dovecot.append(sent_folder, raw))
+    folder_before = mailbox.folder
+
+    got = list(fetch_sent(mailbox, sent_folder, uids[0]))
+
+    assert [m.uid for m in got] == uids[1:] and all(m.mailbox == "Sent" for m in got)
+    assert all(ids[i + 1].encode() in m.raw and b"body text" not in m.raw for i, m in enumerate(got))
+    assert all(m.internaldate is not None for m in got)
+    assert all("\\Seen" not in dovecot.flags(sent_folder, uid) for uid in uids)
+    assert mailbox.folder == folder_before and mailbox.uids_since(0) == []  # the watched folder is back
+    assert [m.uid for m in fetch_sent(mailbox, sent_folder, 0, since=LONG_AGO)] == uids
+
+
+def test_ingest_sent_moves_its_own_cursor_and_counts_nothing_twice(mailbox, sent_folder, dovecot, tmp_path):
+    with History(tmp_path / "s.db") as history:
+        engine = Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({SUPPORT})), now=T0)
+        first = dovecot.append(sent_folder, mail("Jo <jo@gmail.com>", "ana@example.org", "Hi", "x", T0)[1])
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 1
+        engine.commit()
+        assert history.get_cursor(sent_folder) == (dovecot.uidvalidity(sent_folder), first)
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 0
+        assert ingest_sent(mailbox, engine, mailbox.folder, LONG_AGO) == 0  # the watched folder: not Sent
+        second = dovecot.append(sent_folder, mail("Jo <jo@gmail.com>", "bo@example.org", "Hi", "x", T0)[1])
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 1
+        assert history.get_cursor(sent_folder)[1] == second
+        engine.commit()
+        uidvalidity = dovecot.reset_uidvalidity(sent_folder)  # renumbered: read again, known Message-IDs skipped
+        fresh = ImapMailbox(connect(dovecot.imap_config()))  # (the old session's view of Sent is broken now)
+        try:
+            fresh.select(mailbox.folder)
+            assert ingest_sent(fresh, engine, sent_folder, LONG_AGO) == 0
+            assert history.get_cursor(sent_folder)[0] == uidvalidity
+            assert history.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2
+        finally:
+            fresh.client.logout()
+            engine.close()
+
+
+# -- the whole story -------------------------------------------------------------------------
+
+
+class Story:
+    """The watched folder, Sent, a state file, and the steps the service takes."""
+
+    def __init__(self, dovecot: Dovecot, mailbox: ImapMailbox, folder: str, sent: str, history: History) -> None:
+        self.dovecot, self.mailbox, self.folder, self.sent, self.history = dovecot, mailbox, folder, sent, history
+        self.engine = Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({SUPPORT})), now=T0)
+        self.labeler = make_labeler(mailbox, LabelsConfig())
+        self.uids: dict[str, int] = {}
+
+    def customer_writes(self, name: str, sender: str, subject: str, body: str, when: datetime, **kw) -> str:
+        message_id, raw = mail(sender, SUPPORT, subject, body, when, **kw)
+        self.uids[name] = self.dovecot.append(self.folder, raw)
+        return message_id
+
+    def team_sends(self, to: str, subject: str, when: datetime, **kw) -> str:
+        """A reply from a team member's personal address, in Sent only."""
+        message_id, raw = mail("Jo Smith <jo.smith@gmail.com>", to, subject, "Sorted, see below.", when, **kw)
+        self.dovecot.append(self.sent, raw)
+        return message_id
+
+    def service_pass(self, now: datetime) -> None:
+        self.engine.fixed_now = now
+        sync_folder(self.mailbox, self.labeler, self.engine, self.dovecot.imap_config(folder=self.folder),
+                    dry_run=False, emit=lambda decisions: None)
+        ingest_sent(self.mailbox, self.engine, self.sent, LONG_AGO)
+        refresh_answered(self.mailbox, self.history)
+        self.engine.commit()
+        apply_sweep(self.labeler, self.history, sweep_changes(self.history, now, Policy(), "triage/"))
+
+    def report(self, now: datetime) -> dict[str, tuple[int, bool]]:
+        """Waiting conversations by subject: (priority, overdue)."""
+        return {c.subject: (c.priority, c.overdue) for c in waiting_conversations(self.history, now, Policy())}
+
+    def keywords(self, name: str) -> set[str]:
+        return {f for f in self.dovecot.flags(self.folder, self.uids[name]) if f.startswith("triage_") or f == "\\Flagged"}
+
+
+def kw(*labels: str) -> set[str]:
+    return {keyword_for("triage/" + label) for label in labels}
+
+
+def test_report_and_server_labels_agree_before_and_after_the_team_replies(dovecot, mailbox, mail_folder, sent_folder,
+                                                                         tmp_path):
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        ana = story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=2))
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=1))
+
+        # Fresh: both P2 (target 24 h), labelled as the report says.
+        story.service_pass(T0)
+        assert story.report(T0) == {"Lamp": (2, False), "My plan": (2, False)}
+        assert story.keywords("ana") == kw("refund", "priority-2")
+        assert story.keywords("bo") == kw("cancellation", "priority-2")
+
+        # A day later both are overdue: priority 1 (and \Flagged with it), "overdue".
+        day = T0 + timedelta(hours=24)  # Ana waited 26 h, Bo 25 h
+        story.service_pass(day)
+        assert story.report(day) == {"Lamp": (1, True), "My plan": (1, True)}
+        assert story.keywords("ana") == kw("refund", "priority-1", "overdue") | {"\\Flagged"}
+
+        # Jo answers Ana from a personal address, under a new subject: matched by In-Reply-To.
+        story.team_sends("ana@example.org", "Your refund is on its way", day + timedelta(hours=1), in_reply_to=ana)
+        # Bo's message gets \Answered from some client, but no reply is anywhere: still waiting.
+        dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered")
+        later = day + timedelta(hours=2)
+        story.service_pass(later)
+        assert story.report(later) == {"My plan": (1, True)}
+        assert story.keywords("ana") == kw("refund")  # waiting labels off, category stays
+        assert story.keywords("bo") == kw("cancellation", "priority-1", "overdue") | {"\\Flagged"}
+
+        # Jo writes to Bo on another subject: with \Answered, that is the evidence.
+        story.team_sends("bo@example.org", "About your account", later + timedelta(hours=1))
+        # Ana writes again: a new wait, labelled afresh.
+        story.customer_writes("ana2", "ana@example.org", "Re: Your refund is on its way", "not arrived yet",
+                              later + timedelta(hours=2), in_reply_to=ana)
+        end = later + timedelta(hours=3)
+        story.service_pass(end)
+        assert story.report(end) == {"Lamp": (2, False)}
+        assert story.keywords("bo") == kw("cancellation")
+        assert story.keywords("ana2") == kw("refund", "priority-2")
+        assert story.keywords("ana") == kw("refund")
+        story.engine.close()
+
+
+def dovecot_client_flag(dovecot: Dovecot, folder: str, uid: int, flag: str) -> None:
+    """Set a flag the way the team's mail client would."""
+    with dovecot.client() as client:
+        client.select_folder(folder)
+        client.add_flags([uid], [flag], silent=True)

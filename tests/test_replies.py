@@ -1,0 +1,152 @@
+"""Reply detection: which conversations the team has answered, and since when the others
+wait. Team replies arrive in the watched folder (From a support address) or from Sent
+(any From); \\Answered counts only with a team message to the customer after it."""
+
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.helpers import eml
+from tests.test_engine import CALM, TEAM, KeywordModel, customer, team
+from triage.engine import Engine, Settings
+from triage.history import History
+from triage.message import RawMail
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
+PERSONAL = "Jo Smith <jo.smith@gmail.com>"
+"""A team member writing from a personal address: not a support address."""
+
+
+@pytest.fixture
+def engine(tmp_path):
+    history = History(tmp_path / "state.db")
+    yield Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({TEAM})), now=NOW)
+    history.close()
+
+
+def sent(n, date, *, to="ana@example.org", subject="Re: Lamp", sender=PERSONAL, **kw) -> RawMail:
+    """A message from the Sent folder: headers only, as fetch_sent hands them over."""
+    data = eml(sender=sender, to=to, subject=subject, body="", date=date, message_id=f"<s{n}@gmail.com>", **kw)
+    return RawMail(raw=data.split(b"\n\n")[0] + b"\n\n", mailbox="Sent", key=str(n), uid=n)
+
+
+def answered(raw: RawMail) -> RawMail:
+    """The same customer message with \\Answered set, as a client leaves it."""
+    return RawMail(raw.raw, raw.mailbox, raw.key, raw.uid, raw.internaldate, ("\\Seen", "\\Answered"))
+
+
+def waiting_threads(engine):
+    return {(w.thread_id, w.waiting_since.isoformat()) for w in engine.history.waiting()}
+
+
+MON, TUE, WED = "Mon, 16 Mar 2026 09:00:00 +0000", "Tue, 17 Mar 2026 09:00:00 +0000", "Wed, 18 Mar 2026 09:00:00 +0000"
+
+
+def test_customer_writes_team_answers_from_sent_customer_writes_again(engine):
+    engine.decide([customer(1, "I want a refund", MON)])
+    assert waiting_threads(engine) == {("<c1@example.org>", "2026-03-16T09:00:00+00:00")}
+
+    assert engine.record_replies([sent(1, TUE, in_reply_to="<c1@example.org>")]) == 1
+    assert engine.history.waiting() == [] and engine.stats.team_replies == 1
+
+    [again] = engine.decide([customer(2, "the refund has not arrived", WED, subject="Re: Lamp",
+                                      in_reply_to="<s1@gmail.com>")])
+    assert again.thread_id == "<c1@example.org>" and again.repeat_count == 1
+    assert again.waiting_hours == pytest.approx(51)  # since Wednesday, not Monday
+    assert waiting_threads(engine) == {("<c1@example.org>", "2026-03-18T09:00:00+00:00")}
+
+
+def test_the_same_personal_address_in_the_inbox_is_a_customer(engine):
+    """Only the Sent path makes mail from an unknown address the team's."""
+    engine.decide([customer(1, "I want a refund", MON)])
+    rows = engine.decide([RawMail(sent(1, TUE, in_reply_to="<c1@example.org>").raw, "INBOX", "x")])
+    assert [r.message.sender for r in rows] == ["jo.smith@gmail.com"]
+    assert "<c1@example.org>" in {w.thread_id for w in engine.history.waiting()}
+
+
+def test_sent_mail_that_answers_nobody_is_skipped(engine):
+    engine.decide([customer(1, "I want a refund", MON)])
+    auto = sent(1, TUE, in_reply_to="<c1@example.org>", extra="Auto-Submitted: auto-replied")
+    internal = sent(2, TUE, to="help@larkspur.example", subject="Re: Lamp", in_reply_to="<c1@example.org>")
+    assert engine.record_replies([auto, internal]) == 0
+    assert len(engine.history.waiting()) == 1
+    reply = sent(3, TUE, in_reply_to="<c1@example.org>")
+    assert engine.record_replies([reply, reply]) == 1 and engine.record_replies([reply]) == 0
+
+
+def test_answered_under_a_changed_subject_is_matched_by_in_reply_to(engine):
+    engine.decide([customer(1, "I want a refund", MON)])
+    engine.record_replies([sent(1, TUE, subject="Your refund for order 1234 is on its way",
+                                in_reply_to="<c1@example.org>")])
+    assert engine.history.waiting() == []
+
+
+def test_references_alone_place_a_reply(engine):
+    engine.decide([customer(1, "I want a refund", MON)])
+    engine.decide([team(1, "done", TUE, subject="Order 1234", references="<x@elsewhere> <c1@example.org>")])
+    assert engine.history.waiting() == []
+
+
+def test_without_headers_a_reply_is_placed_by_recipient_and_subject(engine):
+    engine.decide([customer(1, "I want a refund", MON), customer(2, "cancel please", MON, subject="My plan")])
+    # To a colleague first and the customer in Cc: the customer is the one with a "lamp" conversation.
+    engine.decide([team(1, "refunded", TUE, to="bo@example.org, ana@example.org", subject="RE: Fwd: lamp")])
+    assert {w.subject for w in engine.history.waiting()} == {"My plan"}
+
+
+def test_a_reply_on_another_subject_without_headers_answers_nothing(engine):
+    engine.decide([customer(1, "I want a refund", MON)])
+    engine.record_replies([sent(1, TUE, subject="Our summer sale")])
+    assert len(engine.history.waiting()) == 1
+
+
+def test_answered_flag_alone_leaves_the_conversation_waiting(engine):
+    engine.decide([answered(customer(1, "I want a refund", MON))])
+    assert len(engine.history.waiting()) == 1
+
+
+def test_answered_flag_with_a_later_team_message_to_the_customer_counts(engine):
+    engine.decide([answered(customer(1, "I want a refund", MON))])
+    engine.record_replies([sent(1, TUE, subject="Our records")])  # threading cannot place it
+    assert engine.history.waiting() == []
+    [again] = engine.decide([customer(2, "still nothing", WED)])
+    assert again.waiting_hours == pytest.approx(51)
+
+
+def test_answered_flag_needs_the_team_message_after_the_customer_message(engine):
+    engine.record_replies([sent(1, MON, subject="Welcome to Larkspur")])
+    engine.decide([answered(customer(1, "I want a refund", TUE))])
+    assert len(engine.history.waiting()) == 1
+
+
+def test_answered_flag_read_later_from_the_server(engine):
+    """The service reads \\Answered again after the team replied: set_answered_flags."""
+    mail = customer(1, "I want a refund", MON)
+    engine.decide([RawMail(mail.raw, "INBOX", "7", uid=7)])
+    engine.record_replies([sent(1, TUE, subject="Our records")])
+    assert engine.history.waiting_uids("INBOX") == [7]
+    engine.history.set_answered_flags("INBOX", {7: True})
+    assert engine.history.waiting() == [] and engine.history.waiting_uids("INBOX") == []
+    engine.history.set_answered_flags("INBOX", {7: False})
+    assert len(engine.history.waiting()) == 1
+
+
+def test_waiting_names_the_latest_waiting_message_and_its_labels(engine):
+    engine.decide([customer(1, "I want a refund", MON), customer(2, "hello?", TUE, subject="Re: Lamp"),
+                   customer(3, "thanks!", WED, subject="Re: Lamp")])  # a thank-you awaits nothing
+    [waiting] = engine.history.waiting()
+    assert waiting.last_message_id == "<c2@example.org>" and waiting.waiting_since.day == 16
+    assert "triage/follow_up" in waiting.last_labels and waiting.last_uid is None
+
+
+def test_an_old_state_file_gets_the_new_column(tmp_path):
+    path = tmp_path / "old.db"
+    with History(path) as history:
+        history.db.execute("ALTER TABLE messages DROP COLUMN answered_flag")
+        history.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        history.db.commit()
+    with History(path) as history:
+        columns = {row[1] for row in history.db.execute("PRAGMA table_info(messages)")}
+        assert "answered_flag" in columns and history.waiting() == []
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)

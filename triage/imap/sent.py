@@ -1,0 +1,109 @@
+"""Read the team's replies from the Sent folder(s).
+
+The team answers from their own mail client, so their replies often never pass through
+the watched folder: they sit in Sent, From a personal address triage does not know.
+Every message there is the team's (that is the evidence, whatever its From), so its
+headers are enough to stop a conversation's clock (:meth:`Engine.record_replies`).
+
+- :func:`find_sent_folders` — ``[imap] sent_folders`` when set; else the folders the
+  server marks SPECIAL-USE ``\\Sent`` (RFC 6154); else one with a common name ("Sent",
+  "Sent Items", …, imapclient's ``find_special_folder``).
+- :func:`fetch_sent` — the messages above a UID (or since a date), headers only, with
+  ``BODY.PEEK[HEADER]`` and the folder examined read-only: nothing there changes.
+- :func:`ingest_sent` — one pass over one Sent folder, tracked by its own
+  (UIDVALIDITY, last UID) cursor in history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import date
+from itertools import islice
+
+from imapclient.imapclient import SENT
+
+from triage.engine import Engine
+from triage.errors import UsageError
+from triage.imap.connection import imap_errors
+from triage.imap.mailbox import ImapMailbox, _body, _chunks, _utc
+from triage.message import RawMail
+
+log = logging.getLogger(__name__)
+
+HEADER = "BODY.PEEK[HEADER]"
+BATCH = 500
+"""Headers fetched per round trip (a few kB each)."""
+
+
+def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> list[str]:
+    """The folders holding the team's sent mail: ``configured`` when given, else every
+    selectable folder flagged ``\\Sent``, else the first with a common Sent name; [] when
+    there is none. Raises UsageError for a configured folder the server does not have."""
+    client = mailbox.client
+    if configured:
+        with imap_errors("looking for the configured Sent folders"):
+            missing = [name for name in configured if not client.folder_exists(name)]
+        if missing:
+            raise UsageError(f"[imap] sent_folders: the server has no folder {', '.join(map(repr, missing))}")
+        return list(configured)
+    with imap_errors("listing folders"):
+        listed = client.list_folders()
+    skip = {b"\\noselect", b"\\nonexistent"}
+    flagged = [name for flags, _, name in listed
+               if SENT.lower() in {f.lower() for f in flags} and not skip & {f.lower() for f in flags}]
+    if flagged:
+        return flagged
+    with imap_errors("looking for a Sent folder"):
+        guessed = client.find_special_folder(SENT)
+    if guessed is None:
+        log.info("no Sent folder found; the team's replies are seen only in %s", mailbox.folder)
+    return [guessed] if guessed else []
+
+
+def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date | None = None,
+               batch_size: int = BATCH) -> Iterator[RawMail]:
+    """Yield the messages of ``folder`` with a UID above ``since_uid`` — or, with
+    ``since``, those that arrived on or after that day — oldest first, as RawMail
+    holding the header only (``uid`` and ``internaldate`` set).
+
+    ``folder`` is selected read-only while the generator runs and the folder selected
+    before comes back when it ends: consume it before sending other commands."""
+    with mailbox.visiting(folder):
+        uids = mailbox.uids_since_date(since) if since is not None else mailbox.uids_since(since_uid)
+        for chunk in _chunks(uids, batch_size):
+            with imap_errors(f"fetching headers in {folder}"):
+                answer = mailbox.client.fetch(chunk, [HEADER, "INTERNALDATE"])
+            for uid in chunk:
+                header = _body(answer.get(uid, {}))
+                if header:
+                    yield RawMail(raw=bytes(header), mailbox=folder, key=str(uid), uid=uid,
+                                  internaldate=_utc(answer[uid].get(b"INTERNALDATE")))
+
+
+def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_since: date) -> int:
+    """Record what is new in one Sent folder as the team's replies; return how many.
+
+    Where to start comes from the folder's cursor in history: above the last UID read;
+    on the first run, or when UIDVALIDITY changed, from ``first_run_since`` (Message-IDs
+    already known are skipped, so nothing counts twice). The cursor moves with the
+    engine's next commit, which the caller makes."""
+    history = engine.history
+    if folder == mailbox.folder:
+        log.warning("%s is the watched folder; the team's replies there are read with the rest of its mail", folder)
+        return 0
+    with imap_errors(f"reading the status of {folder}"):
+        status = mailbox.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
+    uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
+    cursor = history.get_cursor(folder)
+    fresh = cursor is None or cursor[0] != uidvalidity
+    if cursor is not None and fresh:
+        log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
+    raws = fetch_sent(mailbox, folder, 0 if fresh else cursor[1], since=first_run_since if fresh else None)
+    recorded = last = 0
+    while batch := list(islice(raws, BATCH)):  # memory stays one batch, however big Sent is
+        recorded += engine.record_replies(batch)
+        last = max(last, *(raw.uid or 0 for raw in batch))
+    history.set_cursor(folder, uidvalidity, max(last, uidnext - 1, 0 if fresh else cursor[1]))
+    log.info("%s: %d new reply(ies) of the team recorded", folder, recorded)
+    return recorded

@@ -1,0 +1,316 @@
+"""``triage once`` over IMAP and ``triage run``, the background service.
+
+``run_once`` makes one pass over the configured folder (:func:`~triage.imap.sync.triage_pass`)
+and exits. ``run_service`` keeps going: a pass, then waiting for new mail — IDLE where
+the server has it, re-issued every ``service.idle_seconds`` because servers and
+firewalls drop idle connections; polling every ``service.poll_seconds`` elsewhere — and
+another pass. Any network, TLS or server error drops the connection and reconnects after
+an exponential backoff with full jitter. SIGTERM and SIGINT finish the current batch and
+exit 0; SIGHUP reloads the config and the model between passes. Both hold a lock next to
+the state file, so only one triage works a mailbox at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from imapclient import IMAPClient
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichBar
+
+from triage.cli import make_engine, state_path
+from triage.config import Config, load_config
+from triage.engine import Decision, Engine
+from triage.errors import ConfigError, ImapError, TriageError
+from triage.history import History
+from triage.imap.backoff import Backoff
+from triage.imap.connection import Credentials, ImapConnectionError, connect, disconnect, imap_errors
+from triage.imap.labeler import Labeler, make_labeler
+from triage.imap.mailbox import ImapMailbox
+from triage.imap.sync import NoProgress, Progress, triage_pass
+from triage.lock import InstanceLock, lock_path_for
+from triage.logs import register_secret, setup_logging
+from triage.output import write_jsonl, write_table
+
+log = logging.getLogger(__name__)
+
+SLICE_SECONDS = 1.0
+"""The longest the service blocks without looking at its stop and reload requests."""
+
+
+# -- the pieces both commands share ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in connection with the folder selected and its labeler ready."""
+
+    client: IMAPClient
+    mailbox: ImapMailbox
+    labeler: Labeler
+
+
+@contextmanager
+def open_session(config: Config, credentials: Credentials, *, dry_run: bool) -> Iterator[Session]:
+    """Connect, select ``imap.folder`` and make its labeler; log out at the end."""
+    client = connect(config.imap, credentials)
+    register_secret(credentials.secret())  # kept from the login: masked in every log line from now on
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(config.imap.folder)
+        yield Session(client, mailbox, make_labeler(mailbox, config.labels, dry_run=dry_run))
+    finally:
+        disconnect(client)
+
+
+class BacklogBar:
+    """A progress bar on stderr for a pass with more than one batch to do (a first run,
+    a resync, a long outage). Drawn only on a terminal, so logs and CI stay clean."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self._bar: RichBar | None = None
+
+    def start(self, folder: str, total: int) -> None:
+        if total <= self.batch_size:
+            return
+        self._bar = RichBar(TextColumn(f"triaging {folder}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=Console(stderr=True),
+                            redirect_stdout=False, redirect_stderr=False)  # rows on stdout stay rows
+        self._bar.start()
+        self._bar.add_task(folder, total=total)
+
+    def advance(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._bar.task_ids[0], count)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def make_progress(config: Config) -> Progress:
+    """A bar when stderr is a terminal; otherwise nothing (with ``-v`` each batch is logged)."""
+    return BacklogBar(config.imap.batch_size) if sys.stderr.isatty() else NoProgress()
+
+
+def check_service_config(config: Config) -> None:
+    """Raise ConfigError for service timings no loop can run with."""
+    service, where = config.service, config.source or "<config>"
+    for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds"):
+        if getattr(service, key) <= 0:
+            raise ConfigError(where, f"service.{key}", "must be greater than 0")
+    if service.reconnect_max_seconds < service.reconnect_min_seconds:
+        raise ConfigError(where, "service.reconnect_max_seconds", "must not be less than service.reconnect_min_seconds")
+
+
+def _summarize(engine: Engine) -> None:
+    stats = engine.stats
+    log.info("parsed %d, triaged %d, team replies %d, already triaged %d, broken %d",
+             stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
+    if stats.broken:
+        shown = ", ".join(stats.broken_keys[:5]) + (" …" if stats.broken > 5 else "")
+        print(f"triage: skipped {stats.broken} broken message(s): {shown}", file=sys.stderr)
+
+
+# -- triage once ------------------------------------------------------------------------
+
+
+def run_once(args: argparse.Namespace, config: Config) -> int:
+    """One pass over the IMAP folder of ``config``: print the rows (JSON Lines as each
+    batch is labelled, or a table at the end) and return the exit status."""
+    state = state_path(args, config)
+    collected: list[Decision] = []
+    emit = write_jsonl if args.format == "jsonl" else collected.extend
+    with InstanceLock(lock_path_for(state)), History(state) as history, \
+            make_engine(args, config, history) as engine:
+        with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
+            triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run, emit=emit,
+                        progress=make_progress(config))
+        if args.format == "table":
+            write_table(collected)
+        _summarize(engine)
+    return 0
+
+
+# -- triage run -------------------------------------------------------------------------
+
+
+def run_service(args: argparse.Namespace, config: Config) -> int:
+    """The background service until SIGTERM or SIGINT; returns the exit status."""
+    check_service_config(config)
+    state = state_path(args, config)
+    with InstanceLock(lock_path_for(state)), History(state) as history:
+        service = Service(args, config, history)
+        with _signals_to(service):
+            return service.run()
+
+
+@contextmanager
+def _signals_to(service: Service) -> Iterator[None]:
+    """SIGTERM and SIGINT ask ``service`` to stop, SIGHUP to reload, for the block's duration."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        service.request_stop(signal.Signals(signum).name)
+
+    def reload(signum: int, frame: FrameType | None) -> None:
+        service.request_reload()
+
+    handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: reload}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Service:
+    """The service loop: pass, wait for mail, pass again; reconnect after errors.
+
+    ``clock`` and ``sleep`` are injectable; nothing here blocks for longer than
+    :data:`SLICE_SECONDS` (or the IMAP socket timeout) without checking
+    :meth:`request_stop` and :meth:`request_reload`, which signal handlers call.
+    """
+
+    def __init__(self, args: argparse.Namespace, config: Config, history: History, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.args = args
+        self.history = history
+        self.clock = clock
+        self.sleep = sleep
+        self.stopping = False
+        self.stop_reason = ""
+        self.reload_requested = False
+        self._configure(config)
+
+    def request_stop(self, why: str = "request") -> None:
+        """Finish the current batch, then exit. (Only sets flags: signal handlers call it.)"""
+        self.stop_reason = why
+        self.stopping = True
+
+    def request_reload(self) -> None:
+        """Reload config and model once the current pass is done."""
+        self.reload_requested = True
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the loop must leave what it waits for: a stop or a reload is due."""
+        return self.stopping or self.reload_requested
+
+    def run(self) -> int:
+        """Serve until stopped; return the exit status (0)."""
+        engine = make_engine(self.args, self.config, self.history)
+        try:
+            while not self.stopping:
+                if self.reload_requested:
+                    engine = self._reload(engine)
+                try:
+                    self._serve(engine)
+                except ImapError as exc:  # network, TLS or server trouble: try again later
+                    engine.rollback()
+                    self._back_off(exc)
+        finally:
+            engine.close()
+        log.info("stopped on %s", self.stop_reason)
+        return 0
+
+    def _configure(self, config: Config) -> None:
+        self.config = config
+        self.credentials = Credentials(config.imap)
+        self.backoff = Backoff(config.service.reconnect_min_seconds, config.service.reconnect_max_seconds)
+        self.emit = {"jsonl": write_jsonl, "table": _table_if_any}.get(self.args.format, _discard)
+
+    def _serve(self, engine: Engine) -> None:
+        """One connection: passes and waits until a stop or reload is due."""
+        imap = self.config.imap
+        with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
+            log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
+                     imap.folder, session.labeler.mode)
+            while not self.interrupted:
+                triage_pass(session.mailbox, session.labeler, engine, self.config, dry_run=self.args.dry_run,
+                            emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config))
+                self.backoff.reset()
+                if not self.interrupted:
+                    self._wait_for_mail(session)
+
+    def _wait_for_mail(self, session: Session) -> None:
+        if "IDLE" in session.mailbox.capabilities:
+            self._idle(session.client)
+        else:
+            self._pause(self.config.service.poll_seconds)
+
+    def _idle(self, client: IMAPClient) -> None:
+        """IDLE until new mail, ``service.idle_seconds``, or a stop or reload request."""
+        folder = self.config.imap.folder
+        with imap_errors(f"IDLE in {folder}"):
+            client.idle()
+            log.info("idling on %s", folder)
+            self._idle_until_news(client)
+            client.idle_done()
+
+    def _idle_until_news(self, client: IMAPClient) -> None:
+        """Read IDLE responses in short slices; return on EXISTS (new mail), at the
+        deadline, or when interrupted. imapclient answers ``[]`` at once when the server
+        is gone instead of raising (DESIGN.md), so an empty answer well before the slice
+        is over means a dead connection, not a quiet one."""
+        deadline = self.clock() + self.config.service.idle_seconds
+        while not self.interrupted and (left := deadline - self.clock()) > 0:
+            timeout = min(SLICE_SECONDS, left)
+            started = self.clock()
+            responses = client.idle_check(timeout=timeout)
+            if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
+                return
+            if any(r[0] == b"BYE" for r in responses):
+                raise ImapConnectionError(f"{self.config.imap.host} closed the connection: {responses}")
+            if not responses and self.clock() - started < timeout / 2:
+                raise ImapConnectionError(f"{self.config.imap.host} closed the connection while idling")
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` in slices, returning early when interrupted."""
+        deadline = self.clock() + seconds
+        while not self.interrupted and (left := deadline - self.clock()) > 0:
+            self.sleep(min(SLICE_SECONDS, left))
+
+    def _back_off(self, error: ImapError) -> None:
+        delay = self.backoff.next_delay()
+        log.warning("%s; reconnecting in %.1f s (attempt %d)", error, delay, self.backoff.attempt)
+        self._pause(delay)
+
+    def _reload(self, engine: Engine) -> Engine:
+        """SIGHUP: read the config and the model again; on any error keep running as before."""
+        self.reload_requested = False
+        source = self.args.config or "the defaults"
+        try:
+            config = load_config(self.args.config)
+            check_service_config(config)
+            fresh = make_engine(self.args, config, self.history)
+        except TriageError as exc:
+            log.error("reload of %s failed, going on as before: %s", source, exc)
+            return engine
+        if state_path(self.args, config) != state_path(self.args, self.config):
+            log.warning("a new state.path takes effect at the next start; going on with %s",
+                        state_path(self.args, self.config))
+        engine.close()
+        setup_logging(self.args.log_format or config.service.log_format, self.args.verbose)
+        self._configure(config)
+        log.info("reloaded %s", source)
+        return fresh
+
+
+def _table_if_any(decisions: list[Decision]) -> None:
+    if decisions:
+        write_table(decisions)
+
+
+def _discard(decisions: list[Decision]) -> None:
+    """Without ``--format`` the service prints nothing: its rows are in the labels and the log."""

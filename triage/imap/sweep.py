@@ -1,0 +1,51 @@
+"""The IMAP side of the sweep (:mod:`triage.sweep`): read the ``\\Answered`` flags the
+team's clients set since triage read their messages, and write the label changes a sweep
+decided, recording them only once they are on the server.
+
+The service calls, on its schedule, with the watched folder selected::
+
+    refresh_answered(mailbox, history)
+    apply_sweep(labeler, history, sweep_changes(history, now, policy, prefix))
+"""
+
+from __future__ import annotations
+
+import logging
+
+from triage.history import History
+from triage.imap.labeler import Action, LabelChange, Labeler
+from triage.imap.mailbox import ImapMailbox
+from triage.sweep import SweepChange, labels_after
+
+log = logging.getLogger(__name__)
+
+ANSWERED = "\\answered"
+
+
+def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
+    """Record which waiting customer messages of the selected folder carry ``\\Answered``
+    now (history's rule makes it count only with a team message after it). Uncommitted;
+    returns how many carry it."""
+    folder = mailbox.folder or ""
+    flags = mailbox.flags_of(history.waiting_uids(folder))
+    answered = {uid: ANSWERED in {f.lower() for f in found} for uid, found in flags.items()}
+    history.set_answered_flags(folder, answered)
+    return sum(answered.values())
+
+
+def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> list[Action]:
+    """Write the changes that concern the labeler's folder (others, and local mail
+    without a UID, are left alone), then record the messages' new labels and commit —
+    unless the labeler is in a dry run, which writes and records nothing. Returns the
+    actions (planned, in a dry run). Raises ImapError when the server refuses; nothing
+    is recorded then, so the next sweep tries again."""
+    folder = labeler.mailbox.folder
+    mine = [c for c in changes if c.mailbox == folder and c.uid is not None]
+    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove) for c in mine])
+    if labeler.dry_run:
+        return actions
+    for change in mine:
+        history.set_labels(change.message_id, labels_after(history.labels_of(change.message_id), change))
+    history.commit()
+    log.info("sweep: relabelled %d message(s) in %s", len(mine), folder)
+    return actions

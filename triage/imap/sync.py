@@ -1,0 +1,180 @@
+"""One pass over an IMAP folder: find the new mail, decide it, label it, remember it.
+
+Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
+
+- no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days;
+- the same UIDVALIDITY: every UID above the last one triaged;
+- another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
+  folder's Message-IDs are read (headers only), known messages get their new UIDs, and of
+  the first-run window only mail whose Message-ID is unknown is decided, so nothing is
+  labelled or printed twice.
+
+Each batch is fetched, decided, labelled, shown, and only then remembered (cursor and
+decisions in one commit): a crash at any point repeats the batch, whose labelling is
+idempotent, and loses nothing. A dry run labels nothing and commits nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Protocol
+
+from triage.config import Config, ImapConfig
+from triage.engine import Decision, Engine
+from triage.history import History
+from triage.imap.labeler import LabelChange, Labeler
+from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.imap.sent import find_sent_folders, ingest_sent
+from triage.imap.sweep import apply_sweep, refresh_answered
+from triage.message import RawMail
+from triage.sweep import sweep_changes
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """Where a pass reports how far through its backlog it is."""
+
+    def start(self, folder: str, total: int) -> None: ...
+
+    def advance(self, count: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class NoProgress:
+    """Reports nothing (the service between bursts, or no terminal to draw on)."""
+
+    def start(self, folder: str, total: int) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+def triage_pass(
+    mailbox: ImapMailbox,
+    labeler: Labeler,
+    engine: Engine,
+    config: Config,
+    *,
+    dry_run: bool,
+    emit: Callable[[list[Decision]], None],
+    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> None:
+    """Everything one pass of ``triage once`` or the service does, in this order: the
+    team's replies from the Sent folder(s) first, so a conversation answered from another
+    client is not shown as waiting; then the new mail of the watched folder
+    (:func:`sync_folder`); then the sweep, which re-reads ``\\Answered``, raises the
+    priority of conversations past their reply target, marks them overdue, and takes the
+    waiting labels off answered ones. A dry run writes and remembers nothing."""
+    since = date.today() - timedelta(days=config.imap.first_run_days)
+    for folder in find_sent_folders(mailbox, config.imap.sent_folders):
+        ingest_sent(mailbox, engine, folder, since)
+    sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
+    if stop():
+        return
+    refresh_answered(mailbox, engine.history)
+    changes = sweep_changes(engine.history, engine.now(), engine.settings.sla, config.labels.prefix)
+    apply_sweep(labeler, engine.history, changes)
+    if dry_run:
+        engine.rollback()
+
+
+def sync_folder(
+    mailbox: ImapMailbox,
+    labeler: Labeler,
+    engine: Engine,
+    imap: ImapConfig,
+    *,
+    dry_run: bool,
+    emit: Callable[[list[Decision]], None],
+    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> None:
+    """Triage what is new in ``imap.folder``; see the module docstring.
+
+    ``emit`` gets each batch's decisions once their labels are stored; ``stop`` is asked
+    between batches (the current batch is always finished). Raises ImapError when the
+    server fails; the caller then rolls the engine back.
+    """
+    history = engine.history
+    state = mailbox.select(imap.folder)
+    uids = new_uids(mailbox, history, state, date.today() - timedelta(days=imap.first_run_days))
+    progress = progress or NoProgress()
+    progress.start(imap.folder, len(uids))
+    stopped = False
+    try:
+        for batch in mailbox.fetch_batches(uids, imap.batch_size, imap.max_message_bytes):
+            _triage_batch(batch, labeler, engine, state, dry_run=dry_run, emit=emit)
+            progress.advance(len(batch))
+            if stop():
+                stopped = True
+                break
+    finally:
+        progress.finish()
+    if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
+        history.set_cursor(imap.folder, state.uidvalidity, max([*uids, state.uidnext - 1]))
+    if dry_run:
+        engine.rollback()
+    else:
+        engine.commit()
+
+
+def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, *, dry_run: bool,
+                  emit: Callable[[list[Decision]], None]) -> None:
+    """Decide, label, show, then remember one batch."""
+    folder = labeler.mailbox.folder or ""
+    last_uid = max(mail.uid or 0 for mail in batch)
+    decisions = engine.decide(batch)
+    labeler.apply_many(label_changes(labeler, decisions))
+    emit(decisions)
+    engine.history.set_cursor(folder, state.uidvalidity, last_uid)
+    if not dry_run:  # a dry run keeps one open transaction, so later batches see earlier ones
+        engine.commit()
+    log.info("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
+             "" if dry_run else ", labels stored")
+
+
+def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date) -> list[int]:
+    """The UIDs of the selected folder still to triage, ascending (see the module docstring)."""
+    folder = mailbox.folder or ""
+    cursor = history.get_cursor(folder)
+    if cursor is None:
+        log.info("%s: first run; triaging mail since %s", folder, since.isoformat())
+        return mailbox.uids_since_date(since)
+    uidvalidity, last_uid = cursor
+    if uidvalidity == state.uidvalidity:
+        return mailbox.uids_since(last_uid)
+    log.warning("%s: UIDVALIDITY changed from %d to %d; resynchronising by Message-ID",
+                folder, uidvalidity, state.uidvalidity)
+    return resync(mailbox, history, since)
+
+
+def resync(mailbox: ImapMailbox, history: History, since: date) -> list[int]:
+    """Give known messages their new UIDs and return the window's UIDs still unknown.
+
+    The rebinding is written to history uncommitted: it becomes durable with the pass's
+    first commit, or is rolled back with it."""
+    folder = mailbox.folder or ""
+    ids = mailbox.message_ids(mailbox.uids_since(0))
+    history.rebind_uids(folder, {message_id: uid for uid, message_id in ids.items()})
+    window = mailbox.uids_since_date(since)
+    known = history.known_uids(folder, window)
+    unknown = [uid for uid in window if uid not in known]
+    log.info("%s: %d message(s) in the folder, %d in the window not triaged yet", folder, len(ids), len(unknown))
+    return unknown
+
+
+def label_changes(labeler: Labeler, decisions: Iterable[Decision]) -> list[LabelChange]:
+    """Each decision's labels, plus the removal of any other triage label its message
+    carries (left by a decision that was never recorded, e.g. before a crash)."""
+    decisions = [d for d in decisions if d.uid is not None]
+    current = labeler.labels_of(d.uid for d in decisions) if decisions else {}
+    return [LabelChange.of(d.uid, d.labels, current.get(d.uid, frozenset())) for d in decisions]
