@@ -11,11 +11,10 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 from triage import __version__
 from triage.config import Config, load_config
-from triage.errors import TriageError, UsageError
+from triage.errors import TriageError
 from triage.logs import setup_logging
 
 log = logging.getLogger("triage")
@@ -41,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", choices=("text", "json"), help="log lines on stderr as text or JSON")
 
     deciding = argparse.ArgumentParser(add_help=False)
-    deciding.add_argument("--model", metavar="FILE", help="model file (default: the shipped model)")
+    deciding.add_argument("--model", metavar="FILE", help="model file (default: [model] path, else the active model of "
+                          "`triage models`, else the shipped one)")
     deciding.add_argument("--support-address", action="append", default=[], metavar="ADDR",
                           help="mail from this address (or @domain) is the team's reply; repeatable")
     deciding.add_argument("--dry-run", action="store_true", help="decide and show, but write nothing anywhere")
@@ -58,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=("table", "jsonl"), default=None, help="also print each batch")
 
     train = commands.add_parser("train", parents=[common], help="train a model from labeled mail")
-    train.add_argument("source", help="folder with one subfolder per category, or imap:PATTERN")
-    train.add_argument("--out", metavar="FILE", help="where to write the model (default: the models folder of the state)")
+    train.add_argument("source", nargs="?", help="folder with one subfolder per category, or imap:PATTERN "
+                       "(with --with-corrections, default: the bundled corpus)")
+    train.add_argument("--out", metavar="FILE", help="write the model here (default: a new model in the models "
+                       "folder of the state, activated if not worse than the active one)")
+    train.add_argument("--with-corrections", action="store_true", help="also learn from the team's corrections")
     train.add_argument("--holdout", metavar="DIR", help="labeled mail never trained on, scored into the card")
     train.add_argument("--estimator", default=None, help="model kind (lr_word, lr_word_char, svm_word_char)")
 
@@ -73,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE")
 
     models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
-    models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one")
+    models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one ('default': the shipped one)")
+    models.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
@@ -114,14 +118,18 @@ def make_engine(args, config: Config, history):
     """An Engine with the model, tone weights and settings this run uses."""
     from triage.engine import Engine, Settings
     from triage.modelstore import resolve_model
+    from triage.registry import models_dir
+    from triage.sla import Policy
 
-    model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None)
+    model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None,
+                                 models_dir(state_path(args, config)))
     addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
     settings = Settings(
         support_addresses=frozenset(addresses),
         frustration_threshold=config.triage.frustration_threshold,
         follow_up_gap_hours=config.triage.follow_up_gap_hours,
         label_prefix=config.labels.prefix,
+        sla=Policy.from_config(config.sla),
     )
     return Engine(model, model.tone, history, settings, now=args.now, workers=config.triage.workers)
 
@@ -153,6 +161,7 @@ def cmd_once(args, config: Config) -> int:
                 collected.extend(decisions)
         if args.format == "table":
             write_table(collected)
+            _show_sweep(args, config, history)
         engine.commit()
         stats = engine.stats
         log.info("parsed %d, triaged %d, team replies %d, already triaged %d, broken %d",
@@ -163,6 +172,15 @@ def cmd_once(args, config: Config) -> int:
     return 0
 
 
+def _show_sweep(args, config: Config, history) -> None:
+    """Print the label changes a sweep would make now (local mail has nowhere to write them)."""
+    from triage.sla import Policy
+    from triage.sweep import sweep_changes, write_sweep
+
+    now = args.now or datetime.now(timezone.utc)
+    write_sweep(sweep_changes(history, now, Policy.from_config(config.sla), config.labels.prefix), sys.stdout)
+
+
 def cmd_run(args, config: Config) -> int:
     """The background service over IMAP."""
     from triage.imap.service import run_service
@@ -171,42 +189,20 @@ def cmd_run(args, config: Config) -> int:
 
 
 def cmd_train(args, config: Config) -> int:
-    """Train a model from labeled mail and write it with its card."""
-    from triage.labeled import load_labeled
-    from triage.model import DEFAULT_ESTIMATOR, save_model
-    from triage.modelstore import resolve_model
-    from triage.progress import step_printer
-    from triage.training import train_model
+    """Train a model from labeled mail (and the team's corrections); see triage.learning."""
+    from triage.learning import run_train
 
-    if args.source.startswith("imap:"):
-        from triage.imap.training import load_labeled_imap
-
-        labeled = load_labeled_imap(config, args.source.removeprefix("imap:"))
-    else:
-        labeled = load_labeled(args.source)
-    holdout = load_labeled(args.holdout) if args.holdout else None
-    out = Path(args.out) if args.out else Path(state_path(args, config)).expanduser().parent / "models" / "model.joblib"
-    default, default_card = resolve_model(None)
-    try:
-        model, card = train_model(labeled, kind=args.estimator or DEFAULT_ESTIMATOR, holdout=holdout,
-                                  progress=step_printer(), source=args.source,
-                                  inherit_tone=(default.tone, default_card.get("tone", {})))
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    card = save_model(model, out, card)
-    cv = card["cross_validation"]
-    print(f"wrote {out} ({cv['messages']} messages; cross-validated macro-F1 {cv['macro_f1']:.3f}"
-          + (f", held-out macro-F1 {card['holdout']['macro_f1']:.3f}" if "holdout" in card else "") + ")")
-    return 0
+    return run_train(args, config)
 
 
 def cmd_eval(args, config: Config) -> int:
     """Score a model on labeled mail and print per-category precision, recall and F1."""
     from triage.labeled import load_labeled
     from triage.modelstore import resolve_model
+    from triage.registry import models_dir
     from triage.training import evaluate
 
-    model, card = resolve_model(args.model or config.model.path or None)
+    model, card = resolve_model(args.model or config.model.path or None, models_dir(state_path(args, config)))
     metrics = evaluate(model, load_labeled(args.source))
     if args.format == "json":
         print(json.dumps(metrics, indent=2))

@@ -37,6 +37,7 @@ class ImapConfig:
     batch_size: int = 200
     max_message_bytes: int = 2_000_000
     first_run_days: int = 30
+    sent_folders: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,17 @@ class LabelsConfig:
 
 
 @dataclass(frozen=True)
+class SlaConfig:
+    """Reply targets per priority (0 = no target) and the grace before "overdue"; see triage.sla."""
+
+    priority_1_hours: float = 4.0
+    priority_2_hours: float = 24.0
+    priority_3_hours: float = 72.0
+    priority_4_hours: float = 0.0
+    overdue_grace_hours: float = 0.0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     poll_seconds: float = 60.0
     idle_seconds: float = 540.0
@@ -88,6 +100,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     triage: TriageConfig = field(default_factory=TriageConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
+    sla: SlaConfig = field(default_factory=SlaConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
     source: str | None = None
 

@@ -77,14 +77,16 @@ class ImapMailbox:
         with imap_errors("CAPABILITY"):
             return frozenset(c.decode("ascii", "replace").upper() for c in self.client.capabilities())
 
-    def select(self, folder: str) -> FolderState:
-        """SELECT ``folder`` read-write (labels are written to it) and return its state.
+    def select(self, folder: str, readonly: bool = False) -> FolderState:
+        """SELECT ``folder`` read-write (labels are written to it), or EXAMINE it when
+        ``readonly`` (nothing can change there, e.g. when reading training folders), and
+        return its state.
 
         A server that sends no PERMANENTFLAGS lets clients change every flag (RFC 3501
         7.1), so its FLAGS plus ``\\*`` are assumed; the labeler verifies what it writes.
         """
         with imap_errors(f"selecting {folder}"):
-            answer = self.client.select_folder(folder)
+            answer = self.client.select_folder(folder, readonly=readonly)
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
                 uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]

@@ -1,0 +1,162 @@
+"""The model registry: listing, the active pointer, rollback, which model a run uses, and
+the rule that activates a new model only when it is not worse on the same held-out set."""
+
+import json
+
+import numpy as np
+import pytest
+
+from triage.cli import main
+from triage.errors import ModelError
+from triage.labeled import load_labeled
+from triage.learning import compete, incumbent, make_split
+from triage.model import CategoryModel, build_pipeline, card_path
+from triage.modelstore import DEFAULT_MODEL, HOLDOUT_DIR, resolve_model
+from triage.registry import SHIPPED, Registry, models_dir
+from triage.training import evaluate, texts_and_targets
+
+CREATED = "2026-11-2{}T10:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    return load_labeled(HOLDOUT_DIR)
+
+
+@pytest.fixture(scope="module")
+def models(holdout):
+    """Two quick models: ``good`` fitted on the held-out mail itself (so it beats the
+    shipped model there), ``bad`` fitted on labels shifted by one message (noise)."""
+    tone = resolve_model(None)[0].tone
+    texts, targets = texts_and_targets(holdout.examples)
+    fit = lambda y: CategoryModel(build_pipeline("lr_word").fit(texts, y), tone=tone)  # noqa: E731
+    return {"good": fit(targets), "bad": fit(np.roll(targets, 1, axis=0))}
+
+
+@pytest.fixture
+def state(tmp_path):
+    return tmp_path / "state" / "state.db"
+
+
+def card(day: int, held: dict | None = None, cv: float = 0.8) -> dict:
+    result = {"created": CREATED.format(day), "estimator": "lr_word",
+              "data": {"source": "test", "counts": {"refund": 1}, "sha256": "0"},
+              "cross_validation": {"macro_f1": cv, "messages": 270}}
+    if held is not None:
+        result["holdout"] = held
+    return result
+
+
+def test_a_new_model_is_saved_with_its_card_and_activated_on_request(models, state):
+    registry = Registry.for_state(state)
+    assert registry.root == state.parent / "models" == models_dir(state)
+    assert registry.entries() == [] and registry.active_name() is None
+    entry = registry.add(models["good"], card(1), activate=True)
+    assert entry.name == "model-20261121T100000Z" and entry.path.is_file() and card_path(entry.path).is_file()
+    assert registry.active_name() == entry.name
+    _, loaded_card = resolve_model(None, registry.root)
+    assert loaded_card["sha256"] == entry.card["sha256"]
+
+
+def test_models_made_in_the_same_second_get_distinct_names_in_order(models, state):
+    registry = Registry.for_state(state)
+    names = [registry.add(models["good"], card(1), activate=False).name for _ in range(3)]
+    assert names == ["model-20261121T100000Z", "model-20261121T100000Z-2", "model-20261121T100000Z-3"]
+    assert [e.name for e in registry.entries()] == names
+
+
+def test_which_model_a_run_uses(models, state, tmp_path):
+    registry = Registry.for_state(state)
+    shipped_sha = json.loads(card_path(DEFAULT_MODEL).read_text())["sha256"]
+    assert resolve_model(None, registry.root)[1]["sha256"] == shipped_sha  # nothing active: the shipped model
+    active = registry.add(models["good"], card(1), activate=True)
+    other = registry.add(models["bad"], card(2), activate=False)
+    assert resolve_model(None, registry.root)[1]["sha256"] == active.card["sha256"]
+    assert resolve_model(other.path, registry.root)[1]["sha256"] == other.card["sha256"]  # --model / [model] path first
+
+
+def test_rollback_and_back_to_the_shipped_model(models, state, capsys):
+    registry = Registry.for_state(state)
+    first = registry.add(models["good"], card(1), activate=True)
+    second = registry.add(models["bad"], card(2), activate=True)
+    assert main(["models", "--state", str(state), "--rollback", first.name]) == 0
+    assert registry.active_name() == first.name
+    assert main(["models", "--state", str(state), "--rollback", SHIPPED]) == 0
+    assert registry.active_name() is None
+    assert main(["models", "--state", str(state), "--rollback", "model-nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no model 'model-nope'" in err and first.name in err and second.name in err
+
+
+def test_a_changed_registry_model_is_refused_to_run_and_to_roll_back_to(models, state):
+    registry = Registry.for_state(state)
+    entry = registry.add(models["good"], card(1), activate=True)
+    with entry.path.open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelError, match="does not match its card"):
+        resolve_model(None, registry.root)
+    registry.activate(SHIPPED)
+    with pytest.raises(ModelError, match="does not match its card"):
+        registry.activate(entry.name)
+    assert registry.active_name() is None
+    # The retraining compares with the shipped model instead of failing.
+    registry._point_at(entry.name)
+    assert incumbent(registry)[0] == SHIPPED
+
+
+def test_models_lists_the_shipped_and_trained_models_with_the_active_one_marked(models, state, capsys):
+    registry = Registry.for_state(state)
+    first = registry.add(models["good"], card(1, {"macro_f1": 0.91}, cv=0.82), activate=True)
+    second = registry.add(models["bad"], {**card(2, {"macro_f1": 0.4}), "activation": {
+        "accepted": False, "compared_with": first.name, "incumbent_macro_f1": 0.91, "reason": "held-out macro-F1 0.400 < 0.910"}},
+        activate=False)
+    assert main(["models", "--state", str(state)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "name" in lines[0] and "CV F1" in lines[0] and "held-out F1" in lines[0]
+    rows = {line.split()[0 if line.startswith(" ") else 1]: line for line in lines[1:]}
+    assert rows[first.name].startswith("* ") and "0.820" in rows[first.name] and "0.910" in rows[first.name]
+    assert rows[SHIPPED].startswith("  ") and rows[second.name].startswith("  ")
+    assert f"not activated at training, against {first.name}: held-out macro-F1 0.400 < 0.910" in rows[second.name]
+
+    assert main(["models", "--state", str(state), "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in listed] == [SHIPPED, first.name, second.name]
+    assert [r["active"] for r in listed] == [False, True, False]
+    assert listed[1]["holdout_macro_f1"] == 0.91 and listed[1]["messages"] == 270
+    assert listed[1]["card"]["sha256"] == first.card["sha256"]
+    assert listed[0]["holdout_macro_f1"] == json.loads(card_path(DEFAULT_MODEL).read_text())["holdout"]["macro_f1"]
+
+
+def test_eval_and_once_use_the_active_model(models, state, holdout, capsys):
+    registry = Registry.for_state(state)
+    registry.add(models["bad"], card(1), activate=True)
+    assert main(["eval", str(HOLDOUT_DIR), "--state", str(state), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macro_f1"] == evaluate(models["bad"], holdout)["macro_f1"]
+
+
+def test_a_new_model_is_activated_only_when_not_worse_on_the_same_held_out_set(models, state, holdout):
+    registry = Registry.for_state(state)
+    split = make_split(holdout, [], holdout)
+
+    def contest(name: str, day: int):
+        held = evaluate(models[name], split.test)
+        return compete(registry, models[name], card(day, held), split, incumbent(registry))
+
+    worse = contest("bad", 1)  # against the shipped model, which is far better on this set
+    assert not worse.accepted and worse.incumbent == SHIPPED and worse.candidate_f1 < worse.incumbent_f1
+    assert registry.active_name() is None and worse.entry.card["activation"]["accepted"] is False
+    better = contest("good", 2)
+    assert better.accepted and registry.active_name() == better.entry.name
+    tie = contest("good", 3)  # the same scores: not worse, so it replaces the active one
+    assert tie.accepted and tie.candidate_f1 == tie.incumbent_f1 and registry.active_name() == tie.entry.name
+    again = contest("bad", 4)
+    assert not again.accepted and again.incumbent == tie.entry.name and registry.active_name() == tie.entry.name
+    assert [e.name for e in registry.entries()] == [worse.entry.name, better.entry.name, tie.entry.name,
+                                                  again.entry.name]
+
+
+def test_models_notes_that_a_model_path_in_the_config_wins(state, tmp_path, capsys):
+    config = tmp_path / "t.toml"
+    config.write_text('[model]\npath = "/some/model.joblib"\n')
+    assert main(["models", "--state", str(state), "--config", str(config)]) == 0
+    assert "overrides the active model" in capsys.readouterr().err
