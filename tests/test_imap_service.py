@@ -545,3 +545,29 @@ def test_waiting_labels_follow_the_wait_and_come_off_when_the_team_answers_from_
     assert "\\Flagged" not in box.flags(uid)
     assert main(["report", "--config", str(box.config), "--format", "json", "--now", "2026-11-25T13:00:00+00:00"]) == 0
     assert json.loads(box.capsys.readouterr().out) == []
+
+
+# -- learning from the team: a person relabels a message in their client -----------------
+
+
+def test_a_person_relabelling_a_message_is_recorded_as_a_correction_once(box: Box, dovecot: Dovecot) -> None:
+    from triage.corrections import corrections_since
+
+    message_id, raw = message("relabel", subject="my plan", body="Please refund the last payment, thanks.")
+    uid = box.append(raw)
+    code, [row], _ = box.once()
+    assert code == 0 and "refund" in row["categories"]
+    assert corrections_since(box.state) == []  # triage's own labels are never a correction
+
+    with dovecot.client() as client:  # a second connection: the team member's mail client
+        client.select_folder(box.folder)
+        client.remove_flags([uid], ["triage_refund"])
+        client.add_flags([uid], ["triage_cancellation"])
+    assert box.once()[0] == 0
+
+    [correction] = corrections_since(box.state)
+    assert correction.message_id == message_id and correction.source == "label-change"
+    assert "refund" in correction.before and "refund" not in correction.after
+    assert "cancellation" in correction.after and "refund the last payment" in correction.text
+    assert box.once()[0] == 0
+    assert len(corrections_since(box.state)) == 1  # seen once, recorded once

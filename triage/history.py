@@ -279,6 +279,14 @@ class History:
         row = self.db.execute("SELECT labels FROM messages WHERE message_id = ?", (message_id,)).fetchone()
         return tuple(json.loads(row[0])) if row and row[0] else ()
 
+    def labelled(self, mailbox: str, limit: int) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(UID, Message-ID, labels written) of the ``limit`` most recently triaged
+        messages of ``mailbox`` that carry labels: what a correction scan re-reads."""
+        rows = self.db.execute(
+            "SELECT uid, message_id, labels FROM messages WHERE mailbox = ? AND uid IS NOT NULL AND direction = 'in'"
+            " AND labels IS NOT NULL ORDER BY uid DESC LIMIT ?", (mailbox, limit)).fetchall()
+        return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+
     def set_labels(self, message_id: str, labels: list[str]) -> None:
         """Record the triage labels a message carries now (after a sweep changed them)."""
         self.db.execute("UPDATE messages SET labels = ? WHERE message_id = ?", (json.dumps(sorted(labels)), message_id))

@@ -37,7 +37,9 @@ from triage.imap.connection import Credentials, ImapConnectionError, connect, di
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
+from triage.learning import maybe_retrain
 from triage.lock import InstanceLock, lock_path_for
+from triage.registry import Registry
 from triage.logs import register_secret, setup_logging
 from triage.output import write_jsonl, write_table
 
@@ -136,7 +138,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
             make_engine(args, config, history) as engine:
         with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
             triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run, emit=emit,
-                        progress=make_progress(config))
+                        progress=make_progress(config), state_path=state)
         if args.format == "table":
             write_table(collected)
         _summarize(engine)
@@ -209,7 +211,7 @@ class Service:
 
     def run(self) -> int:
         """Serve until stopped; return the exit status (0)."""
-        engine = make_engine(self.args, self.config, self.history)
+        engine = self._engine()
         try:
             while not self.stopping:
                 if self.reload_requested:
@@ -223,6 +225,12 @@ class Service:
             engine.close()
         log.info("stopped on %s", self.stop_reason)
         return 0
+
+    def _engine(self, config: Config | None = None) -> Engine:
+        """A new engine, remembering which registry model it runs."""
+        config = config or self.config
+        self.model_name = Registry.for_state(state_path(self.args, config)).active_name()
+        return make_engine(self.args, config, self.history)
 
     def _configure(self, config: Config) -> None:
         self.config = config
@@ -238,10 +246,24 @@ class Service:
                      imap.folder, session.labeler.mode)
             while not self.interrupted:
                 triage_pass(session.mailbox, session.labeler, engine, self.config, dry_run=self.args.dry_run,
-                            emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config))
+                            emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config),
+                            state_path=state_path(self.args, self.config))
                 self.backoff.reset()
+                if not self.args.dry_run and self._model_changed():
+                    self.request_reload()
                 if not self.interrupted:
                     self._wait_for_mail(session)
+
+    def _model_changed(self) -> bool:
+        """Retrain when enough corrections arrived, and tell whether the active model is no
+        longer the one the engine runs (a retraining here, or `triage train` / `triage
+        models --rollback` elsewhere): the service then reloads without a restart."""
+        state = state_path(self.args, self.config)
+        try:
+            maybe_retrain(self.config, state)
+        except TriageError as exc:
+            log.error("retraining failed, going on with the current model: %s", exc)
+        return Registry.for_state(state).active_name() != self.model_name
 
     def _wait_for_mail(self, session: Session) -> None:
         if "IDLE" in session.mailbox.capabilities:
@@ -293,7 +315,7 @@ class Service:
         try:
             config = load_config(self.args.config)
             check_service_config(config)
-            fresh = make_engine(self.args, config, self.history)
+            fresh = self._engine(config)
         except TriageError as exc:
             log.error("reload of %s failed, going on as before: %s", source, exc)
             return engine

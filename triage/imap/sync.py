@@ -24,6 +24,7 @@ from typing import Protocol
 from triage.config import Config, ImapConfig
 from triage.engine import Decision, Engine
 from triage.history import History
+from triage.imap.corrections import scan_corrections
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.sent import find_sent_folders, ingest_sent
@@ -67,13 +68,16 @@ def triage_pass(
     emit: Callable[[list[Decision]], None],
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
+    state_path: str | None = None,
 ) -> None:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
     client is not shown as waiting; then the new mail of the watched folder
     (:func:`sync_folder`); then the sweep, which re-reads ``\\Answered``, raises the
     priority of conversations past their reply target, marks them overdue, and takes the
-    waiting labels off answered ones. A dry run writes and remembers nothing."""
+    waiting labels off answered ones; last, with ``state_path``, it records the label
+    changes people made as corrections (:mod:`triage.imap.corrections`). A dry run writes
+    and remembers nothing."""
     since = date.today() - timedelta(days=config.imap.first_run_days)
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
         ingest_sent(mailbox, engine, folder, since)
@@ -85,6 +89,8 @@ def triage_pass(
     apply_sweep(labeler, engine.history, changes)
     if dry_run:
         engine.rollback()
+    elif state_path:
+        scan_corrections(mailbox, labeler, engine.history, state_path, config.imap.max_message_bytes)
 
 
 def sync_folder(
