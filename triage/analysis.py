@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
+from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
 
 from triage.errors import MessageParseError
@@ -79,6 +81,7 @@ class Analyzer:
         self.tone = tone
         self.processes = processes or os.cpu_count() or 1
         self._pool = None
+        self._started: list[tuple[list[RawMail], AsyncResult]] = []
 
     def __enter__(self) -> Analyzer:
         return self
@@ -86,14 +89,41 @@ class Analyzer:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def start(self, raws: list[RawMail]) -> None:
+        """Begin analysing ``raws`` in the workers, so that :meth:`analyze` of the same
+        list later finds it done or under way (nothing happens when the batch would be
+        analysed in-process anyway)."""
+        if self._parallel(raws) and not any(started is raws for started, _ in self._started):
+            pool = self._ensure_pool()
+            size = max(8, len(raws) // (self.processes * 4))
+            chunks = [raws[start:start + size] for start in range(0, len(raws), size)]
+            self._started.append((raws, pool.map_async(_worker_analyze, chunks)))
+
     def analyze(self, raws: list[RawMail]) -> list[Analysis | Broken]:
         """Analyse a batch; results come back in the order of ``raws``."""
-        if self.processes < 2 or len(raws) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        if not self._parallel(raws):
             return analyze(raws, self.model, self.tone)
-        pool = self._ensure_pool()
-        size = max(8, len(raws) // (self.processes * 4))
-        chunks = [raws[start:start + size] for start in range(0, len(raws), size)]
-        return [item for chunk in pool.map(_worker_analyze, chunks) for item in chunk]
+        self.start(raws)
+        index = next(i for i, (started, _) in enumerate(self._started) if started is raws)
+        _, pending = self._started.pop(index)
+        return [item for chunk in pending.get() for item in chunk]
+
+    def ahead(self, batches: Iterable[list[RawMail]]) -> Iterator[list[RawMail]]:
+        """Yield ``batches`` one behind, having started the analysis of the next one first:
+        while the caller decides and labels a batch, the workers analyse the next, and
+        fetching the next overlaps with analysing the current."""
+        previous: list[RawMail] | None = None
+        for batch in batches:
+            self.start(batch)
+            if previous is not None:
+                yield previous
+            previous = batch
+        if previous is not None:
+            yield previous
+
+    def _parallel(self, raws: list[RawMail]) -> bool:
+        return (self.processes >= 2 and len(raws) >= PARALLEL_FROM
+                and "fork" in multiprocessing.get_all_start_methods())
 
     def _ensure_pool(self):
         global _worker_model
@@ -109,3 +139,4 @@ class Analyzer:
             self._pool.close()
             self._pool.join()
             self._pool = None
+        self._started.clear()

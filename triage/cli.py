@@ -152,7 +152,7 @@ def cmd_once(args, config: Config) -> int:
             make_engine(args, config, history) as engine:
         mails = read_local(args.source)
         collected = []
-        while batch := list(islice(mails, LOCAL_BATCH)):
+        for batch in engine.ahead(iter(lambda: list(islice(mails, LOCAL_BATCH)), [])):
             decisions = engine.decide(batch)
             if args.format == "jsonl":
                 write_jsonl(decisions)

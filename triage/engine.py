@@ -7,7 +7,7 @@ nothing visible and loses nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -138,8 +138,13 @@ class Engine:
         """Stop the worker processes (the history file belongs to the caller)."""
         self.analyzer.close()
 
+    def ahead(self, batches: Iterable[list[RawMail]]) -> Iterator[list[RawMail]]:
+        """Iterate over ``batches`` for :meth:`decide` with the next batch's analysis
+        already started in the workers (see :meth:`Analyzer.ahead`)."""
+        return self.analyzer.ahead(batches)
+
     def _known(self, raws: list[RawMail]) -> set[int]:
-        """ids of the raws already recorded, by IMAP UID: skipped before the costly analysis."""
+        """ids of the raws already recorded, by IMAP UID."""
         with_uid = [r for r in raws if r.uid is not None]
         if not with_uid:
             return set()
@@ -157,10 +162,14 @@ class Engine:
         are recorded (they stop the clock) but produce no Decision. Broken messages are
         logged, counted and skipped.
         """
-        raws = list(raws)
+        raws = raws if isinstance(raws, list) else list(raws)
         known = self._known(raws)
         analyses: list[Analysis] = []
-        for item in self.analyzer.analyze([r for r in raws if id(r) not in known]):
+        # The whole batch is analysed, known mail included, so work started ahead by
+        # :meth:`ahead` is found; known mail is dropped after (rare: a resync or a re-run).
+        for raw, item in zip(raws, self.analyzer.analyze(raws)):
+            if id(raw) in known:
+                continue
             if isinstance(item, Broken):
                 self.stats.broken += 1
                 self.stats.broken_keys.append(item.key)

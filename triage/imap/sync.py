@@ -117,7 +117,7 @@ def sync_folder(
     progress.start(imap.folder, len(uids))
     stopped = False
     try:
-        for batch in mailbox.fetch_batches(uids, imap.batch_size, imap.max_message_bytes):
+        for batch in engine.ahead(mailbox.fetch_batches(uids, imap.batch_size, imap.max_message_bytes)):
             _triage_batch(batch, labeler, engine, state, dry_run=dry_run, emit=emit)
             progress.advance(len(batch))
             if stop():
