@@ -30,6 +30,11 @@ ANSWERED = "\\answered"
 """The IMAP flag a client sets on a message it replied to (lower case: flags compare so)."""
 
 
+def has_answered_flag(flags: Iterable[str]) -> bool:
+    """True when ``flags`` carry ``\\Answered`` (IMAP flags compare case-insensitively)."""
+    return ANSWERED in {flag.lower() for flag in flags}
+
+
 @dataclass(frozen=True)
 class Settings:
     """The knobs of deciding (from config and command line)."""
@@ -201,7 +206,7 @@ class Engine:
                                 uid=message.uid, direction="in", customer=message.sender,
                                 subject=message.subject, date=message.date, automated=message.automated,
                                 awaits_reply=not message.automated and message.message_id not in acknowledgements,
-                                answered_flag=ANSWERED in {f.lower() for f in message.flags})
+                                answered_flag=has_answered_flag(message.flags))
 
         decisions = [self._decide_one(m, threads[m.message_id], fresh[m.message_id].scores,
                                       fresh[m.message_id].tone, m.message_id in acknowledgements) for m in inbound]

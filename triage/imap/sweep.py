@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 
+from triage.engine import has_answered_flag
 from triage.history import History
 from triage.imap.labeler import Action, LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.sweep import SweepChange, labels_after
 
 log = logging.getLogger(__name__)
-
-ANSWERED = "\\answered"
 
 
 def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
@@ -28,7 +27,7 @@ def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
     returns how many carry it."""
     folder = mailbox.folder or ""
     flags = mailbox.flags_of(history.waiting_uids(folder))
-    answered = {uid: ANSWERED in {f.lower() for f in found} for uid, found in flags.items()}
+    answered = {uid: has_answered_flag(found) for uid, found in flags.items()}
     history.set_answered_flags(folder, answered)
     return sum(answered.values())
 
