@@ -7,6 +7,7 @@ from pathlib import Path
 from triage.message import RawMail
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def fixture(name: str) -> RawMail:
@@ -31,3 +32,19 @@ def eml(*, sender: str, subject: str, body: str, date: str, message_id: str, to:
 
 def raw(data: bytes, key: str = "m", mailbox: str = "test") -> RawMail:
     return RawMail(raw=data, mailbox=mailbox, key=key)
+
+
+def corpus_bodies(every: int = 3) -> list[str]:
+    """Plain-text bodies (first 20,000 characters) of every ``every``-th corpus message and
+    of the sample inbox: real-looking mail to check text functions against a reference."""
+    from triage.errors import MessageParseError
+    from triage.parsing import parse_message
+
+    files = sorted((ROOT / "data").rglob("*.eml"))[::every] + sorted(p for p in (ROOT / "samples").rglob("*") if p.is_file())
+    bodies = []
+    for path in files:
+        try:
+            bodies.append(parse_message(RawMail(path.read_bytes(), "corpus", path.name)).body_text[:20_000])
+        except MessageParseError:  # the sample inbox holds a broken file on purpose
+            continue
+    return bodies
