@@ -89,3 +89,15 @@ def test_tone_separates_calm_from_furious(model):
         "THIS IS THE THIRD TIME I WRITE. Still no refund. Unacceptable. I am calling my bank for a chargeback.",
     ])
     assert calm < 0.3 < 0.7 < furious
+
+
+def test_the_shipped_tone_model_reads_the_category_features_and_one_pass_gives_both(model):
+    """One vectorisation serves categories and tone (the costliest step of the hot path),
+    and gives the same numbers as asking each model on its own."""
+    assert model.tone.shares_features_with(model.features)
+    texts = ["I want my money back, this is the third time I write!!!", "Please cancel my plan, thanks.",
+             "Delivery Status Notification (Failure)"]
+    scores, tones = model.scores_and_tone(texts, [True, True, False])
+    assert scores == model.scores(texts)
+    assert tones[:2] == model.tone.scores(texts[:2]) and tones[2] == 0.0
+    assert tones[0] > 0.5 > tones[1]

@@ -52,11 +52,16 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
         except MessageParseError as exc:
             parsed.append(Broken(f"{raw.mailbox}:{raw.key}", str(exc)))
     messages = [m for m in parsed if isinstance(m, Message)]
-    scores = iter(model.scores([m.classifier_text for m in messages]))
-    human = [m for m in messages if not m.automated]
-    tones = dict(zip((id(m) for m in human), tone.scores([m.classifier_text for m in human])))
-    return [item if isinstance(item, Broken) else Analysis(item, next(scores), tones.get(id(item), 0.0))
-            for item in parsed]
+    texts = [m.classifier_text for m in messages]
+    human = [not m.automated for m in messages]  # machines are not frustrated: no tone read
+    if tone is getattr(model, "tone", None):  # one vectorisation for both
+        category_scores, tones = model.scores_and_tone(texts, human)
+    else:
+        category_scores = model.scores(texts)
+        tones = iter(tone.scores([t for t, wanted in zip(texts, human) if wanted]))
+        tones = [next(tones) if wanted else 0.0 for wanted in human]
+    results = iter(zip(category_scores, tones))
+    return [item if isinstance(item, Broken) else Analysis(item, *next(results)) for item in parsed]
 
 
 _worker_model: tuple[CategoryModel, ToneModel] | None = None

@@ -70,11 +70,35 @@ class CategoryModel:
     thresholds: dict[str, float] = field(default_factory=lambda: {name: 0.5 for name in CATEGORIES})
     tone: ToneModel | None = None
 
+    @property
+    def features(self):
+        """The fitted step that turns texts into the classifier's feature matrix."""
+        return self.pipeline.steps[0][1]
+
     def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Category -> probability for each text."""
         if not texts:
             return []
-        probabilities = self.pipeline.predict_proba(list(texts))
+        return self._scores(self.features.transform(list(texts)))
+
+    def scores_and_tone(self, texts: Sequence[str], tone_wanted: Sequence[bool]) -> tuple[list[dict[str, float]], list[float]]:
+        """Category scores for every text, and the tone of those where ``tone_wanted``
+        (0.0 elsewhere), vectorising each text once when the tone model shares this
+        model's features. Needs :attr:`tone`."""
+        if self.tone is None:
+            raise ModelError("this model carries no tone model")
+        texts = list(texts)
+        if not texts:
+            return [], []
+        matrix = self.features.transform(texts)
+        rows = [i for i, wanted in enumerate(tone_wanted) if wanted]
+        shared = self.tone.shares_features_with(self.features)
+        tones = self.tone.scores([texts[i] for i in rows], matrix[rows] if shared and rows else None)
+        by_row = dict(zip(rows, tones))
+        return self._scores(matrix), [by_row.get(i, 0.0) for i in range(len(texts))]
+
+    def _scores(self, matrix) -> list[dict[str, float]]:
+        probabilities = self.pipeline.steps[-1][1].predict_proba(matrix)
         return [{label: round(float(p), 4) for label, p in zip(self.labels, row)} for row in np.atleast_2d(probabilities)]
 
     def decide(self, scores: dict[str, float]) -> list[str]:

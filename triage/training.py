@@ -13,12 +13,13 @@ from datetime import datetime, timezone
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
 
 from triage import CATEGORIES, __version__
 from triage.labeled import Example, LabeledSet
 from triage.model import DEFAULT_ESTIMATOR, CategoryModel, build_pipeline
 from triage.priority import asks_for_nothing
-from triage.tone import CueWeights, ToneModel, build_word_tone, tone_features
+from triage.tone import CueWeights, ToneModel, tone_features, word_tone_classifier
 
 Progress = Callable[[str], None]
 """Called with a short description as each training step starts."""
@@ -109,17 +110,18 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     thresholds = tune_thresholds(targets, oof)
     cv_predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
     cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted)
-    if can_fit_tone(labeled):
-        if progress:
-            progress("fitting the tone model")
-        tone, tone_card = fit_tone(labeled, folds)
-    elif inherit_tone is not None:
-        tone, tone_card = inherit_tone[0], {**inherit_tone[1], "inherited": True}
-    else:
+    if not can_fit_tone(labeled) and inherit_tone is None:
         raise ValueError("no frustration annotations to fit tone on, and no tone model to carry over")
     if progress:
         progress("fitting the final model on all examples")
-    model = CategoryModel(build_pipeline(kind).fit(texts, targets), CATEGORIES, thresholds, tone)
+    pipeline = build_pipeline(kind).fit(texts, targets)
+    if can_fit_tone(labeled):
+        if progress:
+            progress("fitting the tone model")
+        tone, tone_card = fit_tone(labeled, folds, kind=kind, features=pipeline.named_steps["features"])
+    else:
+        tone, tone_card = inherit_tone[0], {**inherit_tone[1], "inherited": True}
+    model = CategoryModel(pipeline, CATEGORIES, thresholds, tone)
     card = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "triage_version": __version__,
@@ -150,26 +152,35 @@ def can_fit_tone(labeled: LabeledSet, minimum: int = 20) -> bool:
     return int(y.sum()) >= minimum and int(len(y) - y.sum()) >= minimum
 
 
-def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7) -> tuple[ToneModel, dict]:
-    """Fit the tone model (words + cues) on annotated examples; k-fold F1 at 0.5 of the blend."""
+def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7, *, kind: str = DEFAULT_ESTIMATOR,
+             features=None) -> tuple[ToneModel, dict]:
+    """Fit the tone model (words + cues) on annotated examples; k-fold F1 at 0.5 of the blend.
+
+    The word model reads the features of a category pipeline of ``kind``: ``features``,
+    the fitted features step of the category model the tone model will travel with, so
+    a message is vectorised once for both (each cross-validation fold fits its own)."""
     texts, y = annotated_tone(labeled)
     if len(set(y)) < 2:
         raise ValueError("the tone model needs examples annotated both frustrated and not")
-    features = np.array([tone_features(t) for t in texts])
+    cue_features = np.array([tone_features(t) for t in texts])
     blended = np.zeros(len(y))
     for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
-        fold = _tone_model([texts[i] for i in train], features[train], y[train])
+        fold_features = build_pipeline(kind).named_steps["features"].fit([texts[i] for i in train])
+        fold = _tone_model([texts[i] for i in train], cue_features[train], y[train], fold_features)
         blended[test] = fold.scores([texts[i] for i in test])
-    tone = _tone_model(texts, features, y)
+    if features is None:
+        features = build_pipeline(kind).named_steps["features"].fit(texts)
+    tone = _tone_model(texts, cue_features, y, features)
     metrics = label_metrics(y[:, None], (blended >= 0.5).astype(int)[:, None], ["frustrated"])["labels"]["frustrated"]
     return tone, {"cross_validation": {"folds": folds, **metrics}, "annotated": int(len(y)),
                   "word_share": tone.word_share, "cue_weights": tone.cues.as_dict()}
 
 
-def _tone_model(texts: list[str], features: np.ndarray, y: np.ndarray) -> ToneModel:
-    cues = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(features, y)
-    return ToneModel(build_word_tone().fit(texts, y),
-                     CueWeights(tuple(float(w) for w in cues.coef_[0]), float(cues.intercept_[0])))
+def _tone_model(texts: list[str], cue_features: np.ndarray, y: np.ndarray, features) -> ToneModel:
+    """Tone weights fitted on ``texts``, the word model over the already fitted ``features``."""
+    cues = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(cue_features, y)
+    words = Pipeline([("features", features), ("classify", word_tone_classifier().fit(features.transform(texts), y))])
+    return ToneModel(words, CueWeights(tuple(float(w) for w in cues.coef_[0]), float(cues.intercept_[0])))
 
 
 def tone_metrics(tone: ToneModel, labeled: LabeledSet, threshold: float = 0.5) -> dict:
