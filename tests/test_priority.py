@@ -85,3 +85,9 @@ def test_labels_are_prefixed_and_small():
 
 def test_an_answered_message_carries_its_categories_only():
     assert labels_for(["refund"], True, 1, "triage/", overdue=True, answered=True) == ["triage/refund"]
+
+
+def test_threats_are_whole_words_not_parts_of_others():
+    assert mentions_threat("My lawyers will hear about this") == "lawyer"
+    assert mentions_threat("I will take you to Court.") == "court"
+    assert mentions_threat("Shipped to 4 Harcourt Street; reissue the invoice please") is None

