@@ -28,6 +28,7 @@ from triage import CATEGORIES
 from triage.errors import ModelError
 from triage.textprep import NormalisedHead, normalise
 from triage.tone import ToneModel
+from triage.vectorizers import WordCachedCharTfidf
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,8 @@ def build_pipeline(kind: str = DEFAULT_ESTIMATOR) -> Pipeline:
     if kind == "lr_word":
         features = word
     else:
-        char = TfidfVectorizer(preprocessor=NormalisedHead(CHAR_NGRAM_CHARS), analyzer="char_wb", ngram_range=(3, 5),
-                               min_df=2, sublinear_tf=True, max_features=60_000)
+        char = WordCachedCharTfidf(preprocessor=NormalisedHead(CHAR_NGRAM_CHARS), ngram_range=(3, 5), min_df=2,
+                                   sublinear_tf=True, max_features=60_000)
         features = FeatureUnion([("word", word), ("char", char)])
     if kind in ("lr_word", "lr_word_char"):
         base = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
