@@ -41,6 +41,11 @@ def test_example_loads_cleanly():
     ({"imap": {"host": "mail.example.com", "security": "plain"}}, "imap.security", "loopback"),
     ({"triage": {"frustration_threshold": 1.5}}, "triage.frustration_threshold", "between 0 and 1"),
     ({"nonsense": {}}, "nonsense", "unknown section"),
+    ({"model": {"training_folders": ["Training/*"]}}, "model.training_folders", "must be str"),
+    ({"model": {"training_folders": "  "}}, "model.training_folders", "must name folders"),
+    ({"model": {"training_folders": "Triage/*"}}, "model.training_folders", "triage's own label folders"),
+    ({"model": {"training_folders": "triage-mine/*"}, "labels": {"prefix": "triage-mine/"}}, "model.training_folders",
+     "triage's own label folders"),
 ])
 def test_bad_config_names_file_and_key(data, key, words):
     with pytest.raises(ConfigError) as error:

@@ -54,6 +54,7 @@ class StateConfig:
 class ModelConfig:
     path: str = ""
     retrain_after_corrections: int = 50
+    training_folders: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
         sections[name] = _section(SECTIONS[name], name, value, path)
     config = Config(**sections, source=str(path))
     _check_security(config, path)
+    _check_training_folders(config, path)
     return config
 
 
@@ -174,6 +176,18 @@ def _check_security(config: Config, path) -> None:
         raise ConfigError(path, "imap.security", "plain (unencrypted) IMAP is only allowed to a loopback address")
     if not 0 <= config.triage.frustration_threshold <= 1:
         raise ConfigError(path, "triage.frustration_threshold", "must be between 0 and 1")
+
+
+def _check_training_folders(config: Config, path) -> None:
+    """Training folders hold what people filed; triage's own label folders hold its own
+    decisions, which it must never learn from as if a person had made them."""
+    pattern, prefix = config.model.training_folders.strip(), config.labels.prefix.lower()
+    if config.model.training_folders and not pattern:
+        raise ConfigError(path, "model.training_folders", "must name folders, e.g. \"Training/*\" (or be empty: off)")
+    if pattern and prefix and pattern.lower().startswith(prefix):
+        raise ConfigError(path, "model.training_folders",
+                          f"{pattern!r} would cover triage's own label folders ({config.labels.prefix}…); "
+                          "name folders people file mail into, e.g. \"Training/*\"")
 
 
 def is_loopback(host: str) -> bool:

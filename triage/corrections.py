@@ -5,7 +5,9 @@ places (``source``):
 
 - ``label-change``: someone changed triage's category labels on a message in their mail
   client (took ``triage/refund`` off, put ``triage/cancellation`` on);
-- ``training-folder``: someone filed a message into a training folder (``Training/refund``).
+- ``training-folder``: someone filed a message into a training folder (``Training/refund``);
+  ``after`` is then the categories of every training folder holding it
+  (:mod:`triage.imap.drops`), so a message filed twice has both.
 
 Only a person's change is a correction, never triage's own labels. The service tells
 the two apart by what it stored: :meth:`triage.history.History.save_decision` keeps the
@@ -13,7 +15,7 @@ labels triage wrote on each message, so the category labels found on the server 
 person's work exactly where they differ from those (:func:`human_change`). Labels triage
 writes are therefore never recorded here, and a message whose labels nobody touched
 yields nothing. (Training folders are never written by triage: it refuses to learn from
-its own label folders, see :mod:`triage.imap.training`.)
+its own label folders, see :mod:`triage.imap.training` and :mod:`triage.imap.drops`.)
 
 Each correction stores the message's classifier text (subject and newest words), so a
 model can be retrained without fetching the mail again. The table lives in the same

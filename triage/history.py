@@ -1,8 +1,9 @@
 """What triage remembers between runs, in one SQLite file (WAL mode).
 
 It stores every message it has seen (inbound and the team's replies), which conversation
-each belongs to, and the IMAP cursor of each folder. From that it answers the questions
-the engine asks: is this message new, which conversation is it in, how many times has
+each belongs to, the IMAP cursor of each folder it reads (the watched one, Sent, training
+folders) and, with CONDSTORE, the watched folder's HIGHESTMODSEQ. From that it answers
+the questions the engine asks: is this message new, which conversation is it in, how many times has
 this customer written since the team last answered, and since when is a conversation
 waiting. All writes of a batch sit in one transaction that :meth:`History.commit` makes
 durable only after the caller has acted (labels stored), so a crash repeats nothing
@@ -71,6 +72,11 @@ CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
     last_uid    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS modseqs(
+    mailbox     TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    modseq      INTEGER NOT NULL
 );
 """
 
@@ -287,6 +293,25 @@ class History:
             " AND labels IS NOT NULL ORDER BY uid DESC LIMIT ?", (mailbox, limit)).fetchall()
         return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
 
+    def labelled_uids(self, mailbox: str, uids: list[int]) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(UID, Message-ID, labels written) of those of ``uids`` in ``mailbox`` that are
+        triaged customer messages carrying labels (the ones a correction scan compares)."""
+        found = []
+        for start in range(0, len(uids), 500):
+            chunk = uids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                "SELECT uid, message_id, labels FROM messages WHERE mailbox = ? AND direction = 'in'"
+                f" AND labels IS NOT NULL AND uid IN ({marks}) ORDER BY uid", (mailbox, *chunk))
+            found += [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+        return found
+
+    def decided_categories(self, message_id: str) -> tuple[str, ...]:
+        """The categories triage decided for a message (``("other",)`` for none); () when
+        it never triaged it."""
+        row = self.db.execute("SELECT categories FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+        return tuple(json.loads(row[0])) if row and row[0] else ()
+
     def set_labels(self, message_id: str, labels: list[str]) -> None:
         """Record the triage labels a message carries now (after a sweep changed them)."""
         self.db.execute("UPDATE messages SET labels = ? WHERE message_id = ?", (json.dumps(sorted(labels)), message_id))
@@ -390,6 +415,20 @@ class History:
             "INSERT INTO cursors VALUES (?, ?, ?) ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
             " last_uid = excluded.last_uid",
             (mailbox, uidvalidity, last_uid),
+        )
+
+    def get_modseq(self, mailbox: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, HIGHESTMODSEQ) of an IMAP folder when its labels were last read,
+        or None: where the next correction scan may ask for changes only (CONDSTORE)."""
+        row = self.db.execute("SELECT uidvalidity, modseq FROM modseqs WHERE mailbox = ?", (mailbox,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def set_modseq(self, mailbox: str, uidvalidity: int, modseq: int) -> None:
+        """Remember a folder's HIGHESTMODSEQ (0: none usable); durable with the next :meth:`commit`."""
+        self.db.execute(
+            "INSERT INTO modseqs VALUES (?, ?, ?) ON CONFLICT(mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,"
+            " modseq = excluded.modseq",
+            (mailbox, uidvalidity, modseq),
         )
 
     def rebind_uids(self, mailbox: str, uid_by_message_id: dict[str, int]) -> None:

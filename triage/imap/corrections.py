@@ -1,56 +1,131 @@
 """Notice when a person changes triage's category labels in their mail client, and
 record it as a correction the next retraining learns from.
 
-Triage stores the labels it wrote on each message. Every pass re-reads the labels of the
-most recently triaged messages of the watched folder (a flag re-scan: one FETCH, cheap;
-CONDSTORE is not needed for it) and compares: a difference in the category labels is a
-person's doing, never triage's own (:func:`triage.corrections.human_change`). The message
-is then fetched (BODY.PEEK) for its text, and the labels now on it become the stored ones.
+Triage stores the labels it wrote on each message. Every pass re-reads the labels of
+triaged messages of the watched folder and compares: a difference in the category
+labels is a person's doing, never triage's own (:func:`triage.corrections.human_change`).
+The message is then fetched (BODY.PEEK) for its text, and the labels now on it become
+the stored ones. Which messages are re-read (:func:`changes_since` decides):
+
+- with CONDSTORE (RFC 7162), where labels are flags of the message (keywords, Gmail
+  labels), once a folder's HIGHESTMODSEQ is stored: only the triaged messages changed
+  since then, of any age (a SEARCH MODSEQ, then their labels);
+- otherwise — no CONDSTORE, NOMODSEQ, labels as folder copies, no MODSEQ stored yet, a
+  UIDVALIDITY change, a MODSEQ the server no longer reaches — the :data:`RESCAN_MESSAGES`
+  most recently triaged messages (one FETCH, cheap).
+
+The folder's HIGHESTMODSEQ is read before the changes are looked for, so a change made
+meanwhile is found again next time rather than missed (finding it twice records nothing
+new).
 """
 
 from __future__ import annotations
 
 import logging
 
-from triage.corrections import human_change, record_correction
+from triage.corrections import CorrectionStore, human_change
 from triage.errors import MessageParseError
 from triage.history import History
 from triage.imap.labeler import Labeler
 from triage.imap.mailbox import ImapMailbox
+from triage.message import RawMail
 from triage.parsing import parse_message
 
 log = logging.getLogger(__name__)
 
 RESCAN_MESSAGES = 500
-"""How many of the most recently triaged messages each pass re-reads for changed labels."""
+"""How many of the most recently triaged messages a pass re-reads without CONDSTORE."""
+
+Written = dict[int, tuple[str, tuple[str, ...]]]
+"""UID -> (Message-ID, labels triage wrote), as stored in history."""
+
+
+def changes_since(stored: tuple[int, int] | None, uidvalidity: int, highest: int) -> int | None:
+    """The MODSEQ after which changed messages are all that needs re-reading, or None for
+    the re-scan of recent mail. ``stored`` is the folder's (UIDVALIDITY, HIGHESTMODSEQ)
+    from the last scan, ``highest`` its HIGHESTMODSEQ now (0: the server keeps none).
+    A stored MODSEQ is unusable after a UIDVALIDITY change (another numbering) and when
+    it lies above the server's highest (the server lost its MODSEQs and counts anew)."""
+    if not highest or stored is None:
+        return None
+    stored_validity, modseq = stored
+    if stored_validity != uidvalidity or not 0 < modseq <= highest:
+        return None
+    return modseq
+
+
+def relabelled(written: Written, now_on_server: dict[int, frozenset[str]],
+               prefix: str) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """UID -> (categories triage wrote, categories now on the message) for the messages
+    whose category labels a person changed (UIDs no longer on the server are skipped)."""
+    changed = {uid: human_change(written[uid][1], labels, prefix)
+               for uid, labels in now_on_server.items() if uid in written}
+    return {uid: change for uid, change in changed.items() if change}
 
 
 def scan_corrections(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path: str,
                      max_bytes: int) -> int:
-    """Record the category changes people made to recently triaged messages of the
-    selected folder; returns how many corrections were recorded. Commits history."""
+    """Record the category changes people made to triaged messages of the selected
+    folder; returns how many corrections were recorded. Commits history."""
     folder = mailbox.folder or ""
-    written = {uid: (message_id, labels) for uid, message_id, labels in history.labelled(folder, RESCAN_MESSAGES)}
-    if not written:
-        return 0
-    now_on_server = labeler.labels_of(written)
-    changed = {uid: human_change(written[uid][1], labels, labeler.prefix) for uid, labels in now_on_server.items()}
-    changed = {uid: change for uid, change in changed.items() if change}
-    recorded = 0
-    for batch in mailbox.fetch_batches(sorted(changed), 50, max_bytes):
-        for raw in batch:
-            message_id, _ = written[raw.uid]
-            try:
-                message = parse_message(raw)
-            except MessageParseError as exc:
-                log.warning("a relabelled message could not be read: %s", exc)
-                continue
-            before, after = changed[raw.uid]
-            if record_correction(state_path, message_id=message_id, before=before, after=after,
-                                 source="label-change", text=message.classifier_text, automated=message.automated):
-                recorded += 1
-                log.info("correction: %s in %s was %s, a person made it %s", message_id, folder,
-                         ", ".join(before) or "other", ", ".join(after) or "other")
-            history.set_labels(message_id, sorted(now_on_server[raw.uid]))
+    uidvalidity = mailbox.state.uidvalidity if mailbox.state else 0
+    highest = mailbox.highest_modseq() if labeler.labels_on_message else 0
+    since = changes_since(history.get_modseq(folder), uidvalidity, highest)
+    written = _changed(mailbox, history, since) if since is not None else _recent(history, folder)
+    recorded = _record(mailbox, labeler, history, state_path, written, max_bytes) if written else 0
+    history.set_modseq(folder, uidvalidity, highest)
     history.commit()
     return recorded
+
+
+def _recent(history: History, folder: str) -> Written:
+    """The most recently triaged messages (the re-scan without CONDSTORE)."""
+    return {uid: (message_id, labels) for uid, message_id, labels in history.labelled(folder, RESCAN_MESSAGES)}
+
+
+def _changed(mailbox: ImapMailbox, history: History, modseq: int) -> Written:
+    """The triaged messages whose flags changed after ``modseq``, whatever their age."""
+    uids = mailbox.uids_changed_since(modseq)
+    triaged = history.labelled_uids(mailbox.folder or "", uids)
+    written = {uid: (message_id, labels) for uid, message_id, labels in triaged}
+    log.debug("%s: %d message(s) changed since MODSEQ %d, %d of them triaged", mailbox.folder, len(uids), modseq,
+              len(written))
+    return written
+
+
+def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path: str, written: Written,
+            max_bytes: int) -> int:
+    """Compare ``written`` with the labels on the server and record each person's change
+    with the message's text; the labels now on a message become its stored ones.
+
+    The stored labels are updated only after every correction is recorded: an update
+    holds the state file's write lock until the pass commits, and the correction store
+    (its own connection) would wait for it."""
+    now_on_server = labeler.labels_of(written)
+    changed = relabelled(written, now_on_server, labeler.prefix)
+    recorded = 0
+    with CorrectionStore(state_path) as store:
+        for batch in mailbox.fetch_batches(sorted(changed), 50, max_bytes):
+            for raw in batch:
+                message_id, _ = written[raw.uid]
+                recorded += _record_one(store, raw, message_id, *changed[raw.uid], folder=mailbox.folder or "")
+    for uid in changed:
+        history.set_labels(written[uid][0], sorted(now_on_server[uid]))
+    return recorded
+
+
+def _record_one(store: CorrectionStore, raw: RawMail, message_id: str, before: tuple[str, ...],
+                after: tuple[str, ...], *, folder: str) -> bool:
+    """Record one person's change with the message's text; False when it is not new (or
+    the message cannot be read)."""
+    try:
+        message = parse_message(raw)
+    except MessageParseError as exc:
+        log.warning("a relabelled message could not be read: %s", exc)
+        return False
+    correction = store.record(message_id=message_id, before=before, after=after, source="label-change",
+                              text=message.classifier_text, automated=message.automated)
+    if correction:
+        log.info("correction: %s in %s was %s, a person made it %s", message_id, folder,
+                 ", ".join(before) or "other", ", ".join(after) or "other")
+    return correction is not None

@@ -252,6 +252,12 @@ class Labeler:
             self._verify_keywords(actions)
         return actions
 
+    @property
+    def labels_on_message(self) -> bool:
+        """True when labels are flags of the message itself (keywords, Gmail labels), so
+        changing one changes the message's MODSEQ; a copy in a label folder does not."""
+        return self.mode in ("keywords", "gmail")
+
     def labels_of(self, uids: Iterable[int]) -> dict[int, frozenset[str]]:
         """The triage labels each message carries now (an empty set when none; UIDs that no
         longer exist are left out)."""

@@ -150,6 +150,29 @@ class ImapMailbox:
         with imap_errors(f"searching {self.folder}"):
             return sorted(self.client.search(["SINCE", day]))
 
+    def highest_modseq(self) -> int:
+        """HIGHESTMODSEQ of the selected folder (RFC 7162, CONDSTORE); 0 when the server
+        has no CONDSTORE or keeps no MODSEQs for this folder (NOMODSEQ).
+
+        A NOOP first: Dovecot answers STATUS on the selected folder from the session's
+        view, which learns of other clients' changes only at such a sync (a stale value
+        is safe, only wasteful: changes after it are looked at again)."""
+        if "CONDSTORE" not in self.capabilities:
+            return 0
+        with imap_errors(f"reading the HIGHESTMODSEQ of {self.folder}"):
+            self.client.noop()
+            status = self.client.folder_status(self.folder, [b"HIGHESTMODSEQ"])
+        return int(status.get(b"HIGHESTMODSEQ") or 0)
+
+    def uids_changed_since(self, modseq: int) -> list[int]:
+        """UIDs whose flags (or Gmail labels) changed after MODSEQ ``modseq``, ascending
+        (SEARCH MODSEQ, CONDSTORE). A NOOP first: SEARCH answers from the session's view
+        of the folder, so the view must include every change up to a HIGHESTMODSEQ read
+        just before, or a change counted as seen would never be found."""
+        with imap_errors(f"searching changes in {self.folder}"):
+            self.client.noop()
+            return sorted(self.client.search(["MODSEQ", str(modseq + 1)]))
+
     def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
         """UID → Message-ID of the messages in the selected folder that carry one of
         ``message_ids`` (HEADER search is a substring match, so hits are checked)."""

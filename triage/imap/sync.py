@@ -25,6 +25,7 @@ from triage.config import Config, ImapConfig
 from triage.engine import Decision, Engine
 from triage.history import History
 from triage.imap.corrections import scan_corrections
+from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.sent import find_sent_folders, ingest_sent
@@ -75,9 +76,10 @@ def triage_pass(
     client is not shown as waiting; then the new mail of the watched folder
     (:func:`sync_folder`); then the sweep, which re-reads ``\\Answered``, raises the
     priority of conversations past their reply target, marks them overdue, and takes the
-    waiting labels off answered ones; last, with ``state_path``, it records the label
-    changes people made as corrections (:mod:`triage.imap.corrections`). A dry run writes
-    and remembers nothing."""
+    waiting labels off answered ones; last, with ``state_path``, it records as corrections
+    the label changes people made (:mod:`triage.imap.corrections`) and the mail they
+    dropped into training folders (:mod:`triage.imap.drops`). A dry run writes and
+    remembers nothing."""
     since = date.today() - timedelta(days=config.imap.first_run_days)
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
         ingest_sent(mailbox, engine, folder, since)
@@ -91,6 +93,7 @@ def triage_pass(
         engine.rollback()
     elif state_path:
         scan_corrections(mailbox, labeler, engine.history, state_path, config.imap.max_message_bytes)
+        scan_training_folders(mailbox, engine.history, state_path, config)
 
 
 def sync_folder(

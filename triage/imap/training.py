@@ -11,6 +11,9 @@ mail then goes through :func:`triage.labeled.build_labeled`, the code path of
 
 triage's own label folders (``labels.mode = "folders"``) are refused: learning from them
 would be learning triage's own decisions as if a person had made them.
+
+The service watches the same folders for new mail (``[model] training_folders``,
+:mod:`triage.imap.drops`) and records each message dropped there as a correction.
 """
 
 from __future__ import annotations
@@ -60,9 +63,17 @@ def load_labeled_imap(config: Config, pattern: str, progress: Callable[[str], No
 def category_folders(folders: list[str], delimiter: str) -> dict[str, str]:
     """Folder -> category by the last part of each name, case-insensitively; UsageError
     names the folders that are no category."""
-    mapping = {folder: folder.rsplit(delimiter, 1)[-1].lower() for folder in folders}
-    unknown = sorted(folder for folder, name in mapping.items() if name not in FOLDERS)
+    mapping, unknown = split_category_folders(folders, delimiter)
     if unknown:
         raise UsageError(f"folders {', '.join(unknown)} are not categories; "
                          f"name each training folder after one of {', '.join(FOLDERS)}")
     return mapping
+
+
+def split_category_folders(folders: list[str], delimiter: str) -> tuple[dict[str, str], list[str]]:
+    """(folder -> category, the folders named after no category, sorted): a folder is the
+    category its last path component names, case-insensitively (``Training/Refund`` ->
+    ``refund``; ``other`` is one too)."""
+    names = {folder: folder.rsplit(delimiter, 1)[-1].lower() for folder in folders}
+    return ({folder: name for folder, name in names.items() if name in FOLDERS},
+            sorted(folder for folder, name in names.items() if name not in FOLDERS))
