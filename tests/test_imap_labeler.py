@@ -304,3 +304,21 @@ def test_mode_none_writes_nothing(dovecot, mail_folder, support_box) -> None:
     labeler = make_labeler(support_box, LabelsConfig(mode="none"))
     assert labeler.apply(uid, ["triage/refund", "triage/priority-1"]) == []
     assert dovecot.flags(mail_folder, uid) == before
+
+
+def test_each_keyword_is_read_back_once_per_labeler(dovecot, mail_folder, support_box, monkeypatch) -> None:
+    """The read-back that catches a dropped keyword costs a FETCH; it is spent the first
+    time a keyword is added, not on every batch after the folder has kept it."""
+    first, _ = new_message(dovecot, support_box)
+    second, _ = new_message(dovecot, support_box)
+    labeler = make_labeler(support_box, LabelsConfig(flag_priority_1=False))
+    read_back: list[list[int]] = []
+    fetch_flags = support_box.flags_of
+    monkeypatch.setattr(support_box, "flags_of", lambda uids: read_back.append(list(uids)) or fetch_flags(uids))
+
+    labeler.apply(first, ["triage/refund"])
+    labeler.apply(second, ["triage/refund"])
+    labeler.apply(second, ["triage/cancellation"])
+
+    assert read_back == [[first], [second]]  # refund once, then cancellation once
+    assert {"triage_refund", "triage_cancellation"} <= dovecot.flags(mail_folder, second)

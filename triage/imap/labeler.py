@@ -222,6 +222,8 @@ class Labeler:
         self.prefix = prefix
         self.flag_label = flag_label
         self.dry_run = dry_run
+        self._kept: set[str] = set()
+        """Keywords (lower-case) the folder was seen to keep; see :meth:`_verify_keywords`."""
 
     def apply(self, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[Action]:
         """Add and remove labels on one message; see :meth:`apply_many`."""
@@ -263,10 +265,7 @@ class Labeler:
         longer exist are left out)."""
         uids = sorted(set(uids))
         if self.mode == "keywords":
-            return {
-                uid: frozenset(filter(None, (label_for_keyword(flag, self.prefix) for flag in flags)))
-                for uid, flags in self.mailbox.flags_of(uids).items()
-            }
+            return {uid: self.labels_in_flags(flags) for uid, flags in self.mailbox.flags_of(uids).items()}
         if self.mode == "gmail":
             with imap_errors(f"reading Gmail labels in {self.mailbox.folder}"):
                 answer = self.mailbox.client.get_gmail_labels(uids)
@@ -278,6 +277,10 @@ class Labeler:
         if self.mode == "folders":
             return self._folder_labels_of(uids)
         return {uid: frozenset() for uid in self.mailbox.flags_of(uids)}
+
+    def labels_in_flags(self, flags: Iterable[str]) -> frozenset[str]:
+        """The triage labels among a message's flags and keywords (keywords mode)."""
+        return frozenset(filter(None, (label_for_keyword(flag, self.prefix) for flag in flags)))
 
     # -- per mode ---------------------------------------------------------------------
 
@@ -305,9 +308,13 @@ class Labeler:
             change(list(uids), list(targets), silent=True)
 
     def _verify_keywords(self, actions: list[Action]) -> None:
-        """Some servers (Dovecot under an ACL without "w", for one) answer OK to a STORE
-        they ignore; read the flags back so a label is never believed written when it is not."""
-        added = [a for a in actions if a.verb == "add" and a.kind == "keyword"]
+        """Some servers answer OK to a STORE they ignore (Dovecot under an ACL without
+        "w"; a Maildir folder that already has its 26 keywords and gets a 27th); read the
+        flags back so a label is never believed written when it is not.
+
+        Both are properties of the folder and the keyword, so each keyword is checked the
+        first time this labeler adds it, not on every batch."""
+        added = [a for a in actions if a.verb == "add" and a.kind == "keyword" and a.target.lower() not in self._kept]
         if not added:
             return
         flags = self.mailbox.flags_of(uid for action in added for uid in action.uids)
@@ -319,6 +326,7 @@ class Labeler:
                     f"{self.mailbox.folder}: the server answered OK but did not keep keyword {action.target} "
                     f"on UIDs {','.join(map(str, missing))}; if it never keeps keywords, set labels.mode = \"folders\""
                 )
+            self._kept.add(wanted)
 
     def _copy(self, action: Action) -> None:
         """COPY into the label's folder the messages not already there (by Message-ID;
