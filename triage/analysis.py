@@ -100,7 +100,9 @@ class Analyzer:
         analysed in-process anyway)."""
         if self._parallel(raws) and not any(started is raws for started, _ in self._started):
             pool = self._ensure_pool()
-            size = max(8, len(raws) // (self.processes * 4))
+            # One chunk per worker: each model call has a fixed cost (input checks, the
+            # feature union), and :meth:`ahead` keeps the workers fed across batches.
+            size = max(8, -(-len(raws) // self.processes))
             chunks = [raws[start:start + size] for start in range(0, len(raws), size)]
             self._started.append((raws, pool.map_async(_worker_analyze, chunks)))
 
