@@ -6,7 +6,9 @@ the server has it, re-issued every ``service.idle_seconds`` because servers and
 firewalls drop idle connections; polling every ``service.poll_seconds`` elsewhere — and
 another pass. Any network, TLS or server error drops the connection and reconnects after
 an exponential backoff with full jitter. SIGTERM and SIGINT finish the current batch and
-exit 0; SIGHUP reloads the config and the model between passes. Both hold a lock next to
+exit 0; SIGHUP reloads the config and the model between passes, and so does a change of
+the registry's active model (the service's own retraining, or `triage models --rollback`
+and `triage train` run elsewhere), noticed before every pass. Both hold a lock next to
 the state file, so only one triage works a mailbox at a time.
 """
 
@@ -39,7 +41,7 @@ from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import maybe_retrain
 from triage.lock import InstanceLock, lock_path_for
-from triage.registry import Registry
+from triage.registry import SHIPPED, Registry
 from triage.logs import register_secret, setup_logging
 from triage.output import write_jsonl, write_table
 
@@ -245,6 +247,9 @@ class Service:
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
             while not self.interrupted:
+                if self._active_model_moved():  # before the pass: the mail that woke us gets the new model
+                    self.request_reload()
+                    break
                 triage_pass(session.mailbox, session.labeler, engine, self.config, dry_run=self.args.dry_run,
                             emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config),
                             state_path=state_path(self.args, self.config))
@@ -258,12 +263,21 @@ class Service:
         """Retrain when enough corrections arrived, and tell whether the active model is no
         longer the one the engine runs (a retraining here, or `triage train` / `triage
         models --rollback` elsewhere): the service then reloads without a restart."""
-        state = state_path(self.args, self.config)
         try:
-            maybe_retrain(self.config, state)
+            maybe_retrain(self.config, state_path(self.args, self.config))
         except TriageError as exc:
             log.error("retraining failed, going on with the current model: %s", exc)
-        return Registry.for_state(state).active_name() != self.model_name
+        return self._active_model_moved()
+
+    def _active_model_moved(self) -> bool:
+        """True (and logged) when the registry's active model is no longer the one the
+        engine runs. Asked before every pass too, not only after one: a `triage models
+        --rollback` made while the service waited must decide the mail that wakes it."""
+        active = Registry.for_state(state_path(self.args, self.config)).active_name()
+        if active == self.model_name:
+            return False
+        log.info("the active model is now %s (was %s): reloading", active or SHIPPED, self.model_name or SHIPPED)
+        return True
 
     def _wait_for_mail(self, session: Session) -> None:
         if "IDLE" in session.mailbox.capabilities:
@@ -325,7 +339,7 @@ class Service:
         engine.close()
         setup_logging(self.args.log_format or config.service.log_format, self.args.verbose)
         self._configure(config)
-        log.info("reloaded %s", source)
+        log.info("reloaded %s; model %s", source, self.model_name or SHIPPED)
         return fresh
 
 
