@@ -571,3 +571,26 @@ def test_a_person_relabelling_a_message_is_recorded_as_a_correction_once(box: Bo
     assert "cancellation" in correction.after and "refund the last payment" in correction.text
     assert box.once()[0] == 0
     assert len(corrections_since(box.state)) == 1  # seen once, recorded once
+
+
+def test_a_relabel_wakes_the_idling_service_and_is_recorded_within_seconds(box: Box, dovecot: Dovecot,
+                                                                           services) -> None:
+    """IDLE reports other clients' flag changes (FETCH) as well as new mail: a person's
+    relabel is recorded at once, not at the next mail or the IDLE renewal minutes later."""
+    from triage.corrections import corrections_since
+
+    config = write_config(box.config, dovecot, box.folder, service={"idle_seconds": 300})
+    uid = box.append(message("wake", subject="my plan", body="Please refund the last payment, thanks.")[1])
+    service = services(config)
+    service.wait_until(lambda: len(service.rows) == 1, "the message triaged")
+    mark = service.wait_for_log("idling on")
+
+    with dovecot.client() as client:  # the team member's mail client
+        client.select_folder(box.folder)
+        client.remove_flags([uid], ["triage_refund"])
+        client.add_flags([uid], ["triage_cancellation"])
+    service.wait_for_log("correction:", after=mark, timeout=10)
+    assert [c.after for c in corrections_since(box.state)] == [("cancellation",)]
+    service.wait_for_log("idling on", after=mark + 1)
+    assert service.stop() == 0
+    assert len(service.rows) == 1  # woken, not re-triaged

@@ -256,7 +256,7 @@ class Service:
                 self.backoff.reset()
                 if not self.args.dry_run and self._model_changed():
                     self.request_reload()
-                if not self.interrupted:
+                if not self.interrupted and not self._arrived_during_the_pass(session, engine):
                     self._wait_for_mail(session)
 
     def _model_changed(self) -> bool:
@@ -279,6 +279,21 @@ class Service:
         log.info("the active model is now %s (was %s): reloading", active or SHIPPED, self.model_name or SHIPPED)
         return True
 
+    def _arrived_during_the_pass(self, session: Session, engine: Engine) -> bool:
+        """True when mail came in after the pass looked for it. The server announced it
+        (EXISTS) in the answer to one of the pass's commands, where nothing listens, and
+        IDLE announces only what is new after it starts: without this look the message
+        would wait for the IDLE renewal, minutes later. (A dry run keeps no cursor.)"""
+        if self.args.dry_run:
+            return False
+        cursor = engine.history.get_cursor(self.config.imap.folder)
+        if cursor is None or session.mailbox.state is None or cursor[0] != session.mailbox.state.uidvalidity:
+            return False
+        arrived = session.mailbox.uids_since(cursor[1])
+        if arrived:
+            log.debug("%d message(s) arrived during the pass; another pass", len(arrived))
+        return bool(arrived)
+
     def _wait_for_mail(self, session: Session) -> None:
         if "IDLE" in session.mailbox.capabilities:
             self._idle(session.client)
@@ -295,8 +310,9 @@ class Service:
             client.idle_done()
 
     def _idle_until_news(self, client: IMAPClient) -> None:
-        """Read IDLE responses in short slices; return on EXISTS (new mail), at the
-        deadline, or when interrupted. imapclient answers ``[]`` at once when the server
+        """Read IDLE responses in short slices; return on EXISTS (new mail), on FETCH
+        (another client changed a message's flags: perhaps a person relabelled one, a
+        correction the next pass records), at the deadline, or when interrupted. imapclient answers ``[]`` at once when the server
         is gone instead of raising (DESIGN.md), so an empty answer well before the slice
         is over means a dead connection, not a quiet one."""
         deadline = self.clock() + self.config.service.idle_seconds
@@ -304,7 +320,7 @@ class Service:
             timeout = min(SLICE_SECONDS, left)
             started = self.clock()
             responses = client.idle_check(timeout=timeout)
-            if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"FETCH") for r in responses):
                 return
             if any(r[0] == b"BYE" for r in responses):
                 raise ImapConnectionError(f"{self.config.imap.host} closed the connection: {responses}")
