@@ -498,6 +498,22 @@ def test_waits_are_sliced_and_end_early_on_a_stop_or_reload(tmp_path: Path) -> N
         assert len(fake.sleeps) == 1 and service.stopping
 
 
+def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_path: Path, monkeypatch, caplog) -> None:
+    """A full disk while writing a model must not stop triage: it logs and goes on."""
+    import triage.imap.service as service_module
+
+    def fail(config, state) -> bool:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(service_module, "maybe_retrain", fail)
+    args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(tmp_path / "state.db"))
+    with History(tmp_path / "state.db") as history:
+        service = Service(args, Config(), history)
+        service.model_name = None  # the shipped model, as a fresh state file has it
+        assert service._model_changed() is False
+    assert "retraining failed unexpectedly, going on with the current model: OSError" in caplog.text
+
+
 def test_the_lock_admits_one_holder(tmp_path: Path) -> None:
     path = tmp_path / "state.db.lock"
     with InstanceLock(path):

@@ -267,6 +267,9 @@ class Service:
             maybe_retrain(self.config, state_path(self.args, self.config))
         except TriageError as exc:
             log.error("retraining failed, going on with the current model: %s", exc)
+        except Exception as exc:  # a full disk, a library error: triage must go on triaging
+            log.error("retraining failed unexpectedly, going on with the current model: %s: %s",
+                      type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return self._active_model_moved()
 
     def _active_model_moved(self) -> bool:
