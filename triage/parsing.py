@@ -87,10 +87,14 @@ def _headers(message) -> dict[str, str]:
     for name, value in message.items():
         key = name.lower()
         if key not in headers:
+            text = str(value)
+            if "=?" not in text:  # no encoded-word: nothing to decode (most headers, most mail)
+                headers[key] = text
+                continue
             try:
-                headers[key] = str(make_header(decode_header(str(value))))
+                headers[key] = str(make_header(decode_header(text)))
             except Exception:  # undecodable encoded-word: keep it as sent
-                headers[key] = str(value)
+                headers[key] = text
     return headers
 
 
