@@ -20,16 +20,25 @@ from triage.sweep import SweepChange, labels_after
 
 log = logging.getLogger(__name__)
 
+REFRESH_SLICE = 2000
+"""Waiting messages whose flags are read (and reduced to answered or not) at a time."""
+
 
 def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
     """Record which waiting customer messages of the selected folder carry ``\\Answered``
     now (history's rule makes it count only with a team message after it). Uncommitted;
     returns how many carry it."""
     folder = mailbox.folder or ""
-    flags = mailbox.flags_of(history.waiting_uids(folder))
-    answered = {uid: has_answered_flag(found) for uid, found in flags.items()}
-    history.set_answered_flags(folder, answered)
-    return sum(answered.values())
+    waiting = history.waiting_uids(folder)
+    carrying = 0
+    # In slices: the flags of every waiting message at once (50,000 on a first run over a
+    # big backlog) would be the largest thing in memory; a slice is reduced to yes/no.
+    for start in range(0, len(waiting), REFRESH_SLICE):
+        flags = mailbox.flags_of(waiting[start:start + REFRESH_SLICE])
+        answered = {uid: has_answered_flag(found) for uid, found in flags.items()}
+        history.set_answered_flags(folder, answered)
+        carrying += sum(answered.values())
+    return carrying
 
 
 def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> list[Action]:
