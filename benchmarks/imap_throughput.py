@@ -15,7 +15,7 @@ a throwaway Dovecot (tests/dovecot.py) and prints, from one run:
 
 Usage (needs dovecot-imapd; as root the mail processes run as ``nobody``):
 
-    .venv/bin/python benchmarks/imap_throughput.py [--messages 10000] [--batch-size 200]
+    .venv/bin/python benchmarks/imap_throughput.py [--messages 10000] [--batch-size 500]
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ def idle_latencies(dovecot: Dovecot, config: Path, samples: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10_000, help="messages in the mailbox (default 10000)")
-    parser.add_argument("--batch-size", type=int, default=200, help="messages per FETCH, as imap.batch_size")
+    parser.add_argument("--batch-size", type=int, default=500, help="messages per FETCH, as imap.batch_size")
     parser.add_argument("--latency-samples", type=int, default=10, help="APPENDs timed under IDLE (default 10)")
     args = parser.parse_args()
     logging.getLogger("mailparser").setLevel(logging.ERROR)  # it warns about every part type it skips

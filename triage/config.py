@@ -34,7 +34,7 @@ class ImapConfig:
     verify_certificate: bool = True
     ca_file: str = ""
     timeout_seconds: float = 60.0
-    batch_size: int = 200
+    batch_size: int = 500
     max_message_bytes: int = 2_000_000
     first_run_days: int = 30
     sent_folders: list[str] = field(default_factory=list)
