@@ -46,6 +46,10 @@ class Message:
     uid: int | None = None
     key: str = ""
     flags: tuple[str, ...] = field(default=())
+    content_hash: str = ""
+    """SHA-256 of the raw bytes: the identity of local mail (:func:`triage.parsing.content_hash`)."""
+    notes: tuple[str, ...] = ()
+    """What parsing could not read in full ("headers over 256 KB: read the first 256 KB")."""
 
     @property
     def classifier_text(self) -> str:

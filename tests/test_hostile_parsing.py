@@ -1,0 +1,123 @@
+"""Hostile and odd mail through the parser: every message that has a header is read,
+within a budget, and says what it could not read."""
+
+import base64
+import time
+
+import pytest
+
+import triage.parsing as parsing
+from triage.errors import MessageParseError
+from triage.headers import MAX_HEADER_CHARS, decode_value
+from triage.message import RawMail
+from triage.parsing import parse_message
+
+
+def mail(text: str | bytes, key: str = "m") -> RawMail:
+    return RawMail(text.encode() if isinstance(text, str) else text, "t", key)
+
+
+def test_two_subject_headers_take_the_first_non_empty_one():
+    message = parse_message(mail("From: a@b.example\nSubject:\nSubject: Refund please\nSubject: other\n"
+                                 "Message-ID: <x@b>\n\nplease refund order 1\n"))
+    assert message.subject == "Refund please"
+    assert message.sender == "a@b.example"
+
+
+def test_two_from_headers_and_two_message_ids_do_not_stop_parsing():
+    message = parse_message(mail("From: Ann <ann@b.example>\nFrom: Bob <bob@c.example>\nMessage-ID: <1@b>\n"
+                                 "Message-ID: <2@b>\nSubject: hi\n\nhello\n"))
+    assert (message.sender, message.message_id) == ("ann@b.example", "<1@b>")
+
+
+def test_an_encoded_word_bomb_is_decoded_within_the_header_budget():
+    bomb = " ".join(["=?utf-8?q?refund_me?="] * 90_000)  # ~2 MB of encoded words
+    started = time.process_time()
+    message = parse_message(mail(f"From: a@b.example\nSubject: {bomb}\nMessage-ID: <bomb@b>\n\nhi\n"))
+    assert time.process_time() - started < 5  # the standard library's decoder took 40 s on this
+    assert message.subject.startswith("refund merefund me") and len(message.subject) <= MAX_HEADER_CHARS
+
+
+def test_a_giant_header_block_is_cut_and_the_body_still_read():
+    filler = "".join(f"X-Filler-{i}: {'y' * 70}\n" for i in range(6_000))  # ~500 KB of headers
+    message = parse_message(mail(f"From: a@b.example\nSubject: cancel\nMessage-ID: <h@b>\n{filler}\n"
+                                 "please cancel my plan\n"))
+    assert message.newest_text == "please cancel my plan"
+    assert any("headers over" in note for note in message.notes)
+
+
+def test_a_multipart_report_without_its_boundary_is_read_not_skipped():
+    # mail-parser raised AttributeError on this shape (no start boundary, no epilogue).
+    message = parse_message(mail(
+        "From: MAILER-DAEMON@mx.example\nTo: support@shop.example\nSubject: Undelivered Mail\n"
+        "Message-ID: <dsn@mx>\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"never-used\"\n\n"
+        "This is the mail system at host mx.example. Your message could not be delivered.\n"))
+    assert message.automated and message.automated_reason == "bounce"
+    assert "could not be delivered" in message.body_text
+
+
+def test_a_customer_multipart_without_its_boundary_keeps_the_words():
+    message = parse_message(mail("From: c@d.example\nSubject: order\nMessage-ID: <nb@d>\nMIME-Version: 1.0\n"
+                                 "Content-Type: multipart/mixed; boundary=zzz\n\nI want a refund for order 55\n"))
+    assert "refund for order 55" in message.newest_text
+
+
+def test_8bit_utf8_headers_are_read_as_utf8():
+    message = parse_message(mail("From: Jürgen Weiß <j@x.de>\nSubject: Kündigung café\nMessage-ID: <u@x>\n\nhi\n"
+                                 .encode("utf-8")))
+    assert (message.sender_name, message.subject) == ("Jürgen Weiß", "Kündigung café")
+
+
+def test_8bit_latin1_headers_fall_back_to_windows_1252():
+    message = parse_message(mail("From: a@b.example\nSubject: Café crème\nMessage-ID: <l@b>\n\nhi\n".encode("latin-1")))
+    assert message.subject == "Café crème"
+
+
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "utf-7-broken", ""])
+def test_unknown_charsets_never_raise(charset):
+    body = "Zwrot pieniędzy proszę".encode("utf-8")
+    message = parse_message(mail(b"From: a@b.example\nSubject: =?" + charset.encode() + b"?q?zwrot?=\n"
+                                 b"Content-Type: text/plain; charset=" + charset.encode() + b"\n"
+                                 b"Content-Transfer-Encoding: base64\nMessage-ID: <c@b>\n\n"
+                                 + base64.encodebytes(body)))
+    assert "Zwrot pieni" in message.body_text
+
+
+def test_nested_multipart_bomb_reads_at_most_max_parts():
+    parts = "".join(f"--b\nContent-Type: application/octet-stream\n\n{i}\n" for i in range(parsing.MAX_PARTS * 3))
+    message = parse_message(mail("From: a@b.example\nSubject: many\nMessage-ID: <p@b>\nMIME-Version: 1.0\n"
+                                 "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+                                 f"the words\n{parts}--b--\n"))
+    assert message.newest_text == "the words"
+    assert any("MIME parts" in note for note in message.notes)
+
+
+def test_nul_bytes_and_8bit_garbage_in_the_body_are_read_around():
+    message = parse_message(mail(b"From: a@b.example\nSubject: x\nMessage-ID: <n@b>\n\nrefund\x00 \xff\xfe please\n"))
+    assert "refund" in message.body_text and "please" in message.body_text
+
+
+def test_the_parser_failing_falls_back_to_the_raw_text(monkeypatch):
+    class Exploding:
+        @staticmethod
+        def parsebytes(data):
+            raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(parsing, "_PARSER", Exploding)
+    message = parse_message(mail("From: Ann <ann@b.example>\nSubject: =?utf-8?q?caf=C3=A9?=\nMessage-ID: <r@b>\n\n"
+                                 "<html><div>please cancel</div></html>\n"))
+    assert (message.sender, message.subject, message.newest_text) == ("ann@b.example", "café", "please cancel")
+    assert message.notes == ("MIME structure unreadable: read as plain text",)
+
+
+@pytest.mark.parametrize("data", [b"\x00\x01\x02garbage with no header\n" * 10, b"   \n\n", b""])
+def test_only_bytes_without_any_header_are_unreadable(data):
+    with pytest.raises(MessageParseError):
+        parse_message(mail(data))
+
+
+def test_decode_value_is_linear_and_merges_adjacent_encoded_words():
+    assert decode_value("=?utf-8?q?J=C3=BCrgen?= =?utf-8?b?V2Vpw58=?= <j@x>") == "JürgenWeiß <j@x>"
+    assert decode_value("Re: =?iso-8859-1?q?caf=E9?= ok") == "Re: café ok"
+    assert decode_value("a\x1b]0;title\x07b") == "a]0;titleb"
