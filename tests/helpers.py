@@ -40,7 +40,7 @@ def corpus_bodies(every: int = 3) -> list[str]:
     from triage.errors import MessageParseError
     from triage.parsing import parse_message
 
-    files = sorted((ROOT / "data").rglob("*.eml"))[::every] + sorted(p for p in (ROOT / "samples").rglob("*") if p.is_file())
+    files = sorted([*(ROOT / "data" / "corpus").rglob("*.eml"), *(ROOT / "data" / "holdout").rglob("*.eml")])[::every] + sorted(p for p in (ROOT / "samples").rglob("*") if p.is_file())
     bodies = []
     for path in files:
         try:

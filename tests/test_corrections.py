@@ -20,7 +20,7 @@ def test_a_correction_is_stored_in_the_state_file_beside_the_history(tmp_path):
     [again] = corrections_since(state)
     assert again == saved
     with History(state) as history:  # the history's tables are untouched, and it still opens
-        assert not history.is_known("<a@x>")
+        assert history.decided_categories("<a@x>") == ()
 
 
 def test_a_label_change_that_changes_nothing_is_no_correction(tmp_path):

@@ -16,7 +16,7 @@ from triage import CATEGORIES, learning
 from triage.cli import main
 from triage.config import Config, LabelsConfig, ModelConfig
 from triage.corrections import CorrectionStore, corrections_since
-from triage.history import History
+from triage.history import History, Labeled
 from triage.imap import corrections as imap_corrections
 from triage.imap import drops
 from triage.imap.connection import connect, disconnect
@@ -48,8 +48,9 @@ def test_changes_since_uses_the_stored_modseq_only_when_it_is_usable(stored, uid
 
 
 def test_relabelled_keeps_only_a_persons_change_of_categories():
-    written = {1: ("<a@x>", ("triage/refund", "triage/priority-2")), 2: ("<b@x>", ("triage/fee_dispute",)),
-               3: ("<c@x>", ("triage/refund",))}
+    written = {uid: Labeled(uid, mid, "INBOX", uid, labels) for uid, mid, labels in [
+        (1, "<a@x>", ("triage/refund", "triage/priority-2")), (2, "<b@x>", ("triage/fee_dispute",)),
+        (3, "<c@x>", ("triage/refund",))]}
     now = {1: frozenset({"triage/cancellation", "triage/priority-2"}),  # a person's change
            2: frozenset({"triage/fee_dispute", "triage/overdue"}),      # only triage's own kind of label
            9: frozenset({"triage/refund"})}                             # not triaged: ignored

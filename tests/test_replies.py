@@ -140,13 +140,26 @@ def test_waiting_names_the_latest_waiting_message_and_its_labels(engine):
     assert "triage/follow_up" in waiting.last_labels and waiting.last_uid is None
 
 
-def test_an_old_state_file_gets_the_new_column(tmp_path):
+V1_MESSAGES = """CREATE TABLE messages(
+    message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, mailbox TEXT NOT NULL, uid INTEGER,
+    direction TEXT NOT NULL, customer TEXT NOT NULL, subject TEXT NOT NULL, date TEXT NOT NULL,
+    automated INTEGER NOT NULL DEFAULT 0, awaits_reply INTEGER NOT NULL DEFAULT 1, categories TEXT,
+    frustration REAL, frustrated INTEGER, priority INTEGER, reasons TEXT, labels TEXT)"""
+
+
+def test_an_old_state_file_is_brought_up_to_the_current_schema_with_its_mail(tmp_path):
     path = tmp_path / "old.db"
-    with History(path) as history:
-        history.db.execute("ALTER TABLE messages DROP COLUMN answered_flag")
-        history.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-        history.db.commit()
+    old = sqlite3.connect(path)  # a state file of schema 1, as the first release wrote it
+    old.executescript(V1_MESSAGES + ";CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                      "INSERT INTO meta VALUES ('schema_version', '1');")
+    old.execute("INSERT INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date)"
+                " VALUES ('<c1@x>', '<c1@x>', 'INBOX', 7, 'in', 'ann@x', 'Lamp', '2026-03-16T09:00:00+00:00')")
+    old.commit()
+    old.close()
     with History(path) as history:
         columns = {row[1] for row in history.db.execute("PRAGMA table_info(messages)")}
-        assert "answered_flag" in columns and history.waiting() == []
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert {"id", "answered_flag", "content_hash", "unreadable"} <= columns
+        assert history.known_uids("INBOX", [7, 8]) == {7}
+        [row] = history.db.execute("SELECT id, message_id FROM messages").fetchall()
+        assert tuple(row) == (1, "<c1@x>")
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)

@@ -44,24 +44,51 @@ class Broken:
 
 
 def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[Analysis | Broken]:
-    """Parse, score and read the tone of a batch, in this process."""
+    """Parse, score and read the tone of a batch, in this process. Never raises for one
+    message: a message that cannot be parsed or scored comes back as :class:`Broken`."""
     parsed: list[Message | Broken] = []
     for raw in raws:
         try:
             parsed.append(parse_message(raw))
         except MessageParseError as exc:
             parsed.append(Broken(f"{raw.mailbox}:{raw.key}", str(exc)))
+        except Exception as exc:  # a bug meeting hostile mail: this message only
+            log.exception("parsing %s:%s failed", raw.mailbox, raw.key)
+            parsed.append(Broken(f"{raw.mailbox}:{raw.key}", f"triage failed on it ({type(exc).__name__}: {exc})"))
     messages = [m for m in parsed if isinstance(m, Message)]
+    try:
+        results = iter(_score(messages, model, tone))
+    except Exception:  # score one by one, so one message cannot take the batch down
+        log.exception("scoring a batch of %d failed; scoring one by one", len(messages))
+        results = iter([_score_one(m, model, tone) for m in messages])
+    out: list[Analysis | Broken] = []
+    for item in parsed:
+        if isinstance(item, Broken):
+            out.append(item)
+            continue
+        result = next(results)
+        out.append(result if isinstance(result, Broken) else Analysis(item, *result))
+    return out
+
+
+def _score(messages: list[Message], model: CategoryModel, tone: ToneModel) -> list[tuple[dict[str, float], float]]:
     texts = [m.classifier_text for m in messages]
     human = [not m.automated for m in messages]  # machines are not frustrated: no tone read
     if tone is getattr(model, "tone", None):  # one vectorisation for both
         category_scores, tones = model.scores_and_tone(texts, human)
     else:
         category_scores = model.scores(texts)
-        tones = iter(tone.scores([t for t, wanted in zip(texts, human) if wanted]))
-        tones = [next(tones) if wanted else 0.0 for wanted in human]
-    results = iter(zip(category_scores, tones))
-    return [item if isinstance(item, Broken) else Analysis(item, *next(results)) for item in parsed]
+        found = iter(tone.scores([t for t, wanted in zip(texts, human) if wanted]))
+        tones = [next(found) if wanted else 0.0 for wanted in human]
+    return list(zip(category_scores, tones))
+
+
+def _score_one(message: Message, model: CategoryModel, tone: ToneModel) -> tuple[dict[str, float], float] | Broken:
+    try:
+        return _score([message], model, tone)[0]
+    except Exception as exc:
+        log.exception("scoring %s:%s failed", message.mailbox, message.key)
+        return Broken(f"{message.mailbox}:{message.key}", f"triage failed on it ({type(exc).__name__}: {exc})")
 
 
 _worker_model: tuple[CategoryModel, ToneModel] | None = None

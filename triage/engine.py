@@ -16,10 +16,10 @@ from triage.analysis import Analysis, Analyzer, Broken
 from triage.errors import MessageParseError
 from triage.frustration import frustration_score
 from triage.history import History
-from triage.labels import labels_for
+from triage.labels import UNREADABLE, labels_for
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
-from triage.parsing import parse_message
+from triage.parsing import content_hash, parse_message
 from triage.priority import Facts, looks_like_thanks, prioritize
 from triage.sla import Policy, assess
 from triage.tone import ToneModel
@@ -149,12 +149,26 @@ class Engine:
         return self.analyzer.ahead(batches)
 
     def _known(self, raws: list[RawMail]) -> set[int]:
-        """ids of the raws already recorded, by IMAP UID."""
-        with_uid = [r for r in raws if r.uid is not None]
-        if not with_uid:
-            return set()
-        known_uids = self.history.known_uids(with_uid[0].mailbox, [r.uid for r in with_uid])
-        return {id(r) for r in with_uid if r.uid in known_uids}
+        """Positions in ``raws`` of mail already recorded: by UID in its folder (IMAP), by
+        content hash (local mail, which has no other identity), or seen earlier in the batch."""
+        known: set[int] = set()
+        with_uid = [i for i, r in enumerate(raws) if r.uid is not None]
+        if with_uid:
+            known_uids = self.history.known_uids(raws[with_uid[0]].mailbox, [raws[i].uid for i in with_uid])
+            seen_uids: set[int] = set()
+            for i in with_uid:
+                if raws[i].uid in known_uids or raws[i].uid in seen_uids:
+                    known.add(i)
+                seen_uids.add(raws[i].uid)
+        local = {i: content_hash(r.raw) for i, r in enumerate(raws) if r.uid is None}
+        if local:
+            known_hashes = self.history.known_hashes(list(set(local.values())))
+            seen: set[str] = set()
+            for i, digest in local.items():
+                if digest in known_hashes or digest in seen:
+                    known.add(i)
+                seen.add(digest)
+        return known
 
     def now(self) -> datetime:
         """The clock for waiting times: ``--now`` when given, else the current time."""
@@ -163,55 +177,94 @@ class Engine:
     def decide(self, raws: Iterable[RawMail]) -> list[Decision]:
         """Parse, classify and prioritise a batch; record it in history uncommitted.
 
-        Returns one Decision per new inbound message, oldest first. The team's replies
-        are recorded (they stop the clock) but produce no Decision. Broken messages are
-        logged, counted and skipped.
+        Returns one Decision per new inbound message, oldest first, unreadable ones
+        included. The team's replies are recorded (they stop the clock) but produce no
+        Decision. Nothing one message does can stop the batch: a message that cannot be
+        read, or that triage fails on, is recorded as unreadable with the reason (so it is
+        counted, reported and labelled, and never tried again), and the rest go on.
         """
         raws = raws if isinstance(raws, list) else list(raws)
         known = self._known(raws)
         analyses: list[Analysis] = []
+        unreadable: list[tuple[RawMail, str]] = []
         # The whole batch is analysed, known mail included, so work started ahead by
         # :meth:`ahead` is found; known mail is dropped after (rare: a resync or a re-run).
-        for raw, item in zip(raws, self.analyzer.analyze(raws)):
-            if id(raw) in known:
+        for position, (raw, item) in enumerate(zip(raws, self.analyzer.analyze(raws))):
+            if position in known:
                 continue
             if isinstance(item, Broken):
-                self.stats.broken += 1
-                self.stats.broken_keys.append(item.key)
-                log.warning("skipping broken message %s", item.reason)
+                unreadable.append((raw, item.reason))
             else:
                 analyses.append(item)
         self.stats.parsed += len(analyses)
-        fresh: dict[str, Analysis] = {}
-        for analysis in analyses:
-            message_id = analysis.message.message_id
-            if message_id in fresh or self.history.is_known(message_id):
-                self.stats.already_triaged += 1
-                continue
-            fresh[message_id] = analysis
         self.stats.already_triaged += len(known)
-        ordered = sorted((a.message for a in fresh.values()), key=lambda m: m.date)
-        inbound = [m for m in ordered if not self.settings.is_team(m.sender)]
-
-        threads: dict[str, str] = {}
-        acknowledgements = {m.message_id for m in inbound if not m.automated and looks_like_thanks(m.newest_text)}
+        by_message = {id(a.message): a for a in analyses}
+        ordered = sorted((a.message for a in analyses), key=lambda m: m.date)
+        acknowledgements = {id(m) for m in ordered
+                            if not m.automated and not self.settings.is_team(m.sender) and looks_like_thanks(m.newest_text)}
+        recorded: list[tuple[Message, str, int]] = []
         for message in ordered:
-            if self.settings.is_team(message.sender):
-                self._record_reply(message, message.uid)
-                continue
-            thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
-                                                message.sender, message.subject)
-            threads[message.message_id] = thread_id
-            self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
-                                uid=message.uid, direction="in", customer=message.sender,
-                                subject=message.subject, date=message.date, automated=message.automated,
-                                awaits_reply=not message.automated and message.message_id not in acknowledgements,
-                                answered_flag=has_answered_flag(message.flags))
+            try:
+                with self.history.one_message():
+                    if self.settings.is_team(message.sender):
+                        self._record_reply(message, message.uid)
+                    else:
+                        recorded.append((message, *self._record_inbound(message, id(message) in acknowledgements)))
+            except Exception as exc:
+                log.exception("recording %s:%s failed", message.mailbox, message.key)
+                unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
 
-        decisions = [self._decide_one(m, threads[m.message_id], fresh[m.message_id].scores,
-                                      fresh[m.message_id].tone, m.message_id in acknowledgements) for m in inbound]
+        decisions = []
+        for message, thread_id, row in recorded:
+            analysis = by_message[id(message)]
+            try:
+                with self.history.one_message():
+                    decisions.append(self._decide_one(message, thread_id, row, analysis.scores, analysis.tone,
+                                                      id(message) in acknowledgements))
+            except Exception as exc:
+                log.exception("deciding %s:%s failed", message.mailbox, message.key)
+                decisions.append(self._unreadable(_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: "
+                                                  f"{exc})", row=row))
+        decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
+
+    def _record_inbound(self, message: Message, acknowledgement: bool) -> tuple[str, int]:
+        """Record one customer message in its conversation; returns (thread, row)."""
+        thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
+                                            message.sender, message.subject)
+        row = self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
+                                  uid=message.uid, direction="in", customer=message.sender, subject=message.subject,
+                                  date=message.date, automated=message.automated,
+                                  awaits_reply=not message.automated and not acknowledgement,
+                                  answered_flag=has_answered_flag(message.flags), content_hash=message.content_hash)
+        return thread_id, row
+
+    def _unreadable(self, raw: RawMail, reason: str, row: int | None = None) -> Decision:
+        """Record (or, with ``row``, mark) a message triage could not read, and the row
+        that shows it: no category, a reason, and the ``unreadable`` label so a person
+        looks at it."""
+        self.stats.broken += 1
+        self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
+        log.warning("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
+        digest = content_hash(raw.raw)
+        date = raw.internaldate or self.now()
+        message = Message(message_id=f"<{digest[:40]}@triage.invalid>", sender="", sender_name="", recipients=(),
+                          subject="", date=date, in_reply_to=None, references=(), body_text="", newest_text="",
+                          automated=False, automated_reason=None, mailbox=raw.mailbox, uid=raw.uid, key=raw.key,
+                          flags=raw.flags, content_hash=digest, notes=(reason,))
+        labels = [self.settings.label_prefix + UNREADABLE]
+        reasons = [f"unreadable: {reason}"]
+        if row is None:
+            row = self.history.record(message_id=message.message_id, thread_id=message.message_id,
+                                      mailbox=raw.mailbox, uid=raw.uid, direction="in", customer="", subject="",
+                                      date=date, automated=False, awaits_reply=False, content_hash=digest,
+                                      unreadable=reason)
+        else:
+            self.history.mark_unreadable(row, reason)
+        self.history.save_decision(row, categories=[OTHER], frustration=0.0, frustrated=False, priority=3,
+                                   reasons=reasons, labels=labels)
+        return Decision(message, message.message_id, [OTHER], {}, 0.0, False, 1, None, 3, reasons, labels)
 
     def record_replies(self, raws: Iterable[RawMail]) -> int:
         """Record mail the team sent (read from a Sent folder; headers are enough) as the
@@ -229,7 +282,7 @@ class Engine:
             except MessageParseError as exc:
                 log.warning("skipping a sent message: %s", exc)
                 continue
-            if self.history.is_known(message.message_id):
+            if self.history.is_known_reply(message.message_id):
                 continue
             if message.automated:
                 log.debug("not a reply: %s in %s is automated (%s)", raw.key, raw.mailbox, message.automated_reason)
@@ -263,7 +316,7 @@ class Engine:
                             automated=reply.automated, awaits_reply=False)
         self.stats.team_replies += 1
 
-    def _decide_one(self, message: Message, thread_id: str, scores: dict[str, float], tone: float,
+    def _decide_one(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
                     acknowledgement: bool) -> Decision:
         asks_nothing = message.automated or acknowledgement  # == asks_for_nothing(), already computed
         categories = [] if asks_nothing else self.model.decide(scores)
@@ -292,10 +345,16 @@ class Engine:
         answered = answered_upto is not None and message.date <= answered_upto
         labels = labels_for(categories, frustrated, aged.priority, self.settings.label_prefix, aged.overdue, answered)
         # History keeps the priority before ageing: re-evaluations age it again from there.
-        self.history.save_decision(message.message_id, categories=categories or [OTHER], frustration=frustration,
+        self.history.save_decision(row, categories=categories or [OTHER], frustration=frustration,
                                    frustrated=frustrated, priority=priority, reasons=reasons, labels=labels)
         return Decision(message, thread_id, categories or [OTHER], scores, frustration, frustrated, repeat_count,
                         waiting_hours, aged.priority, aged.reasons, labels)
+
+
+def _raw_of(message: Message, raws: list[RawMail]) -> RawMail:
+    """The raw mail a parsed message came from (by its source key)."""
+    return next((r for r in raws if r.key == message.key and r.mailbox == message.mailbox),
+                RawMail(b"", message.mailbox, message.key, message.uid, message.date, message.flags))
 
 
 def _hours(delta) -> float:

@@ -26,19 +26,23 @@ A customer writing after that moment starts a new wait.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from triage.subjects import subject_key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+_MESSAGES = """
 CREATE TABLE IF NOT EXISTS messages(
-    message_id   TEXT PRIMARY KEY,
+    id           INTEGER PRIMARY KEY,
+    message_id   TEXT NOT NULL,
+    content_hash TEXT NOT NULL DEFAULT '',
     thread_id    TEXT NOT NULL,
     mailbox      TEXT NOT NULL,
     uid          INTEGER,
@@ -54,11 +58,17 @@ CREATE TABLE IF NOT EXISTS messages(
     priority     INTEGER,
     reasons      TEXT,
     labels       TEXT,
-    answered_flag INTEGER NOT NULL DEFAULT 0
+    answered_flag INTEGER NOT NULL DEFAULT 0,
+    unreadable   TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_customer ON messages(customer, direction, date);
-CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, date);
-CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
+"""
+"""One row per message seen: ``id`` is its identity (a Message-ID is threading evidence
+only: bounces, broken mailers and forwards reuse them); an IMAP message is also known by
+(``mailbox``, ``uid``), local mail by ``content_hash``. ``unreadable`` says why a message
+could not be read (NULL for the others)."""
+
+_TABLES = _MESSAGES + """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refs(message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS threads(
     thread_id   TEXT PRIMARY KEY,
@@ -66,8 +76,6 @@ CREATE TABLE IF NOT EXISTS threads(
     subject     TEXT NOT NULL,
     subject_key TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
-CREATE INDEX IF NOT EXISTS messages_out_customer ON messages(direction, customer, date);
 CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
@@ -80,9 +88,29 @@ CREATE TABLE IF NOT EXISTS modseqs(
 );
 """
 
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id);
+CREATE INDEX IF NOT EXISTS messages_content_hash ON messages(content_hash);
+CREATE INDEX IF NOT EXISTS messages_customer ON messages(customer, direction, date);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, date);
+CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
+CREATE INDEX IF NOT EXISTS messages_out_customer ON messages(direction, customer, date);
+CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
+"""
 
-_MIGRATIONS = {2: "ALTER TABLE messages ADD COLUMN answered_flag INTEGER NOT NULL DEFAULT 0"}
-"""Schema version -> the statement that brings a file of the version before up to it."""
+_V3_COLUMNS = ("message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated, awaits_reply,"
+               " categories, frustration, frustrated, priority, reasons, labels, answered_flag")
+_MIGRATIONS = {
+    2: ["ALTER TABLE messages ADD COLUMN answered_flag INTEGER NOT NULL DEFAULT 0"],
+    # Identity moves from the Message-ID (which real mail reuses) to a row of its own.
+    3: ["ALTER TABLE messages RENAME TO messages_v2",
+        _MESSAGES,
+        f"INSERT INTO messages({_V3_COLUMNS}) SELECT {_V3_COLUMNS} FROM messages_v2 ORDER BY date, rowid",
+        "DROP TABLE messages_v2",
+        "DROP INDEX IF EXISTS messages_customer", "DROP INDEX IF EXISTS messages_thread",
+        "DROP INDEX IF EXISTS messages_uid", "DROP INDEX IF EXISTS messages_out_customer"],
+}
+"""Schema version -> the statements that bring a file of the version before up to it."""
 
 
 def _answered_upto(thread: str) -> str:
@@ -102,6 +130,19 @@ _PENDING = f"""
                 WHERE m.direction = 'in' AND m.awaits_reply = 1 AND m.date > a.upto)
 """
 """A CTE: ``pending`` holds every customer message still waiting for the team's reply."""
+
+
+def _create_private(path: Path) -> None:
+    """Create the state file readable by its owner only (its WAL and shared-memory files
+    take its mode), or make an existing one so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
+def _labeled(row: sqlite3.Row) -> Labeled:
+    return Labeled(row["id"], row["message_id"], row["mailbox"], row["uid"], tuple(json.loads(row["labels"] or "[]")))
 
 
 def iso(value: datetime) -> str:
@@ -128,12 +169,15 @@ class Waiting:
     last_uid: int | None = None
     last_labels: tuple[str, ...] = ()
     """The triage labels that message carries (as recorded)."""
+    last_row: int = 0
+    """That message's row in the state (its identity)."""
 
 
 @dataclass(frozen=True)
 class Labeled:
     """A stored message and the triage labels it carries."""
 
+    row: int
     message_id: str
     mailbox: str
     uid: int | None
@@ -141,32 +185,59 @@ class Labeled:
 
 
 class History:
-    """The state file. Use as a context manager, or call :meth:`close`."""
+    """The state file. Use as a context manager, or call :meth:`close`.
 
-    def __init__(self, path: str | Path):
+    The file and its lock are created readable by their owner only (they hold who wrote
+    about what). :meth:`snapshot` opens a private in-memory copy instead, for a dry run
+    that must write nothing.
+    """
+
+    def __init__(self, path: str | Path, *, _connection: sqlite3.Connection | None = None):
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self.path = str(Path(self.path).expanduser())
-        self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
+        if _connection is not None:
+            self.db = _connection
+        else:
+            if self.path != ":memory:":
+                self.path = str(Path(self.path).expanduser())
+                _create_private(Path(self.path))
+            self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
         self.db.row_factory = sqlite3.Row
         if self.path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(_TABLES)
         self._migrate()
+        self.db.executescript(_INDEXES)
         self.db.commit()
+
+    @classmethod
+    def snapshot(cls, path: str | Path) -> History:
+        """An in-memory copy of the state file at ``path`` (empty when there is none):
+        everything reads as usual, nothing reaches the disk. For ``--dry-run``."""
+        memory = sqlite3.connect(":memory:", isolation_level="DEFERRED")
+        source = Path(path).expanduser()
+        if source.is_file():
+            try:
+                disk = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+                disk.backup(memory)
+            except sqlite3.Error as exc:
+                raise sqlite3.OperationalError(f"{source}: cannot read the state file: {exc}") from None
+            finally:
+                disk.close()
+        return cls(":memory:", _connection=memory)
 
     def _migrate(self) -> None:
         """Bring a state file of an older schema up to :data:`SCHEMA_VERSION` (a new file
         has the current schema already and is only stamped)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
-        version = int(row[0]) if row else SCHEMA_VERSION
+        if row:
+            version = int(row[0])
+        else:  # a new file, or one from before the version was stamped
+            version = SCHEMA_VERSION if "id" in columns else 2 if "answered_flag" in columns else 1
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            if target == 2 and "answered_flag" in columns:
-                continue
-            self.db.execute(_MIGRATIONS[target])
+            for statement in _MIGRATIONS[target]:
+                self.db.execute(statement)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def __enter__(self) -> History:
@@ -188,11 +259,28 @@ class History:
         """Forget the batch's writes (acting on it failed; it will be decided again)."""
         self.db.rollback()
 
+    @contextmanager
+    def one_message(self) -> Iterator[None]:
+        """Writes inside the block stand or fall together, within the batch's transaction:
+        when the block raises, only its own writes are undone (an SQLite savepoint)."""
+        if not self.db.in_transaction:  # else RELEASE of the outermost savepoint would commit
+            self.db.execute("BEGIN")
+        self.db.execute("SAVEPOINT one_message")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO one_message")
+            self.db.execute("RELEASE one_message")
+            raise
+        self.db.execute("RELEASE one_message")
+
     # -- what is known -----------------------------------------------------------------
 
-    def is_known(self, message_id: str) -> bool:
-        """True when this Message-ID was recorded (triaged, or seen as the team's reply)."""
-        return self.db.execute("SELECT 1 FROM messages WHERE message_id = ?", (message_id,)).fetchone() is not None
+    def is_known_reply(self, message_id: str) -> bool:
+        """True when a message of the team's with this Message-ID is recorded (a reply
+        seen in the watched folder is then not recorded again from Sent)."""
+        return self.db.execute("SELECT 1 FROM messages WHERE message_id = ? AND direction = 'out'",
+                               (message_id,)).fetchone() is not None
 
     def known_uids(self, mailbox: str, uids: list[int]) -> set[int]:
         """The subset of ``uids`` in ``mailbox`` already recorded."""
@@ -201,6 +289,16 @@ class History:
             chunk = uids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(f"SELECT uid FROM messages WHERE mailbox = ? AND uid IN ({marks})", (mailbox, *chunk))
+            found.update(row[0] for row in rows)
+        return found
+
+    def known_hashes(self, hashes: list[str]) -> set[str]:
+        """The subset of content hashes already recorded (local mail's identity)."""
+        found: set[str] = set()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT content_hash FROM messages WHERE content_hash IN ({marks})", chunk)
             found.update(row[0] for row in rows)
         return found
 
@@ -230,14 +328,14 @@ class History:
     def thread_for(self, message_id: str, in_reply_to: str | None, references: tuple[str, ...], customer: str, subject: str) -> str:
         """The conversation a message belongs to: by In-Reply-To and References first,
         then by customer and normalised subject; otherwise a new conversation named after
-        the message itself. Records the message's ids so later replies find it."""
+        the message itself. Records the message's ids so later replies find it.
+
+        A conversation has one customer: a reference into another customer's conversation
+        (a forward, a bounce, a reused Message-ID) does not join it."""
         thread_id = None
         for ref in [in_reply_to, *reversed(references)]:
-            if ref:
-                row = self.db.execute("SELECT thread_id FROM refs WHERE message_id = ?", (ref,)).fetchone()
-                if row:
-                    thread_id = row[0]
-                    break
+            if ref and (thread_id := self._thread_of_ref(ref, customer)):
+                break
         key = subject_key(subject)
         if thread_id is None and key:
             row = self.db.execute(
@@ -245,9 +343,8 @@ class History:
                 (customer, key),
             ).fetchone()
             thread_id = row[0] if row else None
-        if thread_id is None:
-            row = self.db.execute("SELECT thread_id FROM refs WHERE message_id = ?", (message_id,)).fetchone()
-            thread_id = row[0] if row else message_id
+        if thread_id is None:  # an earlier message named this one (they arrived out of order)
+            thread_id = self._thread_of_ref(message_id, customer) or self._new_thread_id(message_id)
         self.db.execute(
             "INSERT OR IGNORE INTO threads(thread_id, customer, subject, subject_key) VALUES (?, ?, ?, ?)",
             (thread_id, customer, subject, key),
@@ -256,23 +353,45 @@ class History:
             self.db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (ref, thread_id))
         return thread_id
 
+    def _thread_of_ref(self, ref: str, customer: str) -> str | None:
+        """The conversation of ``customer`` that the Message-ID ``ref`` belongs to, if any."""
+        row = self.db.execute("SELECT r.thread_id FROM refs r JOIN threads t ON t.thread_id = r.thread_id"
+                              " WHERE r.message_id = ? AND t.customer = ?", (ref, customer)).fetchone()
+        return row[0] if row else None
+
+    def _new_thread_id(self, message_id: str) -> str:
+        """The Message-ID, or, when a conversation of that name exists (a reused
+        Message-ID), the Message-ID with a number."""
+        candidate, n = message_id, 1
+        while self.db.execute("SELECT 1 FROM threads WHERE thread_id = ?", (candidate,)).fetchone():
+            n += 1
+            candidate = f"{message_id}#{n}"
+        return candidate
+
     # -- recording ---------------------------------------------------------------------
 
     def record(self, *, message_id: str, thread_id: str, mailbox: str, uid: int | None, direction: str,
                customer: str, subject: str, date: datetime, automated: bool, awaits_reply: bool,
-               answered_flag: bool = False) -> None:
-        """Store one message; ``direction`` is 'in' (customer) or 'out' (the team's reply).
+               answered_flag: bool = False, content_hash: str = "", unreadable: str | None = None) -> int:
+        """Store one message and return its row (its identity from now on); ``direction``
+        is 'in' (customer) or 'out' (the team's reply).
 
         ``awaits_reply`` is False for customer mail nobody needs to answer (automated mail,
         a plain thank-you): it neither starts a wait nor counts as a repeat.
         ``answered_flag``: the message carries ``\\Answered`` (see the module docstring).
+        ``unreadable``: why the message could not be read, for mail recorded unread.
         """
-        self.db.execute(
-            "INSERT OR IGNORE INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date,"
-            " automated, awaits_reply, answered_flag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message_id, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated),
-             int(awaits_reply and direction == "in"), int(answered_flag)),
+        cursor = self.db.execute(
+            "INSERT INTO messages(message_id, content_hash, thread_id, mailbox, uid, direction, customer, subject, date,"
+            " automated, awaits_reply, answered_flag, unreadable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, content_hash, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated),
+             int(awaits_reply and direction == "in"), int(answered_flag), unreadable),
         )
+        return int(cursor.lastrowid)
+
+    def mark_unreadable(self, row: int, reason: str) -> None:
+        """Mark a recorded message as one triage failed on: it waits for nobody then."""
+        self.db.execute("UPDATE messages SET unreadable = ?, awaits_reply = 0 WHERE id = ?", (reason, row))
 
     def set_answered_flags(self, mailbox: str, answered: dict[int, bool]) -> None:
         """Record whether the messages of ``mailbox`` (by UID) carry ``\\Answered`` now:
@@ -280,51 +399,52 @@ class History:
         self.db.executemany("UPDATE messages SET answered_flag = ? WHERE mailbox = ? AND uid = ?",
                             [(int(flag), mailbox, uid) for uid, flag in answered.items()])
 
-    def labels_of(self, message_id: str) -> tuple[str, ...]:
+    def labels_of(self, row: int) -> tuple[str, ...]:
         """The triage labels a stored message carries (as recorded; () when none)."""
-        row = self.db.execute("SELECT labels FROM messages WHERE message_id = ?", (message_id,)).fetchone()
-        return tuple(json.loads(row[0])) if row and row[0] else ()
+        found = self.db.execute("SELECT labels FROM messages WHERE id = ?", (row,)).fetchone()
+        return tuple(json.loads(found[0])) if found and found[0] else ()
 
-    def labelled(self, mailbox: str, limit: int) -> list[tuple[int, str, tuple[str, ...]]]:
-        """(UID, Message-ID, labels written) of the ``limit`` most recently triaged
-        messages of ``mailbox`` that carry labels: what a correction scan re-reads."""
+    def labelled(self, mailbox: str, limit: int) -> list[Labeled]:
+        """The ``limit`` most recently triaged messages of ``mailbox`` that carry labels:
+        what a correction scan re-reads."""
         rows = self.db.execute(
-            "SELECT uid, message_id, labels FROM messages WHERE mailbox = ? AND uid IS NOT NULL AND direction = 'in'"
-            " AND labels IS NOT NULL ORDER BY uid DESC LIMIT ?", (mailbox, limit)).fetchall()
-        return [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+            "SELECT id, message_id, mailbox, uid, labels FROM messages WHERE mailbox = ? AND uid IS NOT NULL"
+            " AND direction = 'in' AND labels IS NOT NULL ORDER BY uid DESC LIMIT ?", (mailbox, limit)).fetchall()
+        return [_labeled(r) for r in rows]
 
-    def labelled_uids(self, mailbox: str, uids: list[int]) -> list[tuple[int, str, tuple[str, ...]]]:
-        """(UID, Message-ID, labels written) of those of ``uids`` in ``mailbox`` that are
-        triaged customer messages carrying labels (the ones a correction scan compares)."""
+    def labelled_uids(self, mailbox: str, uids: list[int]) -> list[Labeled]:
+        """Those of ``uids`` in ``mailbox`` that are triaged customer messages carrying
+        labels (the ones a correction scan compares)."""
         found = []
         for start in range(0, len(uids), 500):
             chunk = uids[start:start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.db.execute(
-                "SELECT uid, message_id, labels FROM messages WHERE mailbox = ? AND direction = 'in'"
+                "SELECT id, message_id, mailbox, uid, labels FROM messages WHERE mailbox = ? AND direction = 'in'"
                 f" AND labels IS NOT NULL AND uid IN ({marks}) ORDER BY uid", (mailbox, *chunk))
-            found += [(r[0], r[1], tuple(json.loads(r[2]))) for r in rows]
+            found += [_labeled(r) for r in rows]
         return found
 
     def decided_categories(self, message_id: str) -> tuple[str, ...]:
-        """The categories triage decided for a message (``("other",)`` for none); () when
-        it never triaged it."""
-        row = self.db.execute("SELECT categories FROM messages WHERE message_id = ?", (message_id,)).fetchone()
+        """The categories triage last decided for a message of this Message-ID
+        (``("other",)`` for none); () when it never triaged one."""
+        row = self.db.execute("SELECT categories FROM messages WHERE message_id = ? AND categories IS NOT NULL"
+                              " ORDER BY id DESC LIMIT 1", (message_id,)).fetchone()
         return tuple(json.loads(row[0])) if row and row[0] else ()
 
-    def set_labels(self, message_id: str, labels: list[str]) -> None:
+    def set_labels(self, row: int, labels: list[str]) -> None:
         """Record the triage labels a message carries now (after a sweep changed them)."""
-        self.db.execute("UPDATE messages SET labels = ? WHERE message_id = ?", (json.dumps(sorted(labels)), message_id))
+        self.db.execute("UPDATE messages SET labels = ? WHERE id = ?", (json.dumps(sorted(labels)), row))
 
-    def save_decision(self, message_id: str, *, categories: list[str], frustration: float, frustrated: bool,
+    def save_decision(self, row: int, *, categories: list[str], frustration: float, frustrated: bool,
                       priority: int, reasons: list[str], labels: list[str]) -> None:
         """Store what was decided for an inbound message (the report and re-sweeps read it):
         ``priority`` and ``reasons`` as decided from the mail, before a wait aged them
         (:mod:`triage.sla` ages them again at every re-evaluation); ``labels`` as written."""
         self.db.execute(
             "UPDATE messages SET categories = ?, frustration = ?, frustrated = ?, priority = ?, reasons = ?, labels = ?"
-            " WHERE message_id = ?",
-            (json.dumps(categories), frustration, int(frustrated), priority, json.dumps(reasons), json.dumps(labels), message_id),
+            " WHERE id = ?",
+            (json.dumps(categories), frustration, int(frustrated), priority, json.dumps(reasons), json.dumps(labels), row),
         )
 
     # -- questions the engine asks ----------------------------------------------------
@@ -370,15 +490,15 @@ class History:
         rows = self.db.execute(
             _PENDING + """
             SELECT * FROM (
-                SELECT thread_id, thread_customer, thread_subject, message_id, mailbox, uid, labels,
+                SELECT thread_id, thread_customer, thread_subject, id, message_id, mailbox, uid, labels,
                        min(date) OVER (PARTITION BY thread_id) AS since,
-                       row_number() OVER (PARTITION BY thread_id ORDER BY date DESC, message_id DESC) AS newest
+                       row_number() OVER (PARTITION BY thread_id ORDER BY date DESC, id DESC) AS newest
                 FROM pending)
             WHERE newest = 1 ORDER BY since
             """
         ).fetchall()
         return [Waiting(r["thread_id"], r["thread_customer"], r["thread_subject"], parse_iso(r["since"]),
-                        r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"] or "[]")))
+                        r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"] or "[]")), r["id"])
                 for r in rows]
 
     def waiting_uids(self, mailbox: str) -> list[int]:
@@ -394,13 +514,13 @@ class History:
         like = " OR ".join("m.labels LIKE ?" for _ in names) or "0"
         rows = self.db.execute(
             f"""
-            SELECT m.message_id, m.mailbox, m.uid, m.labels FROM messages m JOIN threads t ON t.thread_id = m.thread_id
+            SELECT m.id, m.message_id, m.mailbox, m.uid, m.labels FROM messages m JOIN threads t ON t.thread_id = m.thread_id
             WHERE m.direction = 'in' AND ({like}) AND m.date <= {_answered_upto("t.thread_id")}
             ORDER BY m.date
             """,
             [f'%{name}"%' for name in names],
         ).fetchall()
-        return [Labeled(r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"]))) for r in rows]
+        return [_labeled(r) for r in rows]
 
     # -- IMAP position -----------------------------------------------------------------
 
@@ -435,10 +555,13 @@ class History:
         """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID.
 
         Every old UID of ``mailbox`` is void, so a known message no longer in the folder keeps
-        none (otherwise its old UID could pass a new, untriaged message off as known)."""
+        none (otherwise its old UID could pass a new, untriaged message off as known). A
+        Message-ID that two stored messages share names neither for sure: both stay without
+        a UID, so their new copies are triaged again rather than mistaken for each other."""
         self.db.execute("UPDATE messages SET uid = NULL WHERE mailbox = ?", (mailbox,))
         self.db.executemany(
-            "UPDATE messages SET uid = ? WHERE mailbox = ? AND message_id = ?",
+            "UPDATE messages SET uid = ? WHERE mailbox = ? AND message_id = ? AND"
+            " (SELECT count(*) FROM messages d WHERE d.mailbox = messages.mailbox AND d.message_id = messages.message_id) = 1",
             [(uid, mailbox, mid) for mid, uid in uid_by_message_id.items()],
         )
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from triage import CATEGORIES
 
+UNREADABLE = "unreadable"
+"""The label of a message triage could not read: a person should look at it."""
+
 WAITING_LABELS = ("frustrated", "priority-1", "priority-2", "priority-3", "priority-4", "overdue")
 """Labels that describe the wait rather than the message: they come off once answered."""
 
 
 def label_names(prefix: str) -> list[str]:
     """Every label triage may write, prefixed: the whole vocabulary on the server."""
-    return [prefix + name for name in (*CATEGORIES, *WAITING_LABELS)]
+    return [prefix + name for name in (*CATEGORIES, *WAITING_LABELS, UNREADABLE)]
 
 
 def labels_for(categories: list[str], frustrated: bool, priority: int, prefix: str, overdue: bool = False,

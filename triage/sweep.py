@@ -30,13 +30,15 @@ from triage.waiting import waiting_conversations
 
 
 class SweepChange(NamedTuple):
-    """Labels to add to and remove from one customer message (``uid`` None: local mail)."""
+    """Labels to add to and remove from one customer message (``uid`` None: local mail);
+    ``row`` is the message in the state."""
 
     mailbox: str
     uid: int | None
     message_id: str
     add: frozenset[str]
     remove: frozenset[str]
+    row: int = 0
 
 
 def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str) -> list[SweepChange]:
@@ -49,14 +51,14 @@ def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str) 
         wanted = set(labels_for([], False, conversation.priority, prefix, conversation.overdue))
         current = set(last.last_labels)
         change = SweepChange(last.last_mailbox, last.last_uid, last.last_message_id,
-                             frozenset(wanted - current), frozenset((aged - wanted) & current))
+                             frozenset(wanted - current), frozenset((aged - wanted) & current), last.last_row)
         if change.add or change.remove:
             changes.append(change)
     waiting_labels = {prefix + name for name in WAITING_LABELS}
     for message in history.answered_with_labels(WAITING_LABELS):
         stale = frozenset(waiting_labels & set(message.labels))
         if stale:
-            changes.append(SweepChange(message.mailbox, message.uid, message.message_id, frozenset(), stale))
+            changes.append(SweepChange(message.mailbox, message.uid, message.message_id, frozenset(), stale, message.row))
     return changes
 
 

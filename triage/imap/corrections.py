@@ -25,7 +25,7 @@ import logging
 
 from triage.corrections import CorrectionStore, human_change
 from triage.errors import MessageParseError
-from triage.history import History
+from triage.history import History, Labeled
 from triage.imap.labeler import Labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.message import RawMail
@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 RESCAN_MESSAGES = 500
 """How many of the most recently triaged messages a pass re-reads without CONDSTORE."""
 
-Written = dict[int, tuple[str, tuple[str, ...]]]
-"""UID -> (Message-ID, labels triage wrote), as stored in history."""
+Written = dict[int, Labeled]
+"""UID -> the stored message and the labels triage wrote."""
 
 
 def changes_since(stored: tuple[int, int] | None, uidvalidity: int, highest: int) -> int | None:
@@ -58,7 +58,7 @@ def relabelled(written: Written, now_on_server: dict[int, frozenset[str]],
                prefix: str) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
     """UID -> (categories triage wrote, categories now on the message) for the messages
     whose category labels a person changed (UIDs no longer on the server are skipped)."""
-    changed = {uid: human_change(written[uid][1], labels, prefix)
+    changed = {uid: human_change(written[uid].labels, labels, prefix)
                for uid, labels in now_on_server.items() if uid in written}
     return {uid: change for uid, change in changed.items() if change}
 
@@ -80,14 +80,14 @@ def scan_corrections(mailbox: ImapMailbox, labeler: Labeler, history: History, s
 
 def _recent(history: History, folder: str) -> Written:
     """The most recently triaged messages (the re-scan without CONDSTORE)."""
-    return {uid: (message_id, labels) for uid, message_id, labels in history.labelled(folder, RESCAN_MESSAGES)}
+    return {labeled.uid: labeled for labeled in history.labelled(folder, RESCAN_MESSAGES)}
 
 
 def _changed(mailbox: ImapMailbox, history: History, modseq: int) -> Written:
     """The triaged messages whose flags changed after ``modseq``, whatever their age."""
     uids = mailbox.uids_changed_since(modseq)
     triaged = history.labelled_uids(mailbox.folder or "", uids)
-    written = {uid: (message_id, labels) for uid, message_id, labels in triaged}
+    written = {labeled.uid: labeled for labeled in triaged}
     log.debug("%s: %d message(s) changed since MODSEQ %d, %d of them triaged", mailbox.folder, len(uids), modseq,
               len(written))
     return written
@@ -107,10 +107,10 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
     with CorrectionStore(state_path) as store:
         for batch in mailbox.fetch_batches(sorted(changed), 50, max_bytes):
             for raw in batch:
-                message_id, _ = written[raw.uid]
-                recorded += _record_one(store, raw, message_id, *changed[raw.uid], folder=mailbox.folder or "")
+                recorded += _record_one(store, raw, written[raw.uid].message_id, *changed[raw.uid],
+                                        folder=mailbox.folder or "")
     for uid in changed:
-        history.set_labels(written[uid][0], sorted(now_on_server[uid]))
+        history.set_labels(written[uid].row, sorted(now_on_server[uid]))
     return recorded
 
 

@@ -53,7 +53,7 @@ def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) 
     if labeler.dry_run:
         return actions
     for change in mine:
-        history.set_labels(change.message_id, labels_after(history.labels_of(change.message_id), change))
+        history.set_labels(change.row, labels_after(history.labels_of(change.row), change))
     history.commit()
     log.info("sweep: relabelled %d message(s) in %s", len(mine), folder)
     return actions
