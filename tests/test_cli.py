@@ -35,8 +35,10 @@ def test_once_jsonl_emits_the_contract_for_every_inbound_message(tmp_path, capsy
     team = [s for s in senders if s and TEAM in s]
     broken = [s for s in senders if s is None]
     assert len(team) >= 5 and len(broken) == 1
-    assert len(rows) == len(senders) - len(team) - len(broken)
-    assert "skipped 1 broken message" in err
+    assert len(rows) == len(senders) - len(team)  # the unreadable one is a row too, never dropped
+    [unreadable] = [row for row in rows if row["labels"] == ["triage/unreadable"]]
+    assert unreadable["reasons"][0].startswith("unreadable: ") and unreadable["categories"] == ["other"]
+    assert "1 message could not be read" in err
     for row in rows:
         assert CONTRACT <= set(row)
         assert row["from"] != TEAM

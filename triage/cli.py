@@ -107,33 +107,6 @@ def main_entry() -> None:
     sys.exit(main())
 
 
-# -- shared pieces ---------------------------------------------------------------------
-
-def state_path(args, config: Config) -> str:
-    """``--state``, else the config's ``[state] path``."""
-    return args.state or config.state.path
-
-
-def make_engine(args, config: Config, history):
-    """An Engine with the model, tone weights and settings this run uses."""
-    from triage.engine import Engine, Settings
-    from triage.modelstore import resolve_model
-    from triage.registry import models_dir
-    from triage.sla import Policy
-
-    model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None,
-                                 models_dir(state_path(args, config)))
-    addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
-    settings = Settings(
-        support_addresses=frozenset(addresses),
-        frustration_threshold=config.triage.frustration_threshold,
-        follow_up_gap_hours=config.triage.follow_up_gap_hours,
-        label_prefix=config.labels.prefix,
-        sla=Policy.from_config(config.sla),
-    )
-    return Engine(model, model.tone, history, settings, now=args.now, workers=config.triage.workers)
-
-
 # -- commands --------------------------------------------------------------------------
 
 def cmd_once(args, config: Config) -> int:
@@ -144,11 +117,11 @@ def cmd_once(args, config: Config) -> int:
         return run_once(args, config)
     from itertools import islice
 
-    from triage.history import History
     from triage.output import write_jsonl, write_table
     from triage.sources.local import read_local
+    from triage.wiring import log_summary, make_engine, open_history, run_lock
 
-    with History(":memory:" if args.dry_run else state_path(args, config)) as history, \
+    with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         mails = read_local(args.source)
         collected = []
@@ -163,12 +136,7 @@ def cmd_once(args, config: Config) -> int:
             write_table(collected)
             _show_sweep(args, config, history)
         engine.commit()
-        stats = engine.stats
-        log.info("parsed %d, triaged %d, team replies %d, already triaged %d, broken %d",
-                 stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
-        if stats.broken:
-            print(f"triage: skipped {stats.broken} broken message(s): {', '.join(stats.broken_keys[:5])}"
-                  + (" …" if stats.broken > 5 else ""), file=sys.stderr)
+        log_summary(engine.stats)
     return 0
 
 
@@ -201,6 +169,8 @@ def cmd_eval(args, config: Config) -> int:
     from triage.modelstore import resolve_model
     from triage.registry import models_dir
     from triage.training import evaluate
+
+    from triage.wiring import state_path
 
     model, card = resolve_model(args.model or config.model.path or None, models_dir(state_path(args, config)))
     metrics = evaluate(model, load_labeled(args.source))

@@ -261,7 +261,7 @@ def bundled(directory: Path, progress: Progress | None = None) -> LabeledSet:
 def run_train(args, config: Config) -> int:
     """``triage train [SOURCE] [--with-corrections] [--out FILE] [--holdout DIR] [--estimator KIND]``:
     with ``--out`` a model file; otherwise a new model in the registry (see :func:`retrain`)."""
-    from triage.cli import state_path
+    from triage.wiring import state_path
     from triage.progress import step_bar
 
     if not args.source and not args.with_corrections:

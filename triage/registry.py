@@ -196,7 +196,7 @@ def format_table(rows: list[dict]) -> str:
 
 def run_models(args, config) -> int:
     """``triage models [--rollback NAME] [--format table|json]``."""
-    from triage.cli import state_path
+    from triage.wiring import state_path
 
     registry = Registry.for_state(state_path(args, config))
     if args.rollback:

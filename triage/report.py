@@ -27,7 +27,7 @@ from triage.waiting import Conversation, waiting_conversations
 
 def run_report(args, config) -> int:
     """The ``report`` command: ``--format table|json|html``, ``--out FILE``."""
-    from triage.cli import state_path
+    from triage.wiring import state_path
 
     now = args.now or datetime.now(timezone.utc)
     policy = Policy.from_config(config.sla)

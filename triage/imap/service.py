@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
-from triage.cli import make_engine, state_path
+from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, load_config
 from triage.engine import Decision, Engine
 from triage.errors import ConfigError, ImapError, TriageError
@@ -40,7 +40,6 @@ from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import maybe_retrain
-from triage.lock import InstanceLock, lock_path_for
 from triage.registry import SHIPPED, Registry
 from triage.logs import register_secret, setup_logging
 from triage.output import write_jsonl, write_table
@@ -118,15 +117,6 @@ def check_service_config(config: Config) -> None:
         raise ConfigError(where, "service.reconnect_max_seconds", "must not be less than service.reconnect_min_seconds")
 
 
-def _summarize(engine: Engine) -> None:
-    stats = engine.stats
-    log.info("parsed %d, triaged %d, team replies %d, already triaged %d, broken %d",
-             stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
-    if stats.broken:
-        shown = ", ".join(stats.broken_keys[:5]) + (" …" if stats.broken > 5 else "")
-        print(f"triage: skipped {stats.broken} broken message(s): {shown}", file=sys.stderr)
-
-
 # -- triage once ------------------------------------------------------------------------
 
 
@@ -136,14 +126,14 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
     state = state_path(args, config)
     collected: list[Decision] = []
     emit = write_jsonl if args.format == "jsonl" else collected.extend
-    with InstanceLock(lock_path_for(state)), History(state) as history, \
+    with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
             triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run, emit=emit,
                         progress=make_progress(config), state_path=state)
         if args.format == "table":
             write_table(collected)
-        _summarize(engine)
+        log_summary(engine.stats)
     return 0
 
 
@@ -153,8 +143,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
 def run_service(args: argparse.Namespace, config: Config) -> int:
     """The background service until SIGTERM or SIGINT; returns the exit status."""
     check_service_config(config)
-    state = state_path(args, config)
-    with InstanceLock(lock_path_for(state)), History(state) as history:
+    with run_lock(args, config), open_history(args, config) as history:
         service = Service(args, config, history)
         with _signals_to(service):
             return service.run()
