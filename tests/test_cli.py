@@ -63,12 +63,52 @@ def test_dry_run_remembers_nothing(tmp_path, capsys):
     assert len(first) == len(second) > 0
 
 
-def test_table_is_sorted_most_urgent_first(tmp_path, capsys):
-    assert main(["once", str(INBOX), "--now", NOW, "--support-address", TEAM, "--state", str(tmp_path / "s.db")]) == 0
+def queue_rows(out: str) -> list[list[str]]:
+    """The rows of the queue table: lines that start with a priority digit."""
+    return [line.split() for line in out.splitlines() if line[:2] in {"1 ", "2 ", "3 ", "4 "}]
+
+
+def test_the_table_is_the_queue_of_conversations_most_urgent_first(tmp_path, capsys):
+    state = str(tmp_path / "s.db")
+    assert main(["once", str(INBOX), "--now", NOW, "--support-address", TEAM, "--state", state]) == 0
     out = capsys.readouterr().out
-    priorities = [line.split()[0] for line in out.splitlines() if line[:3].strip() in {"1", "2", "3", "4"}]
+    rows = queue_rows(out)
+    priorities = [row[0] for row in rows]
     assert priorities and priorities == sorted(priorities)
-    assert "messages triaged" in out
+    # Marcus is one conversation of three messages, waiting since his first one (15 days).
+    [marcus] = [row for row in rows if row[4] == "Marcus"]
+    assert marcus[1:4] == ["15d", "15d", "3"]
+    assert sum(p == "1" for p in priorities) <= 0.2 * len(rows)  # P1 is scarce
+    assert f"{len(rows)} conversations waiting for the team" in out
+    assert "already answered" in out and "automated" in out and "unreadable" in out
+    # The report, on the same state, counts the same conversations with the same priorities.
+    assert main(["report", "--format", "json", "--state", state, "--now", NOW]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(r["priority"] for r in report) == sorted(int(p) for p in priorities)
+    # Answered conversations are not waiting, in any view (they were P1 "overdue by 4 days"):
+    # of Helen and Daniel only the messages they sent after the team's answer wait.
+    subjects = {r["customer_name"]: r["subject"] for r in report}
+    assert subjects["Helen Fairbrother"] == "RE: Cancel Larkspur Plus"
+    assert subjects["Daniel Okafor"].startswith("Re: Re: order 4471")
+
+
+def test_jsonl_rows_agree_with_the_queue(tmp_path, capsys):
+    _, rows, _ = run_jsonl(capsys, "--state", str(tmp_path / "s.db"))
+    for row in rows:
+        waiting_labels = {label for label in row["labels"] if label.split("/")[1].startswith(("priority-1", "priority-2",
+                                                                                             "priority-3", "overdue"))}
+        if row["waiting_hours"] is None:
+            assert not waiting_labels  # answered or asking nothing: never overdue, no waiting labels
+        if "answered by the team" in row["reasons"]:
+            assert row["priority"] == 4 and row["waiting_hours"] is None
+    by_thread = {}
+    for row in rows:
+        if row["waiting_hours"] is not None:
+            by_thread.setdefault(row["thread_id"], set()).add((row["priority"], row["waiting_hours"]))
+    assert all(len(values) == 1 for values in by_thread.values())  # one conversation, one standing
+    with_priority_labels = [r for r in rows if any(label.startswith("triage/priority-") for label in r["labels"])
+                            and r["waiting_hours"] is not None]
+    assert len(with_priority_labels) == len(by_thread)  # only the latest message of each wait carries them
 
 
 def test_report_lists_the_waiting_conversations(tmp_path, capsys):

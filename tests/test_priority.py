@@ -40,8 +40,15 @@ def test_a_question_alone_is_normal_and_frustration_with_a_repeat_is_urgent():
     assert prioritize(facts(frustrated=True, frustration=0.7, repeat_count=2))[0] == 1
 
 
-def test_acknowledgement_needs_no_action():
-    assert prioritize(facts(acknowledgement=True)) == (4, ["a thank-you or acknowledgement"])
+def test_waiting_alone_does_not_make_a_second_message_urgent():
+    """History already raised the frustration score; it must not count twice."""
+    assert prioritize(facts(frustrated=True, frustration=0.6, repeat_count=2, angry_words=False))[0] == 2
+    assert prioritize(facts(frustrated=True, frustration=0.6, repeat_count=2, angry_words=True))[0] == 1
+
+
+def test_mail_that_asks_nothing_needs_no_action_whatever_it_says():
+    assert prioritize(facts(asks_nothing="a thank-you or acknowledgement", categories=["refund"],
+                            text="Fix it or I file a chargeback")) == (4, ["a thank-you or acknowledgement"])
 
 
 @pytest.mark.parametrize("text, thanks", [
@@ -78,7 +85,7 @@ def test_history_raises_frustration_but_automated_mail_is_never_frustrated():
 
 def test_labels_are_prefixed_and_small():
     assert labels_for(["refund", "follow_up"], True, 1, "triage/") == [
-        "triage/refund", "triage/follow_up", "triage/frustrated", "triage/priority-1"]
+        "triage/refund", "triage/follow_up", "triage/priority-1", "triage/frustrated"]
     assert labels_for([], False, 4, "t-") == ["t-priority-4"]
     assert labels_for(["refund"], False, 2, "t-", overdue=True) == ["t-refund", "t-priority-2", "t-overdue"]
 

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     once = commands.add_parser("once", parents=[common, deciding], help="triage what is new, print it, exit")
     once.add_argument("source", nargs="?", help="Maildir, mbox file or folder of .eml (default: the IMAP mailbox)")
     once.add_argument("--format", choices=("table", "jsonl"), default="table")
+    once.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
     run = commands.add_parser("run", parents=[common, deciding], help="the background service (IMAP)")
     run.add_argument("--format", choices=("table", "jsonl"), default=None, help="also print each batch")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="who is waiting, most urgent first")
     report.add_argument("--format", choices=("table", "json", "html"), default="table")
     report.add_argument("--out", metavar="FILE")
+    report.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
     models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
     models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one ('default': the shipped one)")
@@ -117,36 +119,27 @@ def cmd_once(args, config: Config) -> int:
         return run_once(args, config)
     from itertools import islice
 
-    from triage.output import write_jsonl, write_table
+    from triage.output import write_jsonl, write_queue
     from triage.sources.local import read_local
+    from triage.sweep import record_sweep, sweep_changes
     from triage.wiring import log_summary, make_engine, open_history, run_lock
 
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         mails = read_local(args.source)
-        collected = []
+        run = history.begin_run(engine.now())
         for batch in engine.ahead(iter(lambda: list(islice(mails, LOCAL_BATCH)), [])):
             decisions = engine.decide(batch)
             if args.format == "jsonl":
                 write_jsonl(decisions)
-                engine.commit()
-            else:
-                collected.extend(decisions)
-        if args.format == "table":
-            write_table(collected)
-            _show_sweep(args, config, history)
+            engine.commit()
+        # Local mail has no server to write to: the labels a sweep would move are recorded.
+        record_sweep(history, sweep_changes(history, engine.now(), engine.settings.sla, engine.settings.label_prefix))
         engine.commit()
+        if args.format == "table":
+            write_queue(history, run, engine.now(), engine.settings.sla, addresses=args.addresses)
         log_summary(engine.stats)
     return 0
-
-
-def _show_sweep(args, config: Config, history) -> None:
-    """Print the label changes a sweep would make now (local mail has nowhere to write them)."""
-    from triage.sla import Policy
-    from triage.sweep import sweep_changes, write_sweep
-
-    now = args.now or datetime.now(timezone.utc)
-    write_sweep(sweep_changes(history, now, Policy.from_config(config.sla), config.labels.prefix), sys.stdout)
 
 
 def cmd_run(args, config: Config) -> int:

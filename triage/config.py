@@ -37,6 +37,7 @@ class ImapConfig:
     batch_size: int = 500
     max_message_bytes: int = 2_000_000
     first_run_days: int = 30
+    backlog_days: int = 365
     sent_folders: list[str] = field(default_factory=list)
 
 
@@ -69,6 +70,7 @@ class LabelsConfig:
     mode: str = field(default="auto", metadata=_choice("auto", "keywords", "gmail", "folders", "none"))
     prefix: str = "triage/"
     flag_priority_1: bool = True
+    flag_backlog_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class SlaConfig:
     priority_3_hours: float = 72.0
     priority_4_hours: float = 0.0
     overdue_grace_hours: float = 0.0
+    escalate_after_targets: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray) 
     """Apply the per-message rule the engine applies after the model: mail that asks for
     nothing (automated mail, plain thank-yous) has no category. Scores then measure what
     the product decides, not the bare model."""
-    keep = np.array([[0 if asks_for_nothing(e.message.automated, e.message.newest_text) else 1] for e in examples])
+    keep = np.array([[0 if asks_for_nothing(e.message) else 1] for e in examples])
     return predicted * keep
 
 

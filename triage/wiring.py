@@ -53,6 +53,7 @@ def make_engine(args, config: Config, history: History) -> Engine:
         follow_up_gap_hours=config.triage.follow_up_gap_hours,
         label_prefix=config.labels.prefix,
         sla=Policy.from_config(config.sla),
+        flag_backlog_days=config.labels.flag_backlog_days,
     )
     return Engine(model, model.tone, history, settings, now=getattr(args, "now", None), workers=config.triage.workers)
 
@@ -62,6 +63,8 @@ def log_summary(stats: BatchStats) -> None:
     read: they are rows labelled ``unreadable``, and a person should look at them."""
     log.info("parsed %d, triaged %d, team replies %d, already triaged %d, unreadable %d",
              stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
+    for note in stats.notes:
+        log.warning("%s", note)
     if stats.broken:
         shown = ", ".join(stats.broken_keys[:5]) + (" …" if stats.broken > 5 else "")
         log.warning("%d message%s could not be read (labelled unreadable): %s", stats.broken,

@@ -49,7 +49,7 @@ def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) 
     is recorded then, so the next sweep tries again."""
     folder = labeler.mailbox.folder
     mine = [c for c in changes if c.mailbox == folder and c.uid is not None]
-    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove) for c in mine])
+    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in mine])
     if labeler.dry_run:
         return actions
     for change in mine:

@@ -2,7 +2,9 @@
 
 Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
 
-- no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days;
+- no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days,
+  and of older mail back to ``imap.backlog_days`` every message still waiting for the
+  team (:mod:`triage.imap.backlog`); both windows count from ``--now`` when given;
 - the same UIDVALIDITY: every UID above the last one triaged;
 - another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
   folder's Message-IDs are read (headers only), known messages get their new UIDs, and of
@@ -24,6 +26,7 @@ from typing import Protocol
 from triage.config import Config, ImapConfig
 from triage.engine import Decision, Engine
 from triage.history import History
+from triage.imap.backlog import scan_backlog
 from triage.imap.corrections import scan_corrections
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
@@ -80,14 +83,19 @@ def triage_pass(
     the label changes people made (:mod:`triage.imap.corrections`) and the mail they
     dropped into training folders (:mod:`triage.imap.drops`). A dry run writes and
     remembers nothing."""
-    since = date.today() - timedelta(days=config.imap.first_run_days)
+    now = engine.now()
+    engine.history.begin_run(now)
+    first = engine.history.get_cursor(config.imap.folder) is None
+    since = (now - timedelta(days=config.imap.first_run_days)).date()
+    horizon = (now - timedelta(days=max(config.imap.backlog_days, config.imap.first_run_days))).date()
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
-        ingest_sent(mailbox, engine, folder, since)
+        ingest_sent(mailbox, engine, folder, horizon if first else since)
     sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
     if stop():
         return
     refresh_answered(mailbox, engine.history)
-    changes = sweep_changes(engine.history, engine.now(), engine.settings.sla, config.labels.prefix)
+    changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
+                            flag_backlog_days=engine.settings.flag_backlog_days)
     apply_sweep(labeler, engine.history, changes)
     if dry_run:
         engine.rollback()
@@ -115,7 +123,16 @@ def sync_folder(
     """
     history = engine.history
     state = mailbox.select(imap.folder)
-    uids = new_uids(mailbox, history, state, date.today() - timedelta(days=imap.first_run_days))
+    now = engine.now()
+    since = (now - timedelta(days=imap.first_run_days)).date()
+    if history.get_cursor(imap.folder) is None:
+        horizon = (now - timedelta(days=max(imap.backlog_days, imap.first_run_days))).date()
+        recent = mailbox.uids_since_date(since)
+        backlog = scan_backlog(mailbox, engine, since, horizon)
+        uids = sorted({*recent, *backlog.waiting})
+        engine.stats.notes.append(backlog.summary(len(recent)))
+    else:
+        uids = new_uids(mailbox, history, state, since)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     stopped = False
@@ -156,7 +173,6 @@ def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: 
     folder = mailbox.folder or ""
     cursor = history.get_cursor(folder)
     if cursor is None:
-        log.info("%s: first run; triaging mail since %s", folder, since.isoformat())
         return mailbox.uids_since_date(since)
     uidvalidity, last_uid = cursor
     if uidvalidity == state.uidvalidity:
@@ -192,4 +208,4 @@ def label_changes(labeler: Labeler, decisions: Iterable[Decision]) -> list[Label
         current = {d.uid: labeler.labels_in_flags(d.message.flags) for d in decisions}
     else:
         current = labeler.labels_of(d.uid for d in decisions) if decisions else {}
-    return [LabelChange.of(d.uid, d.labels, current.get(d.uid, frozenset())) for d in decisions]
+    return [LabelChange.of(d.uid, d.labels, current.get(d.uid, frozenset()), flag=d.flag) for d in decisions]
