@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -199,6 +199,45 @@ def test_first_run_starts_first_run_days_back(box: Box) -> None:
 
     assert [row["message_id"] for row in box.once()[1]] == [new_id]
     assert box.once()[1] == []  # the old message stays behind the cursor
+
+
+def test_the_first_run_finds_the_longest_waits_and_says_what_it_skipped(box: Box, sent_folder: str) -> None:
+    """Beyond first_run_days the first run reads headers back to backlog_days and triages
+    every conversation still waiting: here a customer who wrote 60 days ago. Answered and
+    machine-sent mail is skipped, and so is mail older than the horizon; the run says so."""
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def old(tag: str, days: int, extra: str = "", **kw) -> tuple[str, int]:
+        when = now - timedelta(days=days)
+        message_id, raw = message(tag, **kw)
+        if extra:
+            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
+        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
+        with box.dovecot.client() as client:
+            answer = client.append(box.folder, raw, msg_time=when)
+        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+
+    waiting_id, _ = old("sixty", 60, sender="Zoe <zoe@example.org>", subject="Still no refund for order 77")
+    answered_id, _ = old("fifty", 50, sender="Yan <yan@example.org>", subject="Cancel my plan")
+    old("ancient", 400, sender="Xi <xi@example.org>", subject="Refund please")
+    old("bulk", 45, sender="news@shop.example", subject="Our autumn sale", extra="Precedence: bulk")
+    recent_id, _ = old("recent", 2, sender="Will <will@example.org>", subject="Where is my parcel?")
+    reply = eml(sender="Dana <dana@example.com>", to="yan@example.org", subject="Re: Cancel my plan",
+                body="Cancelled, sorry for the wait.", date=(now - timedelta(days=49)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                message_id="<dana-yan@example.com>", in_reply_to=answered_id)
+    box.dovecot.append(sent_folder, reply.replace(b"\n", b"\r\n"))
+
+    code, rows, err = box.once("--now", now.isoformat())
+
+    assert code == 0, err
+    assert sorted(row["message_id"] for row in rows) == sorted([waiting_id, recent_id]), err
+    [zoe] = [row for row in rows if row["message_id"] == waiting_id]
+    assert zoe["waiting_hours"] == 60 * 24 and zoe["priority"] in (2, 3)  # the backlog: overdue, never lifted by age
+    assert "\\Flagged" not in box.flags(zoe["uid"])
+    assert "first run: triaging 1 message since 2026-10-25 and 1 older one still waiting for the team" in err
+    assert "skipped 2 older messages back to 2025-11-24 (1 answered, 1 machine-sent or the team's)" in err
+    assert "[imap] backlog_days" in err
+    assert box.once("--now", now.isoformat())[1] == []  # and the cursor is past all of it
 
 
 def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> None:
