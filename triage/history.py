@@ -676,6 +676,15 @@ class History:
             (mailbox, uidvalidity, modseq),
         )
 
+    def due_for_full_refresh(self, key: str, now: datetime, seconds: float) -> bool:
+        """True (and the moment remembered, uncommitted) when ``key``'s last full refresh
+        is more than ``seconds`` before ``now``, or never happened."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"refreshed:{key}",)).fetchone()
+        if row and (now - parse_iso(row[0])).total_seconds() < seconds:
+            return False
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"refreshed:{key}", iso(now)))
+        return True
+
     def rebind_uids(self, mailbox: str, uid_by_message_id: dict[str, int]) -> None:
         """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID.
 
