@@ -151,3 +151,50 @@ def test_python_dash_m_runs_as_a_subprocess(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) > 20 and all(CONTRACT <= set(r) for r in rows)
+
+
+def test_config_is_found_where_users_look(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "xdg"
+    (home / "triage").mkdir(parents=True)
+    (home / "triage" / "config.toml").write_text('[imap]\nhost = "imap.xdg.example"\n')
+    explicit = tmp_path / "env.toml"
+    explicit.write_text('[imap]\nhost = "imap.env.example"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert 'host = "imap.xdg.example"' in out and f"# config file: {home / 'triage' / 'config.toml'}" in out
+    assert f"# state file: {tmp_path / 'state' / 'triage' / 'state.db'}" in out
+    monkeypatch.setenv("TRIAGE_CONFIG", str(explicit))
+    assert main(["config", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["imap"]["host"] == "imap.env.example" and shown["in_use"]["config_file"] == str(explicit)
+    assert main(["config", "--config", str(home / "triage" / "config.toml"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["imap"]["host"] == "imap.xdg.example"  # --config wins
+
+
+def test_config_masks_what_looks_like_a_secret(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[imap]\npassword_command = "echo password=hunter22"\n')
+    assert main(["config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter22" not in out and "password_command" in out
+
+
+def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
+    pipeline = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m triage once {INBOX} --format jsonl --now {NOW} --state {tmp_path / 's.db'}"
+                       " | head -1; exit ${PIPESTATUS[0]}"], capture_output=True, text=True, timeout=120)
+    assert pipeline.returncode == 0, pipeline.stderr
+    assert len(pipeline.stdout.splitlines()) == 1 and "Traceback" not in pipeline.stderr
+
+
+def test_with_json_logs_every_stderr_line_is_json(tmp_path, capsys):
+    assert main(["once", str(INBOX), "--format", "jsonl", "--now", NOW, "--state", str(tmp_path / "s.db"),
+                 "--log-format", "json", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert err and all(json.loads(line)["level"] for line in err.splitlines())
+    assert main(["once", "/nonexistent/mail", "--log-format", "json"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert json.loads(line)["level"] == "error" and "no such file" in json.loads(line)["message"]

@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 from triage import __version__
-from triage.config import Config, load_config
+from triage.config import Config, find_config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
 
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE")
     report.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
+    shown = commands.add_parser("config", parents=[common], help="show the config file in use and every value")
+    shown.add_argument("--format", choices=("toml", "json"), default="toml")
+
     models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
     models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one ('default': the shipped one)")
     models.add_argument("--format", choices=("table", "json"), default="table")
@@ -90,18 +93,38 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
+    setup_logging(args.log_format or "text", args.verbose)
     try:
-        config = load_config(args.config)
+        config = load_config(find_config(args.config))
         setup_logging(args.log_format or config.service.log_format, args.verbose)
-        handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval,
-                   "report": cmd_report, "models": cmd_models}[args.command]
+        handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval, "report": cmd_report,
+                   "models": cmd_models, "config": cmd_config}[args.command]
         return handler(args, config)
     except TriageError as exc:
-        print(f"triage: error: {exc}", file=sys.stderr)
+        log.error("%s", exc) if _json_logs() else print(f"triage: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("triage: interrupted", file=sys.stderr)
+        log.error("interrupted") if _json_logs() else print("triage: interrupted", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `triage … | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+
+
+def _json_logs() -> bool:
+    """True when stderr carries JSON lines only (``--log-format json``)."""
+    from triage.logs import logging_as_json
+
+    return logging_as_json()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null, so the interpreter's final flush
+    does not raise again at exit."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main_entry() -> None:
@@ -183,6 +206,16 @@ def cmd_report(args, config: Config) -> int:
     from triage.report import run_report
 
     return run_report(args, config)
+
+
+def cmd_config(args, config: Config) -> int:
+    """Print the config file in use (or that none is) and every value, merged with the
+    defaults: what this run would use. Secrets are never in the file; commands that
+    fetch them are shown with anything that looks like a secret masked."""
+    from triage.configview import describe_config
+
+    print(describe_config(config, find_config(args.config), args), end="")
+    return 0
 
 
 def cmd_models(args, config: Config) -> int:

@@ -8,6 +8,7 @@ variable or a command that yields them.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -48,7 +49,8 @@ class SupportConfig:
 
 @dataclass(frozen=True)
 class StateConfig:
-    path: str = "~/.local/state/triage/state.db"
+    path: str = ""
+    """Empty: :func:`default_state_path` ($XDG_STATE_HOME/triage/state.db)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,24 @@ class Config:
 
 SECTIONS: dict[str, type] = {name: hint for name, hint in get_type_hints(Config).items() if name != "source"}
 """Section name -> the dataclass that declares its keys."""
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """The config file a run uses, where users look for one: ``--config``, else
+    ``$TRIAGE_CONFIG``, else ``$XDG_CONFIG_HOME/triage/config.toml``
+    (``~/.config/triage/config.toml``) when it exists; None: the defaults."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("TRIAGE_CONFIG"):
+        return Path(os.environ["TRIAGE_CONFIG"]).expanduser()
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    found = home / "triage" / "config.toml"
+    return found if found.is_file() else None
+
+
+def default_state_path() -> Path:
+    """``$XDG_STATE_HOME/triage/state.db`` (``~/.local/state/triage/state.db``)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "triage" / "state.db"
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -289,7 +289,7 @@ class Engine:
         looks at it."""
         self.stats.broken += 1
         self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
-        log.warning("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
+        log.info("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
         digest = content_hash(raw.raw)
         date = raw.internaldate or self.now()
         message = Message(message_id=f"<{digest[:40]}@triage.invalid>", sender="", sender_name="", recipients=(),

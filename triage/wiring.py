@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager, nullcontext
 
-from triage.config import Config
+from triage.config import Config, default_state_path
 from triage.engine import BatchStats, Engine, Settings
 from triage.history import History
 
@@ -17,8 +17,8 @@ log = logging.getLogger("triage")
 
 
 def state_path(args, config: Config) -> str:
-    """``--state``, else the config's ``[state] path``."""
-    return getattr(args, "state", None) or config.state.path
+    """``--state``, else the config's ``[state] path``, else $XDG_STATE_HOME/triage/state.db."""
+    return getattr(args, "state", None) or config.state.path or str(default_state_path())
 
 
 def open_history(args, config: Config) -> History:
