@@ -182,15 +182,16 @@ def _row(row: Conversation) -> str:
     chips = "".join(f'<span class="chip">{e(c)}</span>' for c in row.categories)
     if row.frustrated:
         chips += '<span class="chip frustrated">frustrated</span>'
-    badge = '<span class="badge">overdue</span>' if row.overdue else ""
+    badge = f'<span class="badge">overdue {e(short_age(row.overdue_hours))}</span>' if row.overdue else ""
     since = row.waiting_since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    customer = f"{row.customer_name} <{row.customer}>" if row.customer_name else row.customer
     return (
         f'<tr class="{"overdue" if row.overdue else "on-time"}" data-thread="{e(row.thread_id)}">'
         f'<td><span class="prio p{row.priority}" title="{e(PRIORITY_NAMES[row.priority])}">P{row.priority}</span></td>'
         f'<td class="age">{e(short_age(row.waiting_hours))}{badge}</td>'
-        f'<td class="conv"><div class="subject">{e(row.subject or "(no subject)")}</div><div class="customer">{e(row.customer)}</div></td>'
+        f'<td class="conv"><div class="subject">{e(row.subject or "(no subject)")}</div><div class="customer">{e(customer)}</div></td>'
         f'<td class="cats">{chips}</td>'
-        f'<td class="num">{row.repeat_count}</td>'
+        f'<td class="num">{row.messages}</td>'
         f'<td class="since">{since}</td>'
         f'<td class="why">{e("; ".join(row.reasons))}</td></tr>'
     )
@@ -227,7 +228,7 @@ def render_html(rows: list[Conversation], now: datetime, policy: Policy | None =
 <section class="panel"><h2>Waiting conversations by age and priority</h2>{render_chart(rows)}</section>
 <section class="panel"><h2>Most urgent first</h2>
 <table id="waiting"><thead><tr><th>Priority</th><th>Waiting</th><th>Conversation</th><th>Categories</th>
-<th class="num">Repeats</th><th>Since</th><th>Why</th></tr></thead>
+<th class="num">Messages</th><th>Since</th><th>Why</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></section>
