@@ -9,11 +9,17 @@ would only say when the words leave no doubt, and they name those words:
 - :func:`negated`: the categories a message says it is *not* asking for;
 - :func:`chasing`: a customer chasing their own earlier contact.
 
+Each takes the text as the message gives it (any case; typographic apostrophes are
+fine): :func:`threat`, :func:`negated` and :func:`chasing` read "subject\nnewest words"
+(``Message.classifier_text``), :func:`acknowledgement` the newest words alone, and
+:func:`needs_no_reply` the newest words and the subject apart. All are pure.
+
 Speed: each rule makes one pass over the lower-cased text with a single compiled
-alternation tried at word starts only (:func:`_word_start_alternation` groups its
-branches by their first letters, so a word that starts no phrase is rejected after a
-few character tests). Only a hit pays for a look at the words around it: its clause,
-back to the last sentence end and forward to the next. All functions are pure.
+alternation tried at word starts only. :func:`_word_start_alternation` leads it with a
+literal space (the regex engine then jumps from space to space) and groups its branches
+by their first characters, so a word that starts no phrase is rejected after a few
+character tests. Only a hit pays for a look at the words around it: its clause, back to
+the last sentence end and forward to the next.
 """
 
 from __future__ import annotations
@@ -263,7 +269,8 @@ _THREAT_WORDS: dict[str, tuple[str, ...]] = {
     "sue": (r"su(?:e|ing)\b",),
     "proceedings": (
         r"legal (?:action|proceedings|steps|route)\b", r"lawsuits?\b", r"class action\b",
-        r"court (?:action|proceedings)\b", r"(?:issue|issuing|start|begin|commence|initiate) (?:court |legal )?proceedings\b",
+        r"court (?:action|proceedings)\b",
+        r"(?:issue|issuing|start|begin|commence|initiate) (?:court |legal )?proceedings\b",
         r"letter before (?:action|claim)\b", r"cease and desist\b",
     ),
     "court": (r"court\b",),
@@ -272,8 +279,8 @@ _THREAT_WORDS: dict[str, tuple[str, ...]] = {
     "lawyer": (r"lawyers?\b", r"attorneys?\b(?! general)", r"solicitors?\b", r"barristers?\b"),
     "regulator": (
         r"ombuds(?:man|men|person)\b", r"ombud\b", r"trading standards\b", r"ftc\b", r"cfpb\b", r"bbb\b",
-        r"better business bureau\b", r"attorneys? general\b", r"consumer (?:protection|affairs|rights|council|watchdog"
-        r"|ombudsman|authority|agency|commission|tribunal|forum|court|complaints board|disputes|advocate)\b",
+        r"better business bureau\b", r"attorneys? general\b", (r"consumer (?:protection|affairs|rights|council|watchdog"
+        r"|ombudsman|authority|agency|commission|tribunal|forum|court|complaints board|disputes|advocate)\b"),
         r"regulators?\b", r"ofcom\b", r"ofgem\b", r"ofwat\b", r"fca\b", r"fcc\b", r"ccpc\b", r"citizens advice\b",
         r"accc\b", r"acma\b", r"ico\b", r"information commissioner", r"public utilities commission\b",
         r"state (?:regulator|commission)\b", r"central bank\b", r"(?:civil )?aviation authority", r"caa\b",
@@ -288,12 +295,12 @@ _THREAT_WORDS: dict[str, tuple[str, ...]] = {
     "chargeback": (r"charge[- ]?backs?\b", r"contracargos?\b", r"r[ée]trofacturation"),
     "dispute": (r"disput(?:e|es|ed|ing)\b", r"contest(?:s|ed|ing)?\b"),
     "bank": (
-        r"(?:my|our|the) (?:bank|card (?:company|issuer|provider)|credit card(?: company| provider| issuer)?|visa"
-        r"|mastercard|amex|paypal|barclaycard)\b(?! (?:statements?|account|details|transfer|holiday|app|balance))",
+        (r"(?:my|our|the) (?:bank|card (?:company|issuer|provider)|credit card(?: company| provider| issuer)?|visa"
+        r"|mastercard|amex|paypal|barclaycard)\b(?! (?:statements?|account|details|transfer|holiday|app|balance))"),
     ),
     "report": (
-        r"report(?:ing|ed)? (?:you|u|y'all|your (?:company|business|shop|store|firm)|this (?:company|business|shop"
-        r"|store|firm)|you guys)(?: to (?:the )?[a-z.]+)?\b",
+        (r"report(?:ing|ed)? (?:you|u|y'all|your (?:company|business|shop|store|firm)|this (?:company|business|shop"
+        r"|store|firm)|you guys)(?: to (?:the )?[a-z.]+)?\b"),
     ),
     "bank_claim": (
         r"section 75\b", r"direct debit guarantee", r"indemnity claim",
@@ -625,8 +632,8 @@ you enough"): taken out before looking for what a note asks."""
 _ASKS = _word_start_alternation((
     r"but\b", r"however\b", r"although\b", r"though\b", r"still\b", r"yet\b", r"again\b", r"not\b",
     r"no longer\b", r"never\b", r"nothing\b", r"none\b", r"wrong\b", r"incorrect\b",
-    r"no (?:one|body|reply|response|answer|sign|data|service|signal|internet|access|idea|way|refund|money"
-    r"|confirmation|email|update|news|record|longer)\b",
+    (r"no (?:one|body|reply|response|answer|sign|data|service|signal|internet|access|idea|way|refund|money"
+    r"|confirmation|email|update|news|record|longer)\b"),
     r"missing\b", r"broken\b", r"damaged\b", r"faulty\b", r"problems?\b", r"issues?\b", r"errors?\b",
     r"you can\b(?! close (?:the|my|this) (?:case|ticket|query|request))", r"go ahead\b", r"if possible\b",
     r"here (?:is|are)\b", r"attached\b", r"as requested\b", r"you asked for\b", r"please\b", r"pls\b", r"plz\b",
@@ -701,7 +708,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"non (?:serve|c'è bisogno di) rispondere\b", r"(?:je hoeft|u hoeft) niet te (?:antwoorden|reageren)\b",
     ),
     "request": (
-        r"please\b", r"pls\b", r"can you\b", r"could you\b", r"would you\b", r"let me know\b", r"need\b", r"want\b",
+        r"please\b", r"pls\b", r"can you\b", r"could you\b", r"would you\b", r"let me know\b",
+        r"(?:i|we) (?:still )?(?:need|want)\b", r"need you to\b", r"needs to be\b",
         r"refund\b", r"cancel\w*", r"charged\b", r"wrong\b", r"broken\b", r"problem\b", r"still\b", r"asap\b",
         r"urgent\w*", r"por favor\b", r"bitte\b", r"s'il vous pla[iî]t\b", r"per favore\b", r"alstublieft\b",
     ),
@@ -716,28 +724,29 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"i (?:run|manage|head) (?:partnerships|growth|sales|business development|an agency)\b",
         r"i(?:'m| am) retained by\b", r"we help\b", r"we've helped\b", r"we have helped\b",
         r"helping (?:brands|businesses|companies|stores|teams|merchants|shops|marketplaces|retailers)\b",
-        r"our (?:agency|platform|team|company|solution|tool|software|app|service|studio) (?:helps|can help|offers"
-        r"|provides|specialises|specializes|makes|lets|works with)\b", r"we specialis\w*", r"we specializ\w*",
+        (r"our (?:agency|platform|team|company|solution|tool|software|app|service|studio) (?:helps|can help|offers"
+        r"|provides|specialises|specializes|makes|lets|works with)\b"), r"we specialis\w*", r"we specializ\w*",
         r"we(?:'re| are) an? (?:\w+ ){0,3}(?:agency|startup|platform|studio|consultancy|company that)\b",
         r"(?:provides|offers) (?:fully|dedicated|affordable|professional)\b",
-        r"helps (?:\w+ ){0,3}(?:providers|companies|businesses|brands|retailers|hotels|merchants|teams|stores"
-        r"|shops|marketplaces|platforms|owners)\b", r"i(?:'m| am) \w+, an? ",
-        r"i(?:'m| am) an? (?:partner|founder|co-founder|consultant|photographer|creator|freelance \w+|designer"
-        r"|developer|journalist|recruiter) (?:at|with|based|from)\b",
+        (r"helps (?:\w+ ){0,3}(?:providers|companies|businesses|brands|retailers|hotels|merchants|teams|stores"
+        r"|shops|marketplaces|platforms|owners)\b"), r"i(?:'m| am) \w+, an? ",
+        (r"i(?:'m| am) an? (?:partner|founder|co-founder|consultant|photographer|creator|freelance \w+|designer"
+        r"|developer|journalist|recruiter) (?:at|with|based|from)\b"),
         r"our (?:all-in-one|platform|software|solution)\b", r"(?:are|is) (?:switching|moving) to our\b",
         r"(?:dear|hello|hi) (?:business|website|shop|store) owner\b", r"did you know\b", r"wist u dat\b",
         r"sab[ií]as? que\b", r"gentile imprenditore\b", r"beste ondernemer\b", r"estimado empresario\b",
-        r"cher entrepreneur\b", r"somos (?:a |o |la |el )?\w+", r"je me permets de vous (?:contacter|écrire|solliciter)\b",
+        r"cher entrepreneur\b", r"somos (?:a |o |la |el )?\w+",
+        r"je me permets de vous (?:contacter|écrire|solliciter)\b",
         r"ich bin \w+ (?:von|vom)\b", r"me llamo \w+ y\b", r"mi chiamo \w+ e\b", r"sono \w+ di\b", r"lavoro con\b",
     ),
     "offer": (
-        r"(?:free|no-obligation|complimentary|gratuit[ao]?|kostenlose?) (?:audit|consultation|trial|demo|quote"
-        r"|sample|report|review|analysis|strategy|assessment)\b", r"partnerships?\b", r"partner with\b",
+        (r"(?:free|no-obligation|complimentary|gratuit[ao]?|kostenlose?) (?:audit|consultation|trial|demo|quote"
+        r"|sample|report|review|analysis|strategy|assessment)\b"), r"partnerships?\b", r"partner with\b",
         r"collaborat\w*", r"sponsor\w*", r"affiliate\b", r"guest posts?\b", r"backlinks?\b", r"seo\b",
         r"search rankings?\b", r"(?:page (?:one|1)|first page) (?:of|on) google\b", r"rank(?:ing)? higher\b",
         r"lead gen\w*", r"conversion rates?\b",
-        r"(?:increase|boost|grow|lift|double|triple) (?:your )?(?:sales|revenue|conversions|traffic|bookings|roi"
-        r"|business|brand|audience|reviews|ratings?|repeat)\b",
+        (r"(?:increase|boost|grow|lift|double|triple) (?:your )?(?:sales|revenue|conversions|traffic|bookings|roi"
+        r"|business|brand|audience|reviews|ratings?|repeat)\b"),
         r"(?:cut|reduce|lower) (?:your )?(?:costs?|losses|packaging|response times|churn)\b",
         r"save (?:you )?(?:\d+ ?%|time and money|\d+ hours|hours)", r"(?:up to|by) \d+ ?%", r"case stud(?:y|ies)\b",
         r"white[- ]label\b", r"outsourc\w*", r"\d+(?:\.\d+)?(?:/| per )(?:agent )?hour\b", r"per agent hour\b",
@@ -753,8 +762,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"agenzia\b", r"agence\b",
     ),
     "ask": (
-        r"(?:book|schedule|grab|hop on|jump on|set up|arrange|have) (?:a |an )?(?:quick |short |brief |free )?"
-        r"(?:\d+[- ]?min(?:ute)?s? )?(?:call|chat|demo|meeting|intro)\b",
+        (r"(?:book|schedule|grab|hop on|jump on|set up|arrange|have) (?:a |an )?(?:quick |short |brief |free )?"
+        r"(?:\d+[- ]?min(?:ute)?s? )?(?:call|chat|demo|meeting|intro)\b"),
         r"\d+[- ]?min(?:ute)?s? (?:call|chat|demo|meeting)\b", r"quick (?:call|chat)\b",
         r"open to (?:a|an|exploring|chatting|discussing|hearing|it)\b",
         r"would you be (?:open|interested|the right)\b", r"are you (?:open|interested) (?:to|in)\b",
@@ -773,8 +782,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"onze brochure\b", r"unser angebot\b",
     ),
     "customer": (
-        r"(?:my|our) (?:order|account|subscription|booking|reservation|refund|card|invoice|bill|plan|membership"
-        r"|parcel|delivery|policy|ticket|tickets|contract|payment|statement)\b",
+        (r"(?:my|our) (?:order|account|subscription|booking|reservation|refund|card|invoice|bill|plan|membership"
+        r"|parcel|delivery|policy|ticket|tickets|contract|payment|statement)\b"),
         r"i (?:ordered|bought|paid|purchased|subscribed|booked|was charged|have been charged|got charged)\b",
         r"(?:refund me|cancel my|charged me)\b",
         r"(?:we(?:'re| are)|i(?:'m| am)) (?:evaluating|comparing|reviewing|considering|looking (?:at|for))\b",
@@ -785,8 +794,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "survey": (
         r"how did we do\b", r"rate (?:your|our) (?:experience|service|support|visit|stay|recent)\b",
-        r"(?:take|complete|fill (?:in|out)|answer) (?:a|our|this|the|my) (?:short |quick |brief |\d+[- ]minute "
-        r"|two[- ]minute |\d+[- ]min )?(?:survey|questionnaire|poll)\b", r"how likely are you to recommend\b",
+        (r"(?:take|complete|fill (?:in|out)|answer) (?:a|our|this|the|my) (?:short |quick |brief |\d+[- ]minute "
+        r"|two[- ]minute |\d+[- ]min )?(?:survey|questionnaire|poll)\b"), r"how likely are you to recommend\b",
         r"on a scale (?:of|from)\b", r"(?:short|quick|brief|annual|\d+[- ]minute|\d+[- ]min) survey\b",
         r"we(?:'d| would) love (?:your|to hear) (?:feedback|your thoughts|what you think)\b",
         r"tell us (?:how we did|what you think)\b",
@@ -795,7 +804,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "not_a_survey": (
         r"refund\b", r"cancel\w*", r"charged\b", r"still\b", r"broken\b", r"wrong\b", r"complain\w*",
-        r"stop sending\b", r"why\b", r"(?:your|the) (?:survey|questionnaire) (?:link )?(?:doesn't|does not|won't|isn't)\b",
+        r"stop sending\b", r"why\b",
+        r"(?:your|the) (?:survey|questionnaire) (?:link )?(?:doesn't|does not|won't|isn't)\b",
     ),
     "newsletter": (
         r"view (?:this email |it )?in (?:your |a )?browser\b", r"unsubscribe\b",
@@ -805,7 +815,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"update your preferences\b", r"follow us on\b",
     ),
     "not_a_newsletter": (
-        r"i (?:have |already |keep )?(?:clicked|pressed|hit|tried)\b", r"unsubscribed\b", r"stop (?:sending|emailing)\b",
+        r"i (?:have |already |keep )?(?:clicked|pressed|hit|tried)\b", r"unsubscribed\b",
+        r"stop (?:sending|emailing)\b",
         r"remove me\b", r"still (?:get|getting|receiving)\b", r"take me off\b", r"please\b", r"why\b", r"i want\b",
     ),
 }
@@ -873,27 +884,28 @@ def needs_no_reply(body: str, subject: str = "") -> str | None:
 
 _NEGATED_WORDS: dict[str, tuple[str, ...]] = {
     "cancellation": (
-        r"(?:don't|do not|dont|doesn't|does not) (?:really |actually |necessarily )?(?:want|wish|need|mean|intend"
+        (r"(?:don't|do not|dont|doesn't|does not) (?:really |actually |necessarily )?(?:want|wish|need|mean|intend"
         r"|plan) to (?:fully |completely |actually |totally )?(?:cancel|terminate|quit|close (?:my|the|our|it|this)"
-        r"|end (?:my|the|our) (?:subscription|membership|contract|plan|account))\b",
-        r"(?:i'm|i am|im|we're|we are) not (?:\w+ )?(?:looking|trying|asking|wanting|planning|going|hoping"
-        r"|intending) to (?:fully |completely )?(?:cancel|terminate|quit|close)\b",
+        r"|end (?:my|the|our) (?:subscription|membership|contract|plan|account))\b"),
+        (r"(?:i'm|i am|im|we're|we are) not (?:\w+ )?(?:looking|trying|asking|wanting|planning|going|hoping"
+        r"|intending) to (?:fully |completely )?(?:cancel|terminate|quit|close)\b"),
         r"(?:i'm|i am|im|we're|we are) not (?:cancel(?:l?ing)|quitting|leaving)\b",
         r"not (?:asking|looking) (?:you )?(?:to|for) (?:a |the )?cancel(?:lation)?\b",
         r"(?:please )?(?:don't|do not|dont) cancel\b", r"no need to cancel\b",
         r"(?:rather than|instead of|without) cancel(?:l?ing)?\b",
         r"not (?:to )?(?:cancel(?:l?ing|lation)?|quit|leave|leaving)\b",
-        r"no (?:quiero|deseo) (?:cancelar|dar de baja)\b", r"sin cancelar\b", r"ich (?:möchte|will) nicht kündigen\b",
+        r"no (?:quiero|deseo) (?:cancelar|dar(?:me|nos)? de baja)\b", r"sin cancelar\b",
+        r"ich (?:möchte|will) nicht kündigen\b",
         r"nicht kündigen\b", r"ohne zu kündigen\b", r"je ne (?:veux|souhaite) pas (?:annuler|r[ée]silier)\b",
         r"sans (?:annuler|r[ée]silier)\b", r"ne pas (?:annuler|r[ée]silier)\b", r"não quero cancelar\b",
         r"sem cancelar\b", r"non (?:voglio|desidero) (?:cancellare|disdire|annullare)\b",
         r"senza (?:cancellare|disdire)\b", r"ik wil niet opzeggen\b", r"niet opzeggen\b", r"zonder op te zeggen\b",
     ),
     "refund": (
-        r"(?:don't|do not|dont) (?:really )?(?:want|need|expect|require|ask for) (?:a |any |the )?(?:refund|money back"
-        r"|my money back)\b",
-        r"not (?:asking|looking|after|requesting|seeking|wanting|expecting|interested in|bothered about|fussed about"
-        r"|chasing) (?:for )?(?:a |any |the |my )?(?:refund|money back|my money back)\b",
+        (r"(?:don't|do not|dont) (?:really )?(?:want|need|expect|require|ask for) (?:a |any |the )?(?:refund|money back"
+        r"|my money back)\b"),
+        (r"not (?:asking|looking|after|requesting|seeking|wanting|expecting|interested in|bothered about|fussed about"
+        r"|chasing) (?:for )?(?:a |any |the |my )?(?:refund|money back|my money back)\b"),
         r"not (?:writing|here|emailing) (?:for|about) (?:a )?(?:refund|money)\b",
         r"no need (?:to|for a|for any) refund\b", r"no refund (?:is )?(?:needed|necessary|required)\b",
         r"(?:please )?(?:don't|do not|dont) refund\b", r"not a refund\b",
@@ -980,16 +992,16 @@ _REPLY = r"(?:reply|replies|response|responses|answer|answers|word|call ?back|ac
 _CHASING_WORDS: tuple[str, ...] = (
     # "any update?", "any news on my refund?"
     r"any (?:update|updates|news|progress|word|answer|feedback)(?: yet| on (?:this|that|it)(?: one)?)? ?[?!]",
-    r"any (?:update|updates|news|progress|answer)(?: yet)? (?:on|about|regarding|with) (?:ticket|case|my|this|our"
-    r"|the (?:refund|request|ticket|case|complaint|claim|cancellation|below|email below|message below))\b",
+    (r"any (?:update|updates|news|progress|answer)(?: yet)? (?:on|about|regarding|with) (?:ticket|case|my|this|our"
+    r"|the (?:refund|request|ticket|case|complaint|claim|cancellation|below|email below|message below))\b"),
     # "I wrote last week", "I emailed on the 3rd", "I sent you an email ten days ago"
-    r"i (?:have |had |'ve )?(?:already |now |just )?(?:wrote|written|emailed|e-mailed|messaged|contacted you"
+    (r"i (?:have |had |'ve )?(?:already |now |just )?(?:wrote|written|emailed|e-mailed|messaged|contacted you"
     r"|sent (?:you )?(?:an? )?(?:email|message|e-mail|letter|the (?:email|message) below)|send (?:an? )?(?:email"
     r"|message)|reached out|submitted (?:a|my|the) (?:request|ticket|form|complaint)|opened (?:a )?ticket)"
     r"(?: (?:to you|you|in|about this|about it|this|it|here|to this address|through your \w+(?: form)?))?"
     r" (?:last (?:week|month|\w+day)|yesterday|on (?:the )?\d|on (?:\w+day|the \d+\w*)|\d+ (?:days|weeks) ago"
     r"|(?:a|one|two|three|four|ten|a few|a couple of) (?:days?|weeks?|months?) ago|already|before|earlier"
-    r"|previously|again|about (?:a|two|three|ten) (?:days?|weeks?) ago)",
+    r"|previously|again|about (?:a|two|three|ten) (?:days?|weeks?) ago)"),
     r"(?:emailed|wrote to|written to|messaged) you (?:\d+|a|one|two|three|a few|a couple of) (?:days?|weeks?) ago\b",
     # "I've called twice already", "I've asked three times", "emailed twice now"
     r"(?:asked (?:you|for (?:this|it))|called|rang|phoned|emailed|e-mailed|written|wrote|messaged|contacted"
@@ -1003,25 +1015,25 @@ _CHASING_WORDS: tuple[str, ...] = (
     r"still (?:no|not had|not received|not heard|haven't had|have not had|haven't received|have not received"
     r"|haven't heard|have not heard|haven't got|have not got|don't have|do not have|nothing|without) (?:a |an |any "
     r"|one |your )?(?:single )?(?:" + _REPLY + r"|back|anything|from you|news)\b",
-    r"still (?:waiting|awaiting) (?:to hear|for (?:a|an|any|your) (?:reply|response|answer|call ?back|update)"
-    r"|on (?:a|an|any|your) (?:reply|response|answer))\b",
-    r"(?:haven't|have not|i've not|we've not|hasn't|has not|never|didn't|did not) (?:yet )?(?:heard|had|got|gotten|received)"
-    r" (?:anything |any )?(?:back|a reply|a response|an answer|any (?:reply|response|answer|word|update|news"
+    (r"still (?:waiting|awaiting) (?:to hear|for (?:a|an|any|your) (?:reply|response|answer|call ?back|update)"
+    r"|on (?:a|an|any|your) (?:reply|response|answer))\b"),
+    (r"(?:haven't|have not|i've not|we've not|hasn't|has not|never|didn't|did not) (?:yet )?"
+    r"(?:heard|had|got|gotten|received) (?:anything |any )?(?:back|a reply|a response|an answer|any (?:reply|response|answer|word|update|news"
     r"|acknowledge?ment)|a single (?:reply|word|response)|a word|from (?:you|anyone|anybody)|an acknowledge?ment"
-    r"|acknowledge?ment|anything (?:back|from you|since))\b",
+    r"|acknowledge?ment|anything (?:back|from you|since))\b"),
     r"(?:haven't|have not|i've not|we've not|not|never) (?:yet )?heard (?:a thing|a word|anything|back)\b",
     r"(?:haven't|have not|i've not|we've not|hasn't|has not|never) (?:yet )?seen (?:a|any) (?:reply|response|answer)\b",
-    r"(?:didn't|did not|don't|do not|haven't|have not) (?:yet )?(?:receive|get|take|got|have) (?:any |a )?(?:reply"
-    r"|response|answer)\b",
+    (r"(?:didn't|did not|don't|do not|haven't|have not) (?:yet )?(?:receive|get|take|got|have) (?:any |a )?(?:reply"
+    r"|response|answer)\b"),
     r"(?:had|have had|received|got|get) no (?:reply|response|answer|acknowledge?ment)\b(?! for)",
-    r"no (?:reply|response|answer|word|acknowledge?ment)s? (?:yet|so far|to (?:my|either|any|both)|since|at all"
-    r"|in \d+|for (?:\d+|a|two|three|over|more)|after|from you)\b",
+    (r"no (?:reply|response|answer|word|acknowledge?ment)s? (?:yet|so far|to (?:my|either|any|both)|since|at all"
+    r"|in \d+|for (?:\d+|a|two|three|over|more)|after|from you)\b"),
     r"(?:zero|not one|not a single) (?:human )?(?:replies|reply|responses|response|answers|answer)\b",
-    r"(?:days|weeks|months)(?: of silence|,? (?:and )?(?:still )?(?:no (?:reply|response|answer|word)|nothing))"
-    r"(?= ?[.!]| *$|  )",
+    (r"(?:days|weeks|months)(?: of silence|,? (?:and )?(?:still )?(?:no (?:reply|response|answer|word)|nothing))"
+    r"(?= ?[.!]| *$|  )"),
     r"nothing since\b", r"(?:nobody|no one|no-one) has ?[.!]",
-    r"(?:nobody|no one|no-one|noone) (?:has )?(?:replied|responded|answered|got back|gotten back|come back"
-    r"|called back|rang back|bothered) (?:to|yet|since|at all|for|me)\b",
+    (r"(?:nobody|no one|no-one|noone) (?:has )?(?:replied|responded|answered|got back|gotten back|come back"
+    r"|called back|rang back|bothered) (?:to|yet|since|at all|for|me)\b"),
     # "this is my third email", "second email", "4th time contacting you"
     r"(?:this|it) is (?:now )?(?:my|the) " + _ORDINAL + r" (?:" + _CONTACT + r"|time (?:i'm |i am |i've |i have "
     r"|that i )?(?:writing|write|written|emailing|emailed|asking|asked|contacting|contacted|reaching out|chasing"
@@ -1032,45 +1044,46 @@ _CHASING_WORDS: tuple[str, ...] = (
     r"|attempt to (?:contact|reach|get hold of))\b",
     r"for the (?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time[:,]",
     # "following up on my message of 3 May", "just checking you got my email below"
-    r"follow(?:ing)?[- ]up (?:on|about|regarding|re|to) (?:my|our|the|this|an?) (?:previous |last |earlier "
+    (r"follow(?:ing)?[- ]up (?:on|about|regarding|re|to) (?:my|our|the|this|an?) (?:previous |last |earlier "
     r"|original |recent |unanswered )?(?:email|e-mail|message|request|ticket|query|complaint|letter|call|chat"
-    r"|enquiry|inquiry|mail|case|note|form|application|conversation|question)\b",
-    r"following up (?:on|about) (?:this|the below|my (?:\w+ )?(?:email|message|request|query|ticket|refund|claim"
-    r"|complaint|question|letter|enquiry|inquiry|application|chat|call))\b",
-    r"(?:just )?checking (?:in )?(?:on |whether |if |that )?(?:you (?:got|received|saw|had a chance)|my (?:\w+ )?(?:email"
-    r"|message|request|query|ticket))\b",
+    r"|enquiry|inquiry|mail|case|note|form|application|conversation|question)\b"),
+    (r"following up (?:on|about) (?:this|the below|my (?:\w+ )?(?:email|message|request|query|ticket|refund|claim"
+    r"|complaint|question|letter|enquiry|inquiry|application|chat|call))\b"),
+    (r"(?:just )?checking (?:in )?(?:on |whether |if |that )?(?:you (?:got|received|saw|had a chance)"
+    r"|my (?:\w+ )?(?:email|message|request|query|ticket))\b"),
     r"checking (?:this|it) (?:went|got) through\b",
+    r"(?:checking|circling) back (?:in )?(?:on|about|regarding)\b",
     r"did (?:anyone|anybody|you|someone) (?:get|have|manage) (?:a )?(?:chance )?to (?:look|check|read|reply)\b",
     r"(?:gentle|friendly|polite|quick|another|second|2nd|third|final|last) (?:reminder|nudge|chase|bump)\b",
     r"reminder (?:about|regarding|of|on) my\b",
-    r"(?:sorry|apologies) (?:to|for) (?:keep |keeping )?(?:chase|chasing|pester|pestering|nag|nagging"
-    r"|bother you again|write again|writing again)\b",
+    (r"(?:sorry|apologies) (?:to|for) (?:keep |keeping )?(?:chase|chasing|pester|pestering|nag|nagging"
+    r"|bother you again|write again|writing again)\b"),
     r"(?:just )?resurfacing this\b",
     r"chasing (?:this|my|up|again|you)\b",
     r"is (?:anyone|anybody|someone|any1) (?:there|reading|home|out there|looking|actually|alive)\b",
     r"(?:anyone|anybody|any1) there ?[?!]",
     r"does (?:anyone|anybody) (?:read|check|answer|monitor)\b",
     r"(?:ignored|ignoring) (?:my|me|our)\b",
-    r"(?:writing|emailing|asking|contacting you|write) (?:again|once again|yet again|one more time|once more"
-    r"|for the (?:second|third|fourth|fifth|\d+\w*) time)\b",
-    r"(?:forwarding|resending|re-sending|sending) (?:this|it|my (?:own )?(?:\w+ )?(?:email|message|request"
+    (r"(?:writing|emailing|asking|contacting you|write) (?:again|once again|yet again|one more time|once more"
+    r"|for the (?:second|third|fourth|fifth|\d+\w*) time)\b"),
+    (r"(?:forwarding|resending|re-sending|sending) (?:this|it|my (?:own )?(?:\w+ )?(?:email|message|request"
     r"|question|claim|query|complaint|report)|the (?:email|message|report|request) below|our request)"
-    r"(?: again| from (?:a|\d+|last|three|two|ten)| in case)\b",
+    r"(?: again| from (?:a|\d+|last|three|two|ten)| in case)\b"),
     r"resending (?:this|my|the)\b",
     r"(?:nudging|bumping) (?:this|my)\b",
-    r"(?:it's|it has|its) been (?:over |more than |nearly |almost )?(?:\w+ )?(?:days|weeks|months|a week"
-    r"|a month) since i (?:wrote|emailed|contacted|sent|asked|called|first|reported|raised|submitted|messaged)\b",
+    (r"(?:it's|it has|its) been (?:over |more than |nearly |almost )?(?:\w+ )?(?:days|weeks|months|a week"
+    r"|a month) since i (?:wrote|emailed|contacted|sent|asked|called|first|reported|raised|submitted|messaged)\b"),
     # Spanish
     r"sigo (?:esperando (?:una |su |vuestra )?respuesta|sin (?:respuesta|noticias))",
     r"todav[ií]a no (?:he recibido|tengo) (?:ninguna )?respuesta", r"(?:sigue|siguen|contin[uú]a) sin respuesta",
     r"sin respuesta (?:desde|hasta ahora|todav[ií]a|a[uú]n)", r"ya (?:os|les|le|te) (?:escrib[ií]|llam[ée])",
     r"(?:os|les|le|te) escrib[ií] (?:el|hace|la semana)",
     r"(?:segunda|tercera|cuarta) vez que (?:os |les |le |te )?(?:escribo|pido|reclamo|contacto|llamo)",
-    r"(?:segundo|tercer|cuarto) (?:correo|email|mensaje|aviso)", r"(?:segunda|tercera) (?:consulta|solicitud"
-    r"|reclamaci[oó]n)", r"alguna novedad", r"(?:les|os) escribo de nuevo", r"(?:les|os|le|te) vuelvo a escribir",
+    r"(?:segundo|tercer|cuarto) (?:correo|email|mensaje|aviso)", (r"(?:segunda|tercera) (?:consulta|solicitud"
+    r"|reclamaci[oó]n)"), r"alguna novedad", r"(?:les|os) escribo de nuevo", r"(?:les|os|le|te) vuelvo a escribir",
     r"no he recibido (?:ninguna )?respuesta", r"nadie me (?:contest[oóa]|respond[eiió]+)",
-    r"(?:os|les|le) lleg[oó] mi (?:correo|mensaje|email)", r"llevo (?:\w+ )?(?:d[ií]as|semanas) (?:esperando"
-    r"|sin respuesta)",
+    r"(?:os|les|le) lleg[oó] mi (?:correo|mensaje|email)", (r"llevo (?:\w+ )?(?:d[ií]as|semanas) (?:esperando"
+    r"|sin respuesta)"),
     # French
     r"toujours (?:pas de|aucune|sans) (?:r[ée]ponse|nouvelles)", r"je vous ai (?:d[ée]j[àa] )?(?:[ée]crit|relanc[ée])",
     r"(?:deuxi[eè]me|troisi[eè]me|2e|3e|quatri[eè]me) (?:mail|e-mail|message|relance|demande)",
@@ -1084,8 +1097,8 @@ _CHASING_WORDS: tuple[str, ...] = (
     r"ich habe (?:ihnen |euch )?(?:bereits|schon) (?:am \S+ (?:\S+ )?)?(?:geschrieben|gemailt|angerufen)",
     r"(?:zweite|dritte|vierte) (?:mail|e-mail|nachricht|anfrage|erinnerung)",
     r"(?:schreibe|frage|melde) ich (?:mich )?(?:ihnen |euch )?(?:jetzt )?zum (?:zweiten|dritten|vierten) mal",
-    r"erneute anfrage", r"nochmals:", r"erinnerung:", r"nachfrage:", r"(?:bisher|noch|leider) ohne (?:antwort"
-    r"|rückmeldung)", r"keine antwort auf", r"zum wiederholten mal", r"freundlich nachzufragen",
+    r"erneute anfrage", r"nochmals:", r"erinnerung:", r"nachfrage:", (r"(?:bisher|noch|leider) ohne (?:antwort"
+    r"|rückmeldung)"), r"keine antwort auf", r"zum wiederholten mal", r"freundlich nachzufragen",
     # Portuguese
     r"ainda (?:não|sem) (?:recebi |tive |obtive )?(?:resposta|retorno)", r"j[áa] (?:vos |lhe |te )?(?:escrevi|enviei)",
     r"(?:segunda|terceira|quarta) vez que (?:escrevo|peço|entro em contato)", r"(?:segunda|terceira) mensagem",
@@ -1097,8 +1110,8 @@ _CHASING_WORDS: tuple[str, ...] = (
     r"(?:seconda|terza|quarta) volta che (?:vi )?(?:scrivo|chiedo|contatto)", r"sollecito", r"nessuna risposta",
     r"sto ancora aspettando", r"non ho (?:più |ancora )?(?:avuto|ricevuto) (?:notizie|risposta|riscontro)",
     # Dutch
-    r"nog (?:steeds )?geen (?:antwoord|reactie)", r"ik heb (?:u|jullie) (?:al )?(?:eerder |vorige week )?(?:gemaild"
-    r"|geschreven|gebeld)", r"(?:tweede|derde|vierde) (?:mail|e-mail|bericht)", r"(?:tweede|derde) keer dat ik",
+    r"nog (?:steeds )?geen (?:antwoord|reactie)", (r"ik heb (?:u|jullie) (?:al )?(?:eerder |vorige week )?(?:gemaild"
+    r"|geschreven|gebeld)"), r"(?:tweede|derde|vierde) (?:mail|e-mail|bericht)", r"(?:tweede|derde) keer dat ik",
     r"herinnering:", r"(?:nog )?(?:steeds )?(?:niets|niks) gehoord", r"reactie op mijn (?:mail|e-mail|bericht) van",
     r"(?:twee keer|drie keer|vier keer) gebeld", r"\d+x gebeld",
     # Polish
