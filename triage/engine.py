@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from triage import OTHER
+from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken
 from triage.errors import MessageParseError
 from triage.frustration import frustration_score
@@ -216,7 +216,8 @@ class Engine:
                     if self.settings.is_team(message.sender):
                         self._record_reply(message, message.uid)
                     else:
-                        chasing = "follow_up" in self.model.decide(by_message[id(message)].scores)
+                        chasing = ("follow_up" in self.model.decide(by_message[id(message)].scores)
+                                   or rules.chasing(message.classifier_text) is not None)
                         recorded.append((message, *self._record_inbound(message, chasing)))
             except Exception as exc:
                 log.exception("recording %s:%s failed", message.mailbox, message.key)
@@ -359,11 +360,16 @@ class Engine:
                             automated=reply.automated, awaits_reply=False)
         self.stats.team_replies += 1
 
+    def categories(self, message: Message, scores: dict[str, float]) -> list[str]:
+        """The categories the classifier decides from ``scores``, less those the message
+        says it is not asking for ("I don't want to cancel, just pause")."""
+        return rules.asked(message.classifier_text, self.model.decide(scores))
+
     def _content(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
                  asks_nothing: str | None) -> Content:
         """What one customer message says, and its priority from that and the customer's
         history (before its conversation and its age are taken into account); stored."""
-        categories = [] if asks_nothing else self.model.decide(scores)
+        categories = [] if asks_nothing else self.categories(message, scores)
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:

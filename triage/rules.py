@@ -951,6 +951,14 @@ _ASKED = {
 """The same categories asked for in other words: they outweigh the negation."""
 
 
+def asked(text: str, categories: Iterable[str]) -> list[str]:
+    """``categories`` (a classifier's decision, in order) without those the message says
+    it is not asking for (:func:`negated`)."""
+    categories = list(categories)
+    refused = negated(text) if categories else set()
+    return [c for c in categories if c not in refused]
+
+
 def negated(text: str) -> set[str]:
     """The categories the message says it is *not* asking for: "I don't want to cancel
     altogether, just pause", "not asking for a refund, just an explanation", "please don't

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
-from triage import CATEGORIES, __version__
+from triage import CATEGORIES, __version__, rules
 from triage.labeled import Example, LabeledSet
 from triage.model import DEFAULT_ESTIMATOR, CategoryModel, build_pipeline
 from triage.priority import asks_for_nothing
@@ -77,12 +77,21 @@ def label_metrics(targets: np.ndarray, predicted: np.ndarray, labels: Sequence[s
     return result
 
 
-def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray) -> np.ndarray:
-    """Apply the per-message rule the engine applies after the model: mail that asks for
-    nothing (automated mail, plain thank-yous) has no category. Scores then measure what
-    the product decides, not the bare model."""
-    keep = np.array([[0 if asks_for_nothing(e.message) else 1] for e in examples])
-    return predicted * keep
+def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray,
+                            labels: Sequence[str] = CATEGORIES) -> np.ndarray:
+    """Apply the per-message rules the engine applies after the model: mail that asks
+    for nothing (automated mail, pitches, plain thank-yous) has no category, and a
+    category the message says it is not asking for is dropped (:func:`triage.rules.asked`).
+    Scores then measure what the product decides, not the bare model."""
+    kept = predicted.copy()
+    for row, example in enumerate(examples):
+        if asks_for_nothing(example.message):
+            kept[row] = 0
+        elif kept[row].any():
+            decided = [label for column, label in enumerate(labels) if kept[row, column]]
+            asked = set(rules.asked(example.message.classifier_text, decided))
+            kept[row] = [int(label in asked) for label in labels]
+    return kept
 
 
 def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
@@ -90,7 +99,7 @@ def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
     texts, targets = texts_and_targets(labeled.examples, model.labels)
     predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)],
                          dtype=int).reshape(len(texts), len(model.labels))
-    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted), model.labels)
+    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted, model.labels), model.labels)
 
 
 def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: LabeledSet | None = None,
