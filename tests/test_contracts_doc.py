@@ -63,9 +63,10 @@ def a_decision() -> Decision:
 def a_conversation() -> Conversation:
     waiting = Waiting(thread_id="<m@x>", customer="a@example.com", subject="s", waiting_since=NOW,
                       last_message_id="<m@x>")
-    return Conversation(thread_id="<m@x>", customer="a@example.com", subject="s", categories=["refund"],
-                        waiting_since=NOW, waiting_hours=2.0, repeat_count=1, frustrated=False, frustration=0.1,
-                        priority=2, overdue=False, target_hours=24.0, reasons=["asks for a refund"], last=waiting)
+    return Conversation(thread_id="<m@x>", customer="a@example.com", customer_name="A", subject="s",
+                        categories=["refund"], waiting_since=NOW, waiting_hours=2.0, messages=1, repeat_count=1,
+                        frustrated=False, frustration=0.1, priority=2, overdue=False, overdue_hours=-22.0,
+                        target_hours=24.0, reasons=["asks for a refund"], last=waiting)
 
 
 def commands() -> dict[str, argparse.ArgumentParser]:
