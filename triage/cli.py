@@ -31,7 +31,7 @@ def _iso_datetime(value: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand (DESIGN.md's command-line contract)."""
+    """The argument parser for every subcommand (the command-line contract of docs/contracts.md)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
     common.add_argument("--state", metavar="FILE", help="SQLite state file (default: [state] path)")

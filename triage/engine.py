@@ -89,7 +89,7 @@ class Decision:
         return self.message.message_id
 
     def to_json(self) -> dict:
-        """The JSON Lines contract of DESIGN.md."""
+        """One JSON Lines row: the contract of docs/contracts.md."""
         m = self.message
         return {
             "message_id": m.message_id,

@@ -307,7 +307,7 @@ class Service:
         """Read IDLE responses in short slices; return on EXISTS (new mail), on FETCH
         (another client changed a message's flags: perhaps a person relabelled one, a
         correction the next pass records), at the deadline, or when interrupted. imapclient answers ``[]`` at once when the server
-        is gone instead of raising (DESIGN.md), so an empty answer well before the slice
+        is gone instead of raising (a known imapclient 4.1 trap), so an empty answer well before the slice
         is over means a dead connection, not a quiet one."""
         deadline = self.clock() + self.config.service.idle_seconds
         while not self.interrupted and (left := deadline - self.clock()) > 0:
