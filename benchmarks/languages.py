@@ -72,6 +72,9 @@ def _per_language_quality(examples, codes: list[str]) -> None:
     languages = np.array(codes)
     print("out-of-fold macro-F1 per language (categories' F1/support):")
     for code, n in Counter(codes).most_common():
+        if n < 10:
+            print(f"  {code:4} {n:5} messages  (too few to score)")
+            continue
         rows = languages == code
         metrics = label_metrics(targets[rows], predicted[rows])
         detail = " ".join(f"{label}={m['f1']:.2f}/{m['support']}" for label, m in metrics["labels"].items())
