@@ -123,6 +123,13 @@ def test_a_message_in_two_languages_is_the_language_of_most_words():
     assert detect(spanish_with_an_english_signature).code == "es"
 
 
+def test_letters_of_another_script_do_not_outvote_the_main_one():
+    # A Russian signature's ы, э and ё vote for Russian, which cannot win in Latin text.
+    text = ("Refund\nThe parcel came back to you, so please refund it.\n"
+            "Эльвира Крылова, Вышний Волочёк, тёплые вызовы, съёмы, объёмы")
+    assert detect(text).code == "en"
+
+
 def test_web_addresses_and_emails_do_not_vote():
     # "de", "die", "und", "the" in a link would otherwise outvote a short German line.
     text = ("Rechnung\nIch finde meine Rechnung nicht, bitte senden an the.customer@example.com "

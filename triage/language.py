@@ -341,6 +341,9 @@ def _by_script_alone(code: str, share: float, words: float, evidence: str) -> La
     return Language(code, round(share * _saturation(words), 3), evidence)
 
 
+_second = itemgetter(1)
+
+
 def _by_words(tokens: list[str], text: str, candidates: frozenset[str], share: float = 1.0,
               fallback: str | None = None) -> Language:
     """The vote: each listed word gives one vote, split among the languages listing it;
@@ -355,9 +358,9 @@ def _by_words(tokens: list[str], text: str, candidates: frozenset[str], share: f
         languages, weight = _MARKER_VOTES[letter]
         for code in languages:
             votes[code] = votes.get(code, 0.0) + seen * weight
-    ranked = sorted(votes.items(), key=_second, reverse=True)
-    if candidates is not LATIN_LANGUAGES:  # Latin words and letters also vote
-        ranked = [pair for pair in ranked if pair[0] in candidates]
+    # Only the script's languages compete: a Cyrillic signature's letters under English
+    # words vote, but for languages that cannot win here.
+    ranked = sorted(((code, n) for code, n in votes.items() if code in candidates), key=_second, reverse=True)
     code, top = ranked[0] if ranked else (UNDETERMINED, 0.0)
     runner_up, second = ranked[1] if len(ranked) > 1 else ("", 0.0)
     if top:
@@ -371,8 +374,6 @@ def _by_words(tokens: list[str], text: str, candidates: frozenset[str], share: f
         return Language(UNDETERMINED, round(min(top, 1.0) * 0.3, 3), evidence)
     return Language(code, round((top - second) / top * _saturation(top) * share, 3), evidence)
 
-
-_second = itemgetter(1)
 
 
 def _saturation(evidence: float) -> float:
