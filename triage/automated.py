@@ -260,10 +260,13 @@ def auto_reply(e: Evidence) -> str | None:
 
 def auto_generated(e: Evidence) -> str | None:
     """RFC 3834 Auto-Submitted with any value but "no" (auto-generated, auto-notified):
-    the sender declares that no person wrote it."""
+    the sender declares that no person wrote it. Named by the sender or subject rules
+    where they know better (Exchange marks its out-of-office replies auto-generated),
+    else "notification"."""
     value = e.value("auto-submitted")
     if value and not value.startswith("no"):
-        return "notification"
+        return (auto_reply_subject(e) or bounce_subject(e) or bounce_sender(e) or list_manager_sender(e)
+                or list_subject(e) or "notification")
     return None
 
 
@@ -527,7 +530,7 @@ _SRS = re.compile(r"(^<?|[-_+=])srs[01]?[=+]", re.IGNORECASE)
 _ROLE_TOKENS = frozenset({
     "order", "orders", "service", "shop", "store", "receipt", "receipts", "statement", "statements", "news",
     "update", "updates", "offers", "deals", "promo", "promotions", "marketing", "feedback", "shipping", "shipment",
-    "delivery", "dispatch", "invoice", "invoices", "billing", "payments", "events", "rewards", "loyalty",
+    "delivery", "dispatch", "invoice", "invoices", "billing", "payments", "rewards", "loyalty",
     "reminders", "reminder",
 })
 """Shared mailboxes a shop or service sends machine mail from; people write from some of
@@ -583,7 +586,9 @@ _WEAK_SIGNALS: tuple[tuple[str, Callable[[Evidence], bool]], ...] = (
     ("role mailbox", lambda e: any(token in _ROLE_TOKENS for token in e.tokens)),
     ("notification subject", _notification_subject),
 )
-"""The weak signals, cheapest first; the subject's (a long pattern) last."""
+_MACHINERY = 3
+"""The first three weak signals come from the sending machinery, the others from words
+a person chooses; the subject's (a long pattern) is last."""
 
 
 def weak_signals(e: Evidence) -> dict[str, bool]:
@@ -592,18 +597,20 @@ def weak_signals(e: Evidence) -> dict[str, bool]:
 
 
 def two_weak_signals(e: Evidence) -> str | None:
-    """Two pieces of weak evidence together: an email service provider's headers
+    """Two pieces of weak evidence together, at least one from the sending machinery
+    (what a person's mail client never adds): an email service provider's headers
     (Feedback-ID, X-SES-Outgoing, X-Mailgun-*, X-SG-EID, X-Mandrill-User, …), a
     bounce-processing Return-Path (bounce+…@, …@bounce.shop, an ESP's domain; not
-    Microsoft's bounces+SRS= forwarding), X-Auto-Response-Suppress, a shop's role
-    mailbox (orders@, news@, service@) and a notification subject ("Your order … has
-    been dispatched", "Card transaction alert", "Reset your password"). "notification"
-    when the subject says so, else "bulk mail". Not a web form."""
-    found = 0
-    for name, signal in _WEAK_SIGNALS[:-1]:
-        found += signal(e)
-    if found == 0:  # the subject alone is one signal: not enough, and not worth its pattern
+    Microsoft's bounces+SRS= forwarding), X-Auto-Response-Suppress. The others: a
+    shop's role mailbox (orders@, news@, service@) and a notification subject ("Your
+    order … has been dispatched", "Card transaction alert", "Reset your password") —
+    a person chooses those, so together they are not enough ("billing@" writing "Your
+    invoice was sent twice" is a customer). "notification" when the subject says so,
+    else "bulk mail". Not a web form."""
+    machinery = sum(signal(e) for _, signal in _WEAK_SIGNALS[:_MACHINERY])
+    if machinery == 0:
         return None
+    found = machinery + any(signal(e) for _, signal in _WEAK_SIGNALS[_MACHINERY:-1])
     subject = _notification_subject(e)
     if found + subject < 2 or e.form_relay:
         return None
@@ -623,8 +630,8 @@ RULES: tuple[Rule, ...] = (
     Rule("spam_verdict", "header", spam_verdict),
     Rule("calendar_invitation", "header", calendar_invitation),
     Rule("bulk_headers", "header", bulk_headers),
-    Rule("empty_sender", "sender", empty_sender),
     Rule("bounce_sender", "sender", bounce_sender),
+    Rule("empty_sender", "sender", empty_sender),
     Rule("list_manager_sender", "sender", list_manager_sender),
     Rule("report_sender", "sender", report_sender),
     Rule("no_reply_sender", "sender", no_reply_sender),
