@@ -698,7 +698,9 @@ def test_a_reply_to_a_notification_sent_through_an_email_service_provider_is_a_c
         "Message-ID: <CAJ7@mail.gmail.example>\nFeedback-ID: ::1.eu-west-1.abc=:AmazonSES\n"
         "X-SES-Outgoing: 2026.03.10-54.240.1.1")
     assert decide(text) == (None, None)
-    assert decide(text.replace("Subject: Re: ", "Subject: ")) == ("two_weak_signals", "notification")
+    assert decide(text.replace("Subject: Re: ", "Subject: ")) == (None, None)  # In-Reply-To: still a reply
+    not_a_reply = "\n".join(line for line in text.splitlines() if not line.startswith(("In-Reply-To", "References")))
+    assert decide(not_a_reply.replace("Subject: Re: ", "Subject: ")) == ("two_weak_signals", "notification")
 
 
 def test_a_role_mailbox_and_a_notice_like_subject_are_a_persons_words():

@@ -371,9 +371,16 @@ def list_manager_sender(e: Evidence) -> str | None:
     return None
 
 
+_REPORT_TOKENS = frozenset({"tlsrpt", "abuse", "fbl", "arf", "spamreport", "spamreports"})
+
+
 def report_sender(e: Evidence) -> str | None:
-    """A DMARC or TLS-RPT reporter's mailbox (dmarcreport@, dmarc_support@, tlsrpt-…@)."""
-    if any(token.startswith("dmarc") or token == "tlsrpt" for token in e.tokens):
+    """A reporter's mailbox: DMARC and TLS-RPT (dmarcreport@, dmarc_support@, tlsrpt-…@),
+    abuse desks and feedback loops (abuse@, fbl@, feedback@arf.…). An abuse desk's person
+    may write the text, but about mail, not as a customer."""
+    if any(token.startswith("dmarc") or token in _REPORT_TOKENS for token in e.tokens):
+        return "feedback report"
+    if e.domain.startswith(("arf.", "fbl.")):
         return "feedback report"
     return None
 
@@ -396,7 +403,8 @@ def no_reply_sender(e: Evidence) -> str | None:
 
 _MACHINE_TOKENS = {
     **dict.fromkeys(("notification", "notifications", "notify", "notifier", "alert", "alerts", "alerting",
-                     "automailer", "autoresponder", "mailer", "robot", "daemon", "monitoring", "tracking"),
+                     "automailer", "autoresponder", "mailer", "robot", "daemon", "monitoring", "tracking", "builds",
+                     "ci"),
                     "notification"),
     **dict.fromkeys(("newsletter", "newsletters", "digest"), "bulk mail"),
 }
@@ -423,16 +431,19 @@ def notification_sender(e: Evidence) -> str | None:
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(\[?auto(matic|matisch(e|es)?|matique|matico|matica|matyczna)?[- ]?(reply|response|antwort|antwoord|"
     r"réponse|respuesta|risposta|resposta|odpowiedź|svar)\]?\s*([:\]\-–/]|$)|auto:|out of (the )?office|ooo\b"
-    r"|abwesen(heit|d)"
-    r"|automatische antwort|réponse automatique|respuesta automática|risposta automatica|resposta automática"
-    r"|automatisch antwoord|odpowiedź automatyczna|automatiskt svar|automatisk svar|autosvar|automaattinen vastaus"
-    r"|automatická odpověď|automatikus válasz|otomatik yanıt|автоответ|автоматический ответ|absence (du bureau|prolongée|jusqu)|absent(e)? (du bureau|jusqu)"
-    r"|fuera de la oficina|fuori sede|fuori ufficio|niet aanwezig|afwezig|frånvaro|fravær|poza biurem"
-    r"|自動応答|自動返信|自动回复|自動回覆|不在(のお知らせ|通知)|자동\s?응답|부재\s?중"
+    r"|vacation (auto-?)?(reply|response|message|notice)|(i am|i'm) (currently )?out of (the )?office"
+    r"|abwesenheitsnotiz|abwesenheit\s*:|automatische antwort|réponse automatique|message d'absence"
+    r"|absence (du bureau|prolongée|jusqu)|absent(e)? (du bureau|jusqu)|respuesta automática|fuera de la oficina"
+    r"|risposta automatica|fuori sede|fuori ufficio|resposta automática|automatisch antwoord|afwezigheid(smelding"
+    r"|sbericht)?\s*[:\-–]|odpowiedź automatyczna|poza biurem|automatiskt svar|automatisk svar|autosvar|frånvaro"
+    r"|fravær|automaattinen vastaus|automatická odpověď|automatikus válasz|otomatik yanıt|автоответ"
+    r"|автоматический ответ|自動応答|自動返信|自动回复|自動回覆|不在(のお知らせ|通知)|자동\s?응답|부재\s?중"
     r"|\[?request received\]?|thank(s| you) for (contacting|your (e-?mail|message|enquiry|inquiry|request))"
     r"|we('ve| have) (got|received) your (e-?mail|message|enquiry|inquiry|request))",
     re.IGNORECASE,
 )
+"""At the subject's start only; phrases a customer does not open with ("Afwezig bij
+levering", absent at delivery, is a parcel complaint, "Afwezigheidsmelding:" is not)."""
 
 
 def auto_reply_subject(e: Evidence) -> str | None:
@@ -445,10 +456,11 @@ def auto_reply_subject(e: Evidence) -> str | None:
 
 
 _BOUNCE_SUBJECT = re.compile(
-    r"^\s*(undeliverable( mail| message)?\s*:|undelivered mail\b|undelivered:|delivery status notification"
-    r"|mail delivery (failed|failure|subsystem|system|notification)|returned mail\s*:|failure notice\b"
-    r"|delayed mail\b|(mail|message) (not delivered|delivery failed)\b|delivery (delayed|failure|failed|has failed"
-    r"|notification)\s*:|(warning|notice): message .{0,60} delayed"
+    r"^\s*(undeliverable( mail| message)?\s*:|undeliverable mail\b|undelivered mail\b|undelivered:"
+    r"|delivery status notification|non-?delivery (report|notification)|nondeliverable mail|mail delivery (failed"
+    r"|failure|subsystem|system|notification)|mail system error|returned mail\s*:|failure notice\b|delayed mail\b"
+    r"|(mail|message) (not delivered|delivery failed)\b|(your )?(mail|message) could not be delivered"
+    r"|delivery (delayed|failure|failed|has failed|notification)\s*:|(warning|notice): message .{0,60} delayed"
     r"|(non remis|non distribuable|unzustellbar|nicht zustellbar|mensaje no entregado|no se puede entregar"
     r"|mensagem não entregue|não entregue|non recapitabile|niet bezorgd|onbestelbaar|niedostarczalna|wiadomość "
     r"niedostarczona|olevererbart|ej levererat|kan ikke leveres)\s*:"
@@ -470,12 +482,15 @@ def bounce_subject(e: Evidence) -> str | None:
     return None
 
 
-_REPORT_SUBJECT = re.compile(r"^\s*(\[?preview\]?\s*)?report domain:\s*\S+\s+submitter:\s*\S+", re.IGNORECASE)
+_REPORT_SUBJECT = re.compile(r"^\s*((\[?preview\]?\s*)?report domain:\s*\S+\s+submitter:\s*\S+"
+                             r"|complaint about message from \d|dmarc (aggregate|failure|forensic) report\b)",
+                             re.IGNORECASE)
 
 
 def report_subject(e: Evidence) -> str | None:
     """A DMARC aggregate or TLS-RPT report's subject (RFC 7489 7.2.1.1, RFC 8460):
-    "Report Domain: example.com Submitter: google.com Report-ID: …"."""
+    "Report Domain: example.com Submitter: google.com Report-ID: …"; "DMARC Failure
+    Report"; Microsoft's feedback loop (JMRP) "complaint about message from 192.0.2.1"."""
     if not e.is_reply and _REPORT_SUBJECT.match(e.subject):
         return "feedback report"
     return None
@@ -559,6 +574,7 @@ _NOTICE_SUBJECT = re.compile(
     r"|\b(build|run|pipeline|job|workflow|deploy(ment)?|check)s? (has )?(failed|succeeded|passed|fixed|broken|"
     r"errored)\b|\bnew (crash|issue|error|exception)\b|\bcertificate\b.{0,60}\bexpir|\b(renews|expires) (in|on)\b"
     r"|\bstatement is (ready|available)\b|\bis (now )?available to (view|download)\b"
+    r"|\b(request|ticket|case)\b.{0,30}\b(has been )?(received|created|opened|logged|resolved|closed|updated)\b"
     r"|お知らせ|通知|未读|未読|提醒|알림)",
     re.IGNORECASE,
 )
@@ -606,7 +622,11 @@ def two_weak_signals(e: Evidence) -> str | None:
     order … has been dispatched", "Card transaction alert", "Reset your password") —
     a person chooses those, so together they are not enough ("billing@" writing "Your
     invoice was sent twice" is a customer). "notification" when the subject says so,
-    else "bulk mail". Not a web form."""
+    else "bulk mail". Not a web form, and not a reply (Re: or In-Reply-To): people
+    answer through helpdesks and company mail that send like machines, and the team's
+    own replies must still stop the clock."""
+    if e.is_reply or "in-reply-to" in e.names:
+        return None
     machinery = sum(signal(e) for _, signal in _WEAK_SIGNALS[:_MACHINERY])
     if machinery == 0:
         return None
