@@ -28,7 +28,8 @@ complaint "Your order was cancelled".
 What keeps a person's mail a person's:
 
 - Subject rules never fire on a reply or a forward ("Re: Your order has shipped" is a
-  customer answering a notification).
+  customer answering a notification), weak evidence on no reply at all (In-Reply-To
+  too): people answer through helpdesks and company mail that send like machines.
 - Sender and weak rules do not fire on a web-form relay ("Web form <noreply@shop>",
   "New contact form submission"): a customer's words sent by the shop's own website.
 - Nothing here reads the body: a signature or a quoted notification changes nothing.
@@ -143,11 +144,8 @@ _FORM_RELAY = re.compile(
 
 def _evidence(headers: Mapping[str, str], sender: str, subject: str, content_type: str,
               parts: Iterable[tuple[str, str]]) -> Evidence:
-    try:
-        names = frozenset(headers)
-    except TypeError:  # a mapping that cannot list its names: the rules ask for each one
-        names = frozenset(name for name in _KNOWN_NAMES if name in headers)
-    return Evidence(headers, names, (sender or "").strip().lower(), (subject or "").strip(), _squeeze(content_type),
+    return Evidence(headers, frozenset(headers), (sender or "").strip().lower(), (subject or "").strip(),
+                    _squeeze(content_type),
                     tuple((_squeeze(kind), (filename or "").strip().lower()) for kind, filename in parts))
 
 
@@ -218,9 +216,10 @@ def read_receipt(e: Evidence) -> str | None:
     return None
 
 
-_LIST_MANAGER_HEADERS = frozenset(("mailing-list", "x-mailing-list", "x-mailman-version", "x-beenthere", "x-google-group-id",
-                         "x-google-loop", "x-ezmlm-mailing-list", "x-list-administrivia", "x-listserver",
-                         "x-listserv-version", "x-groupsio-msgnum", "x-yahoo-newman-id", "x-sympa-to"))
+_LIST_MANAGER_HEADERS = frozenset((
+    "mailing-list", "x-mailing-list", "x-mailman-version", "x-beenthere", "x-google-group-id", "x-google-loop",
+    "x-ezmlm-mailing-list", "x-list-administrivia", "x-listserver", "x-listserv-version", "x-groupsio-msgnum",
+    "x-yahoo-newman-id", "x-sympa-to"))
 _LIST_DESCRIPTION = frozenset(("list-help", "list-archive", "list-owner", "list-subscribe"))
 
 
@@ -315,7 +314,7 @@ _BULK_NAMES = frozenset(("x-mc-user", "x-csa-complaints", "list-unsubscribe", "l
 _BULK_MAILERS = re.compile(
     r"\b(mailchimp mailer|sendinblue|brevo|mailerlite|createsend|campaign monitor|klaviyo|sendy|phplist|acymailing|"
     r"mailpoet|listmonk|emailoctopus|cleverreach|rapidmail|getresponse|activecampaign|constant contact|"
-    r"roving constant contact|mailjet|newsletter|massmail|interspire|substack|convertkit|hubspot)\b")
+    r"roving constant contact|mailjet|newsletter|massmail|interspire|substack|convertkit)\b")
 
 
 def bulk_headers(e: Evidence) -> str | None:
@@ -358,15 +357,20 @@ def bounce_sender(e: Evidence) -> str | None:
 
 
 _LIST_ADDRESS = re.compile(
-    r"(-(request|owner|bounces?|confirm|join|leave|subscribe|unsubscribe)(\+.*)?$|^owner-"
+    r"(-(request|bounces?|confirm|join|leave|subscribe|unsubscribe)(\+.*)?$"
     r"|^(listserv|majordomo|mailman|sympa|ezmlm|lyris|listmaster|listar|smartlist)$)")
+_LIST_OWNER = re.compile(r"(-owner(\+.*)?$|^owner-)")
+_LIST_DOMAIN = re.compile(r"(^|\.)(lists?|listserv|groups)\.")
 
 
 def list_manager_sender(e: Evidence) -> str | None:
     """A list manager's own mail (subscription confirmations, moderation notices,
-    rejections, digests): list-request@, list-owner@, list-bounces@, list-confirm+…@,
-    owner-list@, listserv@, majordomo@, mailman@, sympa@."""
+    rejections, digests): list-request@, list-bounces@, list-confirm+…@, listserv@,
+    majordomo@, mailman@, sympa@; list-owner@ and owner-list@ on a lists./groups.
+    domain only (shop-owner@ is a person)."""
     if _LIST_ADDRESS.search(e.local):
+        return "mailing list"
+    if _LIST_OWNER.search(e.local) and _LIST_DOMAIN.search(e.domain):
         return "mailing list"
     return None
 
@@ -403,17 +407,16 @@ def no_reply_sender(e: Evidence) -> str | None:
 
 _MACHINE_TOKENS = {
     **dict.fromkeys(("notification", "notifications", "notify", "notifier", "alert", "alerts", "alerting",
-                     "automailer", "autoresponder", "mailer", "robot", "daemon", "monitoring", "tracking", "builds",
-                     "ci"),
+                     "automailer", "autoresponder", "robot", "daemon", "monitoring", "tracking", "builds"),
                     "notification"),
     **dict.fromkeys(("newsletter", "newsletters", "digest"), "bulk mail"),
 }
 """Words of a mailbox name only machines write from, and the reason each gives."""
 
 _MACHINE_MAILBOXES = frozenset({"cron", "crond", "nagios", "zabbix", "icinga", "grafana", "prometheus", "alertmanager",
-                                "jenkins", "buildbot", "root"})
-"""Whole mailbox names of monitoring and build systems ("jenkins" only whole: it is a
-surname as well)."""
+                                "jenkins", "buildbot", "ci", "mailer", "root"})
+"""Whole mailbox names of monitoring and build systems, and words that are names as well
+("jenkins", "mailer", "ci": owen.jenkins@ and wang.ci@ are people)."""
 
 
 def notification_sender(e: Evidence) -> str | None:
@@ -665,16 +668,6 @@ RULES: tuple[Rule, ...] = (
 )
 """Header evidence first, then the sender, then the subject, then weak evidence: the
 first rule that recognises a message names it."""
-
-_KNOWN_NAMES = frozenset({
-    "from", "sender", "return-path", "auto-submitted", "precedence", "x-precedence", "x-autogenerated", "list-post",
-    "user-agent", "x-mailer", "x-spam", "x-spam-flag", "x-spam-status", "x-forefront-antispam-report",
-    "content-class", "x-auto-response-suppress", "tls-report-domain", "tls-report-submitter", "x-failed-recipients",
-    "x-ms-exchange-message-is-ndr", "x-google-calendar-content-display", *_LIST_MANAGER_HEADERS, *_LIST_DESCRIPTION,
-    *_AUTOREPLY_HEADERS, *_BULK_NAMES, *_ESP_NAMES,
-})
-"""Header names asked for one by one of a mapping that cannot list its names."""
-
 
 def automated_rule(headers: Mapping[str, str], sender: str, subject: str, content_type: str,
                    parts: Sequence[tuple[str, str]] = ()) -> tuple[str, str] | None:

@@ -114,6 +114,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
     recipients = tuple(address for _, address in _addresses(headers.raw("to"), headers.raw("cc")))
     subject = headers.get("subject")
     message_id = _first_msgid(headers.raw("message-id")) or f"<{digest[:40]}@triage.invalid>"
+    reason = automated_reason(headers, sender, subject, headers.raw("content-type"), parts)
     references = tuple(_MSGID.findall(headers.raw("references", MAX_REFERENCES_CHARS, keep="end")))
     return Message(
         message_id=message_id,
@@ -126,7 +127,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         references=references[-50:],
         body_text=body,
         newest_text=newest_words(body),
-        automated=(reason := automated_reason(headers, sender, subject, headers.raw("content-type"), parts)) is not None,
+        automated=reason is not None,
         automated_reason=reason,
         mailbox=mail.mailbox,
         uid=mail.uid,
