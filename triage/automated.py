@@ -534,11 +534,12 @@ def list_subject(e: Evidence) -> str | None:
 # --- weak evidence, two needed ------------------------------------------------------------
 
 _ESP_NAMES = frozenset({"feedback-id", "x-ses-outgoing", "x-sg-eid", "x-sg-id", "x-mandrill-user", "x-msfbl",
-                        "x-pm-message-id", "x-report-abuse", "x-mailjet-campaign", "x-mj-mid", "x-sib-id",
+                        "x-report-abuse", "x-mailjet-campaign", "x-mj-mid", "x-sib-id",
                         "x-mailin-eid", "x-sparkpost-id", "x-smtpapi", "x-entity-id", "x-emarsys-identify",
                         "x-klaviyo-message-id", "x-cmail-message-id", "x-roving-id"})
-_ESP_PREFIXES = re.compile(r"^(x-mailgun-|x-ses-|x-sg-|x-mandrill-|x-mailjet-|x-sib-|x-mailin-|x-pm-|x-sparkpost"
-                           r"|x-mc-)", re.MULTILINE)
+_ESP_PREFIXES = re.compile(r"^(x-mailgun-|x-ses-|x-sg-|x-mandrill-|x-mailjet-|x-sib-|x-mailin-|x-sparkpost|x-mc-)",
+                           re.MULTILINE)
+"""Not Postmark's X-PM-*: Proton Mail writes X-Pm-* on a person's mail."""
 _ESP_MAILERS = re.compile(r"\b(mailchimp|mandrill|amazon ses|sendgrid|mailgun|postmark|sparkpost|mailjet|customer\.io"
                           r"|braze|iterable|salesforce marketing|exacttarget|marketo|pardot)\b")
 _ESP_RETURN_DOMAINS = re.compile(
