@@ -123,6 +123,22 @@ def test_automated_mail_is_a_row_but_never_a_repeat_or_waiting(engine):
     assert engine.history.waiting() == []
 
 
+def test_list_posts_and_notifications_get_no_category_and_never_make_a_repeat_customer(engine):
+    list_post = raw(eml(sender="Ana <ana@example.org>", subject="[shops] anyone get a refund from ParcelNet?",
+                        body="I want a refund from them", date="Sun, 15 Mar 2026 12:00:00 +0000",
+                        message_id="<l1@example.org>", to="shops@lists.example",
+                        extra="List-Id: <shops.lists.example>\nList-Post: <mailto:shops@lists.example>"), key="l1")
+    shop_notice = raw(eml(sender="Marketly <noreply@marketly.example>", subject="Your refund has been processed",
+                          body="refund of 12.00 processed", date="Mon, 16 Mar 2026 12:00:00 +0000",
+                          message_id="<n1@marketly.example>"), key="n1")
+    first, second, direct = engine.decide([
+        list_post, shop_notice, customer(1, "I want a refund", "Wed, 18 Mar 2026 12:00:00 +0000")])
+    assert first.message.automated_reason == "mailing list" and second.message.automated_reason == "no-reply sender"
+    assert first.categories == second.categories == ["other"] and first.waiting_hours is None
+    assert direct.categories == ["refund"] and direct.repeat_count == 1
+    assert [w.customer for w in engine.history.waiting()] == ["ana@example.org"]
+
+
 def test_json_row_has_the_contract_fields(engine):
     [d] = engine.decide([customer(1, "refund me", "Thu, 19 Mar 2026 12:00:00 +0000")])
     row = d.to_json()
