@@ -166,3 +166,20 @@ def test_a_thank_you_after_the_reply_asks_for_nothing_and_starts_no_wait(engine)
     assert engine.history.waiting() == []
     [later] = engine.decide([customer(3, "one more refund question", "Tue, 17 Mar 2026 10:00:00 +0000")])
     assert later.repeat_count == 1  # the thank-you was no unanswered repeat
+
+
+def test_a_sender_of_dozens_of_distinct_subjects_nobody_answers_is_a_machine(engine):
+    """A feed without List headers (issue 9: 623 RSS items became one customer with a
+    289th message without a reply, P1): from the 20th item on it is automated, and its
+    earlier items wait for nobody."""
+    feed = [raw(eml(sender="Town Weather <weather@town.example>", subject=f"Bulletin {n}: rain on {n} March",
+                    body="Showers later.", date=f"{n:02d} Mar 2026 07:00:00 +0000", message_id=f"<w{n}@town.example>"),
+                key=f"w{n}") for n in range(1, 21)]
+    rows = engine.decide(feed)
+    assert [r.message.automated for r in rows[:19]] == [False] * 19 and rows[19].message.automated
+    assert rows[19].priority == 4 and "automated (bulk sender)" in rows[19].reasons
+    assert engine.history.waiting() == []
+    # A customer writing often, on one subject, is not one.
+    chaser = [customer(n, "where is my refund??", f"{n:02d} Mar 2026 09:00:00 +0000", subject="Refund")
+              for n in range(1, 22)]
+    assert not any(r.message.automated for r in engine.decide(chaser))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
 from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken
+from triage.automated import bulk_sender
 from triage.errors import MessageParseError
 from triage.frustration import frustration_score
 from triage.history import History
@@ -207,25 +208,23 @@ class Engine:
                 analyses.append(item)
         self.stats.parsed += len(analyses)
         self.stats.already_triaged += len(known)
-        by_message = {id(a.message): a for a in analyses}
-        ordered = sorted((a.message for a in analyses), key=lambda m: m.date)
-        recorded: list[tuple[Message, str, int, str | None]] = []
-        for message in ordered:
+        recorded: list[tuple[Analysis, Message, str, int, str | None]] = []
+        for analysis in sorted(analyses, key=lambda a: a.message.date):
+            message = analysis.message
             try:
                 with self.history.one_message():
                     if self.settings.is_team(message.sender):
                         self._record_reply(message, message.uid)
                     else:
-                        chasing = ("follow_up" in self.model.decide(by_message[id(message)].scores)
+                        chasing = ("follow_up" in self.model.decide(analysis.scores)
                                    or rules.chasing(message.classifier_text) is not None)
-                        recorded.append((message, *self._record_inbound(message, chasing)))
+                        recorded.append((analysis, *self._record_inbound(message, chasing)))
             except Exception as exc:
                 log.exception("recording %s:%s failed", message.mailbox, message.key)
                 unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
 
         decided: list[tuple[Message, str, int, Content]] = []
-        for message, thread_id, row, asks_nothing in recorded:
-            analysis = by_message[id(message)]
+        for analysis, message, thread_id, row, asks_nothing in recorded:
             try:
                 with self.history.one_message():
                     content = self._content(message, thread_id, row, analysis.scores, analysis.tone, asks_nothing)
@@ -269,10 +268,21 @@ class Engine:
                                       priority, reasons, labels, flag, overdue))
         return decisions
 
-    def _record_inbound(self, message: Message, chasing: bool = False) -> tuple[str, int, str | None]:
-        """Record one customer message in its conversation; returns (thread, row, and
-        why it asks nothing of the team, or None when the customer waits for a reply)."""
+    def _record_inbound(self, message: Message, chasing: bool = False) -> tuple[Message, str, int, str | None]:
+        """Record one customer message in its conversation; returns (the message, its
+        thread, its row, and why it asks nothing of the team, or None when the customer
+        waits for a reply).
+
+        A sender the history shows to be a machine — dozens of messages in a month, each
+        on its own subject, never answered (a feed or notification stream without the
+        headers that say so) — is automated from here on, and its earlier mail waits for
+        nobody (:func:`triage.automated.bulk_sender`)."""
         asks_nothing = asks_for_nothing(message)
+        if asks_nothing is None and message.sender:
+            if bulk_sender(self.history.sender_counts(message.sender, message.date - BULK_WINDOW, message.subject)):
+                self.history.mark_bulk_sender(message.sender)
+                message = replace(message, automated=True, automated_reason="bulk sender")
+                asks_nothing = asks_for_nothing(message)
         kind = None if asks_nothing is None else ("automated" if message.automated else
                                                   "acknowledgement" if asks_nothing == THANKS else "no_reply")
         thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
@@ -282,7 +292,7 @@ class Engine:
                                   date=message.date, automated=message.automated, awaits_reply=asks_nothing is None,
                                   answered_flag=has_answered_flag(message.flags), content_hash=message.content_hash,
                                   kind=kind, customer_name=message.sender_name)
-        return thread_id, row, asks_nothing
+        return message, thread_id, row, asks_nothing
 
     def _unreadable(self, raw: RawMail, reason: str, row: int | None = None) -> Decision:
         """Record (or, with ``row``, mark) a message triage could not read, and the row
@@ -403,6 +413,10 @@ class Content:
     priority: int
     reasons: list[str]
     asks_nothing: str | None
+
+
+BULK_WINDOW = timedelta(days=30)
+"""How far back a sender's messages count towards :func:`triage.automated.bulk_sender`."""
 
 
 def _raw_of(message: Message, raws: list[RawMail]) -> RawMail:

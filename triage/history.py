@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from triage.automated import SenderCounts
 from triage.subjects import subject_key
 
 SCHEMA_VERSION = 3
@@ -508,6 +509,25 @@ class History:
             self.db.execute("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0", (customer,))
         self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ? AND dirty = 0", (thread_id,))
         return int(cursor.lastrowid)
+
+    def sender_counts(self, sender: str, since: datetime, subject: str) -> SenderCounts:
+        """What a sender did since ``since``, counting a new message on ``subject`` too
+        (:func:`triage.automated.bulk_sender` reads it): their messages and distinct
+        subjects, and the team's messages to them, ever."""
+        subjects = [r[0] for r in self.db.execute("SELECT subject FROM messages WHERE customer = ?"
+                                                  " AND direction = 'in' AND date > ?", (sender, iso(since)))]
+        subjects.append(subject)
+        team = self.db.execute("SELECT count(*) FROM messages WHERE customer = ? AND direction = 'out'",
+                               (sender,)).fetchone()[0] if len(subjects) > 1 else 0
+        return SenderCounts(len(subjects), len({subject_key(s) for s in subjects}), team, 0)
+
+    def mark_bulk_sender(self, sender: str) -> None:
+        """Everything a sender found to be a machine sent waits for nobody (its
+        conversations are due for the sweep, which takes their waiting labels off)."""
+        self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id IN (SELECT thread_id FROM messages"
+                        " WHERE customer = ? AND direction = 'in' AND awaits_reply = 1)", (sender,))
+        self.db.execute("UPDATE messages SET awaits_reply = 0, automated = 1, kind = 'automated' WHERE customer = ?"
+                        " AND direction = 'in' AND kind = 'customer'", (sender,))
 
     def mark_unreadable(self, row: int, reason: str) -> None:
         """Mark a recorded message as one triage failed on: it waits for nobody then."""
