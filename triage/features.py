@@ -38,7 +38,6 @@ TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 _TOKENS = re.compile(TOKEN_PATTERN)
 _NO_COLUMNS = np.zeros(0, dtype=np.int64)
-_WHITE_SPACES = re.compile(r"\s\s+")
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,9 @@ class WordTfidf(_TfidfBlock):
         for text in texts:
             tokens = _TOKENS.findall(self._text(text))
             grams = tokens if low == 1 else []
-            for n in range(max(low, 2), min(high, len(tokens)) + 1):
+            if low <= 2 <= high:
+                grams = grams + [a + " " + b for a, b in zip(tokens, tokens[1:])]
+            for n in range(max(low, 3), min(high, len(tokens)) + 1):
                 grams = grams + [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
             found = [c for c in map(lookup, grams) if c is not None]
             columns.extend(found)
@@ -260,15 +261,14 @@ class CharWbTfidf(_TfidfBlock):
         pieces: list[np.ndarray] = []
         lengths: list[int] = []
         for text in texts:
-            found = 0
-            for word in _WHITE_SPACES.sub(" ", self._text(text)).split():
-                columns = cache.get(word)
-                if columns is None:
-                    columns = cache[word] = self._columns_of(word)
-                if len(columns):
-                    pieces.append(columns)
-                    found += len(columns)
-            lengths.append(found)
+            # scikit-learn first squeezes whitespace runs (r"\s\s+" -> " "); the normalised
+            # text has none left, so splitting it gives the same words.
+            words = self._text(text).split()
+            for word in [w for w in words if w not in cache]:
+                cache[word] = self._columns_of(word)
+            found = [cache[w] for w in words]
+            pieces.extend(found)
+            lengths.append(sum(map(len, found)))
         columns = np.concatenate(pieces) if pieces else _NO_COLUMNS
         row_of = np.repeat(np.arange(len(lengths)), lengths)
         return tfidf_rows(row_of, columns, len(lengths), self.idf, sublinear_tf=self.sublinear_tf)

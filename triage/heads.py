@@ -62,7 +62,12 @@ class LinearHeads:
 
     def probabilities(self, rows: FeatureRows) -> np.ndarray:
         """An ``(n, outputs)`` array of probabilities."""
-        members = expit(self.scale * (rows.dot(self.coef) + self.intercept) + self.shift)
+        return self.from_products(rows.dot(self.coef))
+
+    def from_products(self, products: np.ndarray) -> np.ndarray:
+        """:meth:`probabilities` from ``rows.dot(coef)`` already computed (callers that
+        serve several heads from one product of the rows with their joined columns)."""
+        members = expit(self.scale * (products + self.intercept) + self.shift)
         if self.outputs == len(self.output):
             return members[:, np.argsort(self.output)]
         total = np.zeros((len(members), self.outputs))

@@ -86,10 +86,27 @@ class CategoryModel:
             return [], []
         rows = self.features.transform(texts)
         wanted = [i for i, want in enumerate(tone_wanted) if want]
-        shared = self.tone.shares_features_with(self.features)
-        tones = self.tone.scores([texts[i] for i in wanted], rows.select(wanted) if shared and wanted else None)
+        if not self.tone.shares_features_with(self.features):
+            tones = self.tone.scores([texts[i] for i in wanted])
+            categories = self.heads.probabilities(rows)
+        else:  # one pass over the rows for the category and the tone heads' columns
+            products = rows.dot(self._joint_coef)
+            members = self.heads.coef.shape[1]
+            categories = self.heads.from_products(products[:, :members])
+            word_scores = self.tone.words.from_products(products[wanted, members:])[:, 0] if wanted else []
+            tones = self.tone.blended([texts[i] for i in wanted], word_scores)
         by_row = dict(zip(wanted, tones))
-        return self._scores(self.heads.probabilities(rows)), [by_row.get(i, 0.0) for i in range(len(texts))]
+        return self._scores(categories), [by_row.get(i, 0.0) for i in range(len(texts))]
+
+    @property
+    def _joint_coef(self) -> np.ndarray:
+        """The category heads' columns and the tone word head's, side by side (made once
+        per tone model)."""
+        made = self.__dict__.get("_joint")
+        if made is None or made[0] is not self.heads or made[1] is not self.tone.words:
+            made = self.__dict__["_joint"] = (self.heads, self.tone.words,
+                                              np.ascontiguousarray(np.hstack([self.heads.coef, self.tone.words.coef])))
+        return made[2]
 
     def _scores(self, probabilities: np.ndarray) -> list[dict[str, float]]:
         return [{label: round(float(p), 4) for label, p in zip(self.labels, row)} for row in probabilities]

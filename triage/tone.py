@@ -135,7 +135,10 @@ class ToneModel:
             return []
         if rows is None:
             rows = self.features.transform(texts)
-        word_scores = self.words.probabilities(rows)[:, 0]
+        return self.blended(texts, self.words.probabilities(rows)[:, 0])
+
+    def blended(self, texts: Sequence[str], word_scores: Sequence[float]) -> list[float]:
+        """The tone of ``texts`` given the word model's probabilities for them."""
         return blend(word_scores, [self.cues.score(t) for t in texts], self.word_share)
 
     def score(self, text: str) -> float:
