@@ -57,7 +57,7 @@ check() {
     cp -r "$REPO/samples/inbox" "$run/inbox"
     cd "$run"  # outside the repository: `triage` is the installed package
     rows=$("$venv/bin/triage" once "$run/inbox" --state "$run/state.db" --now 2026-11-24T12:00:00+00:00 \
-        --support-address help@larkspur.example --format jsonl | wc -l)
+        --support-address help@larkspur.example --format jsonl 2>/dev/null | wc -l)
     echo "   triage once samples/inbox: $rows rows"
     test "$rows" -gt 20
     "$venv/bin/triage" train --with-corrections --out "$run/m.npz" --estimator lr_word --state "$run/state.db" 2>/dev/null
@@ -76,7 +76,10 @@ print(f"   triage eval: shipped macro-F1 {shipped['macro_f1']} (card {card['hold
 assert shipped["macro_f1"] == card["holdout"]["macro_f1"], "the shipped model scores differently from its card"
 assert new["macro_f1"] > 0.6
 PY
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$REPO/tests/test_model_format.py" | tail -1
+    if "$venv/bin/python" -m pytest -q -p no:cacheprovider "$REPO/tests/test_model_format.py" > "$run/pytest.log" 2>&1
+    then echo "   tests/test_model_format.py: $(tail -1 "$run/pytest.log")"
+    else cat "$run/pytest.log"; exit 1
+    fi
     cd "$REPO"
 }
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,7 +183,11 @@ def test_triage_once_imports_neither_scikit_learn_nor_scipy(tmp_path):
               f"code = main(['once', {str(empty)!r}, '--state', {str(tmp_path / 's.db')!r}]); "
               "loaded = sorted(m for m in ('sklearn', 'scipy', 'joblib') if m in sys.modules); "
               "print(code, loaded)")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    import triage
+
+    importable = {**os.environ, "PYTHONPATH": str(Path(triage.__file__).parent.parent)}  # this very triage
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=importable,
+                            check=True)
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
 
 
@@ -192,3 +198,55 @@ def test_character_blocks_match_on_real_mail_bodies(fitted):
     reference = pipeline.named_steps["features"].transform(bodies).toarray()
     ours = np.hstack([part.toarray() for part in model.features.transform(bodies).parts])
     assert np.abs(ours - reference).max() < 1e-12
+
+
+# -- a dense block can be appended --------------------------------------------------------------
+
+class LengthBlock:
+    """A toy dense block (as a sentence embedding would be): text -> 2 numbers."""
+
+    kind = "test_length"
+    width = 2
+
+    def __init__(self, name="length", weight=0.5, scale=None):
+        self.name, self.weight = name, weight
+        self.scale = np.array([0.01, 0.1]) if scale is None else scale
+
+    def transform(self, texts):
+        return np.array([[len(t), t.count("!")] for t in texts], dtype=np.float64) * self.scale
+
+    def meta(self):
+        return {"name": self.name, "kind": self.kind, "weight": self.weight, "width": self.width}
+
+    def arrays(self):
+        return {"scale": self.scale}
+
+    @classmethod
+    def from_data(cls, meta, arrays):
+        return cls(meta["name"], meta["weight"], arrays["scale"])
+
+
+def test_a_dense_block_appended_to_the_features_is_scored_saved_and_loaded(fitted, corpus_split, tmp_path, monkeypatch):
+    from triage.features import BLOCK_KINDS, Features
+    from triage.heads import LinearHeads
+    from triage.model import CategoryModel
+
+    _, sparse = fitted["lr_word_char"]
+    monkeypatch.setitem(BLOCK_KINDS, LengthBlock.kind, LengthBlock)
+    features = Features((*sparse.features.blocks, LengthBlock()))
+    extra = np.array([[0.3, -0.2, 0.0, 0.1], [2.0, 0.0, -1.0, 0.5]])  # the dense block's rows of the coefficients
+    heads = LinearHeads.logistic(np.vstack([sparse.heads.coef, extra]), sparse.heads.intercept)
+    model = CategoryModel(features, heads, sparse.labels, sparse.thresholds, load_shipped()[0].tone)
+    texts = corpus_split[2][:50]
+
+    dense = np.hstack([*(p.toarray() for p in sparse.features.transform(texts).parts), 0.5 * LengthBlock().transform(texts)])
+    expected = 1 / (1 + np.exp(-(dense @ heads.coef + heads.intercept)))
+    assert np.abs(model.probabilities(texts) - expected).max() < 1e-12
+    assert not np.allclose(model.probabilities(texts), sparse.probabilities(texts))  # the block counts
+
+    save_model(model, tmp_path / "dense.npz", {})
+    loaded, _ = load_model(tmp_path / "dense.npz")
+    assert [b.kind for b in loaded.features.blocks] == ["tfidf_word", "tfidf_char_wb", "test_length"]
+    assert np.array_equal(loaded.probabilities(texts), model.probabilities(texts))
+    rows = loaded.features.transform(texts).select([3, 1])
+    assert np.array_equal(rows.parts[2], loaded.features.blocks[2].transform([texts[3], texts[1]]))

@@ -13,7 +13,7 @@ for the settings triage trains with (tested to 1e-12 in tests/test_model_format.
   of cached arrays (scikit-learn builds and looks up every n-gram string each time).
 
 A block is data: its settings go to the model's JSON metadata (:meth:`meta`) and its
-learned arrays to the model's ``.npz`` (:meth:`arrays`); :func:`block_from` rebuilds it.
+learned arrays (vocabulary, idf) to the model's ``.npz`` (:meth:`arrays`); :func:`block_from` rebuilds it.
 A dense block (say, a sentence embedding) needs ``name``, ``kind``, ``width``, ``weight``,
 ``transform(texts) -> ndarray (n, width)``, ``meta()``, ``arrays()`` and a ``from_data``
 classmethod, and an entry in :data:`BLOCK_KINDS`; the heads and the format take it as is.
@@ -129,22 +129,25 @@ class Block(Protocol):
     def arrays(self) -> dict[str, np.ndarray]: ...
 
 
-def pack_terms(terms: Sequence[str]) -> dict[str, np.ndarray]:
-    """A vocabulary in column order as plain arrays: the UTF-8 bytes of all terms one
-    after the other, and the character offset where each starts (plus the end)."""
-    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in terms], out=offsets[1:])
-    return {"terms": np.frombuffer("".join(terms).encode("utf-8"), dtype=np.uint8),
-            "offsets": offsets}
+TERM_SEPARATOR = "\n"
+"""Between the terms of a packed vocabulary: no term holds it (word n-grams join tokens
+with a space, character n-grams come from whitespace-split words)."""
 
 
-def unpack_terms(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """Inverse of :func:`pack_terms`; ValueError when the two do not fit together."""
-    text = blob.tobytes().decode("utf-8")
-    bounds = offsets.tolist()
-    if not bounds or bounds[0] != 0 or bounds[-1] != len(text) or any(a > b for a, b in zip(bounds, bounds[1:])):
-        raise ValueError("term offsets do not fit the term bytes")
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+def pack_terms(terms: Sequence[str]) -> np.ndarray:
+    """A vocabulary in column order as one plain array: the UTF-8 bytes of the terms,
+    separated by :data:`TERM_SEPARATOR`."""
+    if any(TERM_SEPARATOR in term or not term for term in terms):
+        raise ValueError("a term is empty or holds the term separator")
+    return np.frombuffer(TERM_SEPARATOR.join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def unpack_terms(blob: np.ndarray, count: int) -> list[str]:
+    """Inverse of :func:`pack_terms`; ValueError when the blob does not hold ``count`` terms."""
+    terms = blob.tobytes().decode("utf-8").split(TERM_SEPARATOR) if count else []
+    if len(terms) != count:
+        raise ValueError(f"{len(terms)} terms where {count} were expected")
+    return terms
 
 
 @dataclass(eq=False)
@@ -166,7 +169,9 @@ class _TfidfBlock:
     def __post_init__(self) -> None:
         if len(self.terms) != len(self.idf):
             raise ValueError(f"block {self.name}: {len(self.terms)} terms but {len(self.idf)} idf weights")
-        self.vocabulary = {term: column for column, term in enumerate(self.terms)}
+        self.vocabulary = dict(zip(self.terms, range(len(self.terms))))
+        if len(self.vocabulary) != len(self.terms):
+            raise ValueError(f"block {self.name}: a term is listed twice")
 
     @property
     def width(self) -> int:
@@ -183,8 +188,8 @@ class _TfidfBlock:
                 "head_chars": self.head_chars, "weight": self.weight, "width": self.width}
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The learned arrays: packed vocabulary and idf."""
-        return {**pack_terms(self.terms), "idf": self.idf}
+        """The learned arrays: the packed vocabulary (:func:`pack_terms`) and idf."""
+        return {"terms": pack_terms(self.terms), "idf": self.idf}
 
     @classmethod
     def from_data(cls, meta: dict, arrays: dict[str, np.ndarray]) -> _TfidfBlock:
@@ -195,12 +200,10 @@ class _TfidfBlock:
         if not 1 <= low <= high <= 10:
             raise ValueError(f"block {meta.get('name')}: bad n-gram range {meta['ngram_range']}")
         head = meta.get("head_chars")
-        block = cls(name=str(meta["name"]), terms=unpack_terms(arrays["terms"], arrays["offsets"]),
+        block = cls(name=str(meta["name"]), terms=unpack_terms(arrays["terms"], int(meta["width"])),
                     idf=np.ascontiguousarray(arrays["idf"], dtype=np.float64), ngram_range=(low, high),
                     sublinear_tf=bool(meta["sublinear_tf"]), head_chars=None if head is None else int(head),
                     weight=float(meta.get("weight", 1.0)))
-        if block.width != meta.get("width", block.width):
-            raise ValueError(f"block {block.name}: {block.width} terms, metadata says {meta['width']}")
         return block
 
 

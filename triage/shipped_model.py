@@ -5,5 +5,5 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "ccd8738e9b166e1c91fa3cdfc2e6f5072a5ec926eafccfa792fae496f757a3b5"
+SHA256 = "71c41e01e8361099dd38044e8137212d1e5ff18194aa64137f17226073700db3"
 FORMAT_VERSION = 1
