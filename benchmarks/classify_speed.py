@@ -2,8 +2,8 @@
 from one vectorisation, as the engine runs it), timed apart; the tone model's own share
 is timed too (its lexicon and cues over the text, its word model over the shared features).
 
-Reads every .eml of data/corpus and data/holdout (repeated to at least --messages), then
-times each stage on one core. Usage:
+Reads every .eml of data/corpus (repeated to at least --messages), then times each stage
+on one core. Usage:
 
     .venv/bin/python benchmarks/classify_speed.py [--messages 5000]
 """
@@ -25,7 +25,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=5000)
     args = parser.parse_args()
-    files = sorted((REPO_ROOT / "data").rglob("*.eml"))
+    files = sorted((REPO_ROOT / "data" / "corpus").rglob("*.eml"))
     raws = [RawMail(f.read_bytes(), "bench", f.name) for f in itertools.islice(itertools.cycle(files), args.messages)]
     model, _ = resolve_model(None)
     tone = model.tone
@@ -56,7 +56,7 @@ def main() -> int:
     for stage, seconds in (("parse (mail-parser + quote strip)", parse_s),
                            ("categories + tone (batches of 200)", model_s),
                            ("  of which tone alone", tone_s), ("parse + categories + tone", parse_s + model_s)):
-        print(f"  {stage:<36} {n / seconds:>8.0f} msg/s  ({seconds:.2f} s)")
+        print(f"  {stage:<36} {n / seconds:>8.0f} msg/s  {1e6 * seconds / n:>6.0f} µs/msg  ({seconds:.2f} s)")
     return 0
 
 
