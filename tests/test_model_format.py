@@ -250,3 +250,15 @@ def test_a_dense_block_appended_to_the_features_is_scored_saved_and_loaded(fitte
     assert np.array_equal(loaded.probabilities(texts), model.probabilities(texts))
     rows = loaded.features.transform(texts).select([3, 1])
     assert np.array_equal(rows.parts[2], loaded.features.blocks[2].transform([texts[3], texts[1]]))
+
+
+def test_the_word_cache_starts_over_without_changing_a_number(fitted, corpus_split, monkeypatch):
+    from triage import features
+
+    pipeline, model = fitted["lr_word_char"]
+    unseen = corpus_split[2][:60]
+    expected = model.probabilities(unseen)
+    monkeypatch.setattr(features, "CACHED_WORDS", 50)  # cleared before nearly every batch
+    for start in range(0, 60, 7):
+        assert np.abs(model.probabilities(unseen[start:start + 7]) - expected[start:start + 7]).max() < 1e-12
+    assert np.abs(model.probabilities(unseen) - pipeline.predict_proba(unseen)).max() < 1e-9

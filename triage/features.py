@@ -37,7 +37,6 @@ TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 """scikit-learn's default word token pattern, the one triage trains with."""
 
 _TOKENS = re.compile(TOKEN_PATTERN)
-_NO_COLUMNS = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -251,35 +250,77 @@ class CharWbTfidf(_TfidfBlock):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._cache: dict[str, np.ndarray] = {}
+        self._words = WordColumns()
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cache": {}}  # a per-process cache (worker pickling)
+        return {**self.__dict__, "_words": WordColumns()}  # a per-process cache (worker pickling)
 
     def transform(self, texts: Sequence[str]) -> SparseRows:
         """The TF-IDF rows of ``texts``."""
-        cache = self._cache
-        if len(cache) > CACHED_WORDS:
-            cache.clear()
-        pieces: list[np.ndarray] = []
-        lengths: list[int] = []
+        words = self._words
+        if len(words) > CACHED_WORDS:
+            words.clear()
+        known = words.ids
+        ids: list[int] = []
+        counts: list[int] = []
         for text in texts:
             # scikit-learn first squeezes whitespace runs (r"\s\s+" -> " "); the normalised
             # text has none left, so splitting it gives the same words.
-            words = self._text(text).split()
-            for word in [w for w in words if w not in cache]:
-                cache[word] = self._columns_of(word)
-            found = [cache[w] for w in words]
-            pieces.extend(found)
-            lengths.append(sum(map(len, found)))
-        columns = np.concatenate(pieces) if pieces else _NO_COLUMNS
-        row_of = np.repeat(np.arange(len(lengths)), lengths)
-        return tfidf_rows(row_of, columns, len(lengths), self.idf, sublinear_tf=self.sublinear_tf)
+            split = self._text(text).split()
+            for word in [w for w in split if w not in known]:
+                words.add(word, self._columns_of(word))
+            ids.extend([known[w] for w in split])
+            counts.append(len(split))
+        row_of, columns = words.columns(np.array(ids, dtype=np.int64), np.array(counts, dtype=np.int64))
+        return tfidf_rows(row_of, columns, len(counts), self.idf, sublinear_tf=self.sublinear_tf)
 
-    def _columns_of(self, word: str) -> np.ndarray:
+    def _columns_of(self, word: str) -> list[int]:
         lookup = self.vocabulary.get
-        found = [c for c in map(lookup, char_wb_ngrams(word, self.ngram_range)) if c is not None]
-        return np.array(found, dtype=np.int64) if found else _NO_COLUMNS
+        return [c for c in map(lookup, char_wb_ngrams(word, self.ngram_range)) if c is not None]
+
+
+class WordColumns:
+    """Each word seen so far, the vocabulary columns of its n-grams, all in flat arrays:
+    a batch's words become its columns in a few numpy operations, however many words."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every word."""
+        self.ids: dict[str, int] = {}
+        self._start = np.zeros(1024, dtype=np.int64)
+        self._length = np.zeros(1024, dtype=np.int64)
+        self._flat = np.zeros(1 << 14, dtype=np.int64)
+        self._used = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, word: str, columns: list[int]) -> None:
+        """Remember ``word`` and its columns (a word met twice is kept once)."""
+        if word in self.ids:
+            return
+        n = len(self.ids)
+        if n == len(self._start):
+            self._start = np.resize(self._start, 2 * n)
+            self._length = np.resize(self._length, 2 * n)
+        while self._used + len(columns) > len(self._flat):
+            self._flat = np.resize(self._flat, 2 * len(self._flat))
+        self._flat[self._used:self._used + len(columns)] = columns
+        self._start[n], self._length[n] = self._used, len(columns)
+        self._used += len(columns)
+        self.ids[word] = n
+
+    def columns(self, ids: np.ndarray, words_per_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every n-gram occurrence, for rows of ``words_per_row`` words
+        whose ids follow one another in ``ids``."""
+        lengths = self._length[ids]
+        total = int(lengths.sum())
+        first = np.cumsum(lengths) - lengths  # where each word's columns go in the result
+        take = np.repeat(self._start[ids] - first, lengths) + np.arange(total)
+        row_of = np.repeat(np.repeat(np.arange(len(words_per_row)), words_per_row), lengths)
+        return row_of, self._flat[take]
 
 
 def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
