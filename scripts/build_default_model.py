@@ -41,7 +41,6 @@ models folder cannot forge this record.
 """
 
 SHA256 = "{sha256}"
-FORMAT_VERSION = {format_version}
 '''
 
 
@@ -75,7 +74,7 @@ def main() -> int:
     corpus, holdout = load_labeled(CORPUS_DIR), load_labeled(HOLDOUT_DIR)
     model, card = train_model(corpus, holdout=holdout, progress=progress, source="data/corpus")
     card = save_model(model, TARGET, card)
-    DIGEST_MODULE.write_text(DIGEST_TEMPLATE.format(sha256=card["sha256"], format_version=card["format_version"]),
+    DIGEST_MODULE.write_text(DIGEST_TEMPLATE.format(sha256=card["sha256"]),
                              encoding="utf-8")
     rows = write_reference(TARGET)
     cv, held, tone = card["cross_validation"], card["holdout"], card["tone"]

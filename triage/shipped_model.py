@@ -6,4 +6,3 @@ models folder cannot forge this record.
 """
 
 SHA256 = "71c41e01e8361099dd38044e8137212d1e5ff18194aa64137f17226073700db3"
-FORMAT_VERSION = 1
