@@ -186,8 +186,8 @@ def test_triage_once_imports_neither_scikit_learn_nor_scipy(tmp_path):
     import triage
 
     importable = {**os.environ, "PYTHONPATH": str(Path(triage.__file__).parent.parent)}  # this very triage
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=importable,
-                            check=True)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                            env=importable, check=True)
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout + result.stderr
 
 
@@ -239,7 +239,8 @@ def test_a_dense_block_appended_to_the_features_is_scored_saved_and_loaded(fitte
     model = CategoryModel(features, heads, sparse.labels, sparse.thresholds, load_shipped()[0].tone)
     texts = corpus_split[2][:50]
 
-    dense = np.hstack([*(p.toarray() for p in sparse.features.transform(texts).parts), 0.5 * LengthBlock().transform(texts)])
+    sparse_parts = [part.toarray() for part in sparse.features.transform(texts).parts]
+    dense = np.hstack([*sparse_parts, 0.5 * LengthBlock().transform(texts)])
     expected = 1 / (1 + np.exp(-(dense @ heads.coef + heads.intercept)))
     assert np.abs(model.probabilities(texts) - expected).max() < 1e-12
     assert not np.allclose(model.probabilities(texts), sparse.probabilities(texts))  # the block counts

@@ -32,7 +32,10 @@ def models(holdout):
     shipped model there), ``bad`` fitted on labels shifted by one message (noise)."""
     tone = resolve_model(None)[0].tone
     texts, targets = texts_and_targets(holdout.examples)
-    fit = lambda y: export_model(build_pipeline("lr_word").fit(texts, y), dict.fromkeys(CATEGORIES, 0.5), tone)  # noqa: E731
+
+    def fit(y):
+        return export_model(build_pipeline("lr_word").fit(texts, y), dict.fromkeys(CATEGORIES, 0.5), tone)
+
     return {"good": fit(targets), "bad": fit(np.roll(targets, 1, axis=0))}
 
 
