@@ -224,7 +224,7 @@ def test_train_to_a_file_with_corrections(tmp_path, capsys):
     from triage.cli import main
     from triage.model import load_model
 
-    state, out = tmp_path / "state.db", tmp_path / "m.joblib"
+    state, out = tmp_path / "state.db", tmp_path / "m.npz"
     rng = random.Random(5)
     with CorrectionStore(state) as store:
         for n in range(10):

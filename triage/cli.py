@@ -181,14 +181,13 @@ def cmd_train(args, config: Config) -> int:
 
 def cmd_eval(args, config: Config) -> int:
     """Score a model on labeled mail and print per-category precision, recall and F1."""
+    from triage.evaluation import evaluate
     from triage.labeled import load_labeled
     from triage.modelstore import resolve_model
-    from triage.registry import models_dir
-    from triage.training import evaluate
-
+    from triage.registry import Registry
     from triage.wiring import state_path
 
-    model, card = resolve_model(args.model or config.model.path or None, models_dir(state_path(args, config)))
+    model, card = resolve_model(args.model or config.model.path or None, Registry.for_state(state_path(args, config)))
     metrics = evaluate(model, load_labeled(args.source))
     if args.format == "json":
         print(json.dumps(metrics, indent=2))

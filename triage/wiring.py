@@ -41,11 +41,11 @@ def run_lock(args, config: Config) -> AbstractContextManager:
 def make_engine(args, config: Config, history: History) -> Engine:
     """An Engine with the model, tone weights and settings this run uses."""
     from triage.modelstore import resolve_model
-    from triage.registry import models_dir
+    from triage.registry import Registry
     from triage.sla import Policy
 
     model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None,
-                                 models_dir(state_path(args, config)))
+                                 Registry.for_state(state_path(args, config)))
     addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
     settings = Settings(
         support_addresses=frozenset(addresses),
