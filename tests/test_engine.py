@@ -28,6 +28,9 @@ class KeywordModel:
     def decide(self, scores):
         return [label for label in self.labels if scores[label] >= 0.5]
 
+    def covers(self, language):
+        return True
+
 
 class CalmTone:
     """Stub tone model: nobody sounds upset, so frustration comes from history alone."""

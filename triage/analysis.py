@@ -15,6 +15,7 @@ from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
 
 from triage.errors import MessageParseError
+from triage.language import detect
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
 from triage.parsing import parse_message
@@ -33,6 +34,8 @@ class Analysis:
     message: Message
     scores: dict[str, float]
     tone: float
+    language: str = "und"
+    """The language of the customer's words (:func:`triage.language.detect`), or "und"."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
             out.append(item)
             continue
         result = next(results)
-        out.append(result if isinstance(result, Broken) else Analysis(item, *result))
+        out.append(result if isinstance(result, Broken) else
+                   Analysis(item, *result, "und" if item.automated else detect(item.classifier_text).code))
     return out
 
 

@@ -21,7 +21,7 @@ from triage.labels import NO_ACTION, UNREADABLE, category_labels, waiting_labels
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
 from triage.parsing import content_hash, parse_message
-from triage.priority import THANKS, Facts, asks_for_nothing, prioritize
+from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
 from triage.waiting import conversation
 from triage.tone import ToneModel
@@ -227,7 +227,8 @@ class Engine:
         for analysis, message, thread_id, row, asks_nothing in recorded:
             try:
                 with self.history.one_message():
-                    content = self._content(message, thread_id, row, analysis.scores, analysis.tone, asks_nothing)
+                    content = self._content(message, thread_id, row, analysis.scores, analysis.tone, asks_nothing,
+                                            analysis.language)
                     decided.append((message, thread_id, row, content))
             except Exception as exc:
                 log.exception("deciding %s:%s failed", message.mailbox, message.key)
@@ -376,10 +377,17 @@ class Engine:
         return rules.asked(message.classifier_text, self.model.decide(scores))
 
     def _content(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
-                 asks_nothing: str | None) -> Content:
+                 asks_nothing: str | None, language: str = "und") -> Content:
         """What one customer message says, and its priority from that and the customer's
-        history (before its conversation and its age are taken into account); stored."""
-        categories = [] if asks_nothing else self.categories(message, scores)
+        history (before its conversation and its age are taken into account); stored.
+
+        In a language the model has too little data for, the words decide nothing: no
+        category is guessed, the tone is not read, and the reasons say why; priority
+        then comes from the customer's history alone."""
+        uncovered = not asks_nothing and not self.model.covers(language)
+        if uncovered:
+            tone = 0.0
+        categories = [] if asks_nothing or uncovered else self.categories(message, scores)
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
@@ -396,6 +404,8 @@ class Engine:
                                              message.automated_reason, repeat_count, message.classifier_text,
                                              asks_nothing=asks_nothing,
                                              angry_words=tone >= self.settings.frustration_threshold))
+        if uncovered:
+            reasons = [f"language not covered: {language}", *(r for r in reasons if r != NEEDS_REPLY)]
         self.history.save_decision(row, categories=categories or [OTHER], frustration=frustration,
                                    frustrated=frustrated, priority=priority, reasons=reasons, labels=[])
         return Content(categories, scores, frustration, frustrated, repeat_count, priority, reasons, asks_nothing)

@@ -5,12 +5,13 @@ retraining's comparison need no training library.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
 from triage import CATEGORIES, rules
 from triage.labeled import Example, LabeledSet
+from triage.language import detect, is_covered
 from triage.model import CategoryModel
 from triage.priority import asks_for_nothing
 
@@ -41,14 +42,16 @@ def label_metrics(targets: np.ndarray, predicted: np.ndarray, labels: Sequence[s
 
 
 def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray,
-                            labels: Sequence[str] = CATEGORIES) -> np.ndarray:
+                            labels: Sequence[str] = CATEGORIES, languages: Collection[str] | None = None) -> np.ndarray:
     """Apply the per-message rules the engine applies after the model: mail that asks
-    for nothing (automated mail, pitches, plain thank-yous) has no category, and a
-    category the message says it is not asking for is dropped (:func:`triage.rules.asked`).
-    Scores then measure what the product decides, not the bare model."""
+    for nothing (automated mail, pitches, plain thank-yous) has no category, nor has mail
+    in a language outside ``languages`` (when given), and a category the message says it
+    is not asking for is dropped (:func:`triage.rules.asked`). Scores then measure what
+    the product decides, not the bare model."""
     kept = predicted.copy()
     for row, example in enumerate(examples):
-        if asks_for_nothing(example.message):
+        if asks_for_nothing(example.message) or (
+                languages is not None and not is_covered(detect(example.message.classifier_text), languages)):
             kept[row] = 0
         elif kept[row].any():
             decided = [label for column, label in enumerate(labels) if kept[row, column]]
@@ -62,4 +65,5 @@ def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
     texts, targets = texts_and_targets(labeled.examples, model.labels)
     predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)],
                          dtype=int).reshape(len(texts), len(model.labels))
-    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted, model.labels), model.labels)
+    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted, model.labels, model.languages),
+                         model.labels)

@@ -72,6 +72,14 @@ class CategoryModel:
     labels: tuple[str, ...] = CATEGORIES
     thresholds: dict[str, float] = field(default_factory=lambda: {name: 0.5 for name in CATEGORIES})
     tone: ToneModel | None = None
+    languages: frozenset[str] | None = None
+    """The languages the training data covers (:func:`triage.language.coverage`): mail
+    in another language gets no category guessed. None: not recorded, no check."""
+
+    def covers(self, language: str) -> bool:
+        """Whether the model may decide categories for mail in ``language`` (an ISO 639-1
+        code, or "und" when undetermined, which is given the benefit of the doubt)."""
+        return self.languages is None or language == "und" or language in self.languages
 
     def __post_init__(self) -> None:
         if self.heads.outputs != len(self.labels) or self.heads.width != self.features.width:
@@ -191,6 +199,8 @@ def model_data(model: CategoryModel) -> tuple[dict, dict[str, np.ndarray]]:
         "categories": {"outputs": model.heads.outputs},
         "tone": {"features": tone_features, "word_share": tone.word_share, "cue_features": list(CUE_FEATURES)},
     }
+    if model.languages is not None:
+        meta["languages"] = sorted(model.languages)
     return meta, arrays
 
 
@@ -240,7 +250,8 @@ def model_from_bytes(data: bytes) -> CategoryModel:
         raise ValueError("cue weights do not fit the cue features")
     cues = CueWeights(tuple(float(w) for w in weights), float(arrays["tone.cues.intercept"].reshape(-1)[0]))
     tone = ToneModel(tone_features, words, cues, float(tone_meta["word_share"]))
-    return CategoryModel(features, heads, labels, thresholds, tone)
+    languages = frozenset(str(code) for code in meta["languages"]) if "languages" in meta else None
+    return CategoryModel(features, heads, labels, thresholds, tone, languages)
 
 
 def save_model(model: CategoryModel, path: str | Path, card: dict) -> dict:

@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "71c41e01e8361099dd38044e8137212d1e5ff18194aa64137f17226073700db3"
+SHA256 = "4739cc05f8ed05eabbc576f687aad6c315ecd83c523a40c438d1f750fe2cb2cd"

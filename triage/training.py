@@ -29,6 +29,7 @@ from triage.evaluation import evaluate, label_metrics, texts_and_targets, withou
 from triage.features import TOKEN_PATTERN, CharWbTfidf, Features, WordTfidf
 from triage.heads import LinearHeads
 from triage.labeled import LabeledSet
+from triage.language import coverage, detect, tally
 from triage.model import CategoryModel
 from triage.textprep import NormalisedHead, normalise
 from triage.tone import WORD_SHARE, CueWeights, ToneModel, blend, tone_features
@@ -202,7 +203,8 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     oof = out_of_fold_scores(texts, targets, kind, folds, progress=progress)
     thresholds = tune_thresholds(targets, oof)
     cv_predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
-    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted)
+    languages, languages_card = covered_languages(labeled)
+    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted, languages=languages)
     if not can_fit_tone(labeled) and inherit_tone is None:
         raise ValueError("no frustration annotations to fit tone on, and no tone model to carry over")
     if progress:
@@ -216,6 +218,7 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     else:
         tone, tone_card = inherit_tone[0], {**inherit_tone[1], "inherited": True}
     model = export_model(pipeline, thresholds, tone, features=features.exported)
+    model.languages = languages
     card = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "triage_version": __version__,
@@ -232,7 +235,17 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
         if can_fit_tone(holdout, minimum=1):
             tone_card = {**tone_card, "holdout": tone_metrics(tone, holdout)}
     card["tone"] = tone_card
+    card["languages"] = languages_card
     return model, card
+
+
+def covered_languages(labeled: LabeledSet) -> tuple[frozenset[str], dict]:
+    """The languages the examples give the model enough data for (:func:`triage.language.coverage`),
+    and the tally behind it, for the card."""
+    pairs = [(detect(e.message.classifier_text).code, e.categories) for e in labeled.examples]
+    covered = coverage(pairs)
+    table = {code: {"messages": t.messages, **dict(t.per_category)} for code, t in sorted(tally(pairs).items())}
+    return covered, {"covered": sorted(covered), "tally": table}
 
 
 def annotated_tone(labeled: LabeledSet) -> tuple[list[str], np.ndarray]:
