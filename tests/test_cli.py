@@ -195,6 +195,6 @@ def test_with_json_logs_every_stderr_line_is_json(tmp_path, capsys):
                  "--log-format", "json", "-v"]) == 0
     err = capsys.readouterr().err
     assert err and all(json.loads(line)["level"] for line in err.splitlines())
-    assert main(["once", "/nonexistent/mail", "--log-format", "json"]) == 2
+    assert main(["once", "/nonexistent/mail", "--log-format", "json", "--state", str(tmp_path / "t.db")]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert json.loads(line)["level"] == "error" and "no such file" in json.loads(line)["message"]

@@ -236,6 +236,6 @@ def test_train_to_a_file_with_corrections(tmp_path, capsys):
     corrections = card["corrections"]
     assert corrections["learned"] and corrections["trained_on"] + corrections["held_out"] == 10
     assert corrections["sources"]["training-folder"] == corrections["trained_on"]
-    assert card["cross_validation"]["messages"] == 270 + corrections["trained_on"]
+    assert card["data"]["messages"] == 270 + corrections["trained_on"]
     assert Registry.for_state(state).entries() == []  # --out writes outside the registry
     assert f"wrote {out}" in capsys.readouterr().out

@@ -162,4 +162,4 @@ def test_an_old_state_file_is_brought_up_to_the_current_schema_with_its_mail(tmp
         assert history.known_uids("INBOX", [7, 8]) == {7}
         [row] = history.db.execute("SELECT id, message_id FROM messages").fetchall()
         assert tuple(row) == (1, "<c1@x>")
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)

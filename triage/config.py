@@ -85,6 +85,7 @@ class SlaConfig:
     priority_4_hours: float = 0.0
     overdue_grace_hours: float = 0.0
     escalate_after_targets: float = 5.0
+    max_p1_share: float = 0.15
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from triage.model import CategoryModel
 from triage.parsing import content_hash, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
-from triage.waiting import conversation
+from triage.waiting import conversations
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
@@ -245,8 +245,7 @@ class Engine:
         wait, and its latest message the waiting labels; an answered message has its
         categories only; mail that asks nothing is priority 4. Labels are recorded."""
         now, policy, prefix = self.now(), self.settings.sla, self.settings.label_prefix
-        standings = {thread_id: conversation(self.history, thread_id, now, policy)
-                     for thread_id in dict.fromkeys(thread_id for _, thread_id, _, _ in decided)}
+        standings = conversations(self.history, dict.fromkeys(thread_id for _, thread_id, _, _ in decided), now, policy)
         decisions = []
         for message, thread_id, row, content in decided:
             standing = standings[thread_id]

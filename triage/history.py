@@ -38,7 +38,7 @@ from pathlib import Path
 from triage.automated import SenderCounts
 from triage.subjects import subject_key
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MESSAGES = """
 CREATE TABLE IF NOT EXISTS messages(
@@ -87,7 +87,10 @@ CREATE TABLE IF NOT EXISTS threads(
     subject     TEXT NOT NULL,
     subject_key TEXT NOT NULL,
     dirty       INTEGER NOT NULL DEFAULT 1,
-    due         TEXT
+    due         TEXT,
+    waiting     INTEGER NOT NULL DEFAULT 0,
+    claim       TEXT,
+    p1          INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
@@ -111,6 +114,7 @@ CREATE INDEX IF NOT EXISTS messages_out_customer ON messages(direction, customer
 CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
 CREATE INDEX IF NOT EXISTS threads_dirty ON threads(dirty) WHERE dirty = 1;
 CREATE INDEX IF NOT EXISTS threads_due ON threads(due) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS threads_claim ON threads(claim) WHERE claim IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_run ON messages(run, direction);
 """
 
@@ -129,6 +133,11 @@ _MIGRATIONS = {
         "ALTER TABLE threads ADD COLUMN due TEXT",
         "DROP INDEX IF EXISTS messages_customer", "DROP INDEX IF EXISTS messages_thread",
         "DROP INDEX IF EXISTS messages_uid", "DROP INDEX IF EXISTS messages_out_customer"],
+    # The P1 share of the queue: which conversations wait, their claims to P1, and which hold it.
+    4: ["ALTER TABLE threads ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE threads ADD COLUMN claim TEXT",
+        "ALTER TABLE threads ADD COLUMN p1 INTEGER NOT NULL DEFAULT 0",
+        "UPDATE threads SET dirty = 1"],
 }
 """Schema version -> the statements that bring a file of the version before up to it."""
 _ADD_COLUMN = re.compile(r"ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)")
@@ -358,6 +367,32 @@ class History:
         """The conversation is up to date until ``due`` (None: until something happens)."""
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
                         (iso(due) if due else None, thread_id))
+
+    def set_standing(self, thread_id: str, waiting: bool, claim: str | None) -> None:
+        """Remember whether a conversation waits, and its claim to priority 1 (a sortable
+        strength, None when it has none): what the P1 share is divided by."""
+        self.db.execute("UPDATE threads SET waiting = ?, claim = ? WHERE thread_id = ?", (int(waiting), claim, thread_id))
+
+    def p1_members(self, share: float, at_least: int = 2) -> frozenset[str]:
+        """The conversations that are P1: of those claiming it, the strongest, at most
+        ``share`` of the waiting conversations but ``at_least`` this many (a small queue
+        can act on a threat and a long-neglected customer at once); every claim when
+        ``share`` is 1 or more. See :mod:`triage.waiting`."""
+        if share >= 1:
+            return frozenset(r[0] for r in self.db.execute("SELECT thread_id FROM threads WHERE claim IS NOT NULL"))
+        waiting = self.db.execute("SELECT count(*) FROM threads WHERE waiting = 1").fetchone()[0]
+        limit = max(int(share * waiting), at_least)
+        return frozenset(r[0] for r in self.db.execute(
+            "SELECT thread_id FROM threads WHERE claim IS NOT NULL ORDER BY claim DESC LIMIT ?", (limit,)))
+
+    def p1_changed(self, members: frozenset[str]) -> list[str]:
+        """Conversations whose P1 membership differs from the last one labelled, now
+        recorded as ``members`` says (uncommitted)."""
+        was = {r[0] for r in self.db.execute("SELECT thread_id FROM threads WHERE p1 = 1")}
+        changed = sorted(was ^ members)
+        self.db.executemany("UPDATE threads SET p1 = ? WHERE thread_id = ?",
+                            [(int(thread_id in members), thread_id) for thread_id in changed])
+        return changed
 
     def thread(self, thread_id: str) -> sqlite3.Row | None:
         """The conversation's row: customer, subject."""

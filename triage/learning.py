@@ -147,9 +147,10 @@ class Outcome:
         """One line for people: what was written, and whether it is now active."""
         card = self.entry.card
         cv = card["cross_validation"]
+        trained = card["data"].get("messages", cv["messages"])
         learned = card["corrections"]["trained_on"] if card["corrections"]["learned"] else 0
         result = "now active" if self.accepted else f"not activated, {self.incumbent} stays active: {self.reason}"
-        return (f"wrote {self.entry.name} ({cv['messages']} messages, {learned} of them corrections; "
+        return (f"wrote {self.entry.name} ({trained} messages, {learned} of them corrections; "
                 f"cross-validated macro-F1 {cv['macro_f1']:.3f}; held-out macro-F1 {self.candidate_f1:.3f} "
                 f"vs {self.incumbent_f1:.3f} for {self.incumbent} on the same {card['holdout']['messages']} "
                 f"messages): {result}")
@@ -303,7 +304,8 @@ def train_to_file(out: str, source: LabeledSet | None, source_name: str | None, 
                                   inherit_tone=(default.tone, default_card.get("tone", {})))
     card = save_model(model, out, card)
     cv = card["cross_validation"]
-    return (f"wrote {out} ({cv['messages']} messages; cross-validated macro-F1 {cv['macro_f1']:.3f}"
+    trained = card["data"].get("messages", cv["messages"])
+    return (f"wrote {out} ({trained} messages; cross-validated macro-F1 {cv['macro_f1']:.3f}"
             + (f", held-out macro-F1 {card['holdout']['macro_f1']:.3f}" if "holdout" in card else "") + ")")
 
 

@@ -4,9 +4,10 @@ VADER (vaderSentiment) ships a hand-rated lexicon of about 7,500 words and a set
 (boosters, negation, "but", capitals, exclamation marks). Its reference implementation
 re-lower-cases the whole text for every word it scores, so its cost grows with the square
 of the length; on support mail it was the costliest step of reading tone. This module
-applies the same lexicon and the same rules, each word looked at once. Emoji
-descriptions and the handful of multi-word idioms are left out; on the corpus the scores
-track VADER's closely (tests/test_lexicon.py).
+applies the same lexicon and the same rules, each word looked at once; emoji are read
+as VADER reads them, through their descriptions ("😡" is "pouting face"). The handful
+of multi-word idioms are left out; on the corpus the scores track VADER's closely
+(tests/test_lexicon.py).
 """
 
 from __future__ import annotations
@@ -37,9 +38,19 @@ class Sentiment:
 
 
 @lru_cache(maxsize=1)
+def _vader() -> SentimentIntensityAnalyzer:
+    return SentimentIntensityAnalyzer()
+
+
 def lexicon() -> dict[str, float]:
     """VADER's lexicon: lower-case word → valence (-4 … 4)."""
-    return SentimentIntensityAnalyzer().lexicon
+    return _vader().lexicon
+
+
+@lru_cache(maxsize=1)
+def _emoji_descriptions() -> dict[int, str]:
+    """A str.translate table: each emoji VADER knows → its description, spaced."""
+    return {ord(emoji): f" {description} " for emoji, description in _vader().emojis.items() if len(emoji) == 1}
 
 
 def _token(word: str) -> str:
@@ -50,6 +61,8 @@ def _token(word: str) -> str:
 def sentiment(text: str) -> Sentiment:
     """Score ``text`` with VADER's lexicon and rules in one pass over its words."""
     rated = lexicon()
+    if not text.isascii():
+        text = text.translate(_emoji_descriptions())
     words = [_token(w) for w in text.split()]
     lower = [w.lower() for w in words]
     capitals = sum(1 for w in words if w.isupper())

@@ -19,7 +19,7 @@ from triage.engine import Decision
 from triage.history import History
 from triage.priority import PRIORITY_NAMES, short_age
 from triage.sla import Policy
-from triage.waiting import Conversation, conversation, urgency_key
+from triage.waiting import Conversation, conversations, urgency_key
 
 _PRIORITY_STYLE = {1: "bold red", 2: "yellow", 3: "default", 4: "dim"}
 _AGE_REASON = re.compile(r"^(waiting|overdue) ")
@@ -116,8 +116,8 @@ def write_queue(history: History, run: int, now: datetime, policy: Policy, out: 
     from rich.console import Console
 
     console = Console(file=out or sys.stdout, width=width, highlight=False, soft_wrap=False)
-    found = (conversation(history, thread_id, now, policy) for thread_id in history.threads_of_run(run))
-    rows = sorted((c for c in found if c is not None), key=urgency_key)
+    found = conversations(history, history.threads_of_run(run), now, policy)
+    rows = sorted((c for c in found.values() if c is not None), key=urgency_key)
     if rows:
         console.print(queue_table(rows, width=console.width, addresses=addresses))
     console.print(queue_summary(rows), soft_wrap=True)

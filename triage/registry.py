@@ -243,7 +243,7 @@ def summary(entry: Entry, active: bool) -> dict:
         "active": active,
         "created": card.get("created"),
         "source": card.get("data", {}).get("source"),
-        "messages": card.get("cross_validation", {}).get("messages"),
+        "messages": card.get("data", {}).get("messages") or card.get("cross_validation", {}).get("messages"),
         "counts": card.get("data", {}).get("counts"),
         "corrections": corrections.get("trained_on", 0) if corrections.get("learned") else 0,
         "cv_macro_f1": card.get("cross_validation", {}).get("macro_f1"),

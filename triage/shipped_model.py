@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "4739cc05f8ed05eabbc576f687aad6c315ecd83c523a40c438d1f750fe2cb2cd"
+SHA256 = "0772e53479519fa79cb54e000239d955ceaaf878b8d903fb6bc9357da0801e77"

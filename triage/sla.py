@@ -38,18 +38,20 @@ _AGE_REASON = re.compile(r"^(waiting|overdue) ")
 @dataclass(frozen=True)
 class Policy:
     """Reply targets in hours per priority (0 or missing: no target), the grace beyond
-    the target before a conversation counts as overdue, and how many targets late a P2
-    conversation becomes P1 (0: never)."""
+    the target before a conversation counts as overdue, how many targets late a P2
+    conversation becomes P1 (0: never), and the largest share of the queue P1 may be."""
 
     targets: Mapping[int, float] = field(default_factory=lambda: MappingProxyType(dict(_DEFAULT_TARGETS)))
     grace_hours: float = 0.0
     escalate_after_targets: float = 5.0
+    max_p1_share: float = 0.15
+    """At most this share of the waiting conversations is P1 (:func:`triage.waiting.within_share`)."""
 
     @classmethod
     def from_config(cls, sla) -> Policy:
         """The policy of a config's ``[sla]`` section (:class:`triage.config.SlaConfig`)."""
         targets = {p: getattr(sla, f"priority_{p}_hours") for p in _DEFAULT_TARGETS}
-        return cls(MappingProxyType(targets), sla.overdue_grace_hours, sla.escalate_after_targets)
+        return cls(MappingProxyType(targets), sla.overdue_grace_hours, sla.escalate_after_targets, sla.max_p1_share)
 
     def target(self, priority: int) -> float | None:
         """The reply target of ``priority`` in hours, or None when it has none."""

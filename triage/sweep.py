@@ -11,8 +11,9 @@ and the team answers, so the sweep re-evaluates conversations and keeps this tru
   message's, and a person may have corrected them).
 
 It is incremental: only conversations where something happened since the last sweep,
-or whose next deadline has come (:meth:`History.threads_to_sweep`), are evaluated, so a
-sweep costs what changed, not the size of the mailbox — except once after the service
+or whose next deadline has come (:meth:`History.threads_to_sweep`), are evaluated — and
+those another one pushed out of P1 or let in (:func:`triage.waiting.within_share`) —
+so a sweep costs what changed, not the size of the mailbox — except once after the service
 levels changed, when every conversation is evaluated again. :func:`sweep_changes` returns only
 real changes and marks the evaluated conversations swept (uncommitted: the caller commits
 once the labels are on the server); :func:`triage.imap.sweep.apply_sweep` carries them out.
@@ -28,7 +29,7 @@ from typing import NamedTuple
 from triage.history import History
 from triage.labels import WAITING_LABELS, waiting_labels
 from triage.sla import Policy
-from triage.waiting import conversation
+from triage.waiting import standing, within_share
 
 
 class SweepChange(NamedTuple):
@@ -53,20 +54,25 @@ def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
     ours = {prefix + name for name in WAITING_LABELS}
     if threads is None:
         threads = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
-    for thread_id in list(threads):
-        standing = conversation(history, thread_id, now, policy)
-        wanted_on_last = set(waiting_labels(standing.priority, standing.frustrated, standing.overdue, prefix)
-                             ) if standing else set()
-        flag = standing.flag_due(now, flag_backlog_days) if standing else True
+    found = {thread_id: standing(history, thread_id, now, policy) for thread_id in threads}
+    members = history.p1_members(policy.max_p1_share)
+    for thread_id in history.p1_changed(members):  # pushed out of P1, or let in, by others
+        if thread_id not in found:
+            found[thread_id] = standing(history, thread_id, now, policy)
+    for thread_id, conversation in found.items():
+        conversation = within_share(conversation, members) if conversation else None
+        wanted_on_last = set(waiting_labels(conversation.priority, conversation.frustrated, conversation.overdue,
+                                            prefix)) if conversation else set()
+        flag = conversation.flag_due(now, flag_backlog_days) if conversation else True
         for row in history.customer_messages(thread_id):
             if row["kind"] != "customer":
                 continue  # mail that asks nothing keeps its own labels
             current = set(json.loads(row["labels"] or "[]"))
-            wanted = wanted_on_last if standing and row["id"] == standing.last.last_row else set()
+            wanted = wanted_on_last if conversation and row["id"] == conversation.last.last_row else set()
             add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
             if add or remove:
                 changes.append(SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"], flag))
-        history.mark_swept(thread_id, standing.due if standing else None)
+        history.mark_swept(thread_id, conversation.due if conversation else None)
     return changes
 
 

@@ -226,7 +226,8 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
         "python_version": platform.python_version(),
         "sklearn_version": sklearn.__version__,
         "estimator": kind,
-        "data": {"source": source, "sha256": labeled.sha256, "counts": labeled.counts(), "skipped": labeled.skipped},
+        "data": {"source": source, "sha256": labeled.sha256, "messages": len(labeled.examples),
+                 "counts": labeled.counts(), "skipped": labeled.skipped},
         # Scored on the mail that reaches the queue as a customer's: machine-delivered
         # examples (alerts forwarding tweets) train the words but never get a category.
         "cross_validation": {"folds": folds, **label_metrics(targets[human], cv_predicted[human])},

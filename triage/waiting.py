@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from triage import CATEGORIES, OTHER
@@ -100,12 +101,58 @@ def urgency_key(conversation: Conversation) -> tuple:
 
 def waiting_conversations(history: History, now: datetime, policy: Policy) -> list[Conversation]:
     """Every waiting conversation, evaluated for ``now``, most urgent first."""
-    found = (conversation(history, waiting.thread_id, now, policy) for waiting in history.waiting())
-    return sorted((c for c in found if c is not None), key=urgency_key)
+    found = conversations(history, [waiting.thread_id for waiting in history.waiting()], now, policy)
+    return sorted((c for c in found.values() if c is not None), key=urgency_key)
+
+
+def conversations(history: History, thread_ids: Iterable[str], now: datetime,
+                  policy: Policy) -> dict[str, Conversation | None]:
+    """The standing of each conversation at ``now`` (None: nobody waits), with the P1
+    share applied once all their claims are known (:func:`within_share`)."""
+    found = {thread_id: standing(history, thread_id, now, policy) for thread_id in thread_ids}
+    members = history.p1_members(policy.max_p1_share)
+    return {thread_id: within_share(c, members) if c else None for thread_id, c in found.items()}
 
 
 def conversation(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
-    """The conversation's standing at ``now``, or None when nobody waits in it."""
+    """One conversation's standing at ``now``, the P1 share applied; None when nobody waits."""
+    return conversations(history, [thread_id], now, policy)[thread_id]
+
+
+P1_SHARE_FULL = "would be P1, but P1 is kept to the most urgent share of the queue"
+
+
+def within_share(conversation: Conversation, members: frozenset[str]) -> Conversation:
+    """The conversation as the queue shows it: P1 only if it is among ``members``, the
+    strongest claims to P1 (:meth:`History.p1_members`); otherwise it stays at P2, where
+    the urgency order puts it first. P1 means "act now", so it must stay scarce on any
+    backlog: an imported mailbox where nobody answered anyone for weeks would otherwise
+    be all P1."""
+    if conversation.priority != 1 or conversation.thread_id in members:
+        return conversation
+    return replace(conversation, priority=2, reasons=[*conversation.reasons, P1_SHARE_FULL])
+
+
+def claim(conversation: Conversation) -> str | None:
+    """A P1 conversation's claim, sortable (stronger first): a threat, then a third
+    message, then the rest (angry repeat senders, money disputes, long overdue waits);
+    within each, the longest wait first. None for any other priority."""
+    if conversation.priority != 1:
+        return None
+    tier = 3 if any(r.startswith("threatens") for r in conversation.reasons) else \
+        2 if conversation.repeat_count >= 3 else 1
+    return f"{tier}{10**11 - int(conversation.waiting_since.timestamp()):012d}"
+
+
+def standing(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
+    """The conversation's standing at ``now`` before the P1 share is applied, or None when
+    nobody waits in it; records whether it waits and its claim to P1."""
+    found = _evaluate(history, thread_id, now, policy)
+    history.set_standing(thread_id, found is not None, claim(found) if found else None)
+    return found
+
+
+def _evaluate(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
     answered = history.answered_upto(thread_id)
     rows = history.customer_messages(thread_id)
     waiting = [r for r in rows if r["awaits_reply"] and (answered is None or parse_iso(r["date"]) > answered)]
