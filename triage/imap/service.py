@@ -35,13 +35,13 @@ from triage.engine import Decision, Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History
 from triage.imap.backoff import Backoff
-from triage.imap.connection import Credentials, ImapConnectionError, connect, disconnect, imap_errors
+from triage.imap.connection import Credentials, ImapConnectionError, LoginRefused, connect, disconnect, imap_errors
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import maybe_retrain
 from triage.registry import SHIPPED, Registry
-from triage.logs import register_secret, setup_logging
+from triage.logs import setup_logging
 from triage.output import write_jsonl, write_table
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,6 @@ class Session:
 def open_session(config: Config, credentials: Credentials, *, dry_run: bool) -> Iterator[Session]:
     """Connect, select ``imap.folder`` and make its labeler; log out at the end."""
     client = connect(config.imap, credentials)
-    register_secret(credentials.secret())  # kept from the login: masked in every log line from now on
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(config.imap.folder)
@@ -110,7 +109,7 @@ def make_progress(config: Config) -> Progress:
 def check_service_config(config: Config) -> None:
     """Raise ConfigError for service timings no loop can run with."""
     service, where = config.service, config.source or "<config>"
-    for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds"):
+    for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds", "max_refused_logins"):
         if getattr(service, key) <= 0:
             raise ConfigError(where, f"service.{key}", "must be greater than 0")
     if service.reconnect_max_seconds < service.reconnect_min_seconds:
@@ -183,7 +182,10 @@ class Service:
         self.sleep = sleep
         self.stopping = False
         self.stop_reason = ""
+        self.exit_status = 0
         self.reload_requested = False
+        self.refused_logins = 0
+        """Logins the server refused in a row; reset by a successful one."""
         self._configure(config)
 
     def request_stop(self, why: str = "request") -> None:
@@ -201,7 +203,9 @@ class Service:
         return self.stopping or self.reload_requested
 
     def run(self) -> int:
-        """Serve until stopped; return the exit status (0)."""
+        """Serve until stopped; return the exit status: 0, or 2 when the server refused
+        ``service.max_refused_logins`` logins in a row (a wrong password or token, which
+        no restart can fix)."""
         engine = self._engine()
         try:
             while not self.stopping:
@@ -209,13 +213,30 @@ class Service:
                     engine = self._reload(engine)
                 try:
                     self._serve(engine)
+                except LoginRefused as exc:
+                    engine.rollback()
+                    self._refused(exc)
                 except ImapError as exc:  # network, TLS or server trouble: try again later
                     engine.rollback()
                     self._back_off(exc)
         finally:
             engine.close()
         log.info("stopped on %s", self.stop_reason)
-        return 0
+        return self.exit_status
+
+    def _refused(self, error: LoginRefused) -> None:
+        """Count a refused login: wait and try again, up to ``service.max_refused_logins``
+        in a row, then stop with exit status 2. Every further attempt with a wrong secret
+        counts against the account: Gmail and Microsoft 365 lock or throttle it."""
+        self.refused_logins += 1
+        limit = self.config.service.max_refused_logins
+        if self.refused_logins < limit:
+            self._back_off(error)
+            return
+        log.error("%s; giving up after %d refused login(s) in a row (service.max_refused_logins): exit status 2, "
+                  "so systemd does not restart triage until the secret is fixed", error, self.refused_logins)
+        self.exit_status = LoginRefused.exit_status
+        self.request_stop("refused logins")
 
     def _engine(self, config: Config | None = None) -> Engine:
         """A new engine, remembering which registry model it runs."""
@@ -233,6 +254,7 @@ class Service:
         """One connection: passes and waits until a stop or reload is due."""
         imap = self.config.imap
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
+            self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
             while not self.interrupted:
