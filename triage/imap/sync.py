@@ -5,9 +5,10 @@ Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
 - no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days;
 - the same UIDVALIDITY: every UID above the last one triaged;
 - another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
-  folder's Message-IDs are read (headers only), known messages get their new UIDs, and of
-  the first-run window only mail whose Message-ID is unknown is decided, so nothing is
-  labelled or printed twice.
+  folder's Message-IDs are read (headers only), known messages get their new UIDs and
+  the labels they lost with the renumbering (:func:`triage.imap.restore.restore_folder`:
+  a folder recreated or migrated without its keywords), and of the first-run window only
+  mail whose Message-ID is unknown is decided, so nothing is labelled or printed twice.
 
 Each batch is fetched, decided, labelled, shown, and only then remembered (cursor and
 decisions in one commit): a crash at any point repeats the batch, whose labelling is
@@ -28,6 +29,7 @@ from triage.imap.corrections import scan_corrections
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered
 from triage.message import RawMail
@@ -115,7 +117,10 @@ def sync_folder(
     """
     history = engine.history
     state = mailbox.select(imap.folder)
+    cursor = history.get_cursor(imap.folder)
     uids = new_uids(mailbox, history, state, date.today() - timedelta(days=imap.first_run_days))
+    if cursor is not None and cursor[0] != state.uidvalidity:
+        restore_folder(mailbox, labeler, history)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     stopped = False
