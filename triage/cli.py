@@ -16,6 +16,7 @@ from triage import __version__
 from triage.config import Config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
+from triage.signals import Terminated, signals_held, stopping_signals_raise
 
 log = logging.getLogger("triage")
 
@@ -93,12 +94,13 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(args.log_format or config.service.log_format, args.verbose)
         handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval,
                    "report": cmd_report, "models": cmd_models}[args.command]
-        return handler(args, config)
+        with stopping_signals_raise():
+            return handler(args, config)
     except TriageError as exc:
         print(f"triage: error: {exc}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        print("triage: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print("triage: stopped by SIGTERM" if isinstance(exc, Terminated) else "triage: interrupted", file=sys.stderr)
         return 1
 
 
@@ -128,8 +130,9 @@ def cmd_once(args, config: Config) -> int:
         for batch in engine.ahead(iter(lambda: list(islice(mails, LOCAL_BATCH)), [])):
             decisions = engine.decide(batch)
             if args.format == "jsonl":
-                write_jsonl(decisions)
-                engine.commit()
+                with signals_held():  # a stop comes between batches: rows printed are remembered
+                    write_jsonl(decisions)
+                    engine.commit()
             else:
                 collected.extend(decisions)
         if args.format == "table":

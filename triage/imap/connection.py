@@ -303,5 +303,11 @@ def disconnect(client: IMAPClient) -> None:
     with suppress(Exception):
         client.logout()
         return
+    drop(client)
+
+
+def drop(client: IMAPClient) -> None:
+    """Close the socket without a word to the server: for a conversation abandoned
+    mid-command (a stop, an error), where a LOGOUT could wait for a late answer."""
     with suppress(Exception):
         client.shutdown()

@@ -81,21 +81,40 @@ def triage_pass(
     waiting labels off answered ones; last, with ``state_path``, it records as corrections
     the label changes people made (:mod:`triage.imap.corrections`) and the mail they
     dropped into training folders (:mod:`triage.imap.drops`). A dry run writes and
-    remembers nothing."""
+    remembers nothing.
+
+    ``stop`` is asked between batches and between these steps: once it says True the
+    pass ends at the next such point, with what was done kept (Sent replies read so far,
+    whole batches) and the rest left for the next pass."""
     since = date.today() - timedelta(days=config.imap.first_run_days)
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
-        ingest_sent(mailbox, engine, folder, since)
+        ingest_sent(mailbox, engine, folder, since, stop=stop)
+        if stop():
+            _keep(engine, dry_run)
+            return
     sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
     if stop():
         return
-    refresh_answered(mailbox, engine.history)
+    refresh_answered(mailbox, engine.history, stop=stop)
+    if stop():
+        engine.rollback()
+        return
     changes = sweep_changes(engine.history, engine.now(), engine.settings.sla, config.labels.prefix)
     apply_sweep(labeler, engine.history, changes)
     if dry_run:
         engine.rollback()
-    elif state_path:
+    elif state_path and not stop():
         scan_corrections(mailbox, labeler, engine.history, state_path, config.imap.max_message_bytes)
-        scan_training_folders(mailbox, engine.history, state_path, config)
+        if not stop():
+            scan_training_folders(mailbox, engine.history, state_path, config)
+
+
+def _keep(engine: Engine, dry_run: bool) -> None:
+    """Commit what the pass recorded so far (a dry run forgets it)."""
+    if dry_run:
+        engine.rollback()
+    else:
+        engine.commit()
 
 
 def sync_folder(
