@@ -190,10 +190,11 @@ class StopDeadline:
             self._timer.cancel()
 
     def _expire(self, why: str) -> None:
+        backstop = threading.Timer(1.0, os._exit, args=(1,))  # should the log itself be blocked
+        backstop.daemon = True
+        backstop.start()
         log.error("not stopped %g s after %s (the server stopped answering?): exiting now, as after a crash; "
                   "the unfinished batch is decided again at the next start", self.seconds, why)
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
         os._exit(1)
 
 
