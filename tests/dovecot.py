@@ -303,9 +303,6 @@ mail_gid = {self._mail_gid}
 first_valid_uid = {min(self._mail_uid, 500)}
 first_valid_gid = 0
 mail_location = maildir:~/Maildir
-# No durability against power loss is needed here (a killed Dovecot loses nothing the
-# kernel already has), and without fsync an APPEND costs 5 ms instead of 28.
-mail_fsync = never
 # The personal namespace, as Dovecot makes it implicitly, plus a Sent folder marked
 # SPECIAL-USE \\Sent (RFC 6154) whenever a test creates one (not created by itself).
 namespace inbox {{
