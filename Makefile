@@ -14,6 +14,7 @@ DEMO_NOW   := 2026-11-24T12:00:00+00:00
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall --quiet --yes triage 2>/dev/null || true  # this project's former distribution name
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 

@@ -44,7 +44,7 @@ from triage.corrections import Correction
 from triage.labeled import Example, LabeledSet, load_labeled
 from triage.learning import make_split, train_candidate
 from triage.modelstore import CORPUS_DIR, HOLDOUT_DIR, resolve_model
-from triage.training import evaluate
+from triage.evaluation import evaluate
 
 WHEN = datetime(2026, 11, 1, tzinfo=timezone.utc)
 OWN_WORDS = {"refund": "zorblax", "cancel": "quib"}

@@ -14,10 +14,10 @@ import time
 import numpy as np
 
 from triage import CATEGORIES
+from triage.evaluation import evaluate, label_metrics, texts_and_targets
 from triage.labeled import load_labeled
-from triage.model import ESTIMATORS, CategoryModel, build_pipeline
 from triage.modelstore import CORPUS_DIR, HOLDOUT_DIR
-from triage.training import evaluate, label_metrics, out_of_fold_scores, texts_and_targets, tune_thresholds
+from triage.training import ESTIMATORS, build_pipeline, export_model, out_of_fold_scores, tune_thresholds
 
 
 KEYWORD_RULES = {
@@ -53,7 +53,7 @@ def main() -> int:
         thresholds = tune_thresholds(targets, oof)
         predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
         cv = label_metrics(targets, predicted)
-        model = CategoryModel(build_pipeline(kind).fit(texts, targets), CATEGORIES, thresholds)
+        model = export_model(build_pipeline(kind).fit(texts, targets), thresholds)
         held = evaluate(model, holdout)
         seconds = time.perf_counter() - started
         per_label = " | ".join(f"{cv['labels'][c]['f1']:.3f}" for c in CATEGORIES)

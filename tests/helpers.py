@@ -34,13 +34,16 @@ def raw(data: bytes, key: str = "m", mailbox: str = "test") -> RawMail:
     return RawMail(raw=data, mailbox=mailbox, key=key)
 
 
-def corpus_bodies(every: int = 3) -> list[str]:
+def corpus_bodies(every: int = 3, holdout: bool = True) -> list[str]:
     """Plain-text bodies (first 20,000 characters) of every ``every``-th corpus message and
-    of the sample inbox: real-looking mail to check text functions against a reference."""
+    of the sample inbox: real-looking mail to check text functions against a reference.
+    ``holdout=False`` leaves data/holdout out, for tests whose failures print bodies."""
     from triage.errors import MessageParseError
     from triage.parsing import parse_message
 
-    files = sorted([*(ROOT / "data" / "corpus").rglob("*.eml"), *(ROOT / "data" / "holdout").rglob("*.eml")])[::every] + sorted(p for p in (ROOT / "samples").rglob("*") if p.is_file())
+    folders = [ROOT / "data" / "corpus", *([ROOT / "data" / "holdout"] if holdout else [])]
+    files = sorted(path for folder in folders for path in folder.rglob("*.eml"))[::every] + sorted(
+        p for p in (ROOT / "samples").rglob("*") if p.is_file())
     bodies = []
     for path in files:
         try:

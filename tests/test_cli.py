@@ -63,12 +63,52 @@ def test_dry_run_remembers_nothing(tmp_path, capsys):
     assert len(first) == len(second) > 0
 
 
-def test_table_is_sorted_most_urgent_first(tmp_path, capsys):
-    assert main(["once", str(INBOX), "--now", NOW, "--support-address", TEAM, "--state", str(tmp_path / "s.db")]) == 0
+def queue_rows(out: str) -> list[list[str]]:
+    """The rows of the queue table: lines that start with a priority digit."""
+    return [line.split() for line in out.splitlines() if line[:2] in {"1 ", "2 ", "3 ", "4 "}]
+
+
+def test_the_table_is_the_queue_of_conversations_most_urgent_first(tmp_path, capsys):
+    state = str(tmp_path / "s.db")
+    assert main(["once", str(INBOX), "--now", NOW, "--support-address", TEAM, "--state", state]) == 0
     out = capsys.readouterr().out
-    priorities = [line.split()[0] for line in out.splitlines() if line[:3].strip() in {"1", "2", "3", "4"}]
+    rows = queue_rows(out)
+    priorities = [row[0] for row in rows]
     assert priorities and priorities == sorted(priorities)
-    assert "messages triaged" in out
+    # Marcus is one conversation of three messages, waiting since his first one (15 days).
+    [marcus] = [row for row in rows if row[4] == "Marcus"]
+    assert marcus[1:4] == ["15d", "15d", "3"]
+    assert sum(p == "1" for p in priorities) <= 0.2 * len(rows)  # P1 is scarce
+    assert f"{len(rows)} conversations waiting for the team" in out
+    assert "already answered" in out and "automated" in out and "unreadable" in out
+    # The report, on the same state, counts the same conversations with the same priorities.
+    assert main(["report", "--format", "json", "--state", state, "--now", NOW]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(r["priority"] for r in report) == sorted(int(p) for p in priorities)
+    # Answered conversations are not waiting, in any view (they were P1 "overdue by 4 days"):
+    # of Helen and Daniel only the messages they sent after the team's answer wait.
+    subjects = {r["customer_name"]: r["subject"] for r in report}
+    assert subjects["Helen Fairbrother"] == "RE: Cancel Larkspur Plus"
+    assert subjects["Daniel Okafor"].startswith("Re: Re: order 4471")
+
+
+def test_jsonl_rows_agree_with_the_queue(tmp_path, capsys):
+    _, rows, _ = run_jsonl(capsys, "--state", str(tmp_path / "s.db"))
+    for row in rows:
+        waiting_labels = {label for label in row["labels"] if label.split("/")[1].startswith(("priority-1", "priority-2",
+                                                                                             "priority-3", "overdue"))}
+        if row["waiting_hours"] is None:
+            assert not waiting_labels  # answered or asking nothing: never overdue, no waiting labels
+        if "answered by the team" in row["reasons"]:
+            assert row["priority"] == 4 and row["waiting_hours"] is None
+    by_thread = {}
+    for row in rows:
+        if row["waiting_hours"] is not None:
+            by_thread.setdefault(row["thread_id"], set()).add((row["priority"], row["waiting_hours"]))
+    assert all(len(values) == 1 for values in by_thread.values())  # one conversation, one standing
+    with_priority_labels = [r for r in rows if any(label.startswith("triage/priority-") for label in r["labels"])
+                            and r["waiting_hours"] is not None]
+    assert len(with_priority_labels) == len(by_thread)  # only the latest message of each wait carries them
 
 
 def test_report_lists_the_waiting_conversations(tmp_path, capsys):
@@ -111,3 +151,50 @@ def test_python_dash_m_runs_as_a_subprocess(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) > 20 and all(CONTRACT <= set(r) for r in rows)
+
+
+def test_config_is_found_where_users_look(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "xdg"
+    (home / "triage").mkdir(parents=True)
+    (home / "triage" / "config.toml").write_text('[imap]\nhost = "imap.xdg.example"\n')
+    explicit = tmp_path / "env.toml"
+    explicit.write_text('[imap]\nhost = "imap.env.example"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert 'host = "imap.xdg.example"' in out and f"# config file: {home / 'triage' / 'config.toml'}" in out
+    assert f"# state file: {tmp_path / 'state' / 'triage' / 'state.db'}" in out
+    monkeypatch.setenv("TRIAGE_CONFIG", str(explicit))
+    assert main(["config", "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["imap"]["host"] == "imap.env.example" and shown["in_use"]["config_file"] == str(explicit)
+    assert main(["config", "--config", str(home / "triage" / "config.toml"), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["imap"]["host"] == "imap.xdg.example"  # --config wins
+
+
+def test_config_masks_what_looks_like_a_secret(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[imap]\npassword_command = "echo password=hunter22"\n')
+    assert main(["config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter22" not in out and "password_command" in out
+
+
+def test_a_closed_pipe_ends_quietly_with_status_0(tmp_path):
+    pipeline = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m triage once {INBOX} --format jsonl --now {NOW} --state {tmp_path / 's.db'}"
+                       " | head -1; exit ${PIPESTATUS[0]}"], capture_output=True, text=True, timeout=120)
+    assert pipeline.returncode == 0, pipeline.stderr
+    assert len(pipeline.stdout.splitlines()) == 1 and "Traceback" not in pipeline.stderr
+
+
+def test_with_json_logs_every_stderr_line_is_json(tmp_path, capsys):
+    assert main(["once", str(INBOX), "--format", "jsonl", "--now", NOW, "--state", str(tmp_path / "s.db"),
+                 "--log-format", "json", "-v"]) == 0
+    err = capsys.readouterr().err
+    assert err and all(json.loads(line)["level"] for line in err.splitlines())
+    assert main(["once", "/nonexistent/mail", "--log-format", "json"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert json.loads(line)["level"] == "error" and "no such file" in json.loads(line)["message"]

@@ -28,6 +28,9 @@ class KeywordModel:
     def decide(self, scores):
         return [label for label in self.labels if scores[label] >= 0.5]
 
+    def covers(self, language):
+        return True
+
 
 class CalmTone:
     """Stub tone model: nobody sounds upset, so frustration comes from history alone."""
@@ -123,6 +126,22 @@ def test_automated_mail_is_a_row_but_never_a_repeat_or_waiting(engine):
     assert engine.history.waiting() == []
 
 
+def test_list_posts_and_notifications_get_no_category_and_never_make_a_repeat_customer(engine):
+    list_post = raw(eml(sender="Ana <ana@example.org>", subject="[shops] anyone get a refund from ParcelNet?",
+                        body="I want a refund from them", date="Sun, 15 Mar 2026 12:00:00 +0000",
+                        message_id="<l1@example.org>", to="shops@lists.example",
+                        extra="List-Id: <shops.lists.example>\nList-Post: <mailto:shops@lists.example>"), key="l1")
+    shop_notice = raw(eml(sender="Marketly <noreply@marketly.example>", subject="Your refund has been processed",
+                          body="refund of 12.00 processed", date="Mon, 16 Mar 2026 12:00:00 +0000",
+                          message_id="<n1@marketly.example>"), key="n1")
+    first, second, direct = engine.decide([
+        list_post, shop_notice, customer(1, "I want a refund", "Wed, 18 Mar 2026 12:00:00 +0000")])
+    assert first.message.automated_reason == "mailing list" and second.message.automated_reason == "no-reply sender"
+    assert first.categories == second.categories == ["other"] and first.waiting_hours is None
+    assert direct.categories == ["refund"] and direct.repeat_count == 1
+    assert [w.customer for w in engine.history.waiting()] == ["ana@example.org"]
+
+
 def test_json_row_has_the_contract_fields(engine):
     [d] = engine.decide([customer(1, "refund me", "Thu, 19 Mar 2026 12:00:00 +0000")])
     row = d.to_json()
@@ -150,3 +169,20 @@ def test_a_thank_you_after_the_reply_asks_for_nothing_and_starts_no_wait(engine)
     assert engine.history.waiting() == []
     [later] = engine.decide([customer(3, "one more refund question", "Tue, 17 Mar 2026 10:00:00 +0000")])
     assert later.repeat_count == 1  # the thank-you was no unanswered repeat
+
+
+def test_a_sender_of_dozens_of_distinct_subjects_nobody_answers_is_a_machine(engine):
+    """A feed without List headers (issue 9: 623 RSS items became one customer with a
+    289th message without a reply, P1): from the 20th item on it is automated, and its
+    earlier items wait for nobody."""
+    feed = [raw(eml(sender="Town Weather <weather@town.example>", subject=f"Bulletin {n}: rain on {n} March",
+                    body="Showers later.", date=f"{n:02d} Mar 2026 07:00:00 +0000", message_id=f"<w{n}@town.example>"),
+                key=f"w{n}") for n in range(1, 21)]
+    rows = engine.decide(feed)
+    assert [r.message.automated for r in rows[:19]] == [False] * 19 and rows[19].message.automated
+    assert rows[19].priority == 4 and "automated (bulk sender)" in rows[19].reasons
+    assert engine.history.waiting() == []
+    # A customer writing often, on one subject, is not one.
+    chaser = [customer(n, "where is my refund??", f"{n:02d} Mar 2026 09:00:00 +0000", subject="Refund")
+              for n in range(1, 22)]
+    assert not any(r.message.automated for r in engine.decide(chaser))

@@ -181,11 +181,11 @@ def test_report_and_server_labels_agree_before_and_after_the_team_replies(doveco
         assert story.keywords("ana") == kw("refund", "priority-2")
         assert story.keywords("bo") == kw("cancellation", "priority-2")
 
-        # A day later both are overdue: priority 1 (and \Flagged with it), "overdue".
+        # A day later both are overdue: the "overdue" label, and their priority stays.
         day = T0 + timedelta(hours=24)  # Ana waited 26 h, Bo 25 h
         story.service_pass(day)
-        assert story.report(day) == {"Lamp": (1, True), "My plan": (1, True)}
-        assert story.keywords("ana") == kw("refund", "priority-1", "overdue") | {"\\Flagged"}
+        assert story.report(day) == {"Lamp": (2, True), "My plan": (2, True)}
+        assert story.keywords("ana") == kw("refund", "priority-2", "overdue")
 
         # Jo answers Ana from a personal address, under a new subject: matched by In-Reply-To.
         story.team_sends("ana@example.org", "Your refund is on its way", day + timedelta(hours=1), in_reply_to=ana)
@@ -193,18 +193,24 @@ def test_report_and_server_labels_agree_before_and_after_the_team_replies(doveco
         dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered")
         later = day + timedelta(hours=2)
         story.service_pass(later)
-        assert story.report(later) == {"My plan": (1, True)}
+        assert story.report(later) == {"My plan": (2, True)}
         assert story.keywords("ana") == kw("refund")  # waiting labels off, category stays
+        assert story.keywords("bo") == kw("cancellation", "priority-2", "overdue")
+
+        # Five reply targets late (six days), Bo's cancellation is lifted to P1, and \Flagged.
+        week = T0 + timedelta(days=6, hours=1)
+        story.service_pass(week)
+        assert story.report(week) == {"My plan": (1, True)}
         assert story.keywords("bo") == kw("cancellation", "priority-1", "overdue") | {"\\Flagged"}
 
         # Jo writes to Bo on another subject: with \Answered, that is the evidence.
-        story.team_sends("bo@example.org", "About your account", later + timedelta(hours=1))
+        story.team_sends("bo@example.org", "About your account", week + timedelta(hours=1))
         # Ana writes again: a new wait, labelled afresh.
         story.customer_writes("ana2", "ana@example.org", "Re: Your refund is on its way", "not arrived yet",
-                              later + timedelta(hours=2), in_reply_to=ana)
-        end = later + timedelta(hours=3)
+                              week + timedelta(hours=2), in_reply_to=ana)
+        end = week + timedelta(hours=3)
         story.service_pass(end)
-        assert story.report(end) == {"Lamp": (2, False)}
+        assert story.report(end) == {"Re: Your refund is on its way": (2, False)}  # its latest subject
         assert story.keywords("bo") == kw("cancellation")
         assert story.keywords("ana2") == kw("refund", "priority-2")
         assert story.keywords("ana") == kw("refund")

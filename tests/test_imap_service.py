@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -95,6 +95,15 @@ def keywords_of(row: dict) -> set[str]:
     return {keyword_for(label) for label in row["labels"]}
 
 
+def on_server(rows: list[dict]) -> dict[int, set[str]]:
+    """The triage keywords each row's message carries once its run is over: its own
+    labels where it is the latest waiting message of its conversation (or waits for
+    nothing), else its categories only — the waiting labels moved to the latest one."""
+    latest = {row["thread_id"]: row["uid"] for row in rows if row["waiting_hours"] is not None}
+    return {row["uid"]: keywords_of(row) if row["waiting_hours"] is None or latest[row["thread_id"]] == row["uid"]
+            else {keyword_for(f"triage/{c}") for c in row["categories"] if c != "other"} for row in rows}
+
+
 class Box:
     """A fresh folder of the ``support`` user, with a config and an empty state file."""
 
@@ -145,12 +154,13 @@ def test_once_labels_new_mail_leaves_seen_alone_and_skips_team_replies(box: Box)
     assert code == 0
     by_id = {row["message_id"]: row for row in rows}
     assert reply_id not in by_id and len(rows) == 3
+    expected = on_server(rows)
     for message_id in (unread_id, read_id):
         row = by_id[message_id]
         assert row["uid"] == uids[message_id] and row["mailbox"] == box.folder
         flags = box.flags(row["uid"])
-        assert triage_keywords(flags) == keywords_of(row)
-        assert ("\\Flagged" in flags) == (row["priority"] == 1)
+        assert triage_keywords(flags) == expected[row["uid"]]
+        assert ("\\Flagged" in flags) == ("triage_priority-1" in expected[row["uid"]])
     assert SEEN not in box.flags(uids[unread_id])
     assert SEEN in box.flags(uids[read_id])
     assert box.flags(uids[reply_id]) == set()  # the team's reply: no label, no flag, still unread
@@ -178,7 +188,7 @@ def test_dry_run_shows_the_labels_and_writes_nothing(box: Box) -> None:
     assert all(box.flags(uid) == set() for uid in uids)
     code, real, _ = box.once()  # nothing was remembered either
     assert [row["message_id"] for row in real] == [row["message_id"] for row in dry]
-    assert all(triage_keywords(box.flags(row["uid"])) == keywords_of(row) for row in real)
+    assert all(triage_keywords(box.flags(uid)) == keywords for uid, keywords in on_server(real).items())
 
 
 def test_first_run_starts_first_run_days_back(box: Box) -> None:
@@ -189,6 +199,45 @@ def test_first_run_starts_first_run_days_back(box: Box) -> None:
 
     assert [row["message_id"] for row in box.once()[1]] == [new_id]
     assert box.once()[1] == []  # the old message stays behind the cursor
+
+
+def test_the_first_run_finds_the_longest_waits_and_says_what_it_skipped(box: Box, sent_folder: str) -> None:
+    """Beyond first_run_days the first run reads headers back to backlog_days and triages
+    every conversation still waiting: here a customer who wrote 60 days ago. Answered and
+    machine-sent mail is skipped, and so is mail older than the horizon; the run says so."""
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def old(tag: str, days: int, extra: str = "", **kw) -> tuple[str, int]:
+        when = now - timedelta(days=days)
+        message_id, raw = message(tag, **kw)
+        if extra:
+            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
+        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
+        with box.dovecot.client() as client:
+            answer = client.append(box.folder, raw, msg_time=when)
+        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+
+    waiting_id, _ = old("sixty", 60, sender="Zoe <zoe@example.org>", subject="Still no refund for order 77")
+    answered_id, _ = old("fifty", 50, sender="Yan <yan@example.org>", subject="Cancel my plan")
+    old("ancient", 400, sender="Xi <xi@example.org>", subject="Refund please")
+    old("bulk", 45, sender="news@shop.example", subject="Our autumn sale", extra="Precedence: bulk")
+    recent_id, _ = old("recent", 2, sender="Will <will@example.org>", subject="Where is my parcel?")
+    reply = eml(sender="Dana <dana@example.com>", to="yan@example.org", subject="Re: Cancel my plan",
+                body="Cancelled, sorry for the wait.", date=(now - timedelta(days=49)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                message_id="<dana-yan@example.com>", in_reply_to=answered_id)
+    box.dovecot.append(sent_folder, reply.replace(b"\n", b"\r\n"))
+
+    code, rows, err = box.once("--now", now.isoformat())
+
+    assert code == 0, err
+    assert sorted(row["message_id"] for row in rows) == sorted([waiting_id, recent_id]), err
+    [zoe] = [row for row in rows if row["message_id"] == waiting_id]
+    assert zoe["waiting_hours"] == 60 * 24 and zoe["priority"] in (2, 3)  # the backlog: overdue, never lifted by age
+    assert "\\Flagged" not in box.flags(zoe["uid"])
+    assert "first run: triaging 1 message since 2026-10-25 and 1 older one still waiting for the team" in err
+    assert "skipped 2 older messages back to 2025-11-24 (1 answered, 1 machine-sent or the team's)" in err
+    assert "[imap] backlog_days" in err
+    assert box.once("--now", now.isoformat())[1] == []  # and the cursor is past all of it
 
 
 def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> None:
@@ -212,10 +261,11 @@ def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> N
 
     assert code == 0 and "resynchronising by Message-ID" in err
     assert sorted(row["message_id"] for row in rows) == sorted(new)
-    for row in rows:
-        assert triage_keywords(box.flags(row["uid"])) == keywords_of(row)
+    for uid, keywords in on_server(rows).items():
+        assert triage_keywords(box.flags(uid)) == keywords
     kept_uid = next(uid for uid in box.dovecot.uids(box.folder) if uid not in {row["uid"] for row in rows})
-    assert triage_keywords(box.flags(kept_uid)) == keywords_of(first[kept_id])
+    # Kept is one conversation with the new mail (same customer and subject): its categories stay.
+    assert triage_keywords(box.flags(kept_uid)) == {keyword_for(f"triage/{c}") for c in first[kept_id]["categories"]}
     with History(box.state) as history:
         validity, _ = history.get_cursor(box.folder)
     assert validity != old_validity
@@ -434,8 +484,9 @@ def test_service_reconnects_after_dovecot_restarts_nothing_lost_or_doubled(box: 
     ids = [row["message_id"] for row in service.rows]
     assert len(ids) == len(set(ids)) == len(backlog) + 3
     assert {row["uid"] for row in service.rows} == {*backlog, *after_restart}
+    expected = on_server(service.rows)
     for row in service.rows[:: 17] + service.rows[-3:]:
-        assert triage_keywords(box.flags(row["uid"])) == keywords_of(row)
+        assert triage_keywords(box.flags(row["uid"])) == expected[row["uid"]]
     assert sum("reconnecting in" in m for m in service.messages()) >= 2
     assert spent < 0.75, f"{spent:.2f} s of CPU in 1.5 s with the server down: spinning"
 
@@ -576,14 +627,15 @@ def test_waiting_labels_follow_the_wait_and_come_off_when_the_team_answers_from_
     assert code == 0 and row["priority"] == 2 and "triage_overdue" not in box.flags(uid)
     assert triage_keywords(box.flags(uid)) == keywords_of(row)
 
-    # Two days on, no reply: the sweep of the next pass marks it overdue and raises it.
+    # Two days on, no reply: the sweep of the next pass marks it overdue (its priority stays:
+    # age alone lifts a P2 only five targets late, and never a wait older than triage's watch).
     assert box.once("--now", "2026-11-25T12:00:00+00:00")[1] == []
     flags = box.flags(uid)
-    assert {"triage_overdue", "triage_priority-1", "triage_refund"} <= flags and "triage_priority-2" not in flags
-    assert "\\Flagged" in flags
+    assert {"triage_overdue", "triage_priority-2", "triage_refund"} <= flags and "triage_priority-1" not in flags
+    assert "\\Flagged" not in flags
     assert main(["report", "--config", str(box.config), "--format", "json", "--now", "2026-11-25T12:00:00+00:00"]) == 0
     [waiting] = json.loads(box.capsys.readouterr().out)
-    assert waiting["last_message_id"] == asked_id and waiting["priority"] == 1
+    assert waiting["last_message_id"] == asked_id and waiting["priority"] == 2 and waiting["overdue"]
     assert any(reason.startswith("overdue by") for reason in waiting["reasons"])
 
     # The team answers from a mail client: the reply lands in Sent, sent by a person.

@@ -57,7 +57,7 @@ def all_flags(dovecot: Dovecot, uids: dict[str, list[int]]) -> dict:
 def test_train_from_imap_folders_end_to_end_and_nothing_changes(dovecot, training, tmp_path, capsys):
     before = all_flags(dovecot, training["uids"])
     assert any("\\Seen" not in flags for flags in before.values())
-    out = tmp_path / "imap-model.joblib"
+    out = tmp_path / "imap-model.npz"
 
     code = main(["train", f"imap:{training['top']}/*", "--config", str(training["config"]), "--out", str(out),
                  "--estimator", "lr_word"])

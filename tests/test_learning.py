@@ -174,11 +174,11 @@ def test_a_team_teaches_its_own_word_and_a_bad_batch_does_not_undo_it(small_corp
     assert card["holdout"]["corrections"] == card["corrections"]["held_out"] > 0
     assert card["data"]["corpus_sha256"] == small_corpus.sha256 and card["data"]["sha256"] != small_corpus.sha256
 
-    # Someone files every plain refund request the model knows (39) as "other": the
+    # Someone files every plain refund request the model knows as "other": the
     # retrained model is worse on the held-out mail, so it is kept in the registry but
     # the Zorblax model stays active.
     refunds = [e for e in small_corpus.examples if e.categories == {"refund"}]
-    assert len(refunds) == 39
+    assert len(refunds) >= 30
     with CorrectionStore(state) as store:
         for example in refunds:
             store.record(message_id=example.message.message_id, before=["refund"], after=[], source="label-change",
@@ -190,7 +190,7 @@ def test_a_team_teaches_its_own_word_and_a_bad_batch_does_not_undo_it(small_corp
     assert [e.name for e in registry.entries()] == [baseline.entry.name, taught.entry.name, spoiled.entry.name]
 
     # Every correction so far was considered: the service has nothing new to retrain on.
-    assert registry.last_learned_correction() == 69
+    assert registry.last_learned_correction() == 30 + len(refunds)
     assert maybe_retrain(Config(model=ModelConfig(retrain_after_corrections=1)), state) is False
 
 
@@ -224,7 +224,7 @@ def test_train_to_a_file_with_corrections(tmp_path, capsys):
     from triage.cli import main
     from triage.model import load_model
 
-    state, out = tmp_path / "state.db", tmp_path / "m.joblib"
+    state, out = tmp_path / "state.db", tmp_path / "m.npz"
     rng = random.Random(5)
     with CorrectionStore(state) as store:
         for n in range(10):

@@ -1,14 +1,12 @@
 """The shipped model: it loads only when its card vouches for it, and it behaves."""
 
-import json
 import shutil
 
 import pytest
 
-from triage import modelstore
 from triage.errors import ModelError
-from triage.model import VersionMismatch, card_path, load_model
-from triage.modelstore import DEFAULT_MODEL, resolve_model
+from triage.model import card_path, load_model
+from triage.modelstore import DEFAULT_MODEL, load_shipped, resolve_model
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +16,15 @@ def model():
 
 @pytest.fixture
 def model_copy(tmp_path):
-    target = tmp_path / "m.joblib"
+    target = tmp_path / "m.npz"
     shutil.copy(DEFAULT_MODEL, target)
     shutil.copy(card_path(DEFAULT_MODEL), card_path(target))
     return target
 
 
-def test_default_card_documents_the_model():
-    card = json.loads(card_path(DEFAULT_MODEL).read_text())
-    for key in ("sha256", "sklearn_version", "labels", "thresholds", "cross_validation", "holdout", "tone", "data"):
-        assert key in card
-    assert card["cross_validation"]["folds"] == 5
-    assert set(card["cross_validation"]["labels"]) == set(card["labels"])
+def test_the_shipped_model_is_the_one_compiled_into_the_package():
+    _, card = load_shipped()
+    assert card["file"] == DEFAULT_MODEL.name == "default.npz"
 
 
 def test_a_changed_model_file_is_refused(model_copy):
@@ -45,28 +40,9 @@ def test_a_model_without_a_card_is_refused(model_copy):
         load_model(model_copy)
 
 
-def test_a_scikit_learn_version_mismatch_is_an_error_for_a_named_model(model_copy):
-    card = json.loads(card_path(model_copy).read_text())
-    card["sklearn_version"] = "0.0.1"
-    card_path(model_copy).write_text(json.dumps(card))
-    with pytest.raises(VersionMismatch, match="retrain"):
-        resolve_model(model_copy)
-
-
-def test_the_default_model_is_retrained_once_on_a_version_mismatch(model_copy, tmp_path, monkeypatch):
-    card = json.loads(card_path(model_copy).read_text())
-    card["sklearn_version"] = "0.0.1"
-    card_path(model_copy).write_text(json.dumps(card))
-    monkeypatch.setattr(modelstore, "DEFAULT_MODEL", model_copy)
-    monkeypatch.setattr(modelstore, "CORPUS_DIR", modelstore.HOLDOUT_DIR)  # small: a quick retrain
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    retrained, retrained_card = resolve_model(None)
-    assert retrained_card["sklearn_version"] != "0.0.1"
-    cached = list((tmp_path / "cache" / "triage").glob("default-sklearn-*.joblib"))
-    assert len(cached) == 1
-    again, _ = resolve_model(None)  # from the cache this time: same file, same hash
-    assert json.loads(card_path(cached[0]).read_text())["sha256"] == retrained_card["sha256"]
-    assert again.labels == retrained.labels
+def test_a_model_the_user_names_loads_by_its_card(model_copy):
+    """``--model FILE``: the user's own choice of file, checked against its card."""
+    assert resolve_model(model_copy)[1]["sha256"] == load_shipped()[1]["sha256"]
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -6,14 +6,17 @@ import json
 import numpy as np
 import pytest
 
+from triage import CATEGORIES
+
 from triage.cli import main
 from triage.errors import ModelError
+from triage.evaluation import evaluate, texts_and_targets
 from triage.labeled import load_labeled
 from triage.learning import compete, incumbent, make_split
-from triage.model import CategoryModel, build_pipeline, card_path
+from triage.model import card_path, save_model
 from triage.modelstore import DEFAULT_MODEL, HOLDOUT_DIR, resolve_model
 from triage.registry import SHIPPED, Registry, models_dir
-from triage.training import evaluate, texts_and_targets
+from triage.training import build_pipeline, export_model
 
 CREATED = "2026-11-2{}T10:00:00+00:00"
 
@@ -29,7 +32,10 @@ def models(holdout):
     shipped model there), ``bad`` fitted on labels shifted by one message (noise)."""
     tone = resolve_model(None)[0].tone
     texts, targets = texts_and_targets(holdout.examples)
-    fit = lambda y: CategoryModel(build_pipeline("lr_word").fit(texts, y), tone=tone)  # noqa: E731
+
+    def fit(y):
+        return export_model(build_pipeline("lr_word").fit(texts, y), dict.fromkeys(CATEGORIES, 0.5), tone)
+
     return {"good": fit(targets), "bad": fit(np.roll(targets, 1, axis=0))}
 
 
@@ -54,7 +60,7 @@ def test_a_new_model_is_saved_with_its_card_and_activated_on_request(models, sta
     entry = registry.add(models["good"], card(1), activate=True)
     assert entry.name == "model-20261121T100000Z" and entry.path.is_file() and card_path(entry.path).is_file()
     assert registry.active_name() == entry.name
-    _, loaded_card = resolve_model(None, registry.root)
+    _, loaded_card = resolve_model(None, registry)
     assert loaded_card["sha256"] == entry.card["sha256"]
 
 
@@ -68,11 +74,11 @@ def test_models_made_in_the_same_second_get_distinct_names_in_order(models, stat
 def test_which_model_a_run_uses(models, state, tmp_path):
     registry = Registry.for_state(state)
     shipped_sha = json.loads(card_path(DEFAULT_MODEL).read_text())["sha256"]
-    assert resolve_model(None, registry.root)[1]["sha256"] == shipped_sha  # nothing active: the shipped model
+    assert resolve_model(None, registry)[1]["sha256"] == shipped_sha  # nothing active: the shipped model
     active = registry.add(models["good"], card(1), activate=True)
     other = registry.add(models["bad"], card(2), activate=False)
-    assert resolve_model(None, registry.root)[1]["sha256"] == active.card["sha256"]
-    assert resolve_model(other.path, registry.root)[1]["sha256"] == other.card["sha256"]  # --model / [model] path first
+    assert resolve_model(None, registry)[1]["sha256"] == active.card["sha256"]
+    assert resolve_model(other.path, registry)[1]["sha256"] == other.card["sha256"]  # --model / [model] path first
 
 
 def test_rollback_and_back_to_the_shipped_model(models, state, capsys):
@@ -93,10 +99,10 @@ def test_a_changed_registry_model_is_refused_to_run_and_to_roll_back_to(models, 
     entry = registry.add(models["good"], card(1), activate=True)
     with entry.path.open("ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(ModelError, match="does not match its card"):
-        resolve_model(None, registry.root)
+    with pytest.raises(ModelError, match="recorded when the model was saved"):
+        resolve_model(None, registry)
     registry.activate(SHIPPED)
-    with pytest.raises(ModelError, match="does not match its card"):
+    with pytest.raises(ModelError, match="recorded when the model was saved"):
         registry.activate(entry.name)
     assert registry.active_name() is None
     # The retraining compares with the shipped model instead of failing.
@@ -157,6 +163,83 @@ def test_a_new_model_is_activated_only_when_not_worse_on_the_same_held_out_set(m
 
 def test_models_notes_that_a_model_path_in_the_config_wins(state, tmp_path, capsys):
     config = tmp_path / "t.toml"
-    config.write_text('[model]\npath = "/some/model.joblib"\n')
+    config.write_text('[model]\npath = "/some/model.npz"\n')
     assert main(["models", "--state", str(state), "--config", str(config)]) == 0
     assert "overrides the active model" in capsys.readouterr().err
+
+
+# -- which files the registry trusts ----------------------------------------------------------
+
+def test_a_tampered_registry_model_with_a_recomputed_card_is_refused_before_it_is_read(models, state, monkeypatch):
+    """Someone who can write the models folder rewrites a model and its card together:
+    the digest recorded in the state file, which the folder cannot forge, refuses it."""
+    registry = Registry.for_state(state)
+    entry = registry.add(models["good"], card(1), activate=True)
+    save_model(models["bad"], entry.path, entry.card)  # new bytes, and a card that vouches for them
+    parsed = []
+    monkeypatch.setattr("triage.model.model_from_bytes", lambda data: parsed.append(data))
+    with pytest.raises(ModelError, match="recorded when the model was saved"):
+        resolve_model(None, registry)
+    with pytest.raises(ModelError, match="recorded when the model was saved"):
+        registry.activate(entry.name)
+    assert parsed == []
+
+
+def test_a_model_dropped_into_the_folder_is_not_loaded_by_name(models, state, tmp_path):
+    registry = Registry.for_state(state)
+    registry.add(models["good"], card(1), activate=False)
+    dropped = save_model(models["bad"], registry.root / "model-dropped.npz", card(2))
+    assert dropped["file"] == "model-dropped.npz"
+    with pytest.raises(ModelError, match="never saved a model called model-dropped"):
+        registry.activate("model-dropped")
+    (registry.root / "active.json").write_text(json.dumps({"name": "model-dropped"}))
+    with pytest.raises(ModelError, match="never saved a model called model-dropped"):
+        resolve_model(None, registry)
+
+
+@pytest.mark.parametrize("name", ["../m1", "/etc/m1", "..", ".hidden", "a/b", "", 7])
+def test_active_json_and_rollback_take_plain_names_only(models, state, capsys, name):
+    registry = Registry.for_state(state)
+    registry.add(models["good"], card(1), activate=True)
+    (registry.root / "active.json").write_text(json.dumps({"name": name}))
+    with pytest.raises(ModelError, match=r"active.json.*is not a model name.*no paths"):
+        resolve_model(None, registry)
+    assert main(["once", str(tmp_inbox(state.parent)), "--state", str(state)]) == 2
+    assert "is not a model name" in capsys.readouterr().err
+    if isinstance(name, str) and name:
+        assert main(["models", "--state", str(state), "--rollback", name]) == 2
+        assert "is not a model name" in capsys.readouterr().err
+
+
+def tmp_inbox(parent):
+    inbox = parent / "inbox"
+    for sub in ("cur", "new", "tmp"):
+        (inbox / sub).mkdir(parents=True, exist_ok=True)
+    return inbox
+
+
+def test_old_pickle_models_are_listed_as_such_and_never_unpickled(models, state, capsys):
+    """A registry from before the data-only format: its ``.joblib`` models are reported
+    (retrain), never loaded; runs that had one active say so clearly."""
+    registry = Registry.for_state(state)
+    registry.root.mkdir(parents=True)
+    marker = state.parent / "ran"
+    import pickle
+
+    class Trap:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (registry.root / "model-20251001T000000Z.joblib").write_bytes(pickle.dumps(Trap()))
+    (registry.root / "model-20251001T000000Z.card.json").write_text(json.dumps(card(1)))
+    (registry.root / "active.json").write_text(json.dumps({"name": "model-20251001T000000Z"}))
+
+    with pytest.raises(ModelError, match=r"old pickle format \(\.joblib\).*retrain"):
+        resolve_model(None, registry)
+    assert incumbent(registry)[0] == SHIPPED  # retraining compares with the shipped model instead
+    assert main(["models", "--state", str(state), "--rollback", "model-20251001T000000Z"]) == 2
+    assert "old pickle format" in capsys.readouterr().err
+    assert main(["models", "--state", str(state)]) == 0
+    listed = capsys.readouterr().out
+    assert "old pickle format (.joblib): never loaded, retrain" in listed
+    assert not marker.exists()

@@ -19,7 +19,6 @@ relabelling test ~2 s.
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -36,10 +35,10 @@ from triage.imap.labeler import keyword_for
 from triage.labeled import LabeledSet, load_labeled
 from triage.learning import is_held_out, retrain
 from triage.message import RawMail
-from triage.model import CategoryModel, card_path
+from triage.model import CategoryModel, load_model
 from triage.modelstore import CORPUS_DIR, HOLDOUT_DIR, resolve_model
 from triage.parsing import parse_message
-from triage.registry import Registry, models_dir
+from triage.registry import Registry
 
 REFUND = keyword_for("triage/refund")
 CATEGORY_KEYWORDS = {keyword_for(f"triage/{c}") for c in CATEGORIES}
@@ -189,7 +188,7 @@ def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with
     card = registry.entries()[-1].card
     assert card["corrections"]["learned"] and card["activation"]["compared_with"] == "default"
     assert card["corrections"]["trained_on"] + card["corrections"]["held_out"] == len(recorded)
-    new = resolve_model(None, models_dir(box.state))[0]
+    new = resolve_model(None, Registry.for_state(box.state))[0]
 
     # After: the same phrasing, appended now, is a refund, on the server too.
     uids[after_id] = box.append(probes[after_id])
@@ -210,7 +209,7 @@ def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with
 @pytest.fixture(scope="module")
 def zorblax_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry model that reads Zorblax mail as refunds: a small slice of the corpus
-    plus 20 corrections, quick to train (seconds). Returns its ``.joblib`` file."""
+    plus 20 corrections, quick to train (seconds). Returns its ``.npz`` file."""
     state = tmp_path_factory.mktemp("zorblax") / "state.db"
     corpus, holdout = load_labeled(CORPUS_DIR), load_labeled(HOLDOUT_DIR)
     rng = random.Random(3)
@@ -225,13 +224,9 @@ def zorblax_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def install(model_file: Path, state: Path) -> str:
-    """Copy a registry model into the registry beside ``state`` and make it active."""
-    registry = Registry.for_state(state)
-    registry.root.mkdir(parents=True, exist_ok=True)
-    for path in (model_file, card_path(model_file)):
-        shutil.copy(path, registry.root / path.name)
-    registry.activate(model_file.stem)
-    return model_file.stem
+    """Add a model file to the registry beside ``state`` (which records its digest, so a
+    copied file alone would be refused) and make it active."""
+    return Registry.for_state(state).add(*load_model(model_file), activate=True).name
 
 
 def test_a_rollback_while_the_service_runs_decides_the_next_mail_with_the_rolled_back_model(
@@ -244,7 +239,7 @@ def test_a_rollback_while_the_service_runs_decides_the_next_mail_with_the_rolled
     write_config(box.config, box.dovecot, box.folder, model={"retrain_after_corrections": 0},
                  triage={"workers": workers}, imap={"batch_size": 100})
     name = install(zorblax_model, box.state)
-    taught = resolve_model(None, models_dir(box.state))[0]
+    taught = resolve_model(None, Registry.for_state(box.state))[0]
     shipped = shipped_model()
     first = zorblax_messages("first", batch, seed=21)
     second = zorblax_messages("second", batch, seed=22)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from triage.children import quiet_child
 from triage.errors import MessageParseError
+from triage.language import detect
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
 from triage.parsing import parse_message
@@ -36,6 +37,8 @@ class Analysis:
     message: Message
     scores: dict[str, float]
     tone: float
+    language: str = "und"
+    """The language of the customer's words (:func:`triage.language.detect`), or "und"."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,8 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
             out.append(item)
             continue
         result = next(results)
-        out.append(result if isinstance(result, Broken) else Analysis(item, *result))
+        out.append(result if isinstance(result, Broken) else
+                   Analysis(item, *result, "und" if item.automated else detect(item.classifier_text).code))
     return out
 
 

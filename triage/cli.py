@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 from triage import __version__
-from triage.config import Config, load_config
+from triage.config import Config, find_config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
 from triage.signals import Terminated, signals_held, stopping_signals_raise
@@ -32,7 +32,7 @@ def _iso_datetime(value: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand (DESIGN.md's command-line contract)."""
+    """The argument parser for every subcommand (the command-line contract of docs/contracts.md)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="TOML config file (see config.example.toml)")
     common.add_argument("--state", metavar="FILE", help="SQLite state file (default: [state] path)")
@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     once = commands.add_parser("once", parents=[common, deciding], help="triage what is new, print it, exit")
     once.add_argument("source", nargs="?", help="Maildir, mbox file or folder of .eml (default: the IMAP mailbox)")
     once.add_argument("--format", choices=("table", "jsonl"), default="table")
+    once.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
     run = commands.add_parser("run", parents=[common, deciding], help="the background service (IMAP)")
     run.add_argument("--format", choices=("table", "jsonl"), default=None, help="also print each batch")
@@ -75,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="who is waiting, most urgent first")
     report.add_argument("--format", choices=("table", "json", "html"), default="table")
     report.add_argument("--out", metavar="FILE")
+    report.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
+
+    shown = commands.add_parser("config", parents=[common], help="show the config file in use and every value")
+    shown.add_argument("--format", choices=("toml", "json"), default="toml")
 
     models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
     models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one ('default': the shipped one)")
@@ -89,19 +94,40 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
+    setup_logging(args.log_format or "text", args.verbose)
     try:
-        config = load_config(args.config)
+        config = load_config(find_config(args.config))
         setup_logging(args.log_format or config.service.log_format, args.verbose)
-        handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval,
-                   "report": cmd_report, "models": cmd_models}[args.command]
+        handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval, "report": cmd_report,
+                   "models": cmd_models, "config": cmd_config}[args.command]
         with stopping_signals_raise():
             return handler(args, config)
     except TriageError as exc:
-        print(f"triage: error: {exc}", file=sys.stderr)
+        log.error("%s", exc) if _json_logs() else print(f"triage: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt as exc:
-        print("triage: stopped by SIGTERM" if isinstance(exc, Terminated) else "triage: interrupted", file=sys.stderr)
+        what = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
+        log.error(what) if _json_logs() else print(f"triage: {what}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `triage … | head`: the reader has what it wanted
+        _quiet_stdout()
+        return 0
+
+
+def _json_logs() -> bool:
+    """True when stderr carries JSON lines only (``--log-format json``)."""
+    from triage.logs import logging_as_json
+
+    return logging_as_json()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: point stdout at /dev/null, so the interpreter's final flush
+    does not raise again at exit."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main_entry() -> None:
@@ -119,37 +145,28 @@ def cmd_once(args, config: Config) -> int:
         return run_once(args, config)
     from itertools import islice
 
-    from triage.output import write_jsonl, write_table
+    from triage.output import write_jsonl, write_queue
     from triage.sources.local import read_local
+    from triage.sweep import record_sweep, sweep_changes
     from triage.wiring import log_summary, make_engine, open_history, run_lock
 
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         mails = read_local(args.source)
-        collected = []
+        run = history.begin_run(engine.now())
         for batch in engine.ahead(iter(lambda: list(islice(mails, LOCAL_BATCH)), [])):
             decisions = engine.decide(batch)
-            if args.format == "jsonl":
-                with signals_held():  # a stop comes between batches: rows printed are remembered
+            with signals_held():  # a stop comes between batches: rows printed are remembered
+                if args.format == "jsonl":
                     write_jsonl(decisions)
-                    engine.commit()
-            else:
-                collected.extend(decisions)
-        if args.format == "table":
-            write_table(collected)
-            _show_sweep(args, config, history)
+                engine.commit()
+        # Local mail has no server to write to: the labels a sweep would move are recorded.
+        record_sweep(history, sweep_changes(history, engine.now(), engine.settings.sla, engine.settings.label_prefix))
         engine.commit()
+        if args.format == "table":
+            write_queue(history, run, engine.now(), engine.settings.sla, addresses=args.addresses)
         log_summary(engine.stats)
     return 0
-
-
-def _show_sweep(args, config: Config, history) -> None:
-    """Print the label changes a sweep would make now (local mail has nowhere to write them)."""
-    from triage.sla import Policy
-    from triage.sweep import sweep_changes, write_sweep
-
-    now = args.now or datetime.now(timezone.utc)
-    write_sweep(sweep_changes(history, now, Policy.from_config(config.sla), config.labels.prefix), sys.stdout)
 
 
 def cmd_run(args, config: Config) -> int:
@@ -168,14 +185,13 @@ def cmd_train(args, config: Config) -> int:
 
 def cmd_eval(args, config: Config) -> int:
     """Score a model on labeled mail and print per-category precision, recall and F1."""
+    from triage.evaluation import evaluate
     from triage.labeled import load_labeled
     from triage.modelstore import resolve_model
-    from triage.registry import models_dir
-    from triage.training import evaluate
-
+    from triage.registry import Registry
     from triage.wiring import state_path
 
-    model, card = resolve_model(args.model or config.model.path or None, models_dir(state_path(args, config)))
+    model, card = resolve_model(args.model or config.model.path or None, Registry.for_state(state_path(args, config)))
     metrics = evaluate(model, load_labeled(args.source))
     if args.format == "json":
         print(json.dumps(metrics, indent=2))
@@ -193,6 +209,16 @@ def cmd_report(args, config: Config) -> int:
     from triage.report import run_report
 
     return run_report(args, config)
+
+
+def cmd_config(args, config: Config) -> int:
+    """Print the config file in use (or that none is) and every value, merged with the
+    defaults: what this run would use. Secrets are never in the file; commands that
+    fetch them are shown with anything that looks like a secret masked."""
+    from triage.configview import describe_config
+
+    print(describe_config(config, find_config(args.config), args), end="")
+    return 0
 
 
 def cmd_models(args, config: Config) -> int:

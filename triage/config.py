@@ -8,6 +8,7 @@ variable or a command that yields them.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -37,6 +38,7 @@ class ImapConfig:
     batch_size: int = 500
     max_message_bytes: int = 2_000_000
     first_run_days: int = 30
+    backlog_days: int = 365
     sent_folders: list[str] = field(default_factory=list)
 
 
@@ -47,7 +49,8 @@ class SupportConfig:
 
 @dataclass(frozen=True)
 class StateConfig:
-    path: str = "~/.local/state/triage/state.db"
+    path: str = ""
+    """Empty: :func:`default_state_path` ($XDG_STATE_HOME/triage/state.db)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class LabelsConfig:
     mode: str = field(default="auto", metadata=_choice("auto", "keywords", "gmail", "folders", "none"))
     prefix: str = "triage/"
     flag_priority_1: bool = True
+    flag_backlog_days: float = 7.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class SlaConfig:
     priority_3_hours: float = 72.0
     priority_4_hours: float = 0.0
     overdue_grace_hours: float = 0.0
+    escalate_after_targets: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,24 @@ class Config:
 
 SECTIONS: dict[str, type] = {name: hint for name, hint in get_type_hints(Config).items() if name != "source"}
 """Section name -> the dataclass that declares its keys."""
+
+
+def find_config(explicit: str | Path | None = None) -> Path | None:
+    """The config file a run uses, where users look for one: ``--config``, else
+    ``$TRIAGE_CONFIG``, else ``$XDG_CONFIG_HOME/triage/config.toml``
+    (``~/.config/triage/config.toml``) when it exists; None: the defaults."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("TRIAGE_CONFIG"):
+        return Path(os.environ["TRIAGE_CONFIG"]).expanduser()
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    found = home / "triage" / "config.toml"
+    return found if found.is_file() else None
+
+
+def default_state_path() -> Path:
+    """``$XDG_STATE_HOME/triage/state.db`` (``~/.local/state/triage/state.db``)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "triage" / "state.db"
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
 
-from triage import OTHER
+from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken
+from triage.automated import bulk_sender
 from triage.errors import MessageParseError
 from triage.frustration import frustration_score
 from triage.history import History
-from triage.labels import UNREADABLE, labels_for
+from triage.labels import NO_ACTION, UNREADABLE, category_labels, waiting_labels
 from triage.message import Message, RawMail
 from triage.model import CategoryModel
 from triage.parsing import content_hash, parse_message
-from triage.priority import Facts, looks_like_thanks, prioritize
-from triage.sla import Policy, assess
+from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
+from triage.sla import Policy
+from triage.waiting import conversation
 from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,10 @@ class Settings:
     follow_up_gap_hours: float = 1.0
     label_prefix: str = "triage/"
     sla: Policy = field(default_factory=Policy)
-    """Reply targets: a wait past its target raises the priority (:mod:`triage.sla`)."""
+    """Reply targets and what lateness changes (:mod:`triage.sla`)."""
+    flag_backlog_days: float = 7.0
+    """A P1 wait of the backlog (begun before triage watched) is \\Flagged only when its
+    latest message is at most this many days old (:meth:`Conversation.flag_due`)."""
 
     def is_team(self, address: str) -> bool:
         """True for a support address, or any address of a listed ``@domain``."""
@@ -68,6 +73,9 @@ class Decision:
     priority: int
     reasons: list[str]
     labels: list[str]
+    flag: bool = True
+    """Whether a priority-1 label on it may bring ``\\Flagged`` (not for old backlog)."""
+    overdue: bool = False
 
     @property
     def uid(self) -> int | None:
@@ -82,7 +90,7 @@ class Decision:
         return self.message.message_id
 
     def to_json(self) -> dict:
-        """The JSON Lines contract of DESIGN.md."""
+        """One JSON Lines row: the contract of docs/contracts.md."""
         m = self.message
         return {
             "message_id": m.message_id,
@@ -116,6 +124,8 @@ class BatchStats:
     team_replies: int = 0
     triaged: int = 0
     broken_keys: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a person should know about the run (a first run says what it skipped)."""
 
 
 class Engine:
@@ -199,47 +209,92 @@ class Engine:
                 analyses.append(item)
         self.stats.parsed += len(analyses)
         self.stats.already_triaged += len(known)
-        by_message = {id(a.message): a for a in analyses}
-        ordered = sorted((a.message for a in analyses), key=lambda m: m.date)
-        acknowledgements = {id(m) for m in ordered
-                            if not m.automated and not self.settings.is_team(m.sender) and looks_like_thanks(m.newest_text)}
-        recorded: list[tuple[Message, str, int]] = []
-        for message in ordered:
+        recorded: list[tuple[Analysis, Message, str, int, str | None]] = []
+        for analysis in sorted(analyses, key=lambda a: a.message.date):
+            message = analysis.message
             try:
                 with self.history.one_message():
                     if self.settings.is_team(message.sender):
                         self._record_reply(message, message.uid)
                     else:
-                        recorded.append((message, *self._record_inbound(message, id(message) in acknowledgements)))
+                        chasing = ("follow_up" in self.model.decide(analysis.scores)
+                                   or rules.chasing(message.classifier_text) is not None)
+                        recorded.append((analysis, *self._record_inbound(message, chasing)))
             except Exception as exc:
                 log.exception("recording %s:%s failed", message.mailbox, message.key)
                 unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
 
-        decisions = []
-        for message, thread_id, row in recorded:
-            analysis = by_message[id(message)]
+        decided: list[tuple[Message, str, int, Content]] = []
+        for analysis, message, thread_id, row, asks_nothing in recorded:
             try:
                 with self.history.one_message():
-                    decisions.append(self._decide_one(message, thread_id, row, analysis.scores, analysis.tone,
-                                                      id(message) in acknowledgements))
+                    content = self._content(message, thread_id, row, analysis.scores, analysis.tone, asks_nothing,
+                                            analysis.language)
+                    decided.append((message, thread_id, row, content))
             except Exception as exc:
                 log.exception("deciding %s:%s failed", message.mailbox, message.key)
-                decisions.append(self._unreadable(_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: "
-                                                  f"{exc})", row=row))
+                unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
+                self.history.mark_unreadable(row, unreadable[-1][1])
+        decisions = self._in_conversation(decided)
         decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
 
-    def _record_inbound(self, message: Message, acknowledgement: bool) -> tuple[str, int]:
-        """Record one customer message in its conversation; returns (thread, row)."""
+    def _in_conversation(self, decided: list[tuple[Message, str, int, Content]]) -> list[Decision]:
+        """The rows of a batch's customer mail, each as its conversation stands now: a
+        message of a waiting conversation has the conversation's priority, reasons and
+        wait, and its latest message the waiting labels; an answered message has its
+        categories only; mail that asks nothing is priority 4. Labels are recorded."""
+        now, policy, prefix = self.now(), self.settings.sla, self.settings.label_prefix
+        standings = {thread_id: conversation(self.history, thread_id, now, policy)
+                     for thread_id in dict.fromkeys(thread_id for _, thread_id, _, _ in decided)}
+        decisions = []
+        for message, thread_id, row, content in decided:
+            standing = standings[thread_id]
+            labels = category_labels(content.categories, prefix)
+            flag = True
+            if content.asks_nothing:
+                priority, reasons, waiting_hours, overdue = content.priority, content.reasons, None, False
+                labels.append(prefix + NO_ACTION)
+            elif standing is not None and row in standing.waiting_rows:
+                priority, reasons, waiting_hours = standing.priority, standing.reasons, standing.waiting_hours
+                overdue = standing.overdue
+                if row == standing.last.last_row:
+                    labels += waiting_labels(standing.priority, standing.frustrated, standing.overdue, prefix)
+                    flag = standing.flag_due(now, self.settings.flag_backlog_days)
+            else:
+                priority, reasons, waiting_hours, overdue = 4, ["answered by the team", *content.reasons], None, False
+            self.history.set_labels(row, labels)
+            decisions.append(Decision(message, thread_id, content.categories or [OTHER], content.scores,
+                                      content.frustration, content.frustrated, content.repeat_count, waiting_hours,
+                                      priority, reasons, labels, flag, overdue))
+        return decisions
+
+    def _record_inbound(self, message: Message, chasing: bool = False) -> tuple[Message, str, int, str | None]:
+        """Record one customer message in its conversation; returns (the message, its
+        thread, its row, and why it asks nothing of the team, or None when the customer
+        waits for a reply).
+
+        A sender the history shows to be a machine — dozens of messages in a month, each
+        on its own subject, never answered (a feed or notification stream without the
+        headers that say so) — is automated from here on, and its earlier mail waits for
+        nobody (:func:`triage.automated.bulk_sender`)."""
+        asks_nothing = asks_for_nothing(message)
+        if asks_nothing is None and message.sender:
+            if bulk_sender(self.history.sender_counts(message.sender, message.date - BULK_WINDOW, message.subject)):
+                self.history.mark_bulk_sender(message.sender)
+                message = replace(message, automated=True, automated_reason="bulk sender")
+                asks_nothing = asks_for_nothing(message)
+        kind = None if asks_nothing is None else ("automated" if message.automated else
+                                                  "acknowledgement" if asks_nothing == THANKS else "no_reply")
         thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
-                                            message.sender, message.subject)
+                                            message.sender, message.subject, chasing=chasing and not asks_nothing)
         row = self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
                                   uid=message.uid, direction="in", customer=message.sender, subject=message.subject,
-                                  date=message.date, automated=message.automated,
-                                  awaits_reply=not message.automated and not acknowledgement,
-                                  answered_flag=has_answered_flag(message.flags), content_hash=message.content_hash)
-        return thread_id, row
+                                  date=message.date, automated=message.automated, awaits_reply=asks_nothing is None,
+                                  answered_flag=has_answered_flag(message.flags), content_hash=message.content_hash,
+                                  kind=kind, customer_name=message.sender_name)
+        return message, thread_id, row, asks_nothing
 
     def _unreadable(self, raw: RawMail, reason: str, row: int | None = None) -> Decision:
         """Record (or, with ``row``, mark) a message triage could not read, and the row
@@ -247,7 +302,7 @@ class Engine:
         looks at it."""
         self.stats.broken += 1
         self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
-        log.warning("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
+        log.info("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
         digest = content_hash(raw.raw)
         date = raw.internaldate or self.now()
         message = Message(message_id=f"<{digest[:40]}@triage.invalid>", sender="", sender_name="", recipients=(),
@@ -317,10 +372,23 @@ class Engine:
                             automated=reply.automated, awaits_reply=False)
         self.stats.team_replies += 1
 
-    def _decide_one(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
-                    acknowledgement: bool) -> Decision:
-        asks_nothing = message.automated or acknowledgement  # == asks_for_nothing(), already computed
-        categories = [] if asks_nothing else self.model.decide(scores)
+    def categories(self, message: Message, scores: dict[str, float]) -> list[str]:
+        """The categories the classifier decides from ``scores``, less those the message
+        says it is not asking for ("I don't want to cancel, just pause")."""
+        return rules.asked(message.classifier_text, self.model.decide(scores))
+
+    def _content(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
+                 asks_nothing: str | None, language: str = "und") -> Content:
+        """What one customer message says, and its priority from that and the customer's
+        history (before its conversation and its age are taken into account); stored.
+
+        In a language the model has too little data for, the words decide nothing: no
+        category is guessed, the tone is not read, and the reasons say why; priority
+        then comes from the customer's history alone."""
+        uncovered = not asks_nothing and not self.model.covers(language)
+        if uncovered:
+            tone = 0.0
+        categories = [] if asks_nothing or uncovered else self.categories(message, scores)
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
@@ -330,26 +398,36 @@ class Engine:
             gap = self.settings.follow_up_gap_hours
             earlier = [d for d in unanswered if _hours(message.date - d) >= gap]
             if earlier and "follow_up" not in categories:
-                categories = [*categories, "follow_up"]
-                categories = [c for c in self.model.labels if c in categories]
-        waiting_since = self.history.waiting_since(thread_id)
-        waiting_hours = (round(max(_hours(self.now() - waiting_since), 0.0), 1)
-                         if waiting_since and not asks_nothing else None)
-
-        frustration = frustration_score(tone, repeat_count, waited_hours, message.automated)
+                categories = [c for c in self.model.labels if c in {*categories, "follow_up"}]
+        frustration = frustration_score(tone, repeat_count, waited_hours, message.automated or bool(asks_nothing))
         frustrated = frustration >= self.settings.frustration_threshold
         priority, reasons = prioritize(Facts(categories, frustration, frustrated, message.automated,
                                              message.automated_reason, repeat_count, message.classifier_text,
-                                             acknowledgement))
-        aged = assess(priority, reasons, waiting_hours, self.settings.sla)
-        answered_upto = self.history.answered_upto(thread_id)
-        answered = answered_upto is not None and message.date <= answered_upto
-        labels = labels_for(categories, frustrated, aged.priority, self.settings.label_prefix, aged.overdue, answered)
-        # History keeps the priority before ageing: re-evaluations age it again from there.
+                                             asks_nothing=asks_nothing,
+                                             angry_words=tone >= self.settings.frustration_threshold))
+        if uncovered:
+            reasons = [f"language not covered: {language}", *(r for r in reasons if r != NEEDS_REPLY)]
         self.history.save_decision(row, categories=categories or [OTHER], frustration=frustration,
-                                   frustrated=frustrated, priority=priority, reasons=reasons, labels=labels)
-        return Decision(message, thread_id, categories or [OTHER], scores, frustration, frustrated, repeat_count,
-                        waiting_hours, aged.priority, aged.reasons, labels)
+                                   frustrated=frustrated, priority=priority, reasons=reasons, labels=[])
+        return Content(categories, scores, frustration, frustrated, repeat_count, priority, reasons, asks_nothing)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What one customer message says and how urgent it is on its own (stored)."""
+
+    categories: list[str]
+    scores: dict[str, float]
+    frustration: float
+    frustrated: bool
+    repeat_count: int
+    priority: int
+    reasons: list[str]
+    asks_nothing: str | None
+
+
+BULK_WINDOW = timedelta(days=30)
+"""How far back a sender's messages count towards :func:`triage.automated.bulk_sender`."""
 
 
 def _raw_of(message: Message, raws: list[RawMail]) -> RawMail:

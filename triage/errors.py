@@ -30,8 +30,8 @@ class ConfigError(UsageError):
 
 
 class ModelError(UsageError):
-    """Raised when a model file is missing, does not match its card (sha256), or was
-    trained with a scikit-learn version other than the one installed."""
+    """Raised when a model file is missing, does not match its card or the digest
+    recorded when it was saved (sha256), is in the old pickle format, or is no model."""
 
 
 class SourceError(UsageError):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from triage.automated import SenderCounts
 from triage.subjects import subject_key
 
 SCHEMA_VERSION = 3
@@ -59,13 +61,22 @@ CREATE TABLE IF NOT EXISTS messages(
     reasons      TEXT,
     labels       TEXT,
     answered_flag INTEGER NOT NULL DEFAULT 0,
-    unreadable   TEXT
+    unreadable   TEXT,
+    customer_name TEXT NOT NULL DEFAULT '',
+    kind         TEXT NOT NULL DEFAULT 'customer',
+    run          INTEGER NOT NULL DEFAULT 0
 );
 """
 """One row per message seen: ``id`` is its identity (a Message-ID is threading evidence
 only: bounces, broken mailers and forwards reuse them); an IMAP message is also known by
 (``mailbox``, ``uid``), local mail by ``content_hash``. ``unreadable`` says why a message
-could not be read (NULL for the others)."""
+could not be read (NULL for the others). ``kind`` is what the message is to the queue
+(:data:`KINDS`); ``run`` is the run that triaged it (:meth:`History.begin_run`)."""
+
+KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team")
+"""What a message is to the queue: a customer who waits for a reply; or mail that asks
+nothing of the team (machine-sent, a thank-you, a pitch or survey, unreadable); or the
+team's own reply."""
 
 _TABLES = _MESSAGES + """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +85,9 @@ CREATE TABLE IF NOT EXISTS threads(
     thread_id   TEXT PRIMARY KEY,
     customer    TEXT NOT NULL,
     subject     TEXT NOT NULL,
-    subject_key TEXT NOT NULL
+    subject_key TEXT NOT NULL,
+    dirty       INTEGER NOT NULL DEFAULT 1,
+    due         TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
@@ -96,6 +109,9 @@ CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, dat
 CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
 CREATE INDEX IF NOT EXISTS messages_out_customer ON messages(direction, customer, date);
 CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
+CREATE INDEX IF NOT EXISTS threads_dirty ON threads(dirty) WHERE dirty = 1;
+CREATE INDEX IF NOT EXISTS threads_due ON threads(due) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_run ON messages(run, direction);
 """
 
 _V3_COLUMNS = ("message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated, awaits_reply,"
@@ -107,10 +123,15 @@ _MIGRATIONS = {
         _MESSAGES,
         f"INSERT INTO messages({_V3_COLUMNS}) SELECT {_V3_COLUMNS} FROM messages_v2 ORDER BY date, rowid",
         "DROP TABLE messages_v2",
+        "UPDATE messages SET kind = CASE WHEN direction = 'out' THEN 'team' WHEN automated = 1 THEN 'automated'"
+        " WHEN awaits_reply = 0 THEN 'acknowledgement' ELSE 'customer' END",
+        "ALTER TABLE threads ADD COLUMN dirty INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE threads ADD COLUMN due TEXT",
         "DROP INDEX IF EXISTS messages_customer", "DROP INDEX IF EXISTS messages_thread",
         "DROP INDEX IF EXISTS messages_uid", "DROP INDEX IF EXISTS messages_out_customer"],
 }
 """Schema version -> the statements that bring a file of the version before up to it."""
+_ADD_COLUMN = re.compile(r"ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)")
 
 
 def _answered_upto(thread: str) -> str:
@@ -209,6 +230,8 @@ class History:
         self._migrate()
         self.db.executescript(_INDEXES)
         self.db.commit()
+        self.run = 0
+        """The run whose messages are recorded now (0 until :meth:`begin_run`)."""
 
     @classmethod
     def snapshot(cls, path: str | Path) -> History:
@@ -237,6 +260,9 @@ class History:
             version = SCHEMA_VERSION if "id" in columns else 2 if "answered_flag" in columns else 1
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[target]:
+                added = _ADD_COLUMN.match(statement)
+                if added and added["column"] in {r[1] for r in self.db.execute(f"PRAGMA table_info({added['table']})")}:
+                    continue  # a table this version created already has it
                 self.db.execute(statement)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
@@ -273,6 +299,74 @@ class History:
             self.db.execute("RELEASE one_message")
             raise
         self.db.execute("RELEASE one_message")
+
+    # -- runs --------------------------------------------------------------------------
+
+    def begin_run(self, now: datetime) -> int:
+        """Start numbering a new run (its messages are marked with it, so a run can list
+        what it triaged without holding it in memory); the first run also fixes when
+        triage started watching (:meth:`watch_started`). Uncommitted."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'run'").fetchone()
+        self.run = (int(row[0]) if row else 0) + 1
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('run', ?)", (str(self.run),))
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('watch_started', ?)", (iso(now),))
+        return self.run
+
+    def watch_started(self) -> datetime | None:
+        """When triage first ran on this state: waits that began before are the backlog
+        it found, not waits that grew under its watch (see :mod:`triage.sla`)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'watch_started'").fetchone()
+        return parse_iso(row[0]) if row else None
+
+    def run_kinds(self, run: int) -> dict[str, int]:
+        """How many inbound messages of each kind (:data:`KINDS`) the run triaged, plus
+        ``answered``: customer messages the team had already answered."""
+        counts = {kind: n for kind, n in self.db.execute(
+            "SELECT kind, count(*) FROM messages WHERE run = ? AND direction = 'in' GROUP BY kind", (run,))}
+        counts["answered"] = self.db.execute(
+            f"SELECT count(*) FROM messages m WHERE m.run = ? AND m.direction = 'in' AND m.kind = 'customer'"
+            f" AND m.date <= {_answered_upto('m.thread_id')}", (run,)).fetchone()[0]
+        return counts
+
+    def threads_of_run(self, run: int) -> list[str]:
+        """The conversations the run triaged customer mail of."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT thread_id FROM messages WHERE run = ? AND direction = 'in' AND kind = 'customer'", (run,))]
+
+    # -- the sweep's bookkeeping -------------------------------------------------------
+
+    def threads_to_sweep(self, now: datetime, every: bool = False) -> list[str]:
+        """Conversations whose standing may have changed: something happened in them since
+        the last sweep (``dirty``), or their next deadline (``due``) has come; with
+        ``every``, all of them."""
+        if every:
+            return [r[0] for r in self.db.execute("SELECT thread_id FROM threads")]
+        return [r[0] for r in self.db.execute(
+            "SELECT thread_id FROM threads WHERE dirty = 1 UNION SELECT thread_id FROM threads WHERE due <= ?",
+            (iso(now),))]
+
+    def remember_policy(self, fingerprint: str) -> bool:
+        """Record the service levels the sweep runs with; True when they differ from the
+        last sweep's (every conversation must then be evaluated again). Uncommitted."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'sweep_policy'").fetchone()
+        if row and row[0] == fingerprint:
+            return False
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_policy', ?)", (fingerprint,))
+        return row is not None
+
+    def mark_swept(self, thread_id: str, due: datetime | None) -> None:
+        """The conversation is up to date until ``due`` (None: until something happens)."""
+        self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
+                        (iso(due) if due else None, thread_id))
+
+    def thread(self, thread_id: str) -> sqlite3.Row | None:
+        """The conversation's row: customer, subject."""
+        return self.db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
+
+    def customer_messages(self, thread_id: str) -> list[sqlite3.Row]:
+        """The customer's messages of a conversation, oldest first, with what was decided."""
+        return self.db.execute("SELECT * FROM messages WHERE thread_id = ? AND direction = 'in' ORDER BY date, id",
+                               (thread_id,)).fetchall()
 
     # -- what is known -----------------------------------------------------------------
 
@@ -325,13 +419,17 @@ class History:
                 return address
         return recipients[0] if recipients else None
 
-    def thread_for(self, message_id: str, in_reply_to: str | None, references: tuple[str, ...], customer: str, subject: str) -> str:
+    def thread_for(self, message_id: str, in_reply_to: str | None, references: tuple[str, ...], customer: str,
+                   subject: str, *, chasing: bool = False) -> str:
         """The conversation a message belongs to: by In-Reply-To and References first,
         then by customer and normalised subject; otherwise a new conversation named after
         the message itself. Records the message's ids so later replies find it.
 
         A conversation has one customer: a reference into another customer's conversation
-        (a forward, a bounce, a reused Message-ID) does not join it."""
+        (a forward, a bounce, a reused Message-ID) does not join it. A customer ``chasing``
+        (the message follows up) under a new subject while a conversation of theirs still
+        waits for the team ("THIRD EMAIL - still nothing") is in that conversation: it is
+        one wait, not a new one."""
         thread_id = None
         for ref in [in_reply_to, *reversed(references)]:
             if ref and (thread_id := self._thread_of_ref(ref, customer)):
@@ -344,7 +442,11 @@ class History:
             ).fetchone()
             thread_id = row[0] if row else None
         if thread_id is None:  # an earlier message named this one (they arrived out of order)
-            thread_id = self._thread_of_ref(message_id, customer) or self._new_thread_id(message_id)
+            thread_id = self._thread_of_ref(message_id, customer)
+        if thread_id is None and chasing and customer:
+            thread_id = self._waiting_thread_of(customer)
+        if thread_id is None:
+            thread_id = self._new_thread_id(message_id)
         self.db.execute(
             "INSERT OR IGNORE INTO threads(thread_id, customer, subject, subject_key) VALUES (?, ?, ?, ?)",
             (thread_id, customer, subject, key),
@@ -357,6 +459,13 @@ class History:
         """The conversation of ``customer`` that the Message-ID ``ref`` belongs to, if any."""
         row = self.db.execute("SELECT r.thread_id FROM refs r JOIN threads t ON t.thread_id = r.thread_id"
                               " WHERE r.message_id = ? AND t.customer = ?", (ref, customer)).fetchone()
+        return row[0] if row else None
+
+    def _waiting_thread_of(self, customer: str) -> str | None:
+        """The customer's most recent conversation still waiting for the team, if any."""
+        row = self.db.execute(
+            "SELECT m.thread_id FROM messages m WHERE m.customer = ? AND m.direction = 'in' AND m.awaits_reply = 1"
+            f" AND m.date > {_answered_upto('m.thread_id')} ORDER BY m.date DESC LIMIT 1", (customer,)).fetchone()
         return row[0] if row else None
 
     def _new_thread_id(self, message_id: str) -> str:
@@ -372,7 +481,8 @@ class History:
 
     def record(self, *, message_id: str, thread_id: str, mailbox: str, uid: int | None, direction: str,
                customer: str, subject: str, date: datetime, automated: bool, awaits_reply: bool,
-               answered_flag: bool = False, content_hash: str = "", unreadable: str | None = None) -> int:
+               answered_flag: bool = False, content_hash: str = "", unreadable: str | None = None,
+               kind: str | None = None, customer_name: str = "") -> int:
         """Store one message and return its row (its identity from now on); ``direction``
         is 'in' (customer) or 'out' (the team's reply).
 
@@ -380,24 +490,59 @@ class History:
         a plain thank-you): it neither starts a wait nor counts as a repeat.
         ``answered_flag``: the message carries ``\\Answered`` (see the module docstring).
         ``unreadable``: why the message could not be read, for mail recorded unread.
+        ``kind``: see :data:`KINDS` (by default derived from the other arguments).
+        The conversation is due for the sweep again; so, for a reply of the team, is
+        every conversation of its customer (``\\Answered`` counts with a later reply in
+        any of them).
         """
+        if kind is None:
+            kind = ("team" if direction == "out" else "unreadable" if unreadable else "automated" if automated
+                    else "customer" if awaits_reply else "acknowledgement")
         cursor = self.db.execute(
             "INSERT INTO messages(message_id, content_hash, thread_id, mailbox, uid, direction, customer, subject, date,"
-            " automated, awaits_reply, answered_flag, unreadable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " automated, awaits_reply, answered_flag, unreadable, kind, customer_name, run)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (message_id, content_hash, thread_id, mailbox, uid, direction, customer, subject, iso(date), int(automated),
-             int(awaits_reply and direction == "in"), int(answered_flag), unreadable),
+             int(awaits_reply and direction == "in"), int(answered_flag), unreadable, kind, customer_name, self.run),
         )
+        if direction == "out":
+            self.db.execute("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0", (customer,))
+        self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ? AND dirty = 0", (thread_id,))
         return int(cursor.lastrowid)
+
+    def sender_counts(self, sender: str, since: datetime, subject: str) -> SenderCounts:
+        """What a sender did since ``since``, counting a new message on ``subject`` too
+        (:func:`triage.automated.bulk_sender` reads it): their messages and distinct
+        subjects, and the team's messages to them, ever."""
+        subjects = [r[0] for r in self.db.execute("SELECT subject FROM messages WHERE customer = ?"
+                                                  " AND direction = 'in' AND date > ?", (sender, iso(since)))]
+        subjects.append(subject)
+        team = self.db.execute("SELECT count(*) FROM messages WHERE customer = ? AND direction = 'out'",
+                               (sender,)).fetchone()[0] if len(subjects) > 1 else 0
+        return SenderCounts(len(subjects), len({subject_key(s) for s in subjects}), team, 0)
+
+    def mark_bulk_sender(self, sender: str) -> None:
+        """Everything a sender found to be a machine sent waits for nobody (its
+        conversations are due for the sweep, which takes their waiting labels off)."""
+        self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id IN (SELECT thread_id FROM messages"
+                        " WHERE customer = ? AND direction = 'in' AND awaits_reply = 1)", (sender,))
+        self.db.execute("UPDATE messages SET awaits_reply = 0, automated = 1, kind = 'automated' WHERE customer = ?"
+                        " AND direction = 'in' AND kind = 'customer'", (sender,))
 
     def mark_unreadable(self, row: int, reason: str) -> None:
         """Mark a recorded message as one triage failed on: it waits for nobody then."""
-        self.db.execute("UPDATE messages SET unreadable = ?, awaits_reply = 0 WHERE id = ?", (reason, row))
+        self.db.execute("UPDATE messages SET unreadable = ?, awaits_reply = 0, kind = 'unreadable' WHERE id = ?",
+                        (reason, row))
 
     def set_answered_flags(self, mailbox: str, answered: dict[int, bool]) -> None:
         """Record whether the messages of ``mailbox`` (by UID) carry ``\\Answered`` now:
-        clients set it after triage has read the message."""
-        self.db.executemany("UPDATE messages SET answered_flag = ? WHERE mailbox = ? AND uid = ?",
-                            [(int(flag), mailbox, uid) for uid, flag in answered.items()])
+        clients set it after triage has read the message. A conversation whose message
+        changed is due for the sweep again."""
+        self.db.executemany("UPDATE threads SET dirty = 1 WHERE thread_id IN (SELECT thread_id FROM messages"
+                            " WHERE mailbox = ? AND uid = ? AND answered_flag != ?)",
+                            [(mailbox, uid, int(flag)) for uid, flag in answered.items()])
+        self.db.executemany("UPDATE messages SET answered_flag = ? WHERE mailbox = ? AND uid = ? AND answered_flag != ?",
+                            [(int(flag), mailbox, uid, int(flag)) for uid, flag in answered.items()])
 
     def labels_of(self, row: int) -> tuple[str, ...]:
         """The triage labels a stored message carries (as recorded; () when none)."""
@@ -550,6 +695,15 @@ class History:
             " modseq = excluded.modseq",
             (mailbox, uidvalidity, modseq),
         )
+
+    def due_for_full_refresh(self, key: str, now: datetime, seconds: float) -> bool:
+        """True (and the moment remembered, uncommitted) when ``key``'s last full refresh
+        is more than ``seconds`` before ``now``, or never happened."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"refreshed:{key}",)).fetchone()
+        if row and (now - parse_iso(row[0])).total_seconds() < seconds:
+            return False
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"refreshed:{key}", iso(now)))
+        return True
 
     def rebind_uids(self, mailbox: str, uid_by_message_id: dict[str, int]) -> None:
         """After a UIDVALIDITY change: attach the new UIDs to messages already known by Message-ID.

@@ -37,10 +37,10 @@ from triage.config import Config
 from triage.corrections import SOURCES, Correction, CorrectionStore, corrections_sha256
 from triage.errors import ModelError, UsageError
 from triage.labeled import LabeledSet, load_labeled
-from triage.model import DEFAULT_ESTIMATOR, CategoryModel, save_model
-from triage.modelstore import CORPUS_DIR, HOLDOUT_DIR, REPO_ROOT, resolve_model
+from triage.evaluation import evaluate
+from triage.model import CategoryModel, save_model
+from triage.modelstore import CORPUS_DIR, HOLDOUT_DIR, load_shipped, resolve_model
 from triage.registry import SHIPPED, Entry, Registry
-from triage.training import evaluate, train_model
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,13 @@ def with_corrections(base: LabeledSet, corrections: Sequence[Correction], drop: 
     return LabeledSet(sorted(examples, key=lambda e: e.message.message_id), digest.hexdigest(), base.skipped)
 
 
-def train_candidate(split: Split, *, source_name: str, kind: str = DEFAULT_ESTIMATOR, progress: Progress | None = None,
+def train_candidate(split: Split, *, source_name: str, kind: str | None = None, progress: Progress | None = None,
                     inherit_tone: tuple | None = None) -> tuple[CategoryModel, dict]:
-    """Train on ``split.train``, score on ``split.test``, and extend the card with the
-    source's hash and what the corrections contributed."""
+    """Train on ``split.train`` (``kind``: the estimator, default the training default),
+    score on ``split.test``, and extend the card with the source's hash and what the
+    corrections contributed."""
+    from triage.training import DEFAULT_ESTIMATOR, train_model  # scikit-learn is imported to train only
+
     test_ids = {e.message.message_id for e in split.test.examples}
     overlap = sum(e.message.message_id in test_ids for e in split.source.examples)
     if overlap == len(split.source.examples) and not split.trained:
@@ -109,7 +112,8 @@ def train_candidate(split: Split, *, source_name: str, kind: str = DEFAULT_ESTIM
     if overlap:
         log.warning("%d messages of the source are in the held-out mail; they are not trained on", overlap)
     try:
-        model, card = train_model(split.train, kind=kind, holdout=split.test if split.test.examples else None,
+        model, card = train_model(split.train, kind=kind or DEFAULT_ESTIMATOR,
+                                  holdout=split.test if split.test.examples else None,
                                   progress=progress, source=source_name, inherit_tone=inherit_tone)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -154,12 +158,12 @@ class Outcome:
 def incumbent(registry: Registry) -> tuple[str, CategoryModel, dict]:
     """(name, model, card) of the model runs use when not told otherwise: the registry's
     active one, else the shipped one. An active model that no longer loads (changed
-    file, other scikit-learn) cannot be compared with: the shipped one stands in."""
+    file, old format) cannot be compared with: the shipped one stands in."""
     try:
-        return (registry.active_name() or SHIPPED, *resolve_model(None, registry.root))
+        return (registry.active_name() or SHIPPED, *resolve_model(None, registry))
     except ModelError as exc:
         log.warning("%s; comparing with the shipped model instead", exc)
-        return (SHIPPED, *resolve_model(None))
+        return (SHIPPED, *load_shipped())
 
 
 def verdict(ours: dict, theirs: dict, ours_independent: dict, theirs_independent: dict) -> tuple[bool, str]:
@@ -210,9 +214,9 @@ def retrain(config: Config, state_path: str | Path, *, source: LabeledSet | None
     to the bundled held-out mail; with ``learn`` the corrections' training side is
     learned from (their held-out side is always part of the comparison)."""
     if source is None:
-        source, source_name = bundled(CORPUS_DIR, progress), "data/corpus"
+        source, source_name = bundled(CORPUS_DIR, "the bundled corpus", progress), "data/corpus"
     if holdout is None and HOLDOUT_DIR.is_dir():
-        holdout = bundled(HOLDOUT_DIR, progress)
+        holdout = bundled(HOLDOUT_DIR, "the bundled held-out mail", progress)
     with CorrectionStore(state_path) as store:
         split = make_split(source, store.latest(), holdout, learn=learn)
     if not split.test.examples:
@@ -221,7 +225,7 @@ def retrain(config: Config, state_path: str | Path, *, source: LabeledSet | None
         log.warning("[model] path = %s overrides the registry's active model", config.model.path)
     registry = Registry.for_state(state_path)
     current = incumbent(registry)
-    kind = kind or current[2].get("estimator") or DEFAULT_ESTIMATOR
+    kind = kind or current[2].get("estimator")
     model, card = train_candidate(split, source_name=source_name, kind=kind, progress=progress,
                                   inherit_tone=(current[1].tone, current[2].get("tone", {})))
     return compete(registry, model, card, split, current, progress)
@@ -247,12 +251,13 @@ def maybe_retrain(config: Config, history_path: str | Path, progress: Progress |
     return outcome.accepted
 
 
-def bundled(directory: Path, progress: Progress | None = None) -> LabeledSet:
-    """Labeled mail shipped in the repository (``data/corpus``, ``data/holdout``)."""
+def bundled(directory: Path, what: str, progress: Progress | None = None) -> LabeledSet:
+    """Labeled mail shipped with triage (``data/corpus``, ``data/holdout``; in a wheel,
+    inside the package)."""
     if progress:
-        progress(f"reading {directory.relative_to(REPO_ROOT)}")
+        progress(f"reading {what}")
     if not directory.is_dir():
-        raise UsageError(f"{directory} is not here: pass SOURCE (and --holdout DIR)")
+        raise UsageError(f"{what} is not here ({directory}): pass SOURCE (and --holdout DIR)")
     return load_labeled(directory)
 
 
@@ -291,10 +296,10 @@ def train_to_file(out: str, source: LabeledSet | None, source_name: str | None, 
     tone comes from the shipped model when the source has no tone annotations. Returns
     the line to print."""
     if source is None:
-        source, source_name = bundled(CORPUS_DIR, progress), "data/corpus"
-    default, default_card = resolve_model(None)
+        source, source_name = bundled(CORPUS_DIR, "the bundled corpus", progress), "data/corpus"
+    default, default_card = load_shipped()
     model, card = train_candidate(make_split(source, corrections, holdout), source_name=source_name or "",
-                                  kind=kind or DEFAULT_ESTIMATOR, progress=progress,
+                                  kind=kind, progress=progress,
                                   inherit_tone=(default.tone, default_card.get("tone", {})))
     card = save_model(model, out, card)
     cv = card["cross_validation"]

@@ -64,10 +64,20 @@ class _RedactingFormatter(logging.Formatter):
         return f"{self.formatTime(record)} {record.levelname} {record.name}: {message}"
 
 
+_as_json = False
+
+
+def logging_as_json() -> bool:
+    """True when :func:`setup_logging` made stderr JSON lines."""
+    return _as_json
+
+
 def setup_logging(log_format: str = "text", verbose: int = 0) -> None:
     """Send triage's logs to stderr; ``verbose`` 0 = warnings, 1 = info, 2 = debug."""
+    global _as_json
+    _as_json = log_format == "json"
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_RedactingFormatter(log_format == "json"))
+    handler.setFormatter(_RedactingFormatter(_as_json))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from triage.subjects import without_prefixes
+
 
 @dataclass(frozen=True)
 class RawMail:
@@ -53,5 +55,6 @@ class Message:
 
     @property
     def classifier_text(self) -> str:
-        """Subject and newest words: the text the category and tone models read."""
-        return f"{self.subject}\n{self.newest_text}"
+        """Subject (without "Re:"/"Fwd:" and list tags: a reply is not a follow-up) and
+        newest words: the text the category and tone models read."""
+        return f"{without_prefixes(self.subject)}\n{self.newest_text}"

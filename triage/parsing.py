@@ -94,23 +94,27 @@ def parse_message(mail: RawMail) -> Message:
         raw = raw[:MAX_PARSE_BYTES]
         notes.append(f"over {MAX_PARSE_BYTES // 1_000_000} MB: read the first {MAX_PARSE_BYTES // 1_000_000} MB")
     raw = _cap_header_block(raw, notes)
+    parts: list[tuple[str, str]] = []
     try:
         parsed = _PARSER.parsebytes(raw)
-        headers, body = _Headers.of(parsed), _body_text(parsed, notes)
+        headers, body = _Headers.of(parsed), _body_text(parsed, notes, parts)
     except Exception as exc:  # the parser is lenient; this is the last line of defence
         log.info("%s: the email parser failed (%s: %s); reading the raw text", name, type(exc).__name__, exc)
         notes.append("MIME structure unreadable: read as plain text")
         headers, body = _scan_raw(raw)
+        parts = []
     if not any(headers.has(h) for h in _MAIL_HEADERS):
         raise MessageParseError(f"{name}: no mail headers found")
-    return _message(mail, headers, body, notes, content_hash(mail.raw))
+    return _message(mail, headers, body, notes, content_hash(mail.raw), parts)
 
 
-def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], digest: str) -> Message:
+def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], digest: str,
+             parts: list[tuple[str, str]]) -> Message:
     sender_name, sender = _first_address(headers.raw("from")) or _first_address(headers.raw("sender")) or ("", "")
     recipients = tuple(address for _, address in _addresses(headers.raw("to"), headers.raw("cc")))
     subject = headers.get("subject")
     message_id = _first_msgid(headers.raw("message-id")) or f"<{digest[:40]}@triage.invalid>"
+    reason = automated_reason(headers, sender, subject, headers.raw("content-type"), parts)
     references = tuple(_MSGID.findall(headers.raw("references", MAX_REFERENCES_CHARS, keep="end")))
     return Message(
         message_id=message_id,
@@ -123,7 +127,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         references=references[-50:],
         body_text=body,
         newest_text=newest_words(body),
-        automated=(reason := automated_reason(headers, sender, subject, headers.raw("content-type"))) is not None,
+        automated=reason is not None,
         automated_reason=reason,
         mailbox=mail.mailbox,
         uid=mail.uid,
@@ -155,6 +159,10 @@ class _Headers:
 
     def __contains__(self, name: object) -> bool:
         return name in self._values
+
+    def __iter__(self):
+        """The header names present, lower-case."""
+        return iter(self._values)
 
     def get(self, name: str, default: str = "") -> str:
         """The value decoded from RFC 2047 and whitespace-collapsed (``default`` when absent)."""
@@ -215,22 +223,26 @@ def _header_end(raw: bytes) -> int:
     return min(ends) if ends else len(raw)
 
 
-def _body_text(parsed: EmailMessage, notes: list[str]) -> str:
+def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, str]]) -> str:
     """The message's text: its plain-text parts, else its HTML as text. Attachments are
     never read; attached messages (a bounce's returned mail, a forward as attachment)
-    only when the message has no text of its own."""
-    plain, html, attached = _text_parts(parsed, notes)
+    only when the message has no text of its own. ``parts`` receives the (content type,
+    file name) of the parts walked under the top one, for
+    :func:`~triage.automated.automated_reason`."""
+    plain, html, attached = _text_parts(parsed, notes, parts)
     if not plain and not html and attached:
-        plain, html, _ = _text_parts(attached[0], notes)
+        plain, html, _ = _text_parts(attached[0], notes, [])
     text = _join(plain)
     if not text.strip() and html:
         text = html_to_text(_join(html, MAX_BODY_CHARS * 2))
     return text[:MAX_BODY_CHARS].replace("\r\n", "\n")
 
 
-def _text_parts(root: EmailMessage, notes: list[str]) -> tuple[list, list, list]:
+def _text_parts(root: EmailMessage, notes: list[str], walked: list[tuple[str, str]]) -> tuple[list, list, list]:
     """(text/plain parts, text/html parts, attached messages) under ``root``, in order,
-    not descending into attached messages; at most :data:`MAX_PARTS` parts looked at."""
+    not descending into attached messages; at most :data:`MAX_PARTS` parts looked at.
+    The (content type, file name) of each part under ``root`` is appended to ``walked``
+    (the name of application/* parts only: a DMARC report's zip is known by its name)."""
     plain, html, attached = [], [], []
     stack, seen = [root], 0
     while stack:
@@ -240,6 +252,9 @@ def _text_parts(root: EmailMessage, notes: list[str]) -> tuple[list, list, list]
             notes.append(f"over {MAX_PARTS} MIME parts: read the first {MAX_PARTS}")
             break
         kind = part.get_content_type()
+        if part is not root:
+            walked.append((str(part.get("content-type", kind))[:500], _filename(part) if kind.startswith("application/")
+                           else ""))
         payload = part.get_payload()
         if kind.startswith("message/") and part is not root:
             if isinstance(payload, list) and payload and kind == "message/rfc822":
@@ -256,6 +271,14 @@ def _text_parts(root: EmailMessage, notes: list[str]) -> tuple[list, list, list]
         elif kind == "text/html":
             html.append(part)
     return plain, html, attached
+
+
+def _filename(part: EmailMessage) -> str:
+    """A part's file name, '' when it has none or its parameters cannot be read."""
+    try:
+        return str(part.get_filename() or "")[:300]
+    except Exception:  # malformed RFC 2231 parameters: the name is unknown, the rest is read
+        return ""
 
 
 def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS) -> str:

@@ -8,21 +8,10 @@ decided and again whenever a waiting conversation is re-evaluated.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_THREAT = re.compile(
-    r"\b(?:charge ?back|dispute (it |this |the charge )?with my (bank|card)|lawyer|attorney|solicitor|legal action|sue\b"
-    r"|suing|small claims|court\b|better business bureau|bbb\b|trading standards|ombudsman|regulator"
-    r"|consumer protection|ftc\b|cfpb\b|attorney general)",
-)
-"""Matched against lower-cased text (re.IGNORECASE makes this alternation 3x slower) and
-only from a word start (twice as fast again, and "harcourt" is no court)."""
-_THANKS = re.compile(
-    r"\b(thanks?|thank you|thx|ty|cheers|got it|received|perfect|great|brilliant|much appreciated|all sorted|sorted"
-    r"|gracias|danke|merci|grazie|obrigad[oa]|bedankt)\b",
-    re.IGNORECASE,
-)
+from triage import rules
+
 _CATEGORY_REASON = {
     "refund": "asks for a refund",
     "cancellation": "wants to cancel",
@@ -45,35 +34,48 @@ class Facts:
     automated_reason: str | None
     repeat_count: int
     text: str
-    acknowledgement: bool = False
-    """A thank-you or "got it" that asks for nothing (see :func:`looks_like_thanks`)."""
+    asks_nothing: str | None = None
+    """Why the message asks nothing of the team (:func:`asks_for_nothing`), if it does not."""
+    angry_words: bool | None = None
+    """The words alone read as frustrated (tone at or over the threshold), before history
+    adds to it; None: take ``frustrated``. History counts once: a second unanswered
+    message is urgent when its words are angry, not because waiting made it "frustrated"."""
 
 
 def mentions_threat(text: str) -> str | None:
-    """The chargeback/legal/regulator threat a message makes, if any ("chargeback", "lawyer"…)."""
-    match = _THREAT.search(text.lower())
-    return match.group(0) if match else None
+    """The chargeback/legal/regulator threat aimed at the business a message makes, in
+    its own words ("chargeback", "take you to court"), or None (:func:`triage.rules.threat`:
+    "Sue" the colleague, a tennis court or a lawyer asking for invoices are none)."""
+    return rules.threat(text)
 
 
-_STILL_WANTS = re.compile(
-    r"\b(but|however|still|yet|again|not|never|no longer|nothing|wrong|please|can you|could you|would you"
-    r"|need|want|charged|cancel\w*|refund me|aber|pero|mais|ma)\b|n't|\?",
-    re.IGNORECASE,
-)
+def threat_reason(words: str) -> str:
+    """How the queue says it: "threatens a chargeback", "threatens legal action ('lawyer')"."""
+    if "charge" in words and "back" in words:
+        return "threatens a chargeback"
+    return f"threatens action ('{words}')"
 
 
-def looks_like_thanks(text: str) -> bool:
-    """A short note that only thanks or acknowledges and asks for nothing more:
-    "thanks, got it!" is one; "thanks, but I still have not been refunded" is not."""
-    body = text.strip()
-    return len(body) <= 200 and _THANKS.search(body) is not None and _STILL_WANTS.search(body) is None
+THANKS = "a thank-you or acknowledgement"
+"""The reason of a message that only thanks or acknowledges."""
 
 
-def asks_for_nothing(automated: bool, newest_text: str) -> bool:
-    """Mail whose categories are ``other`` whatever words it uses: machine-sent mail
-    (a payment processor's "refund succeeded" asks nobody for a refund) and plain
-    thank-yous under an old subject line."""
-    return automated or looks_like_thanks(newest_text)
+def asks_for_nothing(message) -> str | None:
+    """Why a message asks nothing of the team, or None when a customer waits for a reply:
+    machine-sent mail (a payment processor's "refund succeeded" asks nobody for a refund),
+    a sales pitch, survey or "no need to reply" note, and plain thank-yous under an old
+    subject line get no category, whatever words they use, and start no wait. A threat is
+    never nothing. ``message`` is a :class:`~triage.message.Message`."""
+    if message.automated:
+        return f"automated ({message.automated_reason or 'machine-sent'})"
+    if rules.threat(message.classifier_text):
+        return None
+    no_reply = rules.needs_no_reply(message.newest_text, message.subject)
+    if no_reply:
+        return f"needs no reply ({no_reply})"
+    if rules.acknowledgement(message.newest_text):
+        return THANKS
+    return None
 
 
 def ordinal(n: int) -> str:
@@ -97,12 +99,18 @@ def short_age(hours: float | None) -> str:
 
 
 def prioritize(facts: Facts) -> tuple[int, list[str]]:
-    """Return (priority, reasons) from what the message says and who sent it:
-    threats and frustrated repeat senders first, automated mail and thank-yous last."""
+    """Return (priority, reasons) from what the message says and who sent it.
+
+    1 (act now): a chargeback, legal or regulator threat; a 3rd message without a reply;
+    a customer whose words are angry and who already wrote or disputes a charge.
+    2 (today): frustrated, a 2nd message, or any of the four categories (money and
+    accounts are time-sensitive). 3: anything else that needs a reply. 4: mail that asks
+    nothing (machine-sent, thank-yous, pitches). How long they waited is not a fact here:
+    :mod:`triage.sla` ages a conversation's priority, in one place."""
+    if facts.asks_nothing:
+        return 4, [facts.asks_nothing]
     if facts.automated:
         return 4, [f"automated ({facts.automated_reason or 'machine-sent'})"]
-    if facts.acknowledgement:
-        return 4, ["a thank-you or acknowledgement"]
     reasons: list[str] = []
     urgent = False
     if facts.repeat_count >= 2:
@@ -111,12 +119,13 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
         reasons.append(f"frustrated ({facts.frustration:.2f})")
     threat = mentions_threat(facts.text)
     if threat:
-        reasons.append(f"mentions a {threat}" if threat in {"chargeback", "charge back", "lawyer", "regulator"} else f"mentions '{threat}'")
+        reasons.append(threat_reason(threat))
     reasons.extend(_CATEGORY_REASON[c] for c in facts.categories if c in _CATEGORY_REASON)
 
+    angry = facts.frustrated if facts.angry_words is None else facts.angry_words
     if threat or facts.repeat_count >= 3:
         urgent = True
-    elif facts.frustrated and (facts.repeat_count >= 2 or "fee_dispute" in facts.categories):
+    elif angry and (facts.repeat_count >= 2 or "fee_dispute" in facts.categories):
         urgent = True
     if urgent:
         return 1, reasons

@@ -1,12 +1,20 @@
-"""The models a team trained, next to the state file, and which one is active.
+"""The models a team trained, next to the state file, which one is active, and which
+files it trusts.
 
-``<state dir>/models/`` holds each trained model as ``NAME.joblib`` with its card
-``NAME.card.json`` (written by :func:`triage.model.save_model`, so the sha256 and
-scikit-learn checks apply), and ``active.json`` naming the model runs use. Names are
-UTC timestamps (``model-20261124T231431Z``), so they sort by age. Models that lost the
-comparison with the active one stay listed (their card says why): a person may still
-choose one with ``triage models --rollback NAME``. ``--rollback default`` clears the
-pointer, and runs use the shipped model again.
+``<state dir>/models/`` holds each trained model as ``NAME.npz`` with its card
+``NAME.card.json`` (written by :func:`triage.model.save_model`), and ``active.json``
+naming the model runs use. Names are UTC timestamps (``model-20261124T231431Z``), so they
+sort by age. Models that lost the comparison with the active one stay listed (their card
+says why): a person may still choose one with ``triage models --rollback NAME``.
+``--rollback default`` clears the pointer, and runs use the shipped model again.
+
+Trust. When the registry saves a model it records the file's sha256 in the state file
+(the ``registry_models`` table, owned by this module), and it loads a model by name only
+when the file's digest matches that record: a file dropped into the models folder, or
+one changed there together with its card, is refused before it is read. Names in
+``active.json`` and ``--rollback`` are plain names (:data:`NAME_PATTERN`) inside the
+models folder, never paths. Models saved by earlier versions in the pickle format
+(``NAME.joblib``) are listed as such and never loaded: retrain.
 
 ``triage models`` lists them all, the shipped default included.
 """
@@ -15,23 +23,44 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from triage.errors import ModelError
-from triage.model import CategoryModel, card_path, load_model, read_card, save_model
+from triage.model import LEGACY_SUFFIX, CategoryModel, card_path, legacy_error, load_model, model_path, read_card, \
+    save_model
 
 SHIPPED = "default"
 """The name ``triage models`` gives the shipped model (no registry model is called that)."""
 
 ACTIVE_FILE = "active.json"
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A model name: no path separators, no leading dot."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS registry_models(
+    name   TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    saved  TEXT NOT NULL
+);
+"""
 
 
 def models_dir(state_path: str | Path) -> Path:
     """``~/.local/state/triage/state.db`` -> ``~/.local/state/triage/models``."""
     return Path(state_path).expanduser().parent / "models"
+
+
+def check_name(name: object, where: str) -> str:
+    """``name`` when it is a plain model name; ModelError naming ``where`` it came from otherwise."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > 200:
+        raise ModelError(f"{where}: {name!r} is not a model name (letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit; no paths)")
+    return name
 
 
 @dataclass(frozen=True)
@@ -42,76 +71,109 @@ class Entry:
     path: Path
     card: dict
 
+    @property
+    def legacy(self) -> bool:
+        """True for a model in the old pickle format, which is never loaded."""
+        return self.path.suffix == LEGACY_SUFFIX
+
 
 class Registry:
-    """A models folder. Reading never creates it; :meth:`add` does."""
+    """A models folder and the digests its state file recorded. Reading never creates
+    either; :meth:`add` does."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, state_path: str | Path) -> None:
         self.root = Path(root).expanduser()
+        self.state_path = Path(state_path).expanduser()
 
     @classmethod
     def for_state(cls, state_path: str | Path) -> Registry:
         """The registry beside a state file."""
-        return cls(models_dir(state_path))
+        return cls(models_dir(state_path), state_path)
 
     def path_of(self, name: str) -> Path:
-        return self.root / f"{name}.joblib"
+        """``NAME.npz`` in the models folder (ModelError for a name that is no plain name)."""
+        return model_path(self.root, check_name(name, "model name"))
 
     def entries(self) -> list[Entry]:
-        """Every model with a readable card, oldest first."""
+        """Every model with a readable card, oldest first (old-format ones included)."""
         found = []
         for card_file in self.root.glob("*.card.json") if self.root.is_dir() else ():
-            path = self.root / card_file.name.replace(".card.json", ".joblib")
+            name = card_file.name.removesuffix(".card.json")
+            if not NAME_PATTERN.fullmatch(name):
+                continue
+            path = self.path_of(name)
+            legacy = self.root / f"{name}{LEGACY_SUFFIX}"
+            if not path.exists() and legacy.exists():
+                path = legacy
             try:
-                found.append(Entry(path.stem, path, read_card(path)))
+                found.append(Entry(name, path, read_card(path)))
             except ModelError:
                 continue
         return sorted(found, key=_age)
 
     def active_name(self) -> str | None:
         """The active model's name, or None when runs use the shipped model."""
+        pointer = self.root / ACTIVE_FILE
         try:
-            return json.loads((self.root / ACTIVE_FILE).read_text(encoding="utf-8"))["name"]
+            name = json.loads(pointer.read_text(encoding="utf-8"))["name"]
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{self.root / ACTIVE_FILE}: unreadable ({exc}); "
+            raise ModelError(f"{pointer}: unreadable ({exc}); "
                              "fix it with `triage models --rollback NAME`") from None
+        return check_name(name, f"{pointer} (fix it with `triage models --rollback NAME`)")
 
-    def active_path(self) -> Path | None:
-        """The active model's file, or None; ModelError when the pointer names a missing model."""
-        name = self.active_name()
-        if name is None:
-            return None
+    def load(self, name: str) -> tuple[CategoryModel, dict]:
+        """The registry model ``name``, read only if its file matches the digest recorded
+        when the registry saved it."""
         path = self.path_of(name)
         if not path.is_file():
-            raise ModelError(f"the active model {name} is missing from {self.root}; "
+            legacy = self.root / f"{name}{LEGACY_SUFFIX}"
+            if legacy.is_file():
+                raise legacy_error(legacy)
+            raise ModelError(f"the model {name} is missing from {self.root}; "
                              "choose another with `triage models --rollback NAME`")
-        return path
+        digest = self.recorded_sha256(name)
+        if digest is None:
+            raise ModelError(f"{path}: this state's registry ({self.state_path}) never saved a model called {name}, "
+                             "so there is no digest to check it against; refusing to read it")
+        return load_model(path, digest)
+
+    def load_active(self) -> tuple[CategoryModel, dict] | None:
+        """The active model and its card, or None when runs use the shipped model."""
+        name = self.active_name()
+        return None if name is None else self.load(name)
 
     def add(self, model: CategoryModel, card: dict, *, activate: bool) -> Entry:
-        """Save a new model under a fresh timestamped name; make it active if asked."""
+        """Save a new model under a fresh timestamped name and record its digest; make it
+        active if asked."""
         created = card.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         stamp = datetime.fromisoformat(created).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name, n = f"model-{stamp}", 1
-        while self.path_of(name).exists() or card_path(self.path_of(name)).exists():
+        while self._taken(name):
             n += 1
             name = f"model-{stamp}-{n}"
         card = save_model(model, self.path_of(name), card)
+        self._record(name, card["sha256"])
         if activate:
             self._point_at(name)
         return Entry(name, self.path_of(name), card)
 
+    def _taken(self, name: str) -> bool:
+        return any(p.exists() for p in (self.path_of(name), card_path(self.path_of(name)),
+                                         self.root / f"{name}{LEGACY_SUFFIX}")) or self.recorded_sha256(name) is not None
+
     def activate(self, name: str) -> None:
-        """Make ``name`` the active model after checking it loads (sha256, scikit-learn
-        version); ``default`` goes back to the shipped model."""
+        """Make ``name`` the active model after checking it loads (recorded digest, card,
+        format); ``default`` goes back to the shipped model."""
+        check_name(name, "--rollback")
         if name == SHIPPED:
             (self.root / ACTIVE_FILE).unlink(missing_ok=True)
             return
         known = [e.name for e in self.entries()]
         if name not in known:
             raise ModelError(f"no model {name!r} in {self.root}; known: {', '.join([SHIPPED, *known])}")
-        load_model(self.path_of(name))
+        self.load(name)
         self._point_at(name)
 
     def _point_at(self, name: str) -> None:
@@ -121,6 +183,36 @@ class Registry:
         tmp.write_text(json.dumps({"name": name, "activated": datetime.now(timezone.utc).isoformat(timespec="seconds")})
                        + "\n", encoding="utf-8")
         os.replace(tmp, pointer)
+
+    # -- the digests, in the state file ----------------------------------------------------
+
+    def recorded_sha256(self, name: str) -> str | None:
+        """The sha256 recorded when the registry saved ``name``, or None."""
+        if not self.state_path.is_file():
+            return None
+        try:
+            db = sqlite3.connect(f"{self.state_path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            try:
+                row = db.execute("SELECT sha256 FROM registry_models WHERE name = ?", (name,)).fetchone()
+            finally:
+                db.close()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise ModelError(f"{self.state_path}: cannot read the model digests ({exc})") from None
+        return row[0] if row else None
+
+    def _record(self, name: str, sha256: str) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.state_path, os.O_RDWR | os.O_CREAT, 0o600))  # private, as History makes it
+        db = sqlite3.connect(self.state_path, timeout=30)
+        try:
+            db.executescript(_SCHEMA)
+            with db:
+                db.execute("INSERT OR REPLACE INTO registry_models(name, sha256, saved) VALUES (?, ?, ?)",
+                           (name, sha256, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+        finally:
+            db.close()
 
     def last_learned_correction(self) -> int:
         """The highest correction id any model here learned from (0 for none): corrections
@@ -160,6 +252,7 @@ def summary(entry: Entry, active: bool) -> dict:
         "compared_with": activation.get("compared_with"),
         "incumbent_macro_f1": activation.get("incumbent_macro_f1"),
         "reason": activation.get("reason"),
+        "old_format": entry.legacy,
         "file": str(entry.path),
         "card": card,
     }
@@ -181,6 +274,8 @@ def format_table(rows: list[dict]) -> str:
         return "–" if value is None else f"{value:.3f}"
 
     def note(row: dict) -> str:
+        if row["old_format"]:
+            return f"old pickle format ({LEGACY_SUFFIX}): never loaded, retrain"
         if row["accepted"] is False:
             return f"not activated at training, against {row['compared_with']}: {row['reason']}"
         return ""

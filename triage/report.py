@@ -13,13 +13,13 @@ import html
 import json
 import math
 import sys
-from collections import Counter
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 from triage.history import History
+from triage.output import queue_summary, queue_table
 from triage.priority import PRIORITY_NAMES, short_age
 from triage.sla import Policy
 from triage.waiting import Conversation, waiting_conversations
@@ -41,7 +41,7 @@ def run_report(args, config) -> int:
         text = None
     if text is None:
         with open(args.out, "w", encoding="utf-8") if args.out else nullcontext(sys.stdout) as out:
-            write_table(rows, out)
+            write_table(rows, out, addresses=getattr(args, "addresses", False), now=now)
     elif args.out:
         Path(args.out).write_text(text, encoding="utf-8")
     else:
@@ -51,49 +51,22 @@ def run_report(args, config) -> int:
 
 # -- terminal -------------------------------------------------------------------------
 
-_PRIORITY_STYLE = {1: "bold red", 2: "yellow", 3: "default", 4: "dim"}
-
 
 def summary(rows: list[Conversation]) -> str:
-    """'7 conversations waiting for the team: 3 overdue, 2 × P1 (act now)'."""
-    text = f"{len(rows)} conversation{'s' if len(rows) != 1 else ''} waiting for the team"
-    overdue = sum(r.overdue for r in rows)
-    counts = Counter(r.priority for r in rows)
-    parts = ([f"{overdue} overdue"] if overdue else []) + [
-        f"{counts[p]} × P{p} ({PRIORITY_NAMES[p]})" for p in sorted(counts)]
-    return text + (": " + ", ".join(parts) if parts else "")
+    """'7 conversations waiting for the team: 2 × P1 (act now), …; 3 overdue'."""
+    return queue_summary(rows)
 
 
-def write_table(rows: list[Conversation], out: TextIO, width: int | None = None) -> None:
-    """The report as a terminal table, most urgent first; overdue waits in red."""
-    from rich import box
+def write_table(rows: list[Conversation], out: TextIO, width: int | None = None, addresses: bool = False,
+                now: datetime | None = None) -> None:
+    """The report as a terminal table, most urgent first, the same columns as the
+    ``once`` queue plus when each wait began."""
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     console = Console(file=out, width=width, highlight=False, soft_wrap=False)
-    table = Table(expand=True, box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
-    table.add_column("P", justify="center", no_wrap=True, min_width=1)
-    table.add_column("Waiting", justify="right", no_wrap=True, min_width=7)
-    table.add_column("Since", no_wrap=True, min_width=11)
-    table.add_column("Customer", overflow="ellipsis", no_wrap=True, min_width=10, max_width=26, ratio=2)
-    table.add_column("Subject", overflow="ellipsis", no_wrap=True, min_width=12, max_width=40, ratio=3)
-    table.add_column("Category", overflow="fold", width=13)
-    table.add_column("#", justify="right", no_wrap=True, min_width=1)
-    table.add_column("Why", overflow="fold", min_width=16, ratio=4)
-    for row in rows:
-        table.add_row(
-            Text(str(row.priority), style=_PRIORITY_STYLE[row.priority]),
-            Text(short_age(row.waiting_hours) + (" !" if row.overdue else ""), style="bold red" if row.overdue else ""),
-            row.waiting_since.strftime("%b %d %H:%M"),
-            Text(row.customer),
-            Text(row.subject or "(no subject)"),
-            Text(", ".join(row.categories) + (" !" if row.frustrated else ""), style="red" if row.frustrated else ""),
-            str(row.repeat_count),
-            Text("; ".join(row.reasons)),
-        )
-    console.print(table)
-    console.print(summary(rows))
+    if rows:
+        console.print(queue_table(rows, width=console.width, addresses=addresses, since=True, now=now))
+    console.print(summary(rows), soft_wrap=True)
 
 
 # -- the chart -------------------------------------------------------------------------
@@ -209,15 +182,16 @@ def _row(row: Conversation) -> str:
     chips = "".join(f'<span class="chip">{e(c)}</span>' for c in row.categories)
     if row.frustrated:
         chips += '<span class="chip frustrated">frustrated</span>'
-    badge = '<span class="badge">overdue</span>' if row.overdue else ""
+    badge = f'<span class="badge">overdue {e(short_age(row.overdue_hours))}</span>' if row.overdue else ""
     since = row.waiting_since.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    customer = f"{row.customer_name} <{row.customer}>" if row.customer_name else row.customer
     return (
         f'<tr class="{"overdue" if row.overdue else "on-time"}" data-thread="{e(row.thread_id)}">'
         f'<td><span class="prio p{row.priority}" title="{e(PRIORITY_NAMES[row.priority])}">P{row.priority}</span></td>'
         f'<td class="age">{e(short_age(row.waiting_hours))}{badge}</td>'
-        f'<td class="conv"><div class="subject">{e(row.subject or "(no subject)")}</div><div class="customer">{e(row.customer)}</div></td>'
+        f'<td class="conv"><div class="subject">{e(row.subject or "(no subject)")}</div><div class="customer">{e(customer)}</div></td>'
         f'<td class="cats">{chips}</td>'
-        f'<td class="num">{row.repeat_count}</td>'
+        f'<td class="num">{row.messages}</td>'
         f'<td class="since">{since}</td>'
         f'<td class="why">{e("; ".join(row.reasons))}</td></tr>'
     )
@@ -254,7 +228,7 @@ def render_html(rows: list[Conversation], now: datetime, policy: Policy | None =
 <section class="panel"><h2>Waiting conversations by age and priority</h2>{render_chart(rows)}</section>
 <section class="panel"><h2>Most urgent first</h2>
 <table id="waiting"><thead><tr><th>Priority</th><th>Waiting</th><th>Conversation</th><th>Categories</th>
-<th class="num">Repeats</th><th>Since</th><th>Why</th></tr></thead>
+<th class="num">Messages</th><th>Since</th><th>Why</th></tr></thead>
 <tbody>
 {body}
 </tbody></table></section>

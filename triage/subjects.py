@@ -10,6 +10,13 @@ _PREFIX = re.compile(
 )
 
 
+def without_prefixes(subject: str) -> str:
+    """The subject without reply/forward prefixes and list tags, as written otherwise:
+    "RE: Fwd: [Ticket] Refund please" -> "Refund please". A "Re:" says a message is a
+    reply, not that the customer is chasing anything."""
+    return _PREFIX.sub("", subject or "").strip()
+
+
 def subject_key(subject: str) -> str:
     """The subject with reply/forward prefixes and list tags removed, case-folded and
     whitespace-collapsed: "RE: Fwd: [Ticket] Refund  please" -> "refund please"."""

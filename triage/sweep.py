@@ -1,32 +1,34 @@
 """The sweep: make the waiting labels on the server agree with who is waiting now.
 
 Labels written when a message is triaged say how things stood then. As time passes a
-conversation ages past its reply target (:mod:`triage.sla`) and the team answers
-others, so the service re-evaluates every waiting conversation on a schedule, and
-``triage once`` does too:
+conversation ages past its reply target (:mod:`triage.sla`), the customer writes again
+and the team answers, so the sweep re-evaluates conversations and keeps this true:
 
-- a waiting conversation: the customer's latest waiting message carries
-  ``<prefix>overdue`` exactly when the conversation is overdue, and exactly one
-  priority label, the current one;
-- an answered stretch of conversation: its customer messages lose the waiting labels
-  (overdue, priority-N, frustrated, :data:`~triage.labels.WAITING_LABELS`); the category
-  labels stay.
+- of a waiting conversation, the customer's latest waiting message carries the
+  conversation's waiting labels (priority, ``overdue``, ``frustrated``:
+  :data:`~triage.labels.WAITING_LABELS`), and its other messages none;
+- an answered message carries none; category labels are never touched (they are the
+  message's, and a person may have corrected them).
 
-:func:`sweep_changes` compares that with the labels history says each message carries
-and returns only real changes, so a sweep with nothing to do writes nothing. It is pure
-apart from reading history; :func:`triage.imap.sweep.apply_sweep` carries the changes out.
+It is incremental: only conversations where something happened since the last sweep,
+or whose next deadline has come (:meth:`History.threads_to_sweep`), are evaluated, so a
+sweep costs what changed, not the size of the mailbox — except once after the service
+levels changed, when every conversation is evaluated again. :func:`sweep_changes` returns only
+real changes and marks the evaluated conversations swept (uncommitted: the caller commits
+once the labels are on the server); :func:`triage.imap.sweep.apply_sweep` carries them out.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple, TextIO
+from typing import NamedTuple
 
 from triage.history import History
-from triage.labels import WAITING_LABELS, labels_for
+from triage.labels import WAITING_LABELS, waiting_labels
 from triage.sla import Policy
-from triage.waiting import waiting_conversations
+from triage.waiting import conversation
 
 
 class SweepChange(NamedTuple):
@@ -39,26 +41,32 @@ class SweepChange(NamedTuple):
     add: frozenset[str]
     remove: frozenset[str]
     row: int = 0
+    flag: bool = True
+    """Whether adding priority-1 may set ``\\Flagged`` too (:meth:`Conversation.flag_due`)."""
 
 
-def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str) -> list[SweepChange]:
-    """The label changes due at ``now`` (see the module docstring): waiting
-    conversations most urgent first, then answered messages oldest first."""
+def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
+                  threads: Iterable[str] | None = None, flag_backlog_days: float = 7.0) -> list[SweepChange]:
+    """The waiting-label changes due at ``now`` in the conversations that need a look
+    (or in ``threads``), and mark those swept; see the module docstring."""
     changes = []
-    aged = {prefix + "overdue", *(f"{prefix}priority-{p}" for p in range(1, 5))}
-    for conversation in waiting_conversations(history, now, policy):
-        last = conversation.last
-        wanted = set(labels_for([], False, conversation.priority, prefix, conversation.overdue))
-        current = set(last.last_labels)
-        change = SweepChange(last.last_mailbox, last.last_uid, last.last_message_id,
-                             frozenset(wanted - current), frozenset((aged - wanted) & current), last.last_row)
-        if change.add or change.remove:
-            changes.append(change)
-    waiting_labels = {prefix + name for name in WAITING_LABELS}
-    for message in history.answered_with_labels(WAITING_LABELS):
-        stale = frozenset(waiting_labels & set(message.labels))
-        if stale:
-            changes.append(SweepChange(message.mailbox, message.uid, message.message_id, frozenset(), stale, message.row))
+    ours = {prefix + name for name in WAITING_LABELS}
+    if threads is None:
+        threads = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
+    for thread_id in list(threads):
+        standing = conversation(history, thread_id, now, policy)
+        wanted_on_last = set(waiting_labels(standing.priority, standing.frustrated, standing.overdue, prefix)
+                             ) if standing else set()
+        flag = standing.flag_due(now, flag_backlog_days) if standing else True
+        for row in history.customer_messages(thread_id):
+            if row["kind"] != "customer":
+                continue  # mail that asks nothing keeps its own labels
+            current = set(json.loads(row["labels"] or "[]"))
+            wanted = wanted_on_last if standing and row["id"] == standing.last.last_row else set()
+            add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
+            if add or remove:
+                changes.append(SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"], flag))
+        history.mark_swept(thread_id, standing.due if standing else None)
     return changes
 
 
@@ -67,12 +75,8 @@ def labels_after(labels: Iterable[str], change: SweepChange) -> list[str]:
     return sorted((set(labels) - change.remove) | change.add)
 
 
-def write_sweep(changes: list[SweepChange], out: TextIO) -> None:
-    """Say what the sweep would change, one line per message (nothing when nothing)."""
-    if not changes:
-        return
-    out.write(f"sweep: {len(changes)} message{'s' if len(changes) != 1 else ''} to relabel\n")
+def record_sweep(history: History, changes: Iterable[SweepChange]) -> None:
+    """Record the labels the messages carry once ``changes`` are made (after the server
+    has them, or at once for local mail, which has no server)."""
     for change in changes:
-        where = f"{change.mailbox} UID {change.uid}" if change.uid is not None else change.mailbox
-        edits = [f"+{label}" for label in sorted(change.add)] + [f"-{label}" for label in sorted(change.remove)]
-        out.write(f"  {change.message_id} ({where}): {' '.join(edits)}\n")
+        history.set_labels(change.row, labels_after(history.labels_of(change.row), change))

@@ -6,7 +6,8 @@ waiting", "third time"), anger ("unacceptable", "scam"), threats (chargeback, la
 regulator, bad reviews), shouting and punctuation. A logistic regression fitted on the
 annotated corpus weighs them, blended with a word model fitted on the same annotations
 (:class:`ToneModel`). The word model reads the category model's own features, so a
-message is vectorised once for both.
+message is vectorised once for both. Everything here is numpy and the standard library:
+the fitting is in :mod:`triage.training`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.sparse import spmatrix
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-
+from triage.features import FeatureRows, Features
+from triage.heads import LinearHeads
 from triage.lexicon import sentiment
 
 MAX_TONE_CHARS = 600
@@ -99,48 +98,53 @@ class CueWeights:
         return {"features": {n: round(w, 4) for n, w in zip(FEATURES, self.weights)}, "intercept": round(self.intercept, 4)}
 
 
+WORD_SHARE = 0.8
+"""How much of the tone score is the word model's (the rest is the lexicon and cues')."""
+
+
+def blend(word_scores: Sequence[float], cue_scores: Sequence[float], word_share: float) -> list[float]:
+    """The tone score: ``word_share`` of the word model's probability, the rest the cues'
+    (rounded to the four decimals scores are shown with)."""
+    return [round(float(word_share * w + (1 - word_share) * c), 4) for w, c in zip(word_scores, cue_scores)]
+
+
 @dataclass
 class ToneModel:
-    """How frustrated a text sounds: a word model (logistic regression over TF-IDF words
-    and character n-grams, which learned the corpus's many ways of being fed up) blended
-    with the lexicon-and-cues model (which knows VADER's 7,500 words the corpus may never
-    use).
+    """How frustrated a text sounds: a word model (a logistic head over TF-IDF words and
+    character n-grams, which learned the corpus's many ways of being fed up) blended with
+    the lexicon-and-cues model (which knows VADER's 7,500 words the corpus may never use).
 
-    ``words`` is a (features, classify) pipeline. When it is trained alongside a category
-    model its features step *is* that model's (:meth:`shares_features_with`), and callers
-    holding those features already pass them to :meth:`scores` instead of paying for a
-    second vectorisation.
+    When the tone model is trained alongside a category model, its ``features`` *are*
+    that model's (:meth:`shares_features_with`), and callers holding the rows already
+    pass them to :meth:`scores` instead of paying for a second vectorisation.
 
     Measured on the held-out set, the blend scores as well as the word model alone and
     far better than the cues alone (docs/model_selection.md); the cues are kept for mail
     unlike the corpus.
     """
 
-    words: Pipeline
+    features: Features
+    words: LinearHeads
     cues: CueWeights
-    word_share: float = 0.8
+    word_share: float = WORD_SHARE
 
-    def scores(self, texts: Sequence[str], features: spmatrix | None = None) -> list[float]:
-        """Frustration from words alone (0..1) for each text; ``features`` are the rows of
-        ``texts`` as the word model's features step already transformed them."""
+    def scores(self, texts: Sequence[str], rows: FeatureRows | None = None) -> list[float]:
+        """Frustration from words alone (0..1) for each text; ``rows`` are ``texts`` as
+        :attr:`features` already transformed them."""
         if not texts:
             return []
-        if features is None:
-            word_scores = self.words.predict_proba(list(texts))[:, 1]
-        else:
-            word_scores = self.words.steps[-1][1].predict_proba(features)[:, 1]
-        return [round(float(self.word_share * w + (1 - self.word_share) * self.cues.score(t)), 4)
-                for w, t in zip(word_scores, texts)]
+        if rows is None:
+            rows = self.features.transform(texts)
+        return self.blended(texts, self.words.probabilities(rows)[:, 0])
+
+    def blended(self, texts: Sequence[str], word_scores: Sequence[float]) -> list[float]:
+        """The tone of ``texts`` given the word model's probabilities for them."""
+        return blend(word_scores, [self.cues.score(t) for t in texts], self.word_share)
 
     def score(self, text: str) -> float:
         """:meth:`scores` for one text."""
         return self.scores([text])[0]
 
-    def shares_features_with(self, features) -> bool:
-        """True when the word model reads exactly ``features`` (the same fitted object)."""
-        return self.words.steps[0][1] is features
-
-
-def word_tone_classifier() -> LogisticRegression:
-    """The untrained estimator of the word model for tone."""
-    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
+    def shares_features_with(self, features: Features) -> bool:
+        """True when the word model reads exactly ``features`` (the same object)."""
+        return self.features is features

@@ -1,37 +1,165 @@
-"""Train and measure models: cross-validation, per-label thresholds, held-out scores, cards.
+"""Train and measure models with scikit-learn: cross-validation, per-label thresholds,
+held-out scores, cards; then export what was learned to triage's own model form
+(:mod:`triage.model`), which scores without scikit-learn.
 
 Everything here is a pure function of labeled examples; writing files is left to the
-caller (``triage train`` and ``scripts/build_default_model.py``).
+caller (``triage train`` and ``scripts/build_default_model.py``). This is the only module
+that imports scikit-learn, and only training imports it.
 """
 
 from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
-from sklearn.pipeline import Pipeline
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 from triage import CATEGORIES, __version__
-from triage.labeled import Example, LabeledSet
-from triage.model import DEFAULT_ESTIMATOR, CategoryModel, build_pipeline
-from triage.priority import asks_for_nothing
-from triage.tone import CueWeights, ToneModel, tone_features, word_tone_classifier
+from triage.evaluation import evaluate, label_metrics, texts_and_targets, without_rule_exceptions
+from triage.features import TOKEN_PATTERN, CharWbTfidf, Features, WordTfidf
+from triage.heads import LinearHeads
+from triage.labeled import LabeledSet
+from triage.language import coverage, detect, tally
+from triage.model import CategoryModel
+from triage.textprep import NormalisedHead, normalise
+from triage.tone import WORD_SHARE, CueWeights, ToneModel, blend, tone_features
 
 Progress = Callable[[str], None]
 """Called with a short description as each training step starts."""
 
 _THRESHOLD_GRID = np.round(np.arange(0.20, 0.81, 0.025), 3)
 
+ESTIMATORS = ("lr_word", "lr_word_char", "svm_word_char")
+DEFAULT_ESTIMATOR = "lr_word_char"
+CHAR_NGRAM_CHARS = 1000
 
-def texts_and_targets(examples: Sequence[Example], labels: Sequence[str] = CATEGORIES) -> tuple[list[str], np.ndarray]:
-    """Model input texts and the 0/1 target matrix (rows: examples, columns: labels)."""
-    texts = [e.message.classifier_text for e in examples]
-    targets = np.array([[int(label in e.categories) for label in labels] for e in examples], dtype=int)
-    return texts, targets
+
+def build_pipeline(kind: str = DEFAULT_ESTIMATOR) -> Pipeline:
+    """A fresh, untrained text -> multi-label scikit-learn pipeline of the named kind.
+
+    ``lr_word``: word 1-2-grams + logistic regression; ``lr_word_char`` adds character
+    3-5-grams of the first 1,000 characters (robust to typos, inflection and a few
+    non-English words; 2-5-grams of everything scored the same and ran at half the speed);
+    ``svm_word_char``: the same features with a sigmoid-calibrated linear SVM.
+    """
+    word = TfidfVectorizer(preprocessor=normalise, ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=40_000)
+    if kind == "lr_word":
+        features = word
+    else:
+        char = TfidfVectorizer(preprocessor=NormalisedHead(CHAR_NGRAM_CHARS), analyzer="char_wb", ngram_range=(3, 5),
+                               min_df=2, sublinear_tf=True, max_features=60_000)
+        features = FeatureUnion([("word", word), ("char", char)])
+    if kind in ("lr_word", "lr_word_char"):
+        base = LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
+    elif kind == "svm_word_char":
+        base = CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced"), method="sigmoid", cv=3)
+    else:
+        raise ValueError(f"unknown estimator {kind!r}; known: {', '.join(ESTIMATORS)}")
+    return Pipeline([("features", features), ("classify", OneVsRestClassifier(base))])
+
+
+def word_tone_classifier() -> LogisticRegression:
+    """The untrained estimator of the word model for tone."""
+    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000)
+
+
+# -- export: scikit-learn objects -> triage's model form -----------------------------------
+
+def export_vectorizer(name: str, vectorizer: TfidfVectorizer, weight: float = 1.0) -> WordTfidf | CharWbTfidf:
+    """A fitted ``TfidfVectorizer`` of the kind :func:`build_pipeline` makes, as a block.
+    ValueError for settings the blocks do not reproduce."""
+    preprocessor = vectorizer.preprocessor
+    if preprocessor is normalise:
+        head = None
+    elif isinstance(preprocessor, NormalisedHead):
+        head = preprocessor.chars
+    else:
+        raise ValueError(f"{name}: unsupported preprocessor {preprocessor!r}")
+    unsupported = {"tokenizer": None, "stop_words": None, "binary": False, "norm": "l2", "use_idf": True,
+                   "input": "content", "token_pattern": TOKEN_PATTERN}
+    for setting, expected in unsupported.items():
+        if getattr(vectorizer, setting) != expected:
+            raise ValueError(f"{name}: {setting}={getattr(vectorizer, setting)!r} is not supported")
+    kinds = {"word": WordTfidf, "char_wb": CharWbTfidf}
+    if vectorizer.analyzer not in kinds:
+        raise ValueError(f"{name}: analyzer {vectorizer.analyzer!r} is not supported")
+    terms = [""] * len(vectorizer.vocabulary_)
+    for term, column in vectorizer.vocabulary_.items():
+        terms[column] = term
+    return kinds[vectorizer.analyzer](name=name, terms=terms, idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+                                      ngram_range=tuple(vectorizer.ngram_range),
+                                      sublinear_tf=bool(vectorizer.sublinear_tf), head_chars=head, weight=weight)
+
+
+def export_features(step) -> Features:
+    """The fitted features step of a :func:`build_pipeline` pipeline (a vectorizer or a
+    ``FeatureUnion`` of vectorizers) as feature blocks."""
+    if isinstance(step, TfidfVectorizer):
+        return Features((export_vectorizer("word", step),))
+    weights = step.transformer_weights or {}
+    return Features(tuple(export_vectorizer(name, part, float(weights.get(name, 1.0)))
+                          for name, part in step.transformer_list if part not in ("drop", None)))
+
+
+def _members(estimator) -> list[tuple[np.ndarray, float, float, float]]:
+    """(coef, intercept, scale, shift) of each logistic member of a binary estimator."""
+    if isinstance(estimator, LogisticRegression):
+        return [(estimator.coef_[0], float(estimator.intercept_[0]), 1.0, 0.0)]
+    if isinstance(estimator, CalibratedClassifierCV) and estimator.method == "sigmoid":
+        members = []
+        for calibrated in estimator.calibrated_classifiers_:
+            svm, [calibrator] = calibrated.estimator, calibrated.calibrators
+            members.append((svm.coef_[0], float(svm.intercept_[0]), -float(calibrator.a_), -float(calibrator.b_)))
+        return members
+    if hasattr(estimator, "y_"):  # scikit-learn's stand-in for a label with one class only
+        always = float(np.ravel(estimator.y_)[0])
+        return [(None, 50.0 if always else -50.0, 1.0, 0.0)]
+    raise ValueError(f"cannot export {type(estimator).__name__}")
+
+
+def export_heads(estimators: Sequence, width: int) -> LinearHeads:
+    """Binary estimators (one per output) as linear heads over ``width`` feature columns."""
+    columns, intercepts, scales, shifts, outputs = [], [], [], [], []
+    for output, estimator in enumerate(estimators):
+        for coef, intercept, scale, shift in _members(estimator):
+            columns.append(np.zeros(width) if coef is None else np.asarray(coef, dtype=np.float64))
+            intercepts.append(intercept)
+            scales.append(scale)
+            shifts.append(shift)
+            outputs.append(output)
+    return LinearHeads(np.ascontiguousarray(np.column_stack(columns)), np.array(intercepts), np.array(scales),
+                       np.array(shifts), np.array(outputs, dtype=np.int64), len(estimators))
+
+
+@dataclass(frozen=True)
+class FittedFeatures:
+    """A fitted scikit-learn features step and the same features exported."""
+
+    step: object
+    exported: Features
+
+    @classmethod
+    def of(cls, step) -> FittedFeatures:
+        return cls(step, export_features(step))
+
+
+def export_model(pipeline: Pipeline, thresholds: dict[str, float], tone: ToneModel | None = None,
+                 labels: Sequence[str] = CATEGORIES, features: Features | None = None) -> CategoryModel:
+    """A fitted :func:`build_pipeline` pipeline as a :class:`CategoryModel`; ``features``
+    are its features step already exported (so a tone model can share them)."""
+    features = features or export_features(pipeline.named_steps["features"])
+    heads = export_heads(pipeline.named_steps["classify"].estimators_, features.width)
+    return CategoryModel(features, heads, tuple(labels), dict(thresholds), tone)
 
 
 def out_of_fold_scores(texts: list[str], targets: np.ndarray, kind: str = DEFAULT_ESTIMATOR, folds: int = 5,
@@ -59,40 +187,6 @@ def tune_thresholds(targets: np.ndarray, scores: np.ndarray, labels: Sequence[st
     return thresholds
 
 
-def label_metrics(targets: np.ndarray, predicted: np.ndarray, labels: Sequence[str] = CATEGORIES) -> dict:
-    """Precision, recall, F1 and support per label, plus macro averages and exact-match rate."""
-    result: dict = {"labels": {}}
-    for column, label in enumerate(labels):
-        truth, guess = targets[:, column].astype(bool), predicted[:, column].astype(bool)
-        tp, fp, fn = int((truth & guess).sum()), int((~truth & guess).sum()), int((truth & ~guess).sum())
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        result["labels"][label] = {"precision": round(precision, 3), "recall": round(recall, 3),
-                                   "f1": round(f1, 3), "support": int(truth.sum())}
-    for metric in ("precision", "recall", "f1"):
-        result[f"macro_{metric}"] = round(float(np.mean([m[metric] for m in result["labels"].values()])), 3)
-    result["exact_match"] = round(float((targets == predicted).all(axis=1).mean()), 3) if len(targets) else 0.0
-    result["messages"] = int(len(targets))
-    return result
-
-
-def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray) -> np.ndarray:
-    """Apply the per-message rule the engine applies after the model: mail that asks for
-    nothing (automated mail, plain thank-yous) has no category. Scores then measure what
-    the product decides, not the bare model."""
-    keep = np.array([[0 if asks_for_nothing(e.message.automated, e.message.newest_text) else 1] for e in examples])
-    return predicted * keep
-
-
-def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
-    """Score a trained model, as the engine uses it, on labeled mail it did not train on."""
-    texts, targets = texts_and_targets(labeled.examples, model.labels)
-    predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)],
-                         dtype=int).reshape(len(texts), len(model.labels))
-    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted), model.labels)
-
-
 def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: LabeledSet | None = None,
                 folds: int = 5, progress: Progress | None = None, source: str = "",
                 inherit_tone: tuple[ToneModel, dict] | None = None) -> tuple[CategoryModel, dict]:
@@ -109,26 +203,33 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     oof = out_of_fold_scores(texts, targets, kind, folds, progress=progress)
     thresholds = tune_thresholds(targets, oof)
     cv_predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
-    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted)
+    languages, languages_card = covered_languages(labeled)
+    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted, languages=languages)
+    human = np.array([not e.message.automated for e in labeled.examples])
     if not can_fit_tone(labeled) and inherit_tone is None:
         raise ValueError("no frustration annotations to fit tone on, and no tone model to carry over")
     if progress:
         progress("fitting the final model on all examples")
     pipeline = build_pipeline(kind).fit(texts, targets)
+    features = FittedFeatures.of(pipeline.named_steps["features"])
     if can_fit_tone(labeled):
         if progress:
             progress("fitting the tone model")
-        tone, tone_card = fit_tone(labeled, folds, kind=kind, features=pipeline.named_steps["features"])
+        tone, tone_card = fit_tone(labeled, folds, kind=kind, features=features)
     else:
         tone, tone_card = inherit_tone[0], {**inherit_tone[1], "inherited": True}
-    model = CategoryModel(pipeline, CATEGORIES, thresholds, tone)
+    model = export_model(pipeline, thresholds, tone, features=features.exported)
+    model.languages = languages
     card = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "triage_version": __version__,
         "python_version": platform.python_version(),
+        "sklearn_version": sklearn.__version__,
         "estimator": kind,
         "data": {"source": source, "sha256": labeled.sha256, "counts": labeled.counts(), "skipped": labeled.skipped},
-        "cross_validation": {"folds": folds, **label_metrics(targets, cv_predicted)},
+        # Scored on the mail that reaches the queue as a customer's: machine-delivered
+        # examples (alerts forwarding tweets) train the words but never get a category.
+        "cross_validation": {"folds": folds, **label_metrics(targets[human], cv_predicted[human])},
     }
     if holdout is not None:
         if progress:
@@ -137,12 +238,24 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
         if can_fit_tone(holdout, minimum=1):
             tone_card = {**tone_card, "holdout": tone_metrics(tone, holdout)}
     card["tone"] = tone_card
+    card["languages"] = languages_card
     return model, card
 
 
+def covered_languages(labeled: LabeledSet) -> tuple[frozenset[str], dict]:
+    """The languages the examples give the model enough data for (:func:`triage.language.coverage`),
+    and the tally behind it, for the card."""
+    pairs = [(detect(e.message.classifier_text).code, e.categories) for e in labeled.examples]
+    covered = coverage(pairs)
+    table = {code: {"messages": t.messages, **dict(t.per_category)} for code, t in sorted(tally(pairs).items())}
+    return covered, {"covered": sorted(covered), "tally": table}
+
+
 def annotated_tone(labeled: LabeledSet) -> tuple[list[str], np.ndarray]:
-    """Texts and 0/1 frustrated targets of the human-written examples annotated for tone."""
-    annotated = [e for e in labeled.examples if e.frustrated is not None and not e.message.automated]
+    """Texts and 0/1 frustrated targets of the examples annotated for tone — machine-
+    delivered ones too: a tweet forwarded by a social-listening service is a person's
+    words, and a bounce's calm is a calm to learn."""
+    annotated = [e for e in labeled.examples if e.frustrated is not None]
     return [e.message.classifier_text for e in annotated], np.array([int(bool(e.frustrated)) for e in annotated])
 
 
@@ -153,12 +266,12 @@ def can_fit_tone(labeled: LabeledSet, minimum: int = 20) -> bool:
 
 
 def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7, *, kind: str = DEFAULT_ESTIMATOR,
-             features=None) -> tuple[ToneModel, dict]:
+             features: FittedFeatures | None = None) -> tuple[ToneModel, dict]:
     """Fit the tone model (words + cues) on annotated examples; k-fold F1 at 0.5 of the blend.
 
     The word model reads the features of a category pipeline of ``kind``: ``features``,
-    the fitted features step of the category model the tone model will travel with, so
-    a message is vectorised once for both (each cross-validation fold fits its own)."""
+    the fitted features of the category model the tone model will travel with, so a
+    message is vectorised once for both (each cross-validation fold fits its own)."""
     texts, y = annotated_tone(labeled)
     if len(set(y)) < 2:
         raise ValueError("the tone model needs examples annotated both frustrated and not")
@@ -166,21 +279,23 @@ def fit_tone(labeled: LabeledSet, folds: int = 5, seed: int = 7, *, kind: str = 
     blended = np.zeros(len(y))
     for train, test in KFold(n_splits=folds, shuffle=True, random_state=seed).split(texts):
         fold_features = build_pipeline(kind).named_steps["features"].fit([texts[i] for i in train])
-        fold = _tone_model([texts[i] for i in train], cue_features[train], y[train], fold_features)
-        blended[test] = fold.scores([texts[i] for i in test])
+        cues, words = _fit_tone_parts(fold_features.transform([texts[i] for i in train]), cue_features[train], y[train])
+        word_scores = words.predict_proba(fold_features.transform([texts[i] for i in test]))[:, 1]
+        blended[test] = blend(word_scores, [cues.score(texts[i]) for i in test], WORD_SHARE)
     if features is None:
-        features = build_pipeline(kind).named_steps["features"].fit(texts)
-    tone = _tone_model(texts, cue_features, y, features)
+        features = FittedFeatures.of(build_pipeline(kind).named_steps["features"].fit(texts))
+    cues, words = _fit_tone_parts(features.step.transform(texts), cue_features, y)
+    tone = ToneModel(features.exported, export_heads([words], features.exported.width), cues)
     metrics = label_metrics(y[:, None], (blended >= 0.5).astype(int)[:, None], ["frustrated"])["labels"]["frustrated"]
     return tone, {"cross_validation": {"folds": folds, **metrics}, "annotated": int(len(y)),
                   "word_share": tone.word_share, "cue_weights": tone.cues.as_dict()}
 
 
-def _tone_model(texts: list[str], cue_features: np.ndarray, y: np.ndarray, features) -> ToneModel:
-    """Tone weights fitted on ``texts``, the word model over the already fitted ``features``."""
+def _fit_tone_parts(matrix, cue_features: np.ndarray, y: np.ndarray) -> tuple[CueWeights, LogisticRegression]:
+    """The cue weights and the fitted word classifier, from the texts' feature ``matrix``."""
     cues = LogisticRegression(C=10.0, class_weight="balanced", max_iter=1000).fit(cue_features, y)
-    words = Pipeline([("features", features), ("classify", word_tone_classifier().fit(features.transform(texts), y))])
-    return ToneModel(words, CueWeights(tuple(float(w) for w in cues.coef_[0]), float(cues.intercept_[0])))
+    words = word_tone_classifier().fit(matrix, y)
+    return CueWeights(tuple(float(w) for w in cues.coef_[0]), float(cues.intercept_[0])), words
 
 
 def tone_metrics(tone: ToneModel, labeled: LabeledSet, threshold: float = 0.5) -> dict:

@@ -1,18 +1,23 @@
-"""Who is waiting, now: every conversation whose last word is the customer's, with its
-stored decisions combined and aged by the service levels, most urgent first.
+"""Who is waiting, now: a conversation whose last word is the customer's, with its stored
+decisions combined and aged by the service levels, in one urgency order.
 
-The report prints this list and the sweep makes the labels on the server agree with it,
-so both always say the same thing.
+One order drives everything the team sees — the ``once`` table, ``triage report`` and
+the labels on the server — so they never disagree (:func:`urgency_key`): priority first,
+then how far past its reply target the conversation is, then how frustrated the customer
+is. Within a waiting conversation only the customer's latest message carries the
+conversation's priority labels; the sweep (:mod:`triage.sweep`) keeps the server so.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from triage import CATEGORIES, OTHER
-from triage.history import History, Waiting
+from triage.history import History, Waiting, parse_iso
 from triage.priority import NEEDS_REPLY
 from triage.sla import Policy, assess
 
@@ -21,40 +26,65 @@ _NUMBERS = re.compile(r"\d+(\.\d+)?(st|nd|rd|th)?")
 
 @dataclass
 class Conversation:
-    """One waiting conversation as the report shows it and the sweep labels it."""
+    """One waiting conversation as the queue shows it and the sweep labels it."""
 
     thread_id: str
     customer: str
+    customer_name: str
     subject: str
+    """The subject of the customer's latest message."""
     categories: list[str]
     waiting_since: datetime
     waiting_hours: float
+    messages: int
+    """How many of the customer's messages wait for a reply in this conversation."""
     repeat_count: int
     frustrated: bool
     frustration: float
     priority: int
     """Current priority: the most urgent decision of the wait, aged (:func:`triage.sla.assess`)."""
     overdue: bool
+    overdue_hours: float
+    """Hours past the reply target (negative: time left)."""
     target_hours: float | None
     reasons: list[str]
     last: Waiting
     """The history row: the customer's latest waiting message, its place and labels."""
+    backlog: bool = False
+    """The wait began before triage started watching (a first run's backlog)."""
+    due: datetime | None = None
+    """When age changes this standing next (None: only new mail or a reply will)."""
+    waiting_rows: tuple[int, ...] = ()
+    """Rows of the customer's messages in this wait, oldest first."""
+    last_date: datetime | None = None
+    """When the customer's latest waiting message was sent."""
+
+    def flag_due(self, now: datetime, backlog_days: float) -> bool:
+        """Whether priority 1 here may also set ``\\Flagged``: always for a wait that
+        began under triage's watch; for the backlog a first run found, only when the
+        customer's latest message is at most ``backlog_days`` old — so importing old mail
+        flags this week's emergencies, not hundreds of stale ones."""
+        if not self.backlog or self.last_date is None:
+            return True
+        return (now - self.last_date).total_seconds() <= backlog_days * 86400
 
     def to_json(self) -> dict:
-        """The ``triage report --format json`` contract of DESIGN.md (plus ``frustration``,
-        ``overdue`` and ``target_hours``)."""
+        """The ``triage report --format json`` row (docs/contracts.md)."""
         return {
             "thread_id": self.thread_id,
             "customer": self.customer,
+            "customer_name": self.customer_name,
             "subject": self.subject,
             "categories": self.categories,
             "waiting_since": self.waiting_since.isoformat(),
             "waiting_hours": self.waiting_hours,
+            "messages": self.messages,
             "repeat_count": self.repeat_count,
             "frustrated": self.frustrated,
             "frustration": self.frustration,
             "priority": self.priority,
             "overdue": self.overdue,
+            "overdue_hours": self.overdue_hours,
             "target_hours": self.target_hours,
             "reasons": self.reasons,
             "last_message_id": self.last.last_message_id,
@@ -62,37 +92,64 @@ class Conversation:
 
 
 def urgency_key(conversation: Conversation) -> tuple:
-    """Most urgent first: priority, then longest wait, then most frustrated."""
-    return (conversation.priority, -conversation.waiting_hours, -conversation.frustration, conversation.thread_id)
+    """Most urgent first: priority, then furthest past its reply target, then most
+    frustrated, then waiting longest."""
+    return (conversation.priority, -conversation.overdue_hours, -conversation.frustration,
+            conversation.waiting_since, conversation.thread_id)
 
 
 def waiting_conversations(history: History, now: datetime, policy: Policy) -> list[Conversation]:
     """Every waiting conversation, evaluated for ``now``, most urgent first."""
-    conversations = [_evaluate(history, waiting, now, policy) for waiting in history.waiting()]
-    return sorted(conversations, key=urgency_key)
+    found = (conversation(history, waiting.thread_id, now, policy) for waiting in history.waiting())
+    return sorted((c for c in found if c is not None), key=urgency_key)
 
 
-def _evaluate(history: History, waiting: Waiting, now: datetime, policy: Policy) -> Conversation:
-    decided = history.decisions_since(waiting.thread_id, waiting.waiting_since)
-    hours = round(max((now - waiting.waiting_since).total_seconds() / 3600, 0.0), 1)
+def conversation(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
+    """The conversation's standing at ``now``, or None when nobody waits in it."""
+    answered = history.answered_upto(thread_id)
+    rows = history.customer_messages(thread_id)
+    waiting = [r for r in rows if r["awaits_reply"] and (answered is None or parse_iso(r["date"]) > answered)]
+    if not waiting:
+        return None
+    thread = history.thread(thread_id)
+    last = waiting[-1]
+    since = parse_iso(waiting[0]["date"])
+    hours = round(max((now - since).total_seconds() / 3600, 0.0), 1)
+    decided = [_decision(r) for r in waiting if r["priority"] is not None]
     priority, reasons = combine(decided)
-    standing = assess(priority, reasons, hours, policy)
+    started = history.watch_started()
+    backlog = started is not None and since < started
+    standing = assess(priority, reasons, hours, policy, backlog=backlog)
     return Conversation(
-        thread_id=waiting.thread_id,
-        customer=waiting.customer,
-        subject=waiting.subject,
+        thread_id=thread_id,
+        customer=thread["customer"],
+        customer_name=next((r["customer_name"] for r in reversed(waiting) if r["customer_name"]), ""),
+        subject=last["subject"] or thread["subject"],
         categories=[c for c in CATEGORIES if any(c in d["categories"] for d in decided)] or [OTHER],
-        waiting_since=waiting.waiting_since,
+        waiting_since=since,
         waiting_hours=hours,
-        repeat_count=history.unanswered_count(waiting.customer, now),
+        messages=len(waiting),
+        repeat_count=history.unanswered_count(thread["customer"], now),
         frustrated=any(d["frustrated"] for d in decided),
         frustration=max((d["frustration"] for d in decided), default=0.0),
         priority=standing.priority,
         overdue=standing.overdue,
+        overdue_hours=standing.overdue_hours,
         target_hours=standing.target_hours,
         reasons=standing.reasons,
-        last=waiting,
+        last=Waiting(thread_id, thread["customer"], thread["subject"], since, last["message_id"], last["mailbox"],
+                     last["uid"], tuple(json.loads(last["labels"] or "[]")), last["id"]),
+        backlog=backlog,
+        due=since + timedelta(hours=standing.due_hours) if standing.due_hours is not None else None,
+        waiting_rows=tuple(r["id"] for r in waiting),
+        last_date=parse_iso(last["date"]),
     )
+
+
+def _decision(row: sqlite3.Row) -> dict:
+    return {"categories": json.loads(row["categories"] or "[]"), "frustration": row["frustration"] or 0.0,
+            "frustrated": bool(row["frustrated"]), "priority": row["priority"],
+            "reasons": json.loads(row["reasons"] or "[]")}
 
 
 def combine(decided: list[dict]) -> tuple[int, list[str]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager, nullcontext
 
-from triage.config import Config
+from triage.config import Config, default_state_path
 from triage.engine import BatchStats, Engine, Settings
 from triage.history import History
 
@@ -17,8 +17,8 @@ log = logging.getLogger("triage")
 
 
 def state_path(args, config: Config) -> str:
-    """``--state``, else the config's ``[state] path``."""
-    return getattr(args, "state", None) or config.state.path
+    """``--state``, else the config's ``[state] path``, else $XDG_STATE_HOME/triage/state.db."""
+    return getattr(args, "state", None) or config.state.path or str(default_state_path())
 
 
 def open_history(args, config: Config) -> History:
@@ -41,11 +41,11 @@ def run_lock(args, config: Config) -> AbstractContextManager:
 def make_engine(args, config: Config, history: History) -> Engine:
     """An Engine with the model, tone weights and settings this run uses."""
     from triage.modelstore import resolve_model
-    from triage.registry import models_dir
+    from triage.registry import Registry
     from triage.sla import Policy
 
     model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None,
-                                 models_dir(state_path(args, config)))
+                                 Registry.for_state(state_path(args, config)))
     addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
     settings = Settings(
         support_addresses=frozenset(addresses),
@@ -53,6 +53,7 @@ def make_engine(args, config: Config, history: History) -> Engine:
         follow_up_gap_hours=config.triage.follow_up_gap_hours,
         label_prefix=config.labels.prefix,
         sla=Policy.from_config(config.sla),
+        flag_backlog_days=config.labels.flag_backlog_days,
     )
     return Engine(model, model.tone, history, settings, now=getattr(args, "now", None), workers=config.triage.workers)
 
@@ -62,6 +63,8 @@ def log_summary(stats: BatchStats) -> None:
     read: they are rows labelled ``unreadable``, and a person should look at them."""
     log.info("parsed %d, triaged %d, team replies %d, already triaged %d, unreadable %d",
              stats.parsed, stats.triaged, stats.team_replies, stats.already_triaged, stats.broken)
+    for note in stats.notes:
+        log.warning("%s", note)
     if stats.broken:
         shown = ", ".join(stats.broken_keys[:5]) + (" …" if stats.broken > 5 else "")
         log.warning("%d message%s could not be read (labelled unreadable): %s", stats.broken,

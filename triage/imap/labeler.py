@@ -121,12 +121,14 @@ class LabelChange:
     uid: int
     add: frozenset[str] = frozenset()
     remove: frozenset[str] = frozenset()
+    flag: bool = True
+    """Whether adding the flag label sets ``\\Flagged`` too (no for old backlog)."""
 
     @classmethod
-    def of(cls, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> LabelChange:
+    def of(cls, uid: int, add: Iterable[str] = (), remove: Iterable[str] = (), flag: bool = True) -> LabelChange:
         """Build a change; a label both added and removed is added."""
         added = frozenset(add)
-        return cls(uid, added, frozenset(remove) - added)
+        return cls(uid, added, frozenset(remove) - added, flag)
 
 
 @dataclass(frozen=True)
@@ -155,20 +157,25 @@ def plan(
     """The writes that carry out ``changes``, one :class:`Action` per (verb, label) with
     all its UIDs. ``target`` maps a label to the keyword, Gmail label or folder of
     ``kind``; ``kind`` None writes no labels. When ``flag_label`` is added or removed,
-    ``\\Flagged`` is too. Removals come first (so where two labels share a keyword, the
-    added one stays), then additions, each by label."""
+    ``\\Flagged`` is too (added only where the change allows it: ``LabelChange.flag``).
+    Removals come first (so where two labels share a keyword, the added one stays), then
+    additions, each by label."""
     grouped: dict[tuple[Verb, str], set[int]] = defaultdict(set)
+    unflagged: set[int] = set()
     for change in changes:
         for verb, labels in (("remove", change.remove), ("add", change.add)):
             for label in labels:
                 grouped[(verb, label)].add(change.uid)
+        if not change.flag:
+            unflagged.add(change.uid)
     actions = []
     for (verb, label), uids in sorted(grouped.items(), key=lambda item: (item[0][0] == "add", item[0][1])):
         ordered = tuple(sorted(uids))
         if kind is not None:
             actions.append(Action(verb, kind, target(label), label, ordered))
-        if label == flag_label:
-            actions.append(Action(verb, "flag", FLAGGED, label, ordered))
+        flagged = tuple(uid for uid in ordered if verb == "remove" or uid not in unflagged)
+        if label == flag_label and flagged:
+            actions.append(Action(verb, "flag", FLAGGED, label, flagged))
     return actions
 
 

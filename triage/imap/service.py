@@ -50,7 +50,7 @@ from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import maybe_retrain
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
-from triage.output import write_jsonl, write_table
+from triage.output import write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +143,15 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
     """One pass over the IMAP folder of ``config``: print the rows (JSON Lines as each
     batch is labelled, or a table at the end) and return the exit status."""
     state = state_path(args, config)
-    collected: list[Decision] = []
-    emit = whole(write_jsonl) if args.format == "jsonl" else collected.extend
+    emit = whole(write_jsonl) if args.format == "jsonl" else _discard
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
             triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run, emit=emit,
                         progress=make_progress(config), state_path=state)
         if args.format == "table":
-            write_table(collected)
+            write_queue(history, history.run, engine.now(), engine.settings.sla,
+                        addresses=getattr(args, "addresses", False))
         log_summary(engine.stats)
     return 0
 
@@ -303,7 +303,7 @@ class Service:
         self.config = config
         self.credentials = Credentials(config.imap)
         self.backoff = Backoff(config.service.reconnect_min_seconds, config.service.reconnect_max_seconds)
-        self.emit = {"jsonl": write_jsonl, "table": _table_if_any}.get(self.args.format, _discard)
+        self.emit = write_jsonl if self.args.format == "jsonl" else _discard
 
     def _serve(self, engine: Engine) -> None:
         """One connection: passes and waits until a stop or reload is due."""
@@ -319,6 +319,8 @@ class Service:
                 triage_pass(session.mailbox, session.labeler, engine, self.config, dry_run=self.args.dry_run,
                             emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config),
                             state_path=state_path(self.args, self.config))
+                if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
+                    write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
                 self.backoff.reset()
                 if self.stopping:
                     break
@@ -390,7 +392,7 @@ class Service:
         """Read IDLE responses in short slices; return on EXISTS (new mail), on FETCH
         (another client changed a message's flags: perhaps a person relabelled one, a
         correction the next pass records), at the deadline, or when interrupted. imapclient answers ``[]`` at once when the server
-        is gone instead of raising (DESIGN.md), so an empty answer well before the slice
+        is gone instead of raising (a known imapclient 4.1 trap), so an empty answer well before the slice
         is over means a dead connection, not a quiet one."""
         deadline = self.clock() + self.config.service.idle_seconds
         while not self.interrupted and (left := deadline - self.clock()) > 0:
@@ -434,11 +436,6 @@ class Service:
         self._configure(config)
         log.info("reloaded %s; model %s", source, self.model_name or SHIPPED)
         return fresh
-
-
-def _table_if_any(decisions: list[Decision]) -> None:
-    if decisions:
-        write_table(decisions)
 
 
 def _discard(decisions: list[Decision]) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 from triage.engine import has_answered_flag
 from triage.history import History
+from triage.imap.corrections import changes_since
 from triage.imap.labeler import Action, LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.sweep import SweepChange, labels_after
@@ -24,13 +26,32 @@ log = logging.getLogger(__name__)
 REFRESH_SLICE = 2000
 """Waiting messages whose flags are read (and reduced to answered or not) at a time."""
 
+FULL_REFRESH_SECONDS = 600
+"""Without CONDSTORE, how often the flags of every waiting message are read again."""
+
 
 def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], bool] = lambda: False) -> int:
     """Record which waiting customer messages of the selected folder carry ``\\Answered``
     now (history's rule makes it count only with a team message after it). Uncommitted;
-    returns how many carry it. ``stop`` is asked between slices (a stop leaves the rest)."""
+    returns how many of those read carry it. ``stop`` is asked between slices (a stop
+    leaves the rest).
+
+    It costs what changed, not the size of the backlog: with CONDSTORE, only the waiting
+    messages whose flags changed since the last look are read; without, all of them, but
+    at most every :data:`FULL_REFRESH_SECONDS` (the team's replies themselves, read from
+    Sent every pass, are the main evidence; ``\\Answered`` is the fallback)."""
     folder = mailbox.folder or ""
-    waiting = history.waiting_uids(folder)
+    uidvalidity = mailbox.state.uidvalidity if mailbox.state else 0
+    key = f"{folder}\0answered"
+    highest = mailbox.highest_modseq()
+    since = changes_since(history.get_modseq(key), uidvalidity, highest)
+    if since is not None:
+        changed = set(mailbox.uids_changed_since(since))
+        waiting = [uid for uid in history.waiting_uids(folder) if uid in changed] if changed else []
+    elif history.due_for_full_refresh(key, datetime.now(timezone.utc), FULL_REFRESH_SECONDS):
+        waiting = history.waiting_uids(folder)
+    else:
+        return 0
     log.info("sweep: re-reading \\Answered of %d waiting message(s) in %s", len(waiting), folder)
     carrying = 0
     # In slices: the flags of every waiting message at once (50,000 on a first run over a
@@ -42,6 +63,7 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
         answered = {uid: has_answered_flag(found) for uid, found in flags.items()}
         history.set_answered_flags(folder, answered)
         carrying += sum(answered.values())
+    history.set_modseq(key, uidvalidity, highest)
     return carrying
 
 
@@ -53,7 +75,7 @@ def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) 
     is recorded then, so the next sweep tries again."""
     folder = labeler.mailbox.folder
     mine = [c for c in changes if c.mailbox == folder and c.uid is not None]
-    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove) for c in mine])
+    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in mine])
     if labeler.dry_run:
         return actions
     for change in mine:

@@ -2,7 +2,9 @@
 
 Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
 
-- no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days;
+- no cursor (first run): the mail that arrived in the last ``imap.first_run_days`` days,
+  and of older mail back to ``imap.backlog_days`` every message still waiting for the
+  team (:mod:`triage.imap.backlog`); both windows count from ``--now`` when given;
 - the same UIDVALIDITY: every UID above the last one triaged;
 - another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
   folder's Message-IDs are read (headers only), known messages get their new UIDs and
@@ -18,13 +20,14 @@ idempotent, and loses nothing. A dry run labels nothing and commits nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Protocol
 
 from triage.config import Config, ImapConfig
 from triage.engine import Decision, Engine
 from triage.history import History
+from triage.imap.backlog import scan_backlog
 from triage.imap.corrections import scan_corrections
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
@@ -86,9 +89,13 @@ def triage_pass(
     ``stop`` is asked between batches and between these steps: once it says True the
     pass ends at the next such point, with what was done kept (Sent replies read so far,
     whole batches) and the rest left for the next pass."""
-    since = date.today() - timedelta(days=config.imap.first_run_days)
+    now = engine.now()
+    engine.history.begin_run(now)
+    first = engine.history.get_cursor(config.imap.folder) is None
+    since = (now - timedelta(days=config.imap.first_run_days)).date()
+    horizon = (now - timedelta(days=max(config.imap.backlog_days, config.imap.first_run_days))).date()
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
-        ingest_sent(mailbox, engine, folder, since, stop=stop)
+        ingest_sent(mailbox, engine, folder, horizon if first else since, stop=stop)
         if stop():
             _keep(engine, dry_run)
             return
@@ -99,7 +106,8 @@ def triage_pass(
     if stop():
         engine.rollback()
         return
-    changes = sweep_changes(engine.history, engine.now(), engine.settings.sla, config.labels.prefix)
+    changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
+                            flag_backlog_days=engine.settings.flag_backlog_days)
     apply_sweep(labeler, engine.history, changes)
     if dry_run:
         engine.rollback()
@@ -136,16 +144,27 @@ def sync_folder(
     """
     history = engine.history
     state = mailbox.select(imap.folder)
+    now = engine.now()
+    since = (now - timedelta(days=imap.first_run_days)).date()
     cursor = history.get_cursor(imap.folder)
-    uids = new_uids(mailbox, history, state, date.today() - timedelta(days=imap.first_run_days))
-    if cursor is not None and cursor[0] != state.uidvalidity:
-        restore_folder(mailbox, labeler, history)
+    if cursor is None:
+        horizon = (now - timedelta(days=max(imap.backlog_days, imap.first_run_days))).date()
+        recent = mailbox.uids_since_date(since)
+        backlog = scan_backlog(mailbox, engine, since, horizon)
+        uids = sorted({*recent, *backlog.waiting})
+        engine.stats.notes.append(backlog.summary(len(recent)))
+    else:
+        uids = new_uids(mailbox, history, state, since)
+        if cursor[0] != state.uidvalidity:
+            restore_folder(mailbox, labeler, history)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
+    work = WorkQueue(mailbox, uids, state.uidnext - 1, imap.batch_size, imap.max_message_bytes)
     stopped = False
     try:
-        for batch in engine.ahead(mailbox.fetch_batches(uids, imap.batch_size, imap.max_message_bytes)):
-            _triage_batch(batch, labeler, engine, state, dry_run=dry_run, emit=emit)
+        for batch in engine.ahead(work.batches()):
+            work.done(batch)
+            _triage_batch(batch, labeler, engine, state, work.cursor(), dry_run=dry_run, emit=emit)
             progress.advance(len(batch))
             if stop():
                 stopped = True
@@ -153,22 +172,67 @@ def sync_folder(
     finally:
         progress.finish()
     if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
-        history.set_cursor(imap.folder, state.uidvalidity, max([*uids, state.uidnext - 1]))
+        history.set_cursor(imap.folder, state.uidvalidity, max([*uids, *work.arrived, state.uidnext - 1]))
     if dry_run:
         engine.rollback()
     else:
         engine.commit()
 
 
-def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, *, dry_run: bool,
-                  emit: Callable[[list[Decision]], None]) -> None:
-    """Decide, label, show, then remember one batch."""
+class WorkQueue:
+    """The UIDs a pass works through, in batches, new mail first: when a pass has more than
+    one batch to do (a first run, a long outage), before each batch it looks for mail that
+    arrived meanwhile (one UID SEARCH) and takes that next, so a customer writing during a
+    50,000-message first run is triaged within a batch, not after the backlog.
+
+    The cursor then cannot simply be the highest UID done: it is the highest UID below
+    which everything is done (:meth:`cursor`), so a crash never skips backlog mail; mail
+    done early is known by UID and not triaged twice."""
+
+    def __init__(self, mailbox: ImapMailbox, uids: list[int], top: int, batch_size: int, max_bytes: int) -> None:
+        self.mailbox, self.batch_size, self.max_bytes = mailbox, batch_size, max_bytes
+        self.queue = list(uids)
+        self.pending = set(uids)
+        self.top = max([top, *uids]) if uids else top
+        self.arrived: list[int] = []
+        self.finished = 0
+
+    def batches(self) -> Iterator[list[RawMail]]:
+        """Fetched batches, oldest first, mail that arrives meanwhile before the rest."""
+        long_pass = len(self.queue) > self.batch_size
+        while self.queue:
+            if long_pass:
+                fresh = [uid for uid in self.mailbox.uids_since(self.top) if uid not in self.pending]
+                if fresh:
+                    log.info("%s: %d message(s) arrived during the pass; triaging them first", self.mailbox.folder,
+                             len(fresh))
+                    self.top = max(fresh)
+                    self.arrived += fresh
+                    self.pending.update(fresh)
+                    self.queue = fresh + self.queue
+            head, self.queue = self.queue[: self.batch_size], self.queue[self.batch_size:]
+            yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes)
+
+    def done(self, batch: list[RawMail]) -> None:
+        """The batch is being decided and labelled now (its commit makes it done)."""
+        for mail in batch:
+            self.pending.discard(mail.uid)
+            self.finished = max(self.finished, mail.uid or 0)
+
+    def cursor(self) -> int:
+        """The highest UID at or below which every UID of the pass is done."""
+        return min(self.pending) - 1 if self.pending else self.finished
+
+
+def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, cursor: int, *,
+                  dry_run: bool, emit: Callable[[list[Decision]], None]) -> None:
+    """Decide, label, show, then remember one batch, and the cursor (see :class:`WorkQueue`)."""
     folder = labeler.mailbox.folder or ""
     last_uid = max(mail.uid or 0 for mail in batch)
     decisions = engine.decide(batch)
     labeler.apply_many(label_changes(labeler, decisions))
     emit(decisions)
-    engine.history.set_cursor(folder, state.uidvalidity, last_uid)
+    engine.history.set_cursor(folder, state.uidvalidity, cursor)
     if not dry_run:  # a dry run keeps one open transaction, so later batches see earlier ones
         engine.commit()
     log.info("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
@@ -180,7 +244,6 @@ def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: 
     folder = mailbox.folder or ""
     cursor = history.get_cursor(folder)
     if cursor is None:
-        log.info("%s: first run; triaging mail since %s", folder, since.isoformat())
         return mailbox.uids_since_date(since)
     uidvalidity, last_uid = cursor
     if uidvalidity == state.uidvalidity:
@@ -216,4 +279,4 @@ def label_changes(labeler: Labeler, decisions: Iterable[Decision]) -> list[Label
         current = {d.uid: labeler.labels_in_flags(d.message.flags) for d in decisions}
     else:
         current = labeler.labels_of(d.uid for d in decisions) if decisions else {}
-    return [LabelChange.of(d.uid, d.labels, current.get(d.uid, frozenset())) for d in decisions]
+    return [LabelChange.of(d.uid, d.labels, current.get(d.uid, frozenset()), flag=d.flag) for d in decisions]

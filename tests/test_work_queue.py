@@ -1,0 +1,49 @@
+"""A long pass takes mail that arrives meanwhile first, and its cursor never passes
+backlog mail that is not done yet (triage.imap.sync.WorkQueue)."""
+
+from triage.imap.sync import WorkQueue
+from triage.message import RawMail
+
+
+class Arrivals:
+    """Stand-in for ImapMailbox: UIDs up to ``top`` exist; mail arrives as the test says."""
+
+    folder = "INBOX"
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+        self.searches = 0
+
+    def uids_since(self, last: int) -> list[int]:
+        self.searches += 1
+        return list(range(last + 1, self.top + 1))
+
+    def fetch_batches(self, uids, batch_size, max_bytes):
+        for start in range(0, len(uids), batch_size):
+            yield [RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in uids[start:start + batch_size]]
+
+
+def test_mail_arriving_during_a_long_pass_is_taken_next_and_the_cursor_waits_for_the_backlog():
+    box = Arrivals(top=1200)
+    work = WorkQueue(box, list(range(1, 1201)), 1200, 500, 2_000_000)
+    batches = work.batches()
+    first = next(batches)
+    assert [m.uid for m in first] == list(range(1, 501))
+    work.done(first)
+    assert work.cursor() == 500
+    box.top = 1203  # three customers write while the backlog is worked through
+    second = next(batches)
+    assert [m.uid for m in second][:3] == [1201, 1202, 1203]
+    work.done(second)
+    assert work.cursor() == 997  # 998.. are not done: a crash now must not skip them
+    rest = [m.uid for batch in batches for m in batch]
+    assert rest == list(range(998, 1201))
+    work.done([RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in rest])
+    assert work.cursor() == 1203 and work.arrived == [1201, 1202, 1203]
+
+
+def test_a_short_pass_does_not_search_again():
+    box = Arrivals(top=10)
+    work = WorkQueue(box, list(range(1, 11)), 10, 500, 2_000_000)
+    assert [m.uid for batch in work.batches() for m in batch] == list(range(1, 11))
+    assert box.searches == 0
