@@ -594,6 +594,7 @@ def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_pat
     def fail(config, state) -> bool:
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setattr(service_module, "corrections_due", lambda config, state: 50)
     monkeypatch.setattr(service_module, "maybe_retrain", fail)
     args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(tmp_path / "state.db"))
     with History(tmp_path / "state.db") as history:

@@ -47,7 +47,7 @@ from triage.imap.connection import (Credentials, ImapConnectionError, LoginRefus
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
-from triage.learning import maybe_retrain
+from triage.learning import corrections_due, maybe_retrain
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
 from triage.output import write_jsonl, write_queue
@@ -338,14 +338,21 @@ class Service:
         abandons it at once: the child is killed, and the active model stays as it was
         (the registry points at a new model only once it is complete). A retraining that
         fails, whatever the cause (a full disk, a library error), leaves triage triaging."""
-        outcome = run_in_child(maybe_retrain, self.config, state_path(self.args, self.config),
-                               abandon=lambda: self.stopping)
-        if outcome.abandoned:
-            log.warning("retraining abandoned on %s; the current model stays active", self.stop_reason)
-            return False
-        if outcome.error:
-            log.error("retraining failed%s, going on with the current model: %s",
-                      "" if outcome.expected else " unexpectedly", outcome.error)
+        path = state_path(self.args, self.config)
+        try:
+            due = corrections_due(self.config, path)
+        except Exception as exc:  # an unreadable registry or state: triage must go on triaging
+            log.error("cannot count the new corrections, going on with the current model: %s: %s",
+                      type(exc).__name__, exc)
+            due = 0
+        if due:
+            outcome = run_in_child(maybe_retrain, self.config, path, abandon=lambda: self.stopping)
+            if outcome.abandoned:
+                log.warning("retraining abandoned on %s; the current model stays active", self.stop_reason)
+                return False
+            if outcome.error:
+                log.error("retraining failed%s, going on with the current model: %s",
+                          "" if outcome.expected else " unexpectedly", outcome.error)
         return self._active_model_moved()
 
     def _active_model_moved(self) -> bool:
