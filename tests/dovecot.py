@@ -200,6 +200,18 @@ class Dovecot:
             raise RuntimeError(f"no APPENDUID in {answer!r}")
         return int(match.group(1))
 
+    def deliver(self, folder: str, raws: Iterable[bytes], user: str = "support") -> int:
+        """Drop messages straight into ``folder``'s Maildir (``new/``), as a local delivery
+        agent does: thousands a second, where APPEND manages about two hundred. Dovecot
+        gives them UIDs when it next looks at the folder. Returns how many."""
+        directory = self.maildir(folder, user) / "new"
+        count = 0
+        for count, raw in enumerate(raws, 1):
+            path = directory / f"{time.time_ns()}.M{count}P{os.getpid()}.triage-tests"
+            path.write_bytes(raw)
+            os.chown(path, self._mail_uid, self._mail_gid)
+        return count
+
     def flags(self, folder: str, uid: int, user: str = "support") -> set[str]:
         """The flags and keywords of one message, read without changing anything
         (``\\Recent``, which depends on the session, left out)."""

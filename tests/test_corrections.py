@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from triage.corrections import CorrectionStore, corrections_since, human_change, record_correction
+from triage.corrections import (CorrectionStore, corrections_since, human_change, labels_intact, missing_labels,
+                                record_correction)
 from triage.history import History
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -82,3 +83,22 @@ def test_only_a_difference_from_what_triage_wrote_is_a_persons_change():
     assert human_change(written, ["Triage/Refund"], "triage/") is None  # keywords match case-insensitively
     assert human_change(written, ["triage/cancellation", "triage/priority-2"], "triage/") == (("refund",), ("cancellation",))
     assert human_change(written, ["triage/priority-2"], "triage/") == (("refund",), ())
+
+
+def test_labels_lost_rather_than_changed_are_no_persons_change():
+    written = ["triage/refund", "triage/priority-2"]
+    assert human_change(written, [], "triage/") is None  # every label gone: a reset, a migration
+    assert human_change(written, ["triage/cancellation"], "triage/") is None  # the priority went with it
+    assert human_change(["triage/refund"], ["Important"], "triage/") is None  # an answered message, stripped
+    # A person's edit leaves triage's other labels where they were:
+    assert human_change(["triage/refund"], ["triage/cancellation"], "triage/") == (("refund",), ("cancellation",))
+    assert human_change(written + ["triage/overdue"], ["triage/fee_dispute", "triage/priority-2", "triage/overdue"],
+                        "triage/") == (("refund",), ("fee_dispute",))
+
+
+def test_missing_labels_and_intact_labels_compare_case_insensitively():
+    written = ["triage/refund", "triage/priority-1", "triage/frustrated"]
+    assert missing_labels(written, ["TRIAGE/REFUND", "triage/priority-1"], "triage/") == {"triage/frustrated"}
+    assert not labels_intact(written, ["triage/refund", "triage/priority-1"], "triage/")
+    assert labels_intact(written, ["triage/Priority-1", "triage/frustrated"], "triage/")
+    assert not labels_intact(written, [], "triage/")

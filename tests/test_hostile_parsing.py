@@ -74,7 +74,7 @@ def test_8bit_latin1_headers_fall_back_to_windows_1252():
     assert message.subject == "Café crème"
 
 
-@pytest.mark.parametrize("charset", ["x-no-such-charset", "utf-7-broken", ""])
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "utf-7-broken", "", "utf\x00-8"])
 def test_unknown_charsets_never_raise(charset):
     body = "Zwrot pieniędzy proszę".encode("utf-8")
     message = parse_message(mail(b"From: a@b.example\nSubject: =?" + charset.encode() + b"?q?zwrot?=\n"

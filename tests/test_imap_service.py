@@ -358,9 +358,17 @@ class ServiceProcess:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def children(self) -> set[int]:
+        """Process ids of the service's children now (analysis workers, a retraining)."""
+        return children_of(self.process.pid)
+
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Send ``signum``, wait for the exit (``stop_seconds`` records how long it took),
+        collect the output; returns the exit status."""
+        started = time.monotonic()
         self.process.send_signal(signum)
         code = self.process.wait(timeout)
+        self.stop_seconds = time.monotonic() - started
         for reader in self._readers:
             reader.join(5)
         assert not self.garbage, "".join(self.garbage)
@@ -370,6 +378,35 @@ class ServiceProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def children_of(pid: int) -> set[int]:
+    """The process ids whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """True while ``pid`` is a live process (neither gone nor a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pids: set[int], timeout: float = 5.0) -> set[int]:
+    """Wait up to ``timeout`` for ``pids`` to end; those still running."""
+    deadline = time.monotonic() + timeout
+    while (alive := {pid for pid in pids if running(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
 
 
 @pytest.fixture
@@ -461,6 +498,7 @@ def test_sigterm_mid_pass_finishes_the_batch_and_the_next_run_does_the_rest(box:
     service.wait_until(lambda: service.rows, "the first batch")
 
     assert service.stop(signal.SIGTERM) == 0
+    assert service.stop_seconds < 10
 
     done = [row["uid"] for row in service.rows]
     assert 0 < len(done) < len(backlog) and len(done) % 5 == 0  # whole batches only
@@ -556,6 +594,7 @@ def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_pat
     def fail(config, state) -> bool:
         raise OSError(28, "No space left on device")
 
+    monkeypatch.setattr(service_module, "corrections_due", lambda config, state: 50)
     monkeypatch.setattr(service_module, "maybe_retrain", fail)
     args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(tmp_path / "state.db"))
     with History(tmp_path / "state.db") as history:

@@ -2,7 +2,9 @@
 
 It is pure and the costliest part of triage (~5 ms a message), so batches large enough
 to pay for it are spread over worker processes, one per core. Workers are forked with
-the model already in memory; only raw bytes go out and parsed results come back.
+the model already in memory; only raw bytes go out and parsed results come back. They
+die with the parent and leave signals to it (:func:`triage.children.quiet_child`), so a
+killed triage leaves no worker behind and no traceback in the log.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
 
+from triage.children import quiet_child
 from triage.errors import MessageParseError
 from triage.language import detect
 from triage.message import Message, RawMail
@@ -167,14 +170,19 @@ class Analyzer:
         global _worker_model
         if self._pool is None:
             _worker_model = (self.model, self.tone)  # inherited by the forked workers
-            self._pool = multiprocessing.get_context("fork").Pool(self.processes)
+            self._pool = multiprocessing.get_context("fork").Pool(self.processes, initializer=quiet_child,
+                                                                  initargs=(os.getpid(),))
             log.debug("started %d analysis workers", self.processes)
         return self._pool
 
-    def close(self) -> None:
-        """Stop the workers, if any were started."""
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers, if any were started: once they are done with what was
+        started, or at once with ``abandon`` (a stop or an error: nobody reads it)."""
         if self._pool is not None:
-            self._pool.close()
+            if abandon:
+                self._pool.terminate()
+            else:
+                self._pool.close()
             self._pool.join()
             self._pool = None
         self._started.clear()

@@ -16,6 +16,7 @@ from triage import __version__
 from triage.config import Config, find_config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
+from triage.signals import Terminated, signals_held, stopping_signals_raise
 
 log = logging.getLogger("triage")
 
@@ -99,12 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(args.log_format or config.service.log_format, args.verbose)
         handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval, "report": cmd_report,
                    "models": cmd_models, "config": cmd_config}[args.command]
-        return handler(args, config)
+        with stopping_signals_raise():
+            return handler(args, config)
     except TriageError as exc:
         log.error("%s", exc) if _json_logs() else print(f"triage: error: {exc}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
-        log.error("interrupted") if _json_logs() else print("triage: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        what = "stopped by SIGTERM" if isinstance(exc, Terminated) else "interrupted"
+        log.error(what) if _json_logs() else print(f"triage: {what}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `triage … | head`: the reader has what it wanted
         _quiet_stdout()
@@ -153,9 +156,10 @@ def cmd_once(args, config: Config) -> int:
         run = history.begin_run(engine.now())
         for batch in engine.ahead(iter(lambda: list(islice(mails, LOCAL_BATCH)), [])):
             decisions = engine.decide(batch)
-            if args.format == "jsonl":
-                write_jsonl(decisions)
-            engine.commit()
+            with signals_held():  # a stop comes between batches: rows printed are remembered
+                if args.format == "jsonl":
+                    write_jsonl(decisions)
+                engine.commit()
         # Local mail has no server to write to: the labels a sweep would move are recorded.
         record_sweep(history, sweep_changes(history, engine.now(), engine.settings.sla, engine.settings.label_prefix))
         engine.commit()

@@ -94,6 +94,7 @@ class ServiceConfig:
     idle_seconds: float = 540.0
     reconnect_min_seconds: float = 1.0
     reconnect_max_seconds: float = 300.0
+    max_refused_logins: int = 3
     log_format: str = field(default="text", metadata=_choice("text", "json"))
 
 

@@ -12,9 +12,11 @@ places (``source``):
 Only a person's change is a correction, never triage's own labels. The service tells
 the two apart by what it stored: :meth:`triage.history.History.save_decision` keeps the
 labels triage wrote on each message, so the category labels found on the server are a
-person's work exactly where they differ from those (:func:`human_change`). Labels triage
-writes are therefore never recorded here, and a message whose labels nobody touched
-yields nothing. (Training folders are never written by triage: it refuses to learn from
+person's work where they differ from those while the message's other triage labels are
+intact (:func:`human_change`). Labels triage writes are therefore never recorded here, a
+message whose labels nobody touched yields nothing, and neither does one whose labels
+were lost (a folder recreated or migrated, its keywords reset): those are put back
+(:mod:`triage.imap.restore`). (Training folders are never written by triage: it refuses to learn from
 its own label folders, see :mod:`triage.imap.training` and :mod:`triage.imap.drops`.)
 
 Each correction stores the message's classifier text (subject and newest words), so a
@@ -98,13 +100,38 @@ def categories_of_labels(labels: Iterable[str], prefix: str) -> tuple[str, ...]:
     return tuple(c for c in CATEGORIES if c in found)
 
 
+def _triage_labels(labels: Iterable[str], prefix: str) -> set[str]:
+    """Triage's labels among ``labels``, lower case (keywords compare so)."""
+    start = prefix.lower()
+    return {label.lower() for label in labels if label.lower().startswith(start)}
+
+
+def missing_labels(written: Iterable[str], current: Iterable[str], prefix: str) -> frozenset[str]:
+    """The triage labels triage wrote (``written``, as stored) that the message no longer carries."""
+    return frozenset(_triage_labels(written, prefix) - _triage_labels(current, prefix))
+
+
+def labels_intact(written: Iterable[str], current: Iterable[str], prefix: str) -> bool:
+    """True when a message still carries triage labels, and every one triage wrote that
+    is not a category (priority, frustrated, overdue, unreadable) is still there. Labels
+    that vanish with the rest — a folder recreated or migrated, its keywords reset, a
+    client that dropped them — are nobody's word on the categories."""
+    now = _triage_labels(current, prefix)
+    categories_written = {(prefix + c).lower() for c in categories_of_labels(written, prefix)}
+    return bool(now) and not (_triage_labels(written, prefix) - categories_written) - now
+
+
 def human_change(written: Iterable[str], current: Iterable[str], prefix: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """``(before, after)`` categories when the category labels now on a message differ
-    from those triage wrote (``written``, as stored in the state); None when they are the
-    same, i.e. nobody changed them. This is the rule that keeps triage from learning its
-    own labels."""
+    """``(before, after)`` categories when a person changed the category labels of a
+    message: they differ from those triage wrote (``written``, as stored in the state),
+    and the message's other triage labels are intact (:func:`labels_intact`). None
+    otherwise — nobody changed them, or labels were lost rather than changed. This is the
+    rule that keeps triage from learning its own labels, or a folder's lost keywords."""
+    written, current = list(written), list(current)
     before, after = categories_of_labels(written, prefix), categories_of_labels(current, prefix)
-    return None if before == after else (before, after)
+    if before == after or not labels_intact(written, current, prefix):
+        return None
+    return before, after
 
 
 class CorrectionStore:

@@ -146,12 +146,13 @@ class Engine:
     def __enter__(self) -> Engine:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        self.close(abandon=kind is not None)
 
-    def close(self) -> None:
-        """Stop the worker processes (the history file belongs to the caller)."""
-        self.analyzer.close()
+    def close(self, abandon: bool = False) -> None:
+        """Stop the worker processes (the history file belongs to the caller); with
+        ``abandon`` (a stop, an error) without waiting for analyses nobody will read."""
+        self.analyzer.close(abandon)
 
     def ahead(self, batches: Iterable[list[RawMail]]) -> Iterator[list[RawMail]]:
         """Iterate over ``batches`` for :meth:`decide` with the next batch's analysis

@@ -43,7 +43,7 @@ def codec_for(charset: str | None) -> str:
         return "utf-8"
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return "utf-8"
 
 

@@ -232,19 +232,27 @@ def retrain(config: Config, state_path: str | Path, *, source: LabeledSet | None
     return compete(registry, model, card, split, current, progress)
 
 
+def corrections_due(config: Config, history_path: str | Path) -> int:
+    """How many corrections arrived since the last retraining, when they are enough to
+    retrain (``[model] retrain_after_corrections``; never when it is 0); else 0. Cheap:
+    the service asks after every pass, and starts a retraining only when this says so."""
+    threshold = config.model.retrain_after_corrections
+    if threshold <= 0:
+        return 0
+    registry = Registry.for_state(history_path)
+    with CorrectionStore(history_path) as store:
+        pending = store.count_after(registry.last_learned_correction())
+    return pending if pending >= threshold else 0
+
+
 def maybe_retrain(config: Config, history_path: str | Path, progress: Progress | None = None) -> bool:
     """For the service: retrain on the bundled corpus plus corrections once
     ``[model] retrain_after_corrections`` corrections arrived since the last retraining
     (never when it is 0). True when a new model became active (reload the engine then).
     Takes as long as ``triage train`` (about half a minute); raises TriageError (e.g. the
     bundled corpus is missing) like it."""
-    threshold = config.model.retrain_after_corrections
-    if threshold <= 0:
-        return False
-    registry = Registry.for_state(history_path)
-    with CorrectionStore(history_path) as store:
-        pending = store.count_after(registry.last_learned_correction())
-    if pending < threshold:
+    pending = corrections_due(config, history_path)
+    if not pending:
         return False
     log.info("%d new corrections: retraining", pending)
     outcome = retrain(config, history_path, progress=progress)

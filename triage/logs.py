@@ -8,10 +8,25 @@ import re
 import sys
 from datetime import datetime, timezone
 
+_WORD = r""""(?:[^"\\]|\\.)*"|'[^']*'|\S+"""
+"""A value as it is written: a double-quoted string (escapes and spaces included), a
+single-quoted one, or a word."""
+
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)(password|passwd|token|secret|authorization|auth=Bearer)(\s*[=:]\s*|\s+)(\S+)"),
-    re.compile(r"(?i)(AUTHENTICATE XOAUTH2|LOGIN \S+)\s+\S+"),
+    # A secret named as such and given a value: password=…, "token": "…", client_secret: …
+    re.compile(rf"""(?i)(\b\w*(?:password|passwd|token|secret|api_?key)["']?\s*[=:]\s*)({_WORD})"""),
+    # Credentials after an auth scheme: Authorization: Bearer …, auth=Bearer … (XOAUTH2), Basic …
+    re.compile(rf"(?i)(\bbearer\s+)({_WORD})"),
+    re.compile(r"(?i)(\bbasic\s+)([A-Za-z0-9+/]{8,}={0,2})"),
+    re.compile(rf"""(?i)(\bauthorization["']?\s*[=:]\s*)(?!(?:bearer|basic)\s)({_WORD})"""),
+    # The IMAP commands that carry one: "TAG LOGIN user password" (LOGIN in capitals, as on
+    # the wire, so "login as support" in a sentence is none) and "AUTHENTICATE XOAUTH2 …".
+    re.compile(rf"(\bLOGIN\s+(?:{_WORD})\s+)({_WORD})"),
+    re.compile(r"(?i)(\bAUTHENTICATE\s+[\w-]+\s+)(\S+)"),
 ]
+"""Each pattern's last group is the secret; what comes before it stays readable. A word is
+masked only where it is given as a value, so prose such as "check the password / token"
+reads as written."""
 _registered_secrets: set[str] = set()
 
 

@@ -28,6 +28,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from triage import __version__
 from triage.config import ImapConfig, is_loopback
 from triage.errors import ImapError, UsageError
+from triage.logs import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,25 @@ COMMAND_TIMEOUT_SECONDS = 60.0
 class ImapConnectionError(ImapError):
     """Raised when the server cannot be reached or the connection broke (refused, reset,
     timed out, TLS failed mid-way): unlike a refused command, trying again later may work."""
+
+
+class LoginRefused(ImapError):
+    """Raised when the server refuses the login itself: a wrong or expired password or
+    token. Trying again with the same secret only gets the account locked or throttled
+    (Gmail, Microsoft 365), so it exits with status 2, which systemd does not restart."""
+
+    exit_status = 2
+
+
+TEMPORARY_REFUSALS = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
+"""RFC 5530 response codes of a refused login that are the server's trouble, not the
+secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried again later."""
+
+
+def is_temporary_refusal(reason: str) -> bool:
+    """True when the server's words for a refused login say the failure is temporary."""
+    upper = reason.upper()
+    return any(code in upper for code in TEMPORARY_REFUSALS)
 
 
 @contextmanager
@@ -91,18 +111,26 @@ class Credentials:
         return self._config.password_command, "imap.password_command"
 
     @property
+    def source(self) -> str:
+        """Where the secret comes from, for messages: the config key (and variable)."""
+        command, key = self._command
+        return key if command else f"imap.password_env {self._config.password_env}"
+
+    @property
     def refreshable(self) -> bool:
         """True when a kept secret came from a command, so running it again may help."""
         return self._secret is not None and bool(self._command[0])
 
     def secret(self) -> str:
-        """The password or token, from the cache, the command or the environment."""
+        """The password or token, from the cache, the command or the environment. It is
+        masked in every log line from the moment it is known, before it is ever sent."""
         if self._secret is None:
             command, key = self._command
             if command:
                 self._secret = run_secret_command(command, key)
             else:
                 self._secret = self._from_environment()
+            register_secret(self._secret)
         return self._secret
 
     def forget(self) -> None:
@@ -152,8 +180,10 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
     """Open, secure and log in a connection; send ID when the server supports it.
 
     Pass the same ``credentials`` on every reconnect so a command's secret is reused.
-    The caller logs out. Raises UsageError for a config that cannot work, ImapError when
-    the server refuses, ImapConnectionError when it cannot be reached.
+    The caller logs out. Raises UsageError for a config that cannot work, LoginRefused
+    when the server refuses the secret (after running its command once more, if it came
+    from one: a token may have expired), ImapError when it refuses for a reason of its
+    own, ImapConnectionError when it cannot be reached.
     """
     check_config(config)
     credentials = credentials or Credentials(config)
@@ -168,8 +198,11 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
             disconnect(client)
             client = _open(config)
             refusal = _authenticate(client, config, credentials.secret())
+        if refusal and is_temporary_refusal(refusal):
+            raise ImapError(f"{config.host}: login as {config.username} failed for now: {refusal}")
         if refusal:
-            raise ImapError(f"{config.host}: login as {config.username} refused: {refusal}")
+            raise LoginRefused(f"{config.host}: login as {config.username} refused by the server: check the "
+                               f"password / token ({credentials.source}); the server said: {refusal}")
         _send_id(client)
     except BaseException:
         disconnect(client)
@@ -270,5 +303,11 @@ def disconnect(client: IMAPClient) -> None:
     with suppress(Exception):
         client.logout()
         return
+    drop(client)
+
+
+def drop(client: IMAPClient) -> None:
+    """Close the socket without a word to the server: for a conversation abandoned
+    mid-command (a stop, an error), where a LOGOUT could wait for a late answer."""
     with suppress(Exception):
         client.shutdown()

@@ -17,6 +17,12 @@ the stored ones. Which messages are re-read (:func:`changes_since` decides):
 The folder's HIGHESTMODSEQ is read before the changes are looked for, so a change made
 meanwhile is found again next time rather than missed (finding it twice records nothing
 new).
+
+Labels that were lost rather than changed are no correction (:mod:`triage.imap.restore`):
+after a UIDVALIDITY change, or when :data:`~triage.imap.restore.MASS_LOSS_MESSAGES` or
+more messages lost every triage label at once, the lost labels are put back; a message
+whose other triage labels are gone is no person's edit of its categories either. What a
+message carries otherwise becomes its stored labels, so it is not compared again.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from triage.errors import MessageParseError
 from triage.history import History, Labeled
 from triage.imap.labeler import Labeler
 from triage.imap.mailbox import ImapMailbox
+from triage.imap.restore import is_mass_loss, lost_labels, restore, stripped
 from triage.message import RawMail
 from triage.parsing import parse_message
 
@@ -70,9 +77,12 @@ def scan_corrections(mailbox: ImapMailbox, labeler: Labeler, history: History, s
     folder = mailbox.folder or ""
     uidvalidity = mailbox.state.uidvalidity if mailbox.state else 0
     highest = mailbox.highest_modseq() if labeler.labels_on_message else 0
-    since = changes_since(history.get_modseq(folder), uidvalidity, highest)
+    stored = history.get_modseq(folder)
+    since = changes_since(stored, uidvalidity, highest)
     written = _changed(mailbox, history, since) if since is not None else _recent(history, folder)
-    recorded = _record(mailbox, labeler, history, state_path, written, max_bytes) if written else 0
+    renumbered = stored is not None and stored[0] != uidvalidity
+    recorded = _record(mailbox, labeler, history, state_path, written, max_bytes, renumbered=renumbered) \
+        if written else 0
     history.set_modseq(folder, uidvalidity, highest)
     history.commit()
     return recorded
@@ -94,14 +104,25 @@ def _changed(mailbox: ImapMailbox, history: History, modseq: int) -> Written:
 
 
 def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path: str, written: Written,
-            max_bytes: int) -> int:
-    """Compare ``written`` with the labels on the server and record each person's change
-    with the message's text; the labels now on a message become its stored ones.
+            max_bytes: int, *, renumbered: bool = False) -> int:
+    """Compare ``written`` with the labels on the server: put back labels lost with a
+    renumbering or en masse, record each person's change with the message's text, and
+    make the labels now on the other messages their stored ones.
 
     The stored labels are updated only after every correction is recorded: an update
     holds the state file's write lock until the pass commits, and the correction store
     (its own connection) would wait for it."""
     now_on_server = labeler.labels_of(written)
+    lost = lost_labels(written, now_on_server, labeler.prefix)
+    bare = stripped(written, now_on_server, labeler.prefix)
+    if lost and (renumbered or is_mass_loss(len(bare))):
+        restore(labeler, lost)
+        log.warning("%s: %d message(s) lost triage's labels (%d of them every one) %s: put back, not taken for "
+                    "corrections", mailbox.folder, len(lost), len(bare),
+                    "with a renumbering" if renumbered else "in one go, so the folder's labels were reset")
+        now_on_server = {uid: labels for uid, labels in now_on_server.items() if uid not in lost}
+    elif bare:
+        log.info("%s: triage's labels were taken off %d message(s); left so", mailbox.folder, len(bare))
     changed = relabelled(written, now_on_server, labeler.prefix)
     recorded = 0
     with CorrectionStore(state_path) as store:
@@ -109,8 +130,9 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
             for raw in batch:
                 recorded += _record_one(store, raw, written[raw.uid].message_id, *changed[raw.uid],
                                         folder=mailbox.folder or "")
-    for uid in changed:
-        history.set_labels(written[uid].row, sorted(now_on_server[uid]))
+    for uid, labels in now_on_server.items():
+        if uid in written and {label.lower() for label in labels} != {label.lower() for label in written[uid].labels}:
+            history.set_labels(written[uid].row, sorted(labels))
     return recorded
 
 

@@ -17,7 +17,7 @@ headers are enough to stop a conversation's clock (:meth:`Engine.record_replies`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from itertools import islice
 
@@ -81,13 +81,15 @@ def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date
                                   internaldate=_utc(answer[uid].get(b"INTERNALDATE")))
 
 
-def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_since: date) -> int:
+def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_since: date,
+                stop: Callable[[], bool] = lambda: False) -> int:
     """Record what is new in one Sent folder as the team's replies; return how many.
 
     Where to start comes from the folder's cursor in history: above the last UID read;
     on the first run, or when UIDVALIDITY changed, from ``first_run_since`` (Message-IDs
     already known are skipped, so nothing counts twice). The cursor moves with the
-    engine's next commit, which the caller makes."""
+    engine's next commit, which the caller makes. ``stop`` is asked between batches:
+    a stop leaves the cursor at the last message read, and the rest for the next pass."""
     history = engine.history
     if folder == mailbox.folder:
         log.warning("%s is the watched folder; the team's replies there are read with the rest of its mail", folder)
@@ -101,9 +103,18 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
         log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
     raws = fetch_sent(mailbox, folder, 0 if fresh else cursor[1], since=first_run_since if fresh else None)
     recorded = last = 0
+    stopped = False
     while batch := list(islice(raws, BATCH)):  # memory stays one batch, however big Sent is
         recorded += engine.record_replies(batch)
         last = max(last, *(raw.uid or 0 for raw in batch))
-    history.set_cursor(folder, uidvalidity, max(last, uidnext - 1, 0 if fresh else cursor[1]))
-    log.info("%s: %d new reply(ies) of the team recorded", folder, recorded)
+        log.info("%s: read the headers of %d message(s) up to UID %d", folder, len(batch), last)
+        if stop():
+            stopped = True
+            raws.close()  # selects the watched folder again
+            break
+    if stopped:
+        history.set_cursor(folder, uidvalidity, max(last, 0 if fresh else cursor[1]))
+    else:
+        history.set_cursor(folder, uidvalidity, max(last, uidnext - 1, 0 if fresh else cursor[1]))
+    log.info("%s: %d new reply(ies) of the team recorded%s", folder, recorded, " before the stop" if stopped else "")
     return recorded

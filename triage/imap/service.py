@@ -5,8 +5,11 @@ and exits. ``run_service`` keeps going: a pass, then waiting for new mail — ID
 the server has it, re-issued every ``service.idle_seconds`` because servers and
 firewalls drop idle connections; polling every ``service.poll_seconds`` elsewhere — and
 another pass. Any network, TLS or server error drops the connection and reconnects after
-an exponential backoff with full jitter. SIGTERM and SIGINT finish the current batch and
-exit 0; SIGHUP reloads the config and the model between passes, and so does a change of
+an exponential backoff with full jitter; a refused login is retried only
+``service.max_refused_logins`` times in a row, then the service exits 2. SIGTERM and
+SIGINT finish the current batch (or abandon a retraining) and exit 0, within
+:data:`STOP_DEADLINE_SECONDS` or by force; SIGHUP reloads the config and the model
+between passes, and so does a change of
 the registry's active model (the service's own retraining, or `triage models --rollback`
 and `triage train` run elsewhere), noticed before every pass. Both hold a lock next to
 the state file, so only one triage works a mailbox at a time.
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,25 +34,36 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
+from triage.children import run_in_child
+from triage.signals import whole
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, load_config
 from triage.engine import Decision, Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History
 from triage.imap.backoff import Backoff
-from triage.imap.connection import Credentials, ImapConnectionError, connect, disconnect, imap_errors
+from triage.imap.connection import (Credentials, ImapConnectionError, LoginRefused, connect, disconnect, drop,
+                                    imap_errors)
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import NoProgress, Progress, triage_pass
-from triage.learning import maybe_retrain
+from triage.learning import corrections_due, maybe_retrain
 from triage.registry import SHIPPED, Registry
-from triage.logs import register_secret, setup_logging
+from triage.logs import setup_logging
 from triage.output import write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
 
 SLICE_SECONDS = 1.0
 """The longest the service blocks without looking at its stop and reload requests."""
+
+STOP_DEADLINE_SECONDS = 8.0
+"""How long after SIGTERM or SIGINT the service may take to stop cleanly (finish the
+batch, log out). A stop is looked at between batches, between the steps of a pass and
+every :data:`SLICE_SECONDS` while waiting, and a retraining is abandoned at once, so this
+is only reached when the server stops answering mid-command: the service then exits at
+once, as after a crash, which loses nothing (the unfinished batch is decided again at the
+next start). Well inside the 10 s promised and systemd's ``TimeoutStopSec``."""
 
 
 # -- the pieces both commands share ----------------------------------------------------
@@ -64,15 +80,18 @@ class Session:
 
 @contextmanager
 def open_session(config: Config, credentials: Credentials, *, dry_run: bool) -> Iterator[Session]:
-    """Connect, select ``imap.folder`` and make its labeler; log out at the end."""
+    """Connect, select ``imap.folder`` and make its labeler; log out at the end (or, when
+    an exception or a signal ends the block, only close the socket: a command may be
+    half sent, and a LOGOUT could wait for its answer)."""
     client = connect(config.imap, credentials)
-    register_secret(credentials.secret())  # kept from the login: masked in every log line from now on
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(config.imap.folder)
         yield Session(client, mailbox, make_labeler(mailbox, config.labels, dry_run=dry_run))
-    finally:
-        disconnect(client)
+    except BaseException:
+        drop(client)
+        raise
+    disconnect(client)
 
 
 class BacklogBar:
@@ -110,7 +129,7 @@ def make_progress(config: Config) -> Progress:
 def check_service_config(config: Config) -> None:
     """Raise ConfigError for service timings no loop can run with."""
     service, where = config.service, config.source or "<config>"
-    for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds"):
+    for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds", "max_refused_logins"):
         if getattr(service, key) <= 0:
             raise ConfigError(where, f"service.{key}", "must be greater than 0")
     if service.reconnect_max_seconds < service.reconnect_min_seconds:
@@ -124,7 +143,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
     """One pass over the IMAP folder of ``config``: print the rows (JSON Lines as each
     batch is labelled, or a table at the end) and return the exit status."""
     state = state_path(args, config)
-    emit = write_jsonl if args.format == "jsonl" else _discard
+    emit = whole(write_jsonl) if args.format == "jsonl" else _discard
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
@@ -149,11 +168,45 @@ def run_service(args: argparse.Namespace, config: Config) -> int:
             return service.run()
 
 
+class StopDeadline:
+    """Exits the process :data:`STOP_DEADLINE_SECONDS` after :meth:`arm` unless
+    :meth:`cancel` comes first: the guarantee that a stop request is honoured even when
+    the service is stuck in a network call (a timer thread, which a blocked main thread
+    does not hold up)."""
+
+    def __init__(self, seconds: float = STOP_DEADLINE_SECONDS) -> None:
+        self.seconds = seconds
+        self._timer: threading.Timer | None = None
+
+    def arm(self, why: str) -> None:
+        """Start counting (once; later calls change nothing)."""
+        if self._timer is None:
+            self._timer = threading.Timer(self.seconds, self._expire, args=(why,))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self, why: str) -> None:
+        backstop = threading.Timer(1.0, os._exit, args=(1,))  # should the log itself be blocked
+        backstop.daemon = True
+        backstop.start()
+        log.error("not stopped %g s after %s (the server stopped answering?): exiting now, as after a crash; "
+                  "the unfinished batch is decided again at the next start", self.seconds, why)
+        os._exit(1)
+
+
 @contextmanager
 def _signals_to(service: Service) -> Iterator[None]:
-    """SIGTERM and SIGINT ask ``service`` to stop, SIGHUP to reload, for the block's duration."""
+    """SIGTERM and SIGINT ask ``service`` to stop (by :class:`StopDeadline` at the
+    latest), SIGHUP to reload, for the block's duration."""
+    deadline = StopDeadline()
+
     def stop(signum: int, frame: FrameType | None) -> None:
         service.request_stop(signal.Signals(signum).name)
+        deadline.arm(signal.Signals(signum).name)
 
     def reload(signum: int, frame: FrameType | None) -> None:
         service.request_reload()
@@ -163,6 +216,7 @@ def _signals_to(service: Service) -> Iterator[None]:
     try:
         yield
     finally:
+        deadline.cancel()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -183,7 +237,10 @@ class Service:
         self.sleep = sleep
         self.stopping = False
         self.stop_reason = ""
+        self.exit_status = 0
         self.reload_requested = False
+        self.refused_logins = 0
+        """Logins the server refused in a row; reset by a successful one."""
         self._configure(config)
 
     def request_stop(self, why: str = "request") -> None:
@@ -201,7 +258,9 @@ class Service:
         return self.stopping or self.reload_requested
 
     def run(self) -> int:
-        """Serve until stopped; return the exit status (0)."""
+        """Serve until stopped; return the exit status: 0, or 2 when the server refused
+        ``service.max_refused_logins`` logins in a row (a wrong password or token, which
+        no restart can fix)."""
         engine = self._engine()
         try:
             while not self.stopping:
@@ -209,13 +268,30 @@ class Service:
                     engine = self._reload(engine)
                 try:
                     self._serve(engine)
+                except LoginRefused as exc:
+                    engine.rollback()
+                    self._refused(exc)
                 except ImapError as exc:  # network, TLS or server trouble: try again later
                     engine.rollback()
                     self._back_off(exc)
         finally:
-            engine.close()
+            engine.close(abandon=self.stopping)  # the analysis started ahead is nobody's now
         log.info("stopped on %s", self.stop_reason)
-        return 0
+        return self.exit_status
+
+    def _refused(self, error: LoginRefused) -> None:
+        """Count a refused login: wait and try again, up to ``service.max_refused_logins``
+        in a row, then stop with exit status 2. Every further attempt with a wrong secret
+        counts against the account: Gmail and Microsoft 365 lock or throttle it."""
+        self.refused_logins += 1
+        limit = self.config.service.max_refused_logins
+        if self.refused_logins < limit:
+            self._back_off(error)
+            return
+        log.error("%s; giving up after %d refused login(s) in a row (service.max_refused_logins): exit status 2, "
+                  "so systemd does not restart triage until the secret is fixed", error, self.refused_logins)
+        self.exit_status = LoginRefused.exit_status
+        self.request_stop("refused logins")
 
     def _engine(self, config: Config | None = None) -> Engine:
         """A new engine, remembering which registry model it runs."""
@@ -233,6 +309,7 @@ class Service:
         """One connection: passes and waits until a stop or reload is due."""
         imap = self.config.imap
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
+            self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
             while not self.interrupted:
@@ -245,6 +322,8 @@ class Service:
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
                     write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
                 self.backoff.reset()
+                if self.stopping:
+                    break
                 if not self.args.dry_run and self._model_changed():
                     self.request_reload()
                 if not self.interrupted and not self._arrived_during_the_pass(session, engine):
@@ -253,14 +332,27 @@ class Service:
     def _model_changed(self) -> bool:
         """Retrain when enough corrections arrived, and tell whether the active model is no
         longer the one the engine runs (a retraining here, or `triage train` / `triage
-        models --rollback` elsewhere): the service then reloads without a restart."""
+        models --rollback` elsewhere): the service then reloads without a restart.
+
+        The retraining (about a minute) runs in a child process, so that a stop request
+        abandons it at once: the child is killed, and the active model stays as it was
+        (the registry points at a new model only once it is complete). A retraining that
+        fails, whatever the cause (a full disk, a library error), leaves triage triaging."""
+        path = state_path(self.args, self.config)
         try:
-            maybe_retrain(self.config, state_path(self.args, self.config))
-        except TriageError as exc:
-            log.error("retraining failed, going on with the current model: %s", exc)
-        except Exception as exc:  # a full disk, a library error: triage must go on triaging
-            log.error("retraining failed unexpectedly, going on with the current model: %s: %s",
-                      type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            due = corrections_due(self.config, path)
+        except Exception as exc:  # an unreadable registry or state: triage must go on triaging
+            log.error("cannot count the new corrections, going on with the current model: %s: %s",
+                      type(exc).__name__, exc)
+            due = 0
+        if due:
+            outcome = run_in_child(maybe_retrain, self.config, path, abandon=lambda: self.stopping)
+            if outcome.abandoned:
+                log.warning("retraining abandoned on %s; the current model stays active", self.stop_reason)
+                return False
+            if outcome.error:
+                log.error("retraining failed%s, going on with the current model: %s",
+                          "" if outcome.expected else " unexpectedly", outcome.error)
         return self._active_model_moved()
 
     def _active_model_moved(self) -> bool:

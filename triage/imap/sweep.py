@@ -11,6 +11,7 @@ The service calls, on its schedule, with the watched folder selected::
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from triage.engine import has_answered_flag
@@ -29,10 +30,11 @@ FULL_REFRESH_SECONDS = 600
 """Without CONDSTORE, how often the flags of every waiting message are read again."""
 
 
-def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
+def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], bool] = lambda: False) -> int:
     """Record which waiting customer messages of the selected folder carry ``\\Answered``
     now (history's rule makes it count only with a team message after it). Uncommitted;
-    returns how many of those read carry it.
+    returns how many of those read carry it. ``stop`` is asked between slices (a stop
+    leaves the rest).
 
     It costs what changed, not the size of the backlog: with CONDSTORE, only the waiting
     messages whose flags changed since the last look are read; without, all of them, but
@@ -50,10 +52,13 @@ def refresh_answered(mailbox: ImapMailbox, history: History) -> int:
         waiting = history.waiting_uids(folder)
     else:
         return 0
+    log.info("sweep: re-reading \\Answered of %d waiting message(s) in %s", len(waiting), folder)
     carrying = 0
     # In slices: the flags of every waiting message at once (50,000 on a first run over a
     # big backlog) would be the largest thing in memory; a slice is reduced to yes/no.
     for start in range(0, len(waiting), REFRESH_SLICE):
+        if stop():
+            break
         flags = mailbox.flags_of(waiting[start:start + REFRESH_SLICE])
         answered = {uid: has_answered_flag(found) for uid, found in flags.items()}
         history.set_answered_flags(folder, answered)

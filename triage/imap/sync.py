@@ -7,9 +7,10 @@ Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
   team (:mod:`triage.imap.backlog`); both windows count from ``--now`` when given;
 - the same UIDVALIDITY: every UID above the last one triaged;
 - another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
-  folder's Message-IDs are read (headers only), known messages get their new UIDs, and of
-  the first-run window only mail whose Message-ID is unknown is decided, so nothing is
-  labelled or printed twice.
+  folder's Message-IDs are read (headers only), known messages get their new UIDs and
+  the labels they lost with the renumbering (:func:`triage.imap.restore.restore_folder`:
+  a folder recreated or migrated without its keywords), and of the first-run window only
+  mail whose Message-ID is unknown is decided, so nothing is labelled or printed twice.
 
 Each batch is fetched, decided, labelled, shown, and only then remembered (cursor and
 decisions in one commit): a crash at any point repeats the batch, whose labelling is
@@ -31,6 +32,7 @@ from triage.imap.corrections import scan_corrections
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered
 from triage.message import RawMail
@@ -82,26 +84,45 @@ def triage_pass(
     waiting labels off answered ones; last, with ``state_path``, it records as corrections
     the label changes people made (:mod:`triage.imap.corrections`) and the mail they
     dropped into training folders (:mod:`triage.imap.drops`). A dry run writes and
-    remembers nothing."""
+    remembers nothing.
+
+    ``stop`` is asked between batches and between these steps: once it says True the
+    pass ends at the next such point, with what was done kept (Sent replies read so far,
+    whole batches) and the rest left for the next pass."""
     now = engine.now()
     engine.history.begin_run(now)
     first = engine.history.get_cursor(config.imap.folder) is None
     since = (now - timedelta(days=config.imap.first_run_days)).date()
     horizon = (now - timedelta(days=max(config.imap.backlog_days, config.imap.first_run_days))).date()
     for folder in find_sent_folders(mailbox, config.imap.sent_folders):
-        ingest_sent(mailbox, engine, folder, horizon if first else since)
+        ingest_sent(mailbox, engine, folder, horizon if first else since, stop=stop)
+        if stop():
+            _keep(engine, dry_run)
+            return
     sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
     if stop():
         return
-    refresh_answered(mailbox, engine.history)
+    refresh_answered(mailbox, engine.history, stop=stop)
+    if stop():
+        engine.rollback()
+        return
     changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
                             flag_backlog_days=engine.settings.flag_backlog_days)
     apply_sweep(labeler, engine.history, changes)
     if dry_run:
         engine.rollback()
-    elif state_path:
+    elif state_path and not stop():
         scan_corrections(mailbox, labeler, engine.history, state_path, config.imap.max_message_bytes)
-        scan_training_folders(mailbox, engine.history, state_path, config)
+        if not stop():
+            scan_training_folders(mailbox, engine.history, state_path, config)
+
+
+def _keep(engine: Engine, dry_run: bool) -> None:
+    """Commit what the pass recorded so far (a dry run forgets it)."""
+    if dry_run:
+        engine.rollback()
+    else:
+        engine.commit()
 
 
 def sync_folder(
@@ -125,7 +146,8 @@ def sync_folder(
     state = mailbox.select(imap.folder)
     now = engine.now()
     since = (now - timedelta(days=imap.first_run_days)).date()
-    if history.get_cursor(imap.folder) is None:
+    cursor = history.get_cursor(imap.folder)
+    if cursor is None:
         horizon = (now - timedelta(days=max(imap.backlog_days, imap.first_run_days))).date()
         recent = mailbox.uids_since_date(since)
         backlog = scan_backlog(mailbox, engine, since, horizon)
@@ -133,6 +155,8 @@ def sync_folder(
         engine.stats.notes.append(backlog.summary(len(recent)))
     else:
         uids = new_uids(mailbox, history, state, since)
+        if cursor[0] != state.uidvalidity:
+            restore_folder(mailbox, labeler, history)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     work = WorkQueue(mailbox, uids, state.uidnext - 1, imap.batch_size, imap.max_message_bytes)

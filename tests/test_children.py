@@ -1,0 +1,78 @@
+"""Child processes triage forks (triage.children) and how one-shot commands take signals
+(triage.signals): real forks and real signals, each bounded to a few seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from test_imap_service import running
+
+from triage.children import run_in_child
+from triage.errors import UsageError
+from triage.signals import Terminated, signals_held, stopping_signals_raise
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+def refuse() -> None:
+    raise UsageError("no held-out mail to compare the new model with")
+
+
+def fill_the_disk() -> None:
+    raise OSError(28, "No space left on device")
+
+
+def report_pid_and_sleep(path: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(str(os.getpid()))
+    time.sleep(60)
+
+
+def die() -> None:
+    os._exit(3)
+
+
+def test_a_child_hands_back_its_value_or_its_error() -> None:
+    never = lambda: False  # noqa: E731
+    assert run_in_child(add, 2, 3, abandon=never).value == 5
+    refused = run_in_child(refuse, abandon=never)
+    assert refused.expected and refused.error == "no held-out mail to compare the new model with"
+    failed = run_in_child(fill_the_disk, abandon=never)
+    assert not failed.expected and failed.error == "OSError: [Errno 28] No space left on device"
+    died = run_in_child(die, abandon=never)
+    assert died.error == "the child process died (exit status 3)"
+
+
+def test_an_abandoned_child_is_gone_at_once(tmp_path) -> None:
+    pid_file = tmp_path / "pid"
+    asked = time.monotonic() + 1.0
+    started = time.monotonic()
+
+    outcome = run_in_child(report_pid_and_sleep, str(pid_file), abandon=lambda: time.monotonic() > asked)
+
+    assert outcome.abandoned and time.monotonic() - started < 3
+    assert not running(int(pid_file.read_text()))
+
+
+def test_sigterm_waits_for_a_held_block_then_unwinds() -> None:
+    done = []
+    with pytest.raises(Terminated), stopping_signals_raise():
+        with signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler has run by now, and only noted the signal
+            done.append("printed and committed")
+        done.append("never")
+    assert done == ["printed and committed"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+
+
+def test_ctrl_c_outside_a_held_block_interrupts_at_once() -> None:
+    with pytest.raises(KeyboardInterrupt) as caught, stopping_signals_raise():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    assert not isinstance(caught.value, Terminated)

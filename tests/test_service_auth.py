@@ -1,0 +1,117 @@
+"""A refused login is not a network failure: ``triage run`` gives up after
+``service.max_refused_logins`` refusals in a row with exit status 2 (which systemd's
+``RestartPreventExitStatus=2`` does not restart), says why in words a person can act on,
+and still runs a password or token command once more after a refusal (a token that
+expired is refreshed). Network trouble keeps the backoff, however long it lasts.
+
+The services run as real subprocesses against the test Dovecot (tests/test_imap_service.py).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from dovecot import PASSWORD, Dovecot, free_ports
+from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
+
+from triage.cli import main
+from triage.imap.connection import LoginRefused, is_temporary_refusal
+
+WRONG_ENV = "TRIAGE_TEST_WRONG_PASSWORD"
+ADVICE = "login as support refused by the server: check the password / token"
+
+
+def counting_command(tmp_path: Path, *secrets: str) -> tuple[str, Path]:
+    """A password command printing ``secrets`` one per run (the last one from then on),
+    and the file where each run leaves an ``x``."""
+    runs = tmp_path / "runs"
+    script = tmp_path / "secret.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        f"runs = Path({str(runs)!r})\n"
+        "count = len(runs.read_text()) if runs.exists() else 0\n"
+        "runs.write_text('x' * (count + 1))\n"
+        f"secrets = {list(secrets)!r}\n"
+        "print(secrets[min(count, len(secrets) - 1)])\n"
+    )
+    return shlex.join([sys.executable, str(script)]), runs
+
+
+def test_refusal_codes_that_mean_try_again_later() -> None:
+    assert is_temporary_refusal("[UNAVAILABLE] Temporary authentication failure. [host:2026-11-23]")
+    assert is_temporary_refusal("[inuse] mailbox locked")
+    assert not is_temporary_refusal("[AUTHENTICATIONFAILED] Authentication failed.")
+    assert not is_temporary_refusal("Invalid credentials (Failure)")
+    assert LoginRefused.exit_status == 2
+
+
+def test_a_wrong_password_stops_the_service_with_status_2_after_three_refusals(
+        box: Box, services, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(WRONG_ENV, "not-the-password")
+    config = write_config(box.config, box.dovecot, box.folder, imap={"password_env": WRONG_ENV})
+    service = services(config)
+
+    assert service.process.wait(30) == 2
+
+    service.stop()  # collects the log; asserts no stray output (tracebacks)
+    messages = service.messages()
+    refusals = [m for m in messages if ADVICE in m]
+    assert len(refusals) == 3, messages  # two warnings with a reconnect, then the error
+    assert f"({'imap.password_env'} {WRONG_ENV})" in refusals[-1]
+    assert "giving up after 3 refused login(s) in a row" in refusals[-1]
+    assert sum("reconnecting in" in m for m in messages) == 2
+    assert "not-the-password" not in "\n".join(messages)
+    assert box.dovecot.log_path.read_text().count("auth failed") >= 3
+
+
+def test_once_with_a_wrong_password_exits_2_with_the_advice(box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(WRONG_ENV, "not-the-password")
+    config = write_config(box.config, box.dovecot, box.folder, imap={"password_env": WRONG_ENV})
+
+    assert main(["once", "--config", str(config)]) == 2
+    assert ADVICE in box.capsys.readouterr().err
+
+
+def test_a_password_command_runs_once_more_after_each_refusal_then_the_service_gives_up(
+        box: Box, services, tmp_path: Path) -> None:
+    command, runs = counting_command(tmp_path, "wrong-secret")
+    config = write_config(box.config, box.dovecot, box.folder,
+                          imap={"password_command": command}, service={"max_refused_logins": 2})
+    service = services(config)
+
+    assert service.process.wait(30) == 2
+    service.stop()
+    # Attempt 1 fetches the secret (refused: a fresh secret is not fetched again at once);
+    # attempt 2 tries the kept one, is refused, runs the command again, is refused: 2 in a row.
+    assert runs.read_text() == "xx"
+    assert "imap.password_command" in next(m for m in service.messages() if "giving up" in m)
+
+
+def test_a_token_refreshed_after_a_refusal_keeps_the_service_running(box: Box, services, tmp_path: Path) -> None:
+    command, runs = counting_command(tmp_path, "expired-token", PASSWORD)
+    config = write_config(box.config, box.dovecot, box.folder, imap={"password_command": command})
+    service = services(config)
+    service.wait_for_log("idling on")
+    uid = box.append(message("after-refresh")[1])
+    service.wait_until(lambda: any(row["uid"] == uid for row in service.rows), "the new mail triaged")
+
+    assert service.stop() == 0
+    assert runs.read_text() == "xx"
+    assert sum(ADVICE in m for m in service.messages()) == 1  # the expired token, once
+
+
+def test_network_errors_keep_the_backoff_past_the_refusal_limit(dovecot: Dovecot, tmp_path: Path, services,
+                                                               password_env: None) -> None:
+    (closed,) = free_ports(1)
+    config = write_config(tmp_path / "triage.toml", dovecot, "INBOX", port=closed,
+                          service={"max_refused_logins": 1, "reconnect_min_seconds": 0.05,
+                                   "reconnect_max_seconds": 0.1})
+    service = services(config)
+    service.wait_until(lambda: sum("reconnecting in" in m for m in service.messages()) >= 5,
+                       "five reconnect attempts")
+
+    assert service.process.poll() is None
+    assert service.stop() == 0

@@ -1,0 +1,119 @@
+"""Child processes that never outlive their parent and never speak out of turn.
+
+Triage forks children for two jobs: the analysis workers (:mod:`triage.analysis`) and the
+service's retraining (:func:`run_in_child`). Every child calls :func:`quiet_child` first:
+
+- it dies with its parent (Linux ``PR_SET_PDEATHSIG``): a ``triage run`` killed with
+  SIGKILL, or by the OOM killer, leaves no orphan behind to hold the instance lock or to
+  print a BrokenPipe traceback when it finds nobody listening;
+- Ctrl-C and a terminal's hangup reach the whole process group; the parent decides
+  what they mean (finish the batch, stop), so children ignore SIGINT and SIGHUP;
+- SIGTERM ends a child at once and quietly, the way the parent stops one it abandons.
+  (A fork inherits the parent's Python handlers, which would only set the stop flag of
+  the parent's copy in the child.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from triage.errors import TriageError
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def quiet_child(parent: int) -> None:
+    """Set up a freshly forked child of ``parent`` (its pid): see the module docstring.
+    Exits at once if the parent is already gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel for SIGKILL when the parent dies (Linux; elsewhere a no-op)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl here: the EOF on the parent's pipes still ends workers
+        pass
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """How a job run by :func:`run_in_child` ended: its ``value``; or an ``error`` (a
+    :class:`~triage.errors.TriageError`'s message when ``expected``, else the exception's
+    type and message); or ``abandoned`` because the parent asked it to stop."""
+
+    value: object = None
+    error: str = ""
+    expected: bool = False
+    abandoned: bool = False
+
+
+def run_in_child(job: Callable[..., object], *args: object, abandon: Callable[[], bool],
+                 poll_seconds: float = 0.2) -> ChildOutcome:
+    """Run ``job(*args)`` in a forked child and wait for it, asking ``abandon`` every
+    ``poll_seconds``: when it answers True the child is killed at once and nothing it
+    had not finished counts. For slow work the parent must be able to walk away from
+    within seconds (the service's retraining, while systemd waits for it to stop).
+
+    Where ``fork`` is not available the job runs in this process, and cannot be abandoned.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _run(job, args)
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):  # else the child would flush a copy of what is buffered
+        stream.flush()
+    child = context.Process(target=_child_main, args=(writer, os.getpid(), job, args), name="triage-child")
+    child.start()
+    writer.close()
+    try:
+        while not reader.poll(poll_seconds):  # True with the outcome, or at EOF when the child died
+            if abandon():
+                return ChildOutcome(abandoned=True)
+        try:
+            return reader.recv()
+        except (EOFError, OSError):
+            child.join()
+            return ChildOutcome(error=f"the child process died (exit status {child.exitcode})")
+    finally:
+        reader.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _child_main(writer, parent: int, job: Callable[..., object], args: tuple) -> None:
+    quiet_child(parent)
+    outcome = _run(job, args)
+    try:
+        writer.send(outcome)
+    except Exception as exc:  # an unpicklable value: say so rather than die silently
+        writer.send(ChildOutcome(error=f"the result could not be sent back: {type(exc).__name__}: {exc}"))
+    finally:
+        writer.close()
+
+
+def _run(job: Callable[..., object], args: tuple) -> ChildOutcome:
+    try:
+        return ChildOutcome(value=job(*args))
+    except TriageError as exc:
+        return ChildOutcome(error=str(exc), expected=True)
+    except Exception as exc:
+        log.debug("%s failed", getattr(job, "__name__", "the job"), exc_info=True)
+        return ChildOutcome(error=f"{type(exc).__name__}: {exc}")
