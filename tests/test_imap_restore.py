@@ -8,7 +8,6 @@ tests/test_corrections.py and below.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from dovecot import Dovecot
 from test_imap_service import Box, box, message, password_env, triage_keywords, write_config  # noqa: F401  (fixtures)

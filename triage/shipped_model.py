@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "0772e53479519fa79cb54e000239d955ceaaf878b8d903fb6bc9357da0801e77"
+SHA256 = "dac988fcb44fa179893d8616d1354e3de5d00bf704a7493cc2c6c2d2854143d7"
