@@ -68,7 +68,7 @@ def test_train_from_imap_folders_end_to_end_and_nothing_changes(dovecot, trainin
     model, card = load_model(out)
     assert card["data"]["source"] == f"imap:{training['top']}/*"
     assert card["data"]["counts"] == {**dict.fromkeys(FOLDERS, PER_FOLDER), "follow_up": PER_FOLDER + 1}
-    assert card["cross_validation"]["messages"] == len(load_labeled(training["local"]).examples)
+    assert card["data"]["messages"] == len(load_labeled(training["local"]).examples)
     assert card["tone"]["inherited"]  # too few tone annotations: the shipped tone model is kept
     assert f"wrote {out}" in captured.out
     # Progress on a stderr that is no terminal: one readable line per step.

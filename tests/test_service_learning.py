@@ -173,6 +173,13 @@ def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with
     relabel_as_refunds(box.dovecot, box.folder, [uids[mid] for mid in corrected])
 
     start = service.wait_for_log("new corrections: retraining", after=mark, timeout=30)
+    # The retraining runs in the background: mail arriving meanwhile is triaged at once,
+    # by the model still active.
+    during_id = "<during@customers.example>"
+    box.append(zorblax_message(during_id, "Refund please\nPlease refund order 55120, it arrived broken.", "li@ex.org"))
+    service.wait_until(lambda: any(r["message_id"] == during_id for r in service.rows), "mail during the retraining",
+                       timeout=15)
+    assert not any("wrote model-" in m for m in service.messages()[start:]), "triaged only after the retraining"
     wrote = service.wait_for_log("wrote model-", after=start, timeout=300)
     summary = service.messages()[wrote]
     assert "now active" in summary, summary
@@ -192,7 +199,7 @@ def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with
 
     # After: the same phrasing, appended now, is a refund, on the server too.
     uids[after_id] = box.append(probes[after_id])
-    service.wait_until(lambda: len(service.rows) == taught + 2, "the probe after the retraining")
+    service.wait_until(lambda: len(service.rows) == taught + 3, "the probe after the retraining")
     row = service.rows[-1]
     assert row["message_id"] == after_id
     assert decided_by([row], raws, new) == [after_id] and decided_by([row], raws, shipped) == []

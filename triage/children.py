@@ -64,38 +64,66 @@ class ChildOutcome:
     abandoned: bool = False
 
 
+class ChildJob:
+    """``job(*args)`` running in a forked child (see the module docstring), which the
+    parent polls without waiting (:meth:`outcome`) and can abandon at any moment
+    (:meth:`abandon`): nothing the child had not finished counts. Where ``fork`` is not
+    available the job runs at once in this process, and cannot be abandoned."""
+
+    def __init__(self, job: Callable[..., object], *args: object) -> None:
+        self._done: ChildOutcome | None = None
+        self._child = None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            self._done = _run(job, args)
+            return
+        context = multiprocessing.get_context("fork")
+        self._reader, writer = context.Pipe(duplex=False)
+        for stream in (sys.stdout, sys.stderr):  # else the child would flush a copy of what is buffered
+            stream.flush()
+        self._child = context.Process(target=_child_main, args=(writer, os.getpid(), job, args), name="triage-child")
+        self._child.start()
+        writer.close()
+
+    def outcome(self, wait: float = 0.0) -> ChildOutcome | None:
+        """How the job ended, or None while it runs (waiting up to ``wait`` seconds)."""
+        if self._done is None and self._child is not None and self._reader.poll(wait):
+            try:  # True with the outcome, or at EOF when the child died
+                self._done = self._reader.recv()
+            except (EOFError, OSError):
+                self._child.join()
+                self._done = ChildOutcome(error=f"the child process died (exit status {self._child.exitcode})")
+            self._end()
+        return self._done
+
+    def abandon(self) -> None:
+        """Kill the child now; the job's work is lost (the caller keeps what it had)."""
+        if self._done is None:
+            self._done = ChildOutcome(abandoned=True)
+        self._end()
+
+    def _end(self) -> None:
+        if self._child is not None:
+            self._reader.close()
+            if self._child.is_alive():
+                self._child.kill()
+            self._child.join()
+            self._child = None
+
+
 def run_in_child(job: Callable[..., object], *args: object, abandon: Callable[[], bool],
                  poll_seconds: float = 0.2) -> ChildOutcome:
     """Run ``job(*args)`` in a forked child and wait for it, asking ``abandon`` every
     ``poll_seconds``: when it answers True the child is killed at once and nothing it
-    had not finished counts. For slow work the parent must be able to walk away from
-    within seconds (the service's retraining, while systemd waits for it to stop).
-
-    Where ``fork`` is not available the job runs in this process, and cannot be abandoned.
-    """
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return _run(job, args)
-    context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    for stream in (sys.stdout, sys.stderr):  # else the child would flush a copy of what is buffered
-        stream.flush()
-    child = context.Process(target=_child_main, args=(writer, os.getpid(), job, args), name="triage-child")
-    child.start()
-    writer.close()
+    had not finished counts (:class:`ChildJob`, waited for)."""
+    running = ChildJob(job, *args)
     try:
-        while not reader.poll(poll_seconds):  # True with the outcome, or at EOF when the child died
+        while (outcome := running.outcome(poll_seconds)) is None:
             if abandon():
+                running.abandon()
                 return ChildOutcome(abandoned=True)
-        try:
-            return reader.recv()
-        except (EOFError, OSError):
-            child.join()
-            return ChildOutcome(error=f"the child process died (exit status {child.exitcode})")
+        return outcome
     finally:
-        reader.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+        running.abandon()
 
 
 def _child_main(writer, parent: int, job: Callable[..., object], args: tuple) -> None:

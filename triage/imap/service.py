@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichBar
 
-from triage.children import run_in_child
+from triage.children import ChildJob
 from triage.signals import whole
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, load_config
@@ -241,6 +241,8 @@ class Service:
         self.reload_requested = False
         self.refused_logins = 0
         """Logins the server refused in a row; reset by a successful one."""
+        self.retraining: ChildJob | None = None
+        """A retraining running in the background, if any (:meth:`_model_changed`)."""
         self._configure(config)
 
     def request_stop(self, why: str = "request") -> None:
@@ -275,6 +277,7 @@ class Service:
                     engine.rollback()
                     self._back_off(exc)
         finally:
+            self._abandon_retraining()
             engine.close(abandon=self.stopping)  # the analysis started ahead is nobody's now
         log.info("stopped on %s", self.stop_reason)
         return self.exit_status
@@ -330,30 +333,42 @@ class Service:
                     self._wait_for_mail(session)
 
     def _model_changed(self) -> bool:
-        """Retrain when enough corrections arrived, and tell whether the active model is no
-        longer the one the engine runs (a retraining here, or `triage train` / `triage
-        models --rollback` elsewhere): the service then reloads without a restart.
+        """Start a retraining when enough corrections arrived, take in a finished one, and
+        tell whether the active model is no longer the one the engine runs (a retraining
+        here, or `triage train` / `triage models --rollback` elsewhere): the service then
+        reloads without a restart.
 
-        The retraining (about a minute) runs in a child process, so that a stop request
-        abandons it at once: the child is killed, and the active model stays as it was
-        (the registry points at a new model only once it is complete). A retraining that
-        fails, whatever the cause (a full disk, a library error), leaves triage triaging."""
-        path = state_path(self.args, self.config)
-        try:
-            due = corrections_due(self.config, path)
-        except Exception as exc:  # an unreadable registry or state: triage must go on triaging
-            log.error("cannot count the new corrections, going on with the current model: %s: %s",
-                      type(exc).__name__, exc)
-            due = 0
-        if due:
-            outcome = run_in_child(maybe_retrain, self.config, path, abandon=lambda: self.stopping)
-            if outcome.abandoned:
-                log.warning("retraining abandoned on %s; the current model stays active", self.stop_reason)
+        A retraining (a minute or two) runs in a child process in the background: the
+        service goes on triaging new mail meanwhile, with the current model, and a stop
+        abandons the retraining at once (the registry points at a new model only once it
+        is complete). One that fails, whatever the cause (a full disk, a library error),
+        leaves triage triaging."""
+        if self.retraining is None:
+            path = state_path(self.args, self.config)
+            try:
+                due = corrections_due(self.config, path)
+            except Exception as exc:  # an unreadable registry or state: triage must go on triaging
+                log.error("cannot count the new corrections, going on with the current model: %s: %s",
+                          type(exc).__name__, exc)
+                due = 0
+            if due:
+                log.info("starting a retraining in the background (%d corrections due)", due)
+                self.retraining = ChildJob(maybe_retrain, self.config, path)
+        if self.retraining is not None:
+            outcome = self.retraining.outcome()
+            if outcome is None:
                 return False
+            self.retraining = None
             if outcome.error:
                 log.error("retraining failed%s, going on with the current model: %s",
                           "" if outcome.expected else " unexpectedly", outcome.error)
         return self._active_model_moved()
+
+    def _abandon_retraining(self) -> None:
+        if self.retraining is not None:
+            self.retraining.abandon()
+            self.retraining = None
+            log.warning("retraining abandoned on %s; the current model stays active", self.stop_reason or "stop")
 
     def _active_model_moved(self) -> bool:
         """True (and logged) when the registry's active model is no longer the one the
@@ -408,6 +423,8 @@ class Service:
             responses = client.idle_check(timeout=timeout)
             if any(len(r) > 1 and r[1] in (b"EXISTS", b"FETCH") for r in responses):
                 return
+            if self.retraining is not None and self.retraining.outcome() is not None:
+                return  # a new model may be waiting to be taken in
             if any(r[0] == b"BYE" for r in responses):
                 raise ImapConnectionError(f"{self.config.imap.host} closed the connection: {responses}")
             if not responses and self.clock() - started < timeout / 2:
