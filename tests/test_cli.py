@@ -198,3 +198,33 @@ def test_with_json_logs_every_stderr_line_is_json(tmp_path, capsys):
     assert main(["once", "/nonexistent/mail", "--log-format", "json", "--state", str(tmp_path / "t.db")]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert json.loads(line)["level"] == "error" and "no such file" in json.loads(line)["message"]
+
+
+def test_local_once_takes_the_lock_of_its_state(tmp_path, capsys):
+    """Run beside the service on the same state, it crashed it ('database is locked')."""
+    from triage.lock import InstanceLock, lock_path_for
+
+    state = tmp_path / "s.db"
+    with InstanceLock(lock_path_for(state)):
+        assert main(["once", str(INBOX), "--state", str(state)]) == 2
+    assert "already working on this mailbox" in capsys.readouterr().err
+    assert main(["once", str(INBOX), "--state", str(state), "--format", "jsonl", "--now", NOW]) == 0
+    assert oct(state.stat().st_mode & 0o777) == "0o600"  # who wrote about what: the owner's only
+
+
+def test_a_dry_run_creates_no_state_file_and_no_lock(tmp_path, capsys):
+    state = tmp_path / "nested" / "s.db"
+    assert main(["once", str(INBOX), "--state", str(state), "--dry-run", "--now", NOW]) == 0
+    assert not (tmp_path / "nested").exists()
+
+
+def test_escape_sequences_from_mail_never_reach_the_terminal(tmp_path, capsys):
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "1.eml").write_bytes(
+        b"From: =?utf-8?q?Eve=1B]0;owned=07?= <eve@example.org>\nSubject: refund \x1b[2J\x1b[H now \xe2\x80\xae"
+        b"gnp.exe\nDate: Mon, 23 Nov 2026 09:00:00 +0000\nMessage-ID: <e@x>\n\nrefund me please \x1b[31mnow\n")
+    assert main(["once", str(evil), "--state", str(tmp_path / "s.db"), "--now", NOW, "--addresses"]) == 0
+    out = capsys.readouterr().out
+    assert "refund" in out and "Eve" in out
+    assert not any(ch in out for ch in "\x1b\x07\u202e")

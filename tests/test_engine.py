@@ -11,6 +11,7 @@ import pytest
 from triage.engine import Engine, Settings
 from triage.history import History
 from tests.helpers import eml, raw
+from triage.message import RawMail
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
 TEAM = "help@larkspur.example"
@@ -186,3 +187,19 @@ def test_a_sender_of_dozens_of_distinct_subjects_nobody_answers_is_a_machine(eng
     chaser = [customer(n, "where is my refund??", f"{n:02d} Mar 2026 09:00:00 +0000", subject="Refund")
               for n in range(1, 22)]
     assert not any(r.message.automated for r in engine.decide(chaser))
+
+
+def test_two_messages_with_one_message_id_are_both_triaged_and_the_same_one_twice_is_not(engine):
+    """Identity is the message, not its Message-ID (a chargeback threat reusing another
+    message's ID was never triaged): by content for local mail, by UID over IMAP."""
+    first = customer(1, "where is my parcel?", "Mon, 16 Mar 2026 09:00:00 +0000", subject="Parcel")
+    threat = raw(eml(sender="Bo <bo@example.org>", subject="Refund", body="Refund me or I file a chargeback",
+                     date="Mon, 16 Mar 2026 10:00:00 +0000", message_id="<c1@example.org>"), key="other")
+    rows = engine.decide([first, threat])
+    assert [r.message.message_id for r in rows] == ["<c1@example.org>", "<c1@example.org>"]
+    assert rows[1].priority == 1 and rows[1].thread_id != rows[0].thread_id  # not joined to Ana's conversation
+    engine.commit()
+    assert engine.decide([first, threat]) == []  # the same bytes again: known
+    over_imap = [RawMail(first.raw, "INBOX", "7", uid=7), RawMail(first.raw, "INBOX", "8", uid=8)]
+    assert len(engine.decide(over_imap)) == 2  # two UIDs are two messages, whatever they hold
+    assert engine.decide(over_imap) == []
