@@ -211,7 +211,9 @@ def test_train_without_out_adds_a_model_to_the_registry(tmp_path, capsys):
     assert main([*argv, "--holdout", str(other)]) == 0
     out = capsys.readouterr().out
     [entry] = Registry.for_state(state).entries()
-    assert out.startswith(f"wrote {entry.name} (270 messages, 0 of them corrections")
+    read, wrote = out.splitlines()
+    assert read.startswith(f"read 326 messages from {HOLDOUT_DIR}: 270 used, 56 copies")  # what was read, and used
+    assert wrote.startswith(f"wrote {entry.name} (270 messages, 0 of them corrections")
     assert "not activated, default stays active" in out  # the shipped model is far better
     assert Registry.for_state(state).active_name() is None
 

@@ -243,3 +243,19 @@ def test_old_pickle_models_are_listed_as_such_and_never_unpickled(models, state,
     listed = capsys.readouterr().out
     assert "old pickle format (.joblib): never loaded, retrain" in listed
     assert not marker.exists()
+
+
+def test_model_commands_take_a_name_triage_models_lists(tmp_path, capsys):
+    """`--model` takes a path or a registry name, and eval every SOURCE train takes."""
+    from triage.modelstore import HOLDOUT_DIR
+
+    state = tmp_path / "state.db"
+    assert main(["eval", str(HOLDOUT_DIR), "--model", "default", "--state", str(state)]) == 0
+    shipped = capsys.readouterr()
+    assert "read 326 messages" in shipped.err and "macro" in shipped.out
+    assert main(["once", str(HOLDOUT_DIR / "refund"), "--model", "default", "--state", str(state),
+                 "--format", "jsonl"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(HOLDOUT_DIR), "--model", "model-nosuch", "--state", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert "no model model-nosuch" in err and "known: default" in err

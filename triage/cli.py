@@ -31,6 +31,41 @@ def _iso_datetime(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+_EXAMPLES = {
+    "once": """examples:
+  triage once ~/Maildir/support --support-address help@example.com   the queue of a local Maildir
+  triage once mail.mbox --format jsonl > rows.jsonl                   one JSON row per message
+  triage once --config triage.toml --dry-run -v                       over IMAP: what it would label
+  triage once samples/inbox --now 2026-11-24T12:00:00Z --addresses    as of a given moment""",
+    "run": """examples:
+  triage run --config /etc/triage/config.toml -v    watch the mailbox, log one line per pass
+  triage run --config triage.toml --dry-run -v      show what it would label, write nothing""",
+    "train": """SOURCE has one subfolder per category (refund/, cancellation/, fee_dispute/,
+follow_up/, other/), each a Maildir or a folder of .eml files; or imap:PATTERN.
+
+examples:
+  triage train ~/labeled                      a new model in the registry, active if not worse
+  triage train imap:Training/* --out m.npz    from IMAP folders, to a file
+  triage train --with-corrections             the bundled corpus plus the team's corrections""",
+    "eval": """examples:
+  triage eval ~/labeled                          the active model on your own labeled mail
+  triage eval imap:Training/* --model default    the shipped model on IMAP folders
+  triage eval ~/labeled --model m.npz --format json""",
+    "report": """examples:
+  triage report                                  the queue as a table
+  triage report --format html --out waiting.html one page with a chart, to mail or open
+  triage report --format json | jq '.[0]'        the most urgent conversation""",
+    "config": """examples:
+  triage config                                 which file, which state, every value
+  TRIAGE_CONFIG=/etc/triage/config.toml triage config --format json""",
+    "models": """examples:
+  triage models                                 the shipped model and the team's, active one starred
+  triage models --rollback default              back to the shipped model
+  triage models --rollback model-20261124T231431Z""",
+}
+"""The examples each command's --help ends with."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand (the command-line contract of docs/contracts.md)."""
     common = argparse.ArgumentParser(add_help=False)
@@ -41,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", choices=("text", "json"), help="log lines on stderr as text or JSON")
 
     deciding = argparse.ArgumentParser(add_help=False)
-    deciding.add_argument("--model", metavar="FILE", help="model file (default: [model] path, else the active model of "
-                          "`triage models`, else the shipped one)")
+    deciding.add_argument("--model", metavar="FILE|NAME", help="a model file, or a name `triage models` lists "
+                          "(default: [model] path, else the active model of `triage models`, else the shipped one)")
     deciding.add_argument("--support-address", action="append", default=[], metavar="ADDR",
                           help="mail from this address (or @domain) is the team's reply; repeatable")
     deciding.add_argument("--dry-run", action="store_true", help="decide and show, but write nothing anywhere")
@@ -51,15 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"triage {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    once = commands.add_parser("once", parents=[common, deciding], help="triage what is new, print it, exit")
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, epilog=_EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                   **kwargs)
+
+    once = command("once", parents=[common, deciding], help="triage what is new, print it, exit")
     once.add_argument("source", nargs="?", help="Maildir, mbox file or folder of .eml (default: the IMAP mailbox)")
-    once.add_argument("--format", choices=("table", "jsonl"), default="table")
+    once.add_argument("--format", choices=("table", "jsonl"), default="table",
+                      help="table: the queue of waiting conversations (default); jsonl: one JSON row per message")
     once.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
-    run = commands.add_parser("run", parents=[common, deciding], help="the background service (IMAP)")
-    run.add_argument("--format", choices=("table", "jsonl"), default=None, help="also print each batch")
+    run = command("run", parents=[common, deciding], help="the background service (IMAP)")
+    run.add_argument("--format", choices=("table", "jsonl"), default=None,
+                     help="also print each pass's queue (table) or each batch's rows (jsonl) on stdout")
 
-    train = commands.add_parser("train", parents=[common], help="train a model from labeled mail")
+    train = command("train", parents=[common], help="train a model from labeled mail")
     train.add_argument("source", nargs="?", help="folder with one subfolder per category, or imap:PATTERN "
                        "(with --with-corrections, default: the bundled corpus)")
     train.add_argument("--out", metavar="FILE", help="write the model here (default: a new model in the models "
@@ -68,22 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--holdout", metavar="DIR", help="labeled mail never trained on, scored into the card")
     train.add_argument("--estimator", default=None, help="model kind (lr_word, lr_word_char, svm_word_char)")
 
-    evaluate = commands.add_parser("eval", parents=[common], help="score a model on labeled mail")
-    evaluate.add_argument("source", help="folder with one subfolder per category")
-    evaluate.add_argument("--model", metavar="FILE")
-    evaluate.add_argument("--format", choices=("table", "json"), default="table")
+    evaluate = command("eval", parents=[common], help="score a model on labeled mail")
+    evaluate.add_argument("source", help="folder with one subfolder per category, or imap:PATTERN")
+    evaluate.add_argument("--model", metavar="FILE|NAME", help="a model file, or a name `triage models` lists "
+                          "(default: [model] path, else the active model, else the shipped one)")
+    evaluate.add_argument("--format", choices=("table", "json"), default="table",
+                          help="table: precision, recall and F1 per category (default); json: the same and more")
 
-    report = commands.add_parser("report", parents=[common], help="who is waiting, most urgent first")
-    report.add_argument("--format", choices=("table", "json", "html"), default="table")
-    report.add_argument("--out", metavar="FILE")
+    report = command("report", parents=[common], help="who is waiting, most urgent first")
+    report.add_argument("--format", choices=("table", "json", "html"), default="table",
+                        help="table (default), json (one object per conversation) or html (one page with a chart)")
+    report.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     report.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
-    shown = commands.add_parser("config", parents=[common], help="show the config file in use and every value")
-    shown.add_argument("--format", choices=("toml", "json"), default="toml")
+    shown = command("config", parents=[common], help="show the config file in use and every value")
+    shown.add_argument("--format", choices=("toml", "json"), default="toml",
+                       help="toml: commented, ready to copy into a config file (default); json: for scripts")
 
-    models = commands.add_parser("models", parents=[common], help="list trained models; roll back")
-    models.add_argument("--rollback", metavar="NAME", help="make an earlier model the active one ('default': the shipped one)")
-    models.add_argument("--format", choices=("table", "json"), default="table")
+    models = command("models", parents=[common], help="list trained models; roll back")
+    models.add_argument("--rollback", metavar="NAME",
+                        help="make an earlier model the active one ('default': the shipped one)")
+    models.add_argument("--format", choices=("table", "json"), default="table",
+                        help="table (default) or json (every card in full)")
     return parser
 
 
@@ -186,13 +233,15 @@ def cmd_train(args, config: Config) -> int:
 def cmd_eval(args, config: Config) -> int:
     """Score a model on labeled mail and print per-category precision, recall and F1."""
     from triage.evaluation import evaluate
-    from triage.labeled import load_labeled
+    from triage.learning import load_source
     from triage.modelstore import resolve_model
     from triage.registry import Registry
     from triage.wiring import state_path
 
     model, card = resolve_model(args.model or config.model.path or None, Registry.for_state(state_path(args, config)))
-    metrics = evaluate(model, load_labeled(args.source))
+    labeled = load_source(args.source, config)
+    print(labeled.describe(args.source), file=sys.stderr)
+    metrics = evaluate(model, labeled)
     if args.format == "json":
         print(json.dumps(metrics, indent=2))
         return 0

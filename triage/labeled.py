@@ -40,6 +40,19 @@ class LabeledSet:
     examples: list[Example]
     sha256: str
     skipped: int
+    read: int = 0
+    """Files (or IMAP messages) read: one per category folder a message is filed in."""
+
+    def describe(self, source: str) -> str:
+        """'read 812 messages from SOURCE: 640 used, 170 copies of a message filed under
+        several categories merged, 2 skipped (no mail headers)'."""
+        merged = self.read - len(self.examples) - self.skipped
+        parts = [f"{len(self.examples)} used"]
+        if merged > 0:
+            parts.append(f"{merged} copies of a message filed under several categories merged")
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (no mail headers)")
+        return f"read {self.read} message{'s' if self.read != 1 else ''} from {source}: " + ", ".join(parts)
 
     def counts(self) -> dict[str, int]:
         """Messages per category (``other`` = none of the categories)."""
@@ -80,7 +93,7 @@ def build_labeled(by_folder: Iterable[tuple[str, Iterable[RawMail]]]) -> Labeled
         if folder != OTHER:
             example.categories.add(folder)
     ordered = sorted(examples.values(), key=lambda e: e.message.message_id)
-    return LabeledSet(ordered, digest.hexdigest(), skipped)
+    return LabeledSet(ordered, digest.hexdigest(), skipped, len(raws))
 
 
 def _annotation(raw: bytes) -> bool | None:

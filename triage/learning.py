@@ -294,6 +294,8 @@ def run_train(args, config: Config) -> int:
         else:
             done = retrain(config, state, source=source, source_name=args.source or "", holdout=holdout,
                            learn=args.with_corrections, kind=args.estimator, progress=progress).summary()
+    if source is not None:
+        print(source.describe(args.source))
     print(done)
     return 0
 

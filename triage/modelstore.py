@@ -36,14 +36,27 @@ def load_shipped() -> tuple[CategoryModel, dict]:
     return load_model(DEFAULT_MODEL, SHIPPED_SHA256)
 
 
+def is_model_name(value: str) -> bool:
+    """True for a name ``triage models`` lists (``default``, ``model-20261124T231431Z``)
+    rather than a path: no directory, no file suffix."""
+    from triage.registry import NAME_PATTERN
+
+    return "/" not in value and not value.endswith((".npz", ".joblib")) and NAME_PATTERN.fullmatch(value) is not None
+
+
 def resolve_model(path: str | Path | None, registry=None) -> tuple[CategoryModel, dict]:
-    """The model a run uses: the file the user named (``--model``, ``[model] path``);
+    """The model a run uses: the one the user named (``--model``, ``[model] path``), by
+    path or by a name ``triage models`` lists;
     else the active model of ``registry`` (a :class:`triage.registry.Registry`; a broken
     one is an error, not a fallback); else the shipped one.
 
     A file the user names is checked against its card only: naming it is the user's
     decision, and the format runs no code. Registry and shipped models must match a
     digest kept outside the models folder."""
+    if path and registry is not None and is_model_name(str(path)):
+        from triage.registry import SHIPPED
+
+        return load_shipped() if str(path) == SHIPPED else registry.load(str(path))
     if path:
         return load_model(path)
     if registry is not None:

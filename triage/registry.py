@@ -131,8 +131,9 @@ class Registry:
             legacy = self.root / f"{name}{LEGACY_SUFFIX}"
             if legacy.is_file():
                 raise legacy_error(legacy)
-            raise ModelError(f"the model {name} is missing from {self.root}; "
-                             "choose another with `triage models --rollback NAME`")
+            known = ", ".join([SHIPPED, *(e.name for e in self.entries())])
+            raise ModelError(f"no model {name} in {self.root} (known: {known}); `triage models` lists them, "
+                             "`--rollback NAME` chooses another")
         digest = self.recorded_sha256(name)
         if digest is None:
             raise ModelError(f"{path}: this state's registry ({self.state_path}) never saved a model called {name}, "
