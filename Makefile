@@ -1,6 +1,7 @@
 # Two commands on a fresh machine with Python 3.11 and make:
 #   make demo   triage the bundled sample inbox (no mail server needed)
-#   make test   run the test suite (installs Dovecot and Chromium from apt when missing and root)
+#   make test   run the test suite, less the slow end-to-end tests (installs Dovecot, OpenSSL and
+#               Chromium from apt when missing and root); `make test-slow` runs those, CI runs both
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_STATE := build/demo-state.db
 DEMO_NOW   := 2026-11-24T12:00:00+00:00
 
-.PHONY: demo test model system-deps bench clean
+.PHONY: demo test test-slow check-sklearn-range model system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,15 @@ demo: $(STAMP)
 		--support-address help@larkspur.example
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Minutes each: retraining end to end, the chaos test, the big fuzz slices.
+test-slow: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -m slow
+
+# The oldest and the newest scikit-learn pyproject.toml allows, from a wheel (needs PyPI).
+check-sklearn-range: $(STAMP)
+	sh scripts/check_sklearn_range.sh both
 
 system-deps:
 	@sh scripts/install-system-deps.sh

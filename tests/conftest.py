@@ -14,6 +14,16 @@ import pytest
 from dovecot import Dovecot, find_dovecot
 
 
+@pytest.fixture(autouse=True)
+def private_xdg_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own ~/.config/triage/config.toml, state and status must neither steer
+    a test nor be written by one: every test gets its own XDG config and state homes."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.delenv("TRIAGE_CONFIG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     """A running Dovecot; skipped where it is not installed, but a failure in CI."""

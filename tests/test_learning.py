@@ -144,6 +144,7 @@ def small_corpus() -> LabeledSet:
     return LabeledSet(corpus.examples[::5], corpus.sha256, 0)
 
 
+@pytest.mark.slow  # trains models for minutes; CI runs it (make test-slow)
 def test_a_team_teaches_its_own_word_and_a_bad_batch_does_not_undo_it(small_corpus, tmp_path, capsys):
     state, config = tmp_path / "state.db", Config()
     holdout = load_labeled(HOLDOUT_DIR)

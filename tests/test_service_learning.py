@@ -136,6 +136,7 @@ def test_several_messages_relabelled_between_two_passes_are_all_recorded(box: Bo
     assert box.once()[0] == 0 and len(corrections_since(box.state)) == len(changed)  # stored labels updated
 
 
+@pytest.mark.slow  # trains models for minutes; CI runs it (make test-slow)
 def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with_the_new_model(
         box: Box, services) -> None:
     """A person relabels Zorblax mail as refunds in their client; after

@@ -38,8 +38,15 @@ _EXAMPLES = {
   triage once --config triage.toml --dry-run -v                       over IMAP: what it would label
   triage once samples/inbox --now 2026-11-24T12:00:00Z --addresses    as of a given moment""",
     "run": """examples:
-  triage run --config /etc/triage/config.toml -v    watch the mailbox, log one line per pass
-  triage run --config triage.toml --dry-run -v      show what it would label, write nothing""",
+  triage run --config /etc/triage/config.toml       watch the mailbox; one INFO line per pass
+  triage run --config triage.toml --dry-run -v      show what it would label, write nothing (DEBUG)
+  triage status                                     is it alive, and what waits""",
+    "status": """exit status 0 when healthy, 1 when not: usable as a monitoring check.
+
+examples:
+  triage status                                  alive? last pass, last error, what waits
+  triage status --format json | jq .queue        the figures for a dashboard
+  triage status --max-age 7200 || mail-admin     a `once` from cron every hour, checked""",
     "train": """SOURCE has one subfolder per category (refund/, cancellation/, fee_dispute/,
 follow_up/, other/), each a Maildir or a folder of .eml files; or imap:PATTERN.
 
@@ -122,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     report.add_argument("--addresses", action="store_true", help="show customers as Name <address> in the table")
 
+    status = command("status", parents=[common], help="is triage alive, and what waits (for monitoring)")
+    status.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people (default); json for scripts and dashboards")
+    status.add_argument("--max-age", type=float, metavar="SECONDS", default=None,
+                        help="unhealthy when the last sign of life is older (default: 900 for the service, "
+                        "93600 for `once`)")
+
     shown = command("config", parents=[common], help="show the config file in use and every value")
     shown.add_argument("--format", choices=("toml", "json"), default="toml",
                        help="toml: commented, ready to copy into a config file (default); json: for scripts")
@@ -141,12 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
-    setup_logging(args.log_format or "text", args.verbose)
+    service = args.command == "run"
+    setup_logging(args.log_format or "text", args.verbose, service)
     try:
         config = load_config(find_config(args.config))
-        setup_logging(args.log_format or config.service.log_format, args.verbose)
+        setup_logging(args.log_format or config.service.log_format, args.verbose, service)
         handler = {"once": cmd_once, "run": cmd_run, "train": cmd_train, "eval": cmd_eval, "report": cmd_report,
-                   "models": cmd_models, "config": cmd_config}[args.command]
+                   "models": cmd_models, "config": cmd_config, "status": cmd_status}[args.command]
         with stopping_signals_raise():
             return handler(args, config)
     except TriageError as exc:
@@ -258,6 +273,13 @@ def cmd_report(args, config: Config) -> int:
     from triage.report import run_report
 
     return run_report(args, config)
+
+
+def cmd_status(args, config: Config) -> int:
+    """Whether triage is alive and keeping up, and what waits; exit 1 when unhealthy."""
+    from triage.statusview import run_status
+
+    return run_status(args, config)
 
 
 def cmd_config(args, config: Config) -> int:

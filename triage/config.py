@@ -95,6 +95,7 @@ class ServiceConfig:
     reconnect_min_seconds: float = 1.0
     reconnect_max_seconds: float = 300.0
     max_refused_logins: int = 3
+    heartbeat_seconds: float = 3600.0
     log_format: str = field(default="text", metadata=_choice("text", "json"))
 
 

@@ -681,6 +681,13 @@ class History:
                         r["message_id"], r["mailbox"], r["uid"], tuple(json.loads(r["labels"] or "[]")), r["id"])
                 for r in rows]
 
+    def queue_counts(self) -> tuple[int, int]:
+        """(conversations waiting, of them P1) as the last sweep left them: cheap counts
+        for the log and the status file (``triage report`` evaluates each one afresh)."""
+        row = self.db.execute("SELECT count(*), coalesce(sum(waiting AND p1), 0) FROM threads WHERE waiting = 1")
+        waiting, p1 = row.fetchone()
+        return int(waiting), int(p1)
+
     def waiting_uids(self, mailbox: str) -> list[int]:
         """UIDs in ``mailbox`` of the customer messages still waiting for a reply (whose
         ``\\Answered`` flag may have changed since they were read)."""

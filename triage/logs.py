@@ -72,14 +72,18 @@ def logging_as_json() -> bool:
     return _as_json
 
 
-def setup_logging(log_format: str = "text", verbose: int = 0) -> None:
-    """Send triage's logs to stderr; ``verbose`` 0 = warnings, 1 = info, 2 = debug."""
+def setup_logging(log_format: str = "text", verbose: int = 0, service: bool = False) -> None:
+    """Send triage's logs to stderr; ``verbose`` (the count of ``-v``) 0 = warnings,
+    1 = info, 2 = debug with the IMAP conversation. A ``service`` logs one step more
+    (info without ``-v``: its log is how it is watched; debug with one), and the IMAP
+    conversation still only at ``-vv``."""
     global _as_json
     _as_json = log_format == "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_RedactingFormatter(_as_json))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
+    level = verbose + service
+    root.setLevel(logging.DEBUG if level >= 2 else logging.INFO if level == 1 else logging.WARNING)
     if verbose < 2:
         logging.getLogger("imapclient").setLevel(logging.WARNING)

@@ -50,6 +50,7 @@ from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import corrections_due, maybe_retrain
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
+from triage.status import PassReport, StatusFile, status_path_for
 from triage.output import write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,56 @@ class BacklogBar:
             self._bar = None
 
 
-def make_progress(config: Config) -> Progress:
-    """A bar when stderr is a terminal; otherwise nothing (with ``-v`` each batch is logged)."""
-    return BacklogBar(config.imap.batch_size) if sys.stderr.isatty() else NoProgress()
+class PassProgress:
+    """How far a pass is, for the people and programs watching: the bar on a terminal;
+    elsewhere (the service under systemd, cron) a log line every
+    :data:`PROGRESS_LOG_SECONDS` of a pass with more than one batch; and the status
+    file's heartbeat after every batch, so a long first run does not look stuck."""
+
+    def __init__(self, config: Config, status: StatusFile | None = None, clock: Callable[[], float] = time.monotonic):
+        self.bar: Progress = BacklogBar(config.imap.batch_size) if sys.stderr.isatty() else NoProgress()
+        self.batch_size, self.status, self.clock = config.imap.batch_size, status, clock
+        self.folder, self.total, self.done, self.started, self.logged = "", 0, 0, 0.0, 0.0
+
+    def start(self, folder: str, total: int) -> None:
+        self.folder, self.total, self.done = folder, total, 0
+        self.started = self.logged = self.clock()
+        self.bar.start(folder, total)
+        if self.status is not None:
+            self.status.write(state="passing", progress={"folder": folder, "done": 0, "total": total})
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        self.bar.advance(count)
+        if self.status is not None:
+            self.status.beat(state="passing", progress={"folder": self.folder, "done": self.done, "total": self.total})
+        now = self.clock()
+        if self.total > self.batch_size and isinstance(self.bar, NoProgress) and now - self.logged >= PROGRESS_LOG_SECONDS:
+            self.logged = now
+            rate = self.done / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if rate else 0
+            log.info("%s: %d of %d triaged (%.0f/s, about %s left)", self.folder, self.done, self.total, rate,
+                     _duration(left))
+
+    def finish(self) -> None:
+        self.bar.finish()
+        if self.status is not None:
+            self.status.data.pop("progress", None)
+
+
+PROGRESS_LOG_SECONDS = 60.0
+"""How often a long pass without a terminal logs how far it is."""
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
+def make_progress(config: Config, status: StatusFile | None = None) -> Progress:
+    """A bar when stderr is a terminal, progress lines in the log otherwise, and the
+    status file's heartbeat (see :class:`PassProgress`)."""
+    return PassProgress(config, status)
 
 
 def check_service_config(config: Config) -> None:
@@ -132,6 +180,8 @@ def check_service_config(config: Config) -> None:
     for key in ("poll_seconds", "idle_seconds", "reconnect_min_seconds", "max_refused_logins"):
         if getattr(service, key) <= 0:
             raise ConfigError(where, f"service.{key}", "must be greater than 0")
+    if service.heartbeat_seconds < 0:
+        raise ConfigError(where, "service.heartbeat_seconds", "must not be negative (0 turns the heartbeat off)")
     if service.reconnect_max_seconds < service.reconnect_min_seconds:
         raise ConfigError(where, "service.reconnect_max_seconds", "must not be less than service.reconnect_min_seconds")
 
@@ -141,14 +191,21 @@ def check_service_config(config: Config) -> None:
 
 def run_once(args: argparse.Namespace, config: Config) -> int:
     """One pass over the IMAP folder of ``config``: print the rows (JSON Lines as each
-    batch is labelled, or a table at the end) and return the exit status."""
+    batch is labelled, or a table at the end) and return the exit status. The pass, or
+    why it failed, goes into the status file for ``triage status`` (not on a dry run)."""
     state = state_path(args, config)
     emit = whole(write_jsonl) if args.format == "jsonl" else _discard
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
-        with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
-            triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run, emit=emit,
-                        progress=make_progress(config), state_path=state)
+        status = StatusFile(None if args.dry_run else status_path_for(state), "once")
+        try:
+            with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
+                report = triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run,
+                                     emit=emit, progress=make_progress(config, status), state_path=state)
+        except ImapError as exc:
+            status.failed(exc)
+            raise
+        status.passed(report)
         if args.format == "table":
             write_queue(history, history.run, engine.now(), engine.settings.sla,
                         addresses=getattr(args, "addresses", False))
@@ -244,6 +301,12 @@ class Service:
         self.retraining: ChildJob | None = None
         """A retraining running in the background, if any (:meth:`_model_changed`)."""
         self._configure(config)
+        self.status = StatusFile(None if args.dry_run else status_path_for(state_path(args, config)), "service")
+        self.model_name: str | None = None
+        """The registry name of the model the engine runs (None: the shipped one)."""
+        self.last_pass: PassReport | None = None
+        self.last_heard = self.clock()
+        """When the log last said something at INFO (the heartbeat fills long silences)."""
 
     def request_stop(self, why: str = "request") -> None:
         """Finish the current batch, then exit. (Only sets flags: signal handlers call it.)"""
@@ -279,6 +342,7 @@ class Service:
         finally:
             self._abandon_retraining()
             engine.close(abandon=self.stopping)  # the analysis started ahead is nobody's now
+            self.status.stopped(self.stop_reason or "an unexpected error", self.exit_status if self.stopping else 1)
         log.info("stopped on %s", self.stop_reason)
         return self.exit_status
 
@@ -291,6 +355,7 @@ class Service:
         if self.refused_logins < limit:
             self._back_off(error)
             return
+        self.status.failed(error)
         log.error("%s; giving up after %d refused login(s) in a row (service.max_refused_logins): exit status 2, "
                   "so systemd does not restart triage until the secret is fixed", error, self.refused_logins)
         self.exit_status = LoginRefused.exit_status
@@ -300,7 +365,9 @@ class Service:
         """A new engine, remembering which registry model it runs."""
         config = config or self.config
         self.model_name = Registry.for_state(state_path(self.args, config)).active_name()
-        return make_engine(self.args, config, self.history)
+        engine = make_engine(self.args, config, self.history)
+        self.status.write(model=self.model_name or SHIPPED)
+        return engine
 
     def _configure(self, config: Config) -> None:
         self.config = config
@@ -319,9 +386,11 @@ class Service:
                 if self._active_model_moved():  # before the pass: the mail that woke us gets the new model
                     self.request_reload()
                     break
-                triage_pass(session.mailbox, session.labeler, engine, self.config, dry_run=self.args.dry_run,
-                            emit=self.emit, stop=lambda: self.stopping, progress=make_progress(self.config),
-                            state_path=state_path(self.args, self.config))
+                report = triage_pass(session.mailbox, session.labeler, engine, self.config,
+                                     dry_run=self.args.dry_run, emit=self.emit, stop=lambda: self.stopping,
+                                     progress=make_progress(self.config, self.status),
+                                     state_path=state_path(self.args, self.config))
+                self._passed(report)
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
                     write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
                 self.backoff.reset()
@@ -331,6 +400,32 @@ class Service:
                     self.request_reload()
                 if not self.interrupted and not self._arrived_during_the_pass(session, engine):
                     self._wait_for_mail(session)
+
+    def _passed(self, report: PassReport) -> None:
+        """One INFO line for a pass that did something (an idle renewal's empty pass is
+        DEBUG: the heartbeat says the service is alive), and the status file."""
+        self.last_pass = report
+        if report.busy or not report.complete:
+            log.info("%s", report.line(self.config.imap.folder))
+            self.last_heard = self.clock()
+        else:
+            log.debug("%s", report.line(self.config.imap.folder))
+        self.status.passed(report)
+
+    def _tick(self) -> None:
+        """Called on every wake-up while waiting: refresh the status file's heartbeat, and
+        log one INFO line when the log has been silent for ``service.heartbeat_seconds``,
+        so `journalctl -u triage` shows a quiet service is alive, not dead."""
+        self.status.beat()
+        every = self.config.service.heartbeat_seconds
+        if every > 0 and self.clock() - self.last_heard >= every:
+            self.last_heard = self.clock()
+            last = self.last_pass
+            if last is None:
+                log.info("alive: no pass finished yet (%s)", self.status.data.get("state"))
+            else:
+                log.info("alive: %s; last pass %s: %d triaged; %d waiting (%d P1); model %s", self.status.data["state"],
+                         last.finished_at, last.triaged, last.waiting, last.p1, self.model_name or SHIPPED)
 
     def _model_changed(self) -> bool:
         """Start a retraining when enough corrections arrived, take in a finished one, and
@@ -406,7 +501,7 @@ class Service:
         folder = self.config.imap.folder
         with imap_errors(f"IDLE in {folder}"):
             client.idle()
-            log.info("idling on %s", folder)
+            log.debug("idling on %s", folder)
             self._idle_until_news(client)
             client.idle_done()
 
@@ -418,6 +513,7 @@ class Service:
         is over means a dead connection, not a quiet one."""
         deadline = self.clock() + self.config.service.idle_seconds
         while not self.interrupted and (left := deadline - self.clock()) > 0:
+            self._tick()
             timeout = min(SLICE_SECONDS, left)
             started = self.clock()
             responses = client.idle_check(timeout=timeout)
@@ -434,9 +530,12 @@ class Service:
         """Sleep ``seconds`` in slices, returning early when interrupted."""
         deadline = self.clock() + seconds
         while not self.interrupted and (left := deadline - self.clock()) > 0:
+            self._tick()
             self.sleep(min(SLICE_SECONDS, left))
 
     def _back_off(self, error: ImapError) -> None:
+        self.status.failed(error)
+        self.last_heard = self.clock()
         delay = self.backoff.next_delay()
         log.warning("%s; reconnecting in %.1f s (attempt %d)", error, delay, self.backoff.attempt)
         self._pause(delay)
@@ -456,7 +555,7 @@ class Service:
             log.warning("a new state.path takes effect at the next start; going on with %s",
                         state_path(self.args, self.config))
         engine.close()
-        setup_logging(self.args.log_format or config.service.log_format, self.args.verbose)
+        setup_logging(self.args.log_format or config.service.log_format, self.args.verbose, service=True)
         self._configure(config)
         log.info("reloaded %s; model %s", source, self.model_name or SHIPPED)
         return fresh

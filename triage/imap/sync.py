@@ -20,12 +20,15 @@ idempotent, and loses nothing. A dry run labels nothing and commits nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Protocol
 
 from triage.config import Config, ImapConfig
-from triage.engine import Decision, Engine
+from triage.engine import BatchStats, Decision, Engine
 from triage.history import History
 from triage.imap.backlog import scan_backlog
 from triage.imap.corrections import scan_corrections
@@ -36,6 +39,7 @@ from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered
 from triage.message import RawMail
+from triage.status import PassReport, utc_now
 from triage.sweep import sweep_changes
 
 log = logging.getLogger(__name__)
@@ -75,7 +79,7 @@ def triage_pass(
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     state_path: str | None = None,
-) -> None:
+) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
     client is not shown as waiting; then the new mail of the watched folder
@@ -84,37 +88,75 @@ def triage_pass(
     waiting labels off answered ones; last, with ``state_path``, it records as corrections
     the label changes people made (:mod:`triage.imap.corrections`) and the mail they
     dropped into training folders (:mod:`triage.imap.drops`). A dry run writes and
-    remembers nothing.
+    remembers nothing. Returns what the pass did and where its time went.
 
     ``stop`` is asked between batches and between these steps: once it says True the
     pass ends at the next such point, with what was done kept (Sent replies read so far,
     whole batches) and the rest left for the next pass."""
+    timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
     first = engine.history.get_cursor(config.imap.folder) is None
     since = (now - timedelta(days=config.imap.first_run_days)).date()
     horizon = (now - timedelta(days=max(config.imap.backlog_days, config.imap.first_run_days))).date()
-    for folder in find_sent_folders(mailbox, config.imap.sent_folders):
-        ingest_sent(mailbox, engine, folder, horizon if first else since, stop=stop)
+    with timer.phase("sent"):
+        for folder in find_sent_folders(mailbox, config.imap.sent_folders):
+            ingest_sent(mailbox, engine, folder, horizon if first else since, stop=stop)
+            if stop():
+                _keep(engine, dry_run)
+                return timer.report(engine, complete=False)
+    with timer.phase("mail"):
+        sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
+    if stop():
+        return timer.report(engine, complete=False)
+    with timer.phase("sweep"):
+        refresh_answered(mailbox, engine.history, stop=stop)
         if stop():
-            _keep(engine, dry_run)
-            return
-    sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
-    if stop():
-        return
-    refresh_answered(mailbox, engine.history, stop=stop)
-    if stop():
-        engine.rollback()
-        return
-    changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
-                            flag_backlog_days=engine.settings.flag_backlog_days)
-    apply_sweep(labeler, engine.history, changes)
+            engine.rollback()
+            return timer.report(engine, complete=False)
+        changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
+                                flag_backlog_days=engine.settings.flag_backlog_days)
+        apply_sweep(labeler, engine.history, changes)
+        timer.relabelled = len({change.row for change in changes})
     if dry_run:
         engine.rollback()
     elif state_path and not stop():
-        scan_corrections(mailbox, labeler, engine.history, state_path, config.imap.max_message_bytes)
-        if not stop():
-            scan_training_folders(mailbox, engine.history, state_path, config)
+        with timer.phase("corrections"):
+            timer.corrections += scan_corrections(mailbox, labeler, engine.history, state_path,
+                                                  config.imap.max_message_bytes)
+            if not stop():
+                timer.corrections += scan_training_folders(mailbox, engine.history, state_path, config)
+    return timer.report(engine, complete=not stop())
+
+
+class _PassTimer:
+    """Times a pass's steps and counts what it did (the engine's counts run on across
+    the passes of a service, so the pass's share is the difference)."""
+
+    def __init__(self, stats: BatchStats) -> None:
+        self.started = time.monotonic()
+        self.before = replace(stats)
+        self.phases: dict[str, float] = {}
+        self.relabelled = 0
+        self.corrections = 0
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - began
+
+    def report(self, engine: Engine, *, complete: bool) -> PassReport:
+        stats, before = engine.stats, self.before
+        waiting, p1 = engine.history.queue_counts()
+        return PassReport(
+            finished_at=utc_now().isoformat(timespec="seconds"), seconds=time.monotonic() - self.started,
+            triaged=stats.triaged - before.triaged, unreadable=stats.broken - before.broken,
+            already_triaged=stats.already_triaged - before.already_triaged,
+            team_replies=stats.team_replies - before.team_replies, relabelled=self.relabelled,
+            corrections=self.corrections, waiting=waiting, p1=p1, phases=self.phases, complete=complete)
 
 
 def _keep(engine: Engine, dry_run: bool) -> None:
@@ -235,7 +277,7 @@ def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state:
     engine.history.set_cursor(folder, state.uidvalidity, cursor)
     if not dry_run:  # a dry run keeps one open transaction, so later batches see earlier ones
         engine.commit()
-    log.info("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
+    log.debug("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
              "" if dry_run else ", labels stored")
 
 

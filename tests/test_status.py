@@ -1,0 +1,218 @@
+"""An operable service: the status file, the verdict of `triage status`, the log line per
+pass and the heartbeat while idle. (Over IMAP end to end: tests/test_imap_service.py.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import stat
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from helpers import ROOT
+
+from triage.cli import main
+from triage.config import Config, ServiceConfig
+from triage.history import History
+from triage.imap.connection import ImapConnectionError
+from triage.imap.service import Service
+from triage.status import PassReport, StatusFile, assess, read_status, status_path_for
+
+NOW = datetime(2026, 12, 5, 14, 0, tzinfo=timezone.utc)
+
+
+def at(minutes_ago: float) -> str:
+    return (NOW - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def service_status(**fields) -> dict:
+    base = {"mode": "service", "pid": 812, "state": "watching", "heartbeat_at": at(1), "last_success_at": at(3),
+            "failing_since": None, "errors_in_a_row": 0, "last_error": None}
+    return {**base, **fields}
+
+
+# -- the verdict ----------------------------------------------------------------------
+
+
+def test_a_service_that_beats_and_passes_is_healthy() -> None:
+    assert assess(service_status(), NOW).healthy
+
+
+def test_no_status_file_is_unhealthy_and_says_triage_never_ran() -> None:
+    health = assess(None, NOW)
+    assert not health.healthy and "has not run" in health.problems[0]
+
+
+def test_a_silent_service_is_unhealthy_after_max_age() -> None:
+    assert assess(service_status(heartbeat_at=at(14)), NOW).healthy
+    health = assess(service_status(heartbeat_at=at(16)), NOW)
+    assert not health.healthy and "no heartbeat for 16 min" in health.problems[0]
+    assert assess(service_status(heartbeat_at=at(16)), NOW, max_age=3600).healthy
+
+
+def test_a_short_outage_is_ridden_out_a_long_one_is_a_problem() -> None:
+    error = {"at": at(1), "message": "cannot connect to imap.example.com:993: Connection refused"}
+    blip = service_status(state="reconnecting", failing_since=at(2), errors_in_a_row=3, last_error=error)
+    assert assess(blip, NOW).healthy
+    long = service_status(state="reconnecting", failing_since=at(40), errors_in_a_row=9, last_error=error)
+    health = assess(long, NOW)
+    assert not health.healthy
+    assert health.problems == ["failing for 40 min (9 attempts): cannot connect to imap.example.com:993: "
+                               "Connection refused"]
+
+
+def test_a_stopped_service_is_unhealthy_and_says_why() -> None:
+    stopped = service_status(state="stopped", heartbeat_at=at(2),
+                             stopped={"at": at(2), "reason": "refused logins", "exit_status": 2})
+    health = assess(stopped, NOW)
+    assert not health.healthy and health.problems == ["the service stopped 2 min ago (refused logins, exit status 2)"]
+
+
+def test_once_is_judged_by_its_last_good_pass_and_its_last_run() -> None:
+    good = {"mode": "once", "state": "done", "heartbeat_at": at(50), "last_success_at": at(50), "failing_since": None}
+    assert assess(good, NOW).healthy  # a daily cron job by default
+    assert not assess(good, NOW, max_age=1800).healthy  # an every-30-minutes job that missed a run
+    failed = {**good, "state": "failed", "failing_since": at(5), "last_error": {"at": at(5), "message": "boom"}}
+    assert assess(failed, NOW).problems == ["the last run failed: boom"]
+
+
+# -- the status file --------------------------------------------------------------------
+
+
+def test_the_status_file_is_private_complete_json_and_masks_secrets(tmp_path: Path) -> None:
+    path = status_path_for(tmp_path / "state.db")
+    assert path.name == "state.db.status.json"
+    status = StatusFile(path, "service", model="shipped")
+    status.failed(ImapConnectionError("AUTHENTICATE XOAUTH2 dXNlcj1hQGIuY29tAWF1dGg9QmVhcmVyIHNlY3JldA== failed"))
+    written = read_status(path)
+    assert written["state"] == "reconnecting" and written["errors_in_a_row"] == 1 and written["failing_since"]
+    assert "dXNlcj1h" not in path.read_text() and "***" in written["last_error"]["message"]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left behind
+
+    status.passed(PassReport(finished_at=NOW.isoformat(), triaged=3, waiting=2, p1=1))
+    written = read_status(path)
+    assert written["state"] == "watching" and written["failing_since"] is None and written["errors_in_a_row"] == 0
+    assert written["last_pass"]["triaged"] == 3 and written["last_error"]["message"]  # the last error stays, recovered
+
+
+def test_a_restart_keeps_the_last_pass(tmp_path: Path) -> None:
+    path = status_path_for(tmp_path / "state.db")
+    StatusFile(path, "service").passed(PassReport(finished_at=NOW.isoformat(), triaged=7))
+    again = StatusFile(path, "service")
+    assert read_status(path)["last_pass"]["triaged"] == 7 and again.data["state"] == "starting"
+
+
+def test_a_dry_run_service_writes_no_status_file(tmp_path: Path) -> None:
+    service, clock, history = a_service(tmp_path, dry_run=True)
+    with history:
+        service._passed(PassReport(finished_at=NOW.isoformat(), triaged=1))
+        service.request_stop("SIGTERM")
+        service._back_off(ImapConnectionError("connection lost"))
+    assert not status_path_for(tmp_path / "state.db").exists()
+
+
+def test_an_unwritable_status_file_is_warned_about_once_and_never_stops_triage(tmp_path: Path, caplog) -> None:
+    status = StatusFile(tmp_path / "removed" / "state.db.status.json", "service")  # its folder is gone
+    status.failed("first")
+    status.write(state="watching")
+    assert caplog.text.count("cannot write the status file") == 1
+
+
+def test_the_pass_line_says_what_was_done_and_where_the_time_went() -> None:
+    report = PassReport(triaged=12, unreadable=1, team_replies=3, relabelled=2, corrections=1, waiting=40, p1=3,
+                        seconds=1.43, phases={"sent": 0.1, "mail": 1.2, "sweep": 0.1, "corrections": 0.01})
+    assert report.line("INBOX") == ("pass: 12 triaged in INBOX (1 unreadable); 3 team replies; 2 relabelled by the "
+                                    "sweep; 1 correction recorded; 40 waiting (3 P1); 1.4 s (sent 0.1, mail 1.2, "
+                                    "sweep 0.1)")
+    assert report.busy and not PassReport(waiting=40).busy
+
+
+# -- the service's log and status, with a fake clock -------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def a_service(tmp_path: Path, dry_run: bool = False, **service) -> tuple[Service, FakeClock, History]:
+    clock = FakeClock()
+    args = argparse.Namespace(format=None, dry_run=dry_run, config=None, state=str(tmp_path / "state.db"),
+                              log_format=None, verbose=0)
+    config = Config(service=ServiceConfig(**service))
+    history = History(tmp_path / "state.db")
+    return Service(args, config, history, clock=lambda: clock.now, sleep=clock.sleep), clock, history
+
+
+def test_a_quiet_service_logs_alive_hourly_and_beats_in_the_status_file(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="triage")
+    service, clock, history = a_service(tmp_path, heartbeat_seconds=3600)
+    with history:
+        service._passed(PassReport(finished_at=NOW.isoformat(), waiting=4, p1=1))  # an idle renewal's empty pass
+        assert "pass:" not in caplog.text  # DEBUG only: nothing happened
+        service._pause(3599)
+        assert "alive" not in caplog.text
+        service._pause(2)
+        assert caplog.text.count("alive: watching; last pass") == 1 and "4 waiting (1 P1)" in caplog.text
+        service._pause(3000)
+        assert caplog.text.count("alive:") == 1  # once an hour, not on every wake-up
+
+        service._passed(PassReport(finished_at=NOW.isoformat(), triaged=2, waiting=5, p1=1))
+        assert "pass: 2 triaged in INBOX" in caplog.text
+        service._pause(3599)
+        assert caplog.text.count("alive:") == 1  # the pass line reset the silence
+    written = read_status(status_path_for(tmp_path / "state.db"))
+    assert written["mode"] == "service" and written["last_pass"]["triaged"] == 2
+
+
+def test_the_service_records_failures_and_its_stop_in_the_status_file(tmp_path: Path) -> None:
+    service, clock, history = a_service(tmp_path)
+    path = status_path_for(tmp_path / "state.db")
+    with history:
+        service.request_stop("SIGTERM")  # the back-off returns at once
+        service._back_off(ImapConnectionError("cannot connect to imap.example.com:993: Connection refused"))
+        written = read_status(path)
+        assert written["state"] == "reconnecting" and written["errors_in_a_row"] == 1
+        assert "Connection refused" in written["last_error"]["message"]
+        assert service.run() == 0
+    written = read_status(path)
+    assert written["state"] == "stopped" and written["stopped"]["reason"] == "SIGTERM"
+
+
+# -- triage status ------------------------------------------------------------------------
+
+
+def test_status_without_a_run_exits_1_and_says_so(tmp_path: Path, capsys) -> None:
+    assert main(["status", "--state", str(tmp_path / "state.db")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("UNHEALTHY: no status recorded") and not (tmp_path / "state.db").exists()
+
+
+def test_status_reports_the_queue_of_the_state_and_exits_0_when_alive(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.db"
+    now = "2026-11-24T12:00:00+00:00"
+    assert main(["once", str(ROOT / "samples" / "inbox"), "--state", str(state), "--now", now,
+                 "--support-address", "help@larkspur.example"]) == 0
+    StatusFile(status_path_for(state), "service", model="shipped").passed(
+        PassReport(finished_at=datetime.now(timezone.utc).isoformat(), triaged=14))
+    capsys.readouterr()
+
+    assert main(["status", "--state", str(state), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["healthy"] and document["problems"] == []
+    queue = document["queue"]
+    assert queue["waiting"] == sum(queue["priorities"].values()) > 0 and queue["priorities"]["1"] >= 1
+
+    assert main(["status", "--state", str(state)]) == 0
+    text = capsys.readouterr().out
+    assert "healthy" in text.splitlines()[0] and f"{queue['waiting']} waiting" in text
+
+    assert main(["status", "--state", str(state), "--max-age", "-1"]) == 1
+    assert "UNHEALTHY" in capsys.readouterr().out
