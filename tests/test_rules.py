@@ -167,6 +167,9 @@ SALES_PITCHES = [
      "die richtige Ansprechperson für Affiliate-Partnerschaften?")),
     ("24/7 support from $9/hour", ("Is your care team ready for the holiday spike? Bluepeak provides fully trained "
      "agents from USD 9.00 per agent hour. Can I send you a short proposal?")),
+    ("Quick question about your support inbox", ("I was on your site earlier and noticed you handle support by "
+     "email. We built Queuely to do exactly that: teams like Birch & Co cut first-response time from 19 hours to "
+     "4. Worth a 15-minute look next week?")),
 ]
 
 NO_REPLY = [

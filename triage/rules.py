@@ -717,7 +717,8 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         r"i(?:'m| am) reaching out\b", r"(?:apologies|sorry) for reaching out\b",
         r"reaching out (?:because|to|from|on behalf|with|via)\b", r"i came across\b", r"came across your\b",
         r"i noticed (?:your|that|you|\w+(?:'s)? (?:manages|has|is|sits|runs|uses|only|doesn't|isn't))\b",
-        r"i was (?:browsing|checking|looking at|reviewing|checking out) (?:your|\w+\.\w+)",
+        r"i was (?:on|browsing|checking|looking at|reviewing|checking out) (?:your|\w+\.\w+)",
+        r"we built \w+ to\b",
         r"hope (?:this|you're|you are) (?:email |message |note )?(?:finds|doing|well)\b",
         r"i hope this (?:email|message|note) finds\b", r"i(?:'m| am) \w+ from\b",
         r"my name is \w+(?: \w+)? (?:and|from|,)", r"i lead (?:partnerships|growth|sales|business development)\b",
@@ -748,6 +749,7 @@ _NO_REPLY_WORDS: dict[str, tuple[str, ...]] = {
         (r"(?:increase|boost|grow|lift|double|triple) (?:your )?(?:sales|revenue|conversions|traffic|bookings|roi"
         r"|business|brand|audience|reviews|ratings?|repeat)\b"),
         r"(?:cut|reduce|lower) (?:your )?(?:costs?|losses|packaging|response times|churn)\b",
+        r"(?:cut|reduce|lower|halve|improve)d? (?:their |your )?(?:first[- ])?(?:response|reply|resolution) times?\b",
         r"save (?:you )?(?:\d+ ?%|time and money|\d+ hours|hours)", r"(?:up to|by) \d+ ?%", r"case stud(?:y|ies)\b",
         r"white[- ]label\b", r"outsourc\w*", r"\d+(?:\.\d+)?(?:/| per )(?:agent )?hour\b", r"per agent hour\b",
         r"proposal\b", r"pilot (?:team|program|project)\b", r"reseller\b", r"distributor\b", r"influencer\b",
