@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Minutes each: retraining end to end, the chaos test, the big fuzz slices.
+# Minutes each: retraining end to end, the big fuzz slices.
 test-slow: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -m slow
 

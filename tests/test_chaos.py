@@ -9,7 +9,7 @@ the state holds one row per UID: nothing unlabelled, nothing triaged twice. Noth
 marked ``\\Seen``, moved or deleted.
 
 Bounded: 12 kills of triage, 3 of them with Dovecot, 240 messages, a few minutes at
-most; deterministic seeds; 127.0.0.1 only. Marked ``slow``.
+most (about a minute here); deterministic seeds; 127.0.0.1 only. Runs in ``make test``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ import threading
 import time
 from collections import Counter
 
-import pytest
 from dovecot import Dovecot
 from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
 
 from triage.history import History
 from triage.imap.labeler import keyword_for
 
-pytestmark = pytest.mark.slow
 
 SEED = 20261124
 MESSAGES = 240
