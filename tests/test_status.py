@@ -216,3 +216,26 @@ def test_status_reports_the_queue_of_the_state_and_exits_0_when_alive(tmp_path: 
 
     assert main(["status", "--state", str(state), "--max-age", "-1"]) == 1
     assert "UNHEALTHY" in capsys.readouterr().out
+
+
+def test_a_long_pass_without_a_terminal_logs_its_progress_every_minute_and_beats(tmp_path: Path, caplog) -> None:
+    from triage.config import ImapConfig
+    from triage.imap.service import PassProgress
+
+    caplog.set_level(logging.INFO, logger="triage")
+    clock = FakeClock()
+    status = StatusFile(tmp_path / "state.db.status.json", "service")
+    progress = PassProgress(Config(imap=ImapConfig(batch_size=500)), status, clock=lambda: clock.now)
+    progress.start("INBOX", 5000)
+    for _ in range(4):
+        clock.sleep(20)
+        progress.advance(500)
+    assert caplog.text.count("INBOX: 1500 of 5000 triaged (25/s, about 2 min left)") == 1  # after 60 s, once
+    assert read_status(tmp_path / "state.db.status.json")["progress"] == {"folder": "INBOX", "done": 0, "total": 5000}
+    progress.finish()
+
+    short = PassProgress(Config(imap=ImapConfig(batch_size=500)), None, clock=lambda: clock.now)
+    short.start("INBOX", 400)  # one batch: nothing to report
+    clock.sleep(120)
+    short.advance(400)
+    assert caplog.text.count("triaged (") == 1

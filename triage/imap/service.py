@@ -50,7 +50,7 @@ from triage.imap.sync import NoProgress, Progress, triage_pass
 from triage.learning import corrections_due, maybe_retrain
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
-from triage.status import PassReport, StatusFile, status_path_for
+from triage.status import PassReport, StatusFile, ago, status_path_for
 from triage.output import write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class PassProgress:
             rate = self.done / max(now - self.started, 1e-9)
             left = (self.total - self.done) / rate if rate else 0
             log.info("%s: %d of %d triaged (%.0f/s, about %s left)", self.folder, self.done, self.total, rate,
-                     _duration(left))
+                     ago(left))
 
     def finish(self) -> None:
         self.bar.finish()
@@ -161,11 +161,6 @@ class PassProgress:
 
 PROGRESS_LOG_SECONDS = 60.0
 """How often a long pass without a terminal logs how far it is."""
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else \
-        f"{seconds / 3600:.1f} h"
 
 
 def make_progress(config: Config, status: StatusFile | None = None) -> Progress:
