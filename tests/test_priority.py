@@ -6,9 +6,10 @@ from triage.priority import Facts, mentions_threat, ordinal, prioritize
 from triage.rules import acknowledgement
 
 
-def facts(**overrides) -> Facts:
+def facts(text: str = "Hello, a question about my account.", **overrides) -> Facts:
+    """Facts about a message saying ``text`` (its threat read by the rules, as the engine does)."""
     base = dict(categories=[], frustration=0.1, frustrated=False, automated=False, automated_reason=None,
-                repeat_count=1, text="Hello, a question about my account.")
+                repeat_count=1, threat=mentions_threat(text))
     return Facts(**{**base, **overrides})
 
 

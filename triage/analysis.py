@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
 
+from triage import rules
 from triage.children import quiet_child
 from triage.errors import MessageParseError
 from triage.language import detect
@@ -39,6 +40,8 @@ class Analysis:
     tone: float
     language: str = "und"
     """The language of the customer's words (:func:`triage.language.detect`), or "und"."""
+    reading: rules.Reading = rules.Reading()
+    """What the word rules find in it (:func:`triage.rules.read`); nothing for machine mail."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,22 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
             out.append(item)
             continue
         result = next(results)
-        out.append(result if isinstance(result, Broken) else
-                   Analysis(item, *result, "und" if item.automated else detect(item.classifier_text).code))
+        out.append(result if isinstance(result, Broken) else _read(item, *result))
     return out
+
+
+def _read(message: Message, scores: dict[str, float], tone: float) -> Analysis | Broken:
+    """The analysis of a scored message: its language and what the rules find in its
+    words (machine mail needs neither: it asks nothing of anyone)."""
+    if message.automated:
+        return Analysis(message, scores, tone)
+    try:
+        text = message.classifier_text
+        return Analysis(message, scores, tone, detect(text).code,
+                        rules.read(text, message.newest_text, message.subject))
+    except Exception as exc:  # a bug meeting hostile words: this message only
+        log.exception("reading %s:%s failed", message.mailbox, message.key)
+        return Broken(f"{message.mailbox}:{message.key}", f"triage failed on it ({type(exc).__name__}: {exc})")
 
 
 def _score(messages: list[Message], model: CategoryModel, tone: ToneModel) -> list[tuple[dict[str, float], float]]:
@@ -152,9 +168,14 @@ class Analyzer:
     def ahead(self, batches: Iterable[list[RawMail]]) -> Iterator[list[RawMail]]:
         """Yield ``batches`` one behind, having started the analysis of the next one first:
         while the caller decides and labels a batch, the workers analyse the next, and
-        fetching the next overlaps with analysing the current."""
+        fetching the next overlaps with analysing the current. A batch too small for the
+        workers (mail that arrived during a long pass) is yielded at once, ahead of the
+        big one under way: it is analysed in this process when decided, in milliseconds."""
         previous: list[RawMail] | None = None
         for batch in batches:
+            if not self._parallel(batch):
+                yield batch
+                continue
             self.start(batch)
             if previous is not None:
                 yield previous
@@ -170,6 +191,7 @@ class Analyzer:
         global _worker_model
         if self._pool is None:
             _worker_model = (self.model, self.tone)  # inherited by the forked workers
+            rules.compile_all()  # compiled once here, not once per worker
             self._pool = multiprocessing.get_context("fork").Pool(self.processes, initializer=quiet_child,
                                                                   initargs=(os.getpid(),))
             log.debug("started %d analysis workers", self.processes)

@@ -218,8 +218,8 @@ class Engine:
                         self._record_reply(message, message.uid)
                     else:
                         chasing = ("follow_up" in self.model.decide(analysis.scores)
-                                   or rules.chasing(message.classifier_text) is not None)
-                        recorded.append((analysis, *self._record_inbound(message, chasing)))
+                                   or analysis.reading.chasing is not None)
+                        recorded.append((analysis, *self._record_inbound(message, analysis.reading, chasing)))
             except Exception as exc:
                 log.exception("recording %s:%s failed", message.mailbox, message.key)
                 unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
@@ -228,8 +228,7 @@ class Engine:
         for analysis, message, thread_id, row, asks_nothing in recorded:
             try:
                 with self.history.one_message():
-                    content = self._content(message, thread_id, row, analysis.scores, analysis.tone, asks_nothing,
-                                            analysis.language)
+                    content = self._content(message, thread_id, row, analysis, asks_nothing)
                     decided.append((message, thread_id, row, content))
             except Exception as exc:
                 log.exception("deciding %s:%s failed", message.mailbox, message.key)
@@ -269,7 +268,8 @@ class Engine:
                                       priority, reasons, labels, flag, overdue))
         return decisions
 
-    def _record_inbound(self, message: Message, chasing: bool = False) -> tuple[Message, str, int, str | None]:
+    def _record_inbound(self, message: Message, reading: rules.Reading,
+                        chasing: bool = False) -> tuple[Message, str, int, str | None]:
         """Record one customer message in its conversation; returns (the message, its
         thread, its row, and why it asks nothing of the team, or None when the customer
         waits for a reply).
@@ -278,12 +278,12 @@ class Engine:
         on its own subject, never answered (a feed or notification stream without the
         headers that say so) — is automated from here on, and its earlier mail waits for
         nobody (:func:`triage.automated.bulk_sender`)."""
-        asks_nothing = asks_for_nothing(message)
+        asks_nothing = asks_for_nothing(message, reading)
         if asks_nothing is None and message.sender:
             if bulk_sender(self.history.sender_counts(message.sender, message.date - BULK_WINDOW, message.subject)):
                 self.history.mark_bulk_sender(message.sender)
                 message = replace(message, automated=True, automated_reason="bulk sender")
-                asks_nothing = asks_for_nothing(message)
+                asks_nothing = asks_for_nothing(message, reading)
         kind = None if asks_nothing is None else ("automated" if message.automated else
                                                   "acknowledgement" if asks_nothing == THANKS else "no_reply")
         thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
@@ -371,23 +371,24 @@ class Engine:
                             automated=reply.automated, awaits_reply=False)
         self.stats.team_replies += 1
 
-    def categories(self, message: Message, scores: dict[str, float]) -> list[str]:
+    def categories(self, scores: dict[str, float], reading: rules.Reading) -> list[str]:
         """The categories the classifier decides from ``scores``, less those the message
         says it is not asking for ("I don't want to cancel, just pause")."""
-        return rules.asked(message.classifier_text, self.model.decide(scores))
+        return [c for c in self.model.decide(scores) if c not in reading.negated]
 
-    def _content(self, message: Message, thread_id: str, row: int, scores: dict[str, float], tone: float,
-                 asks_nothing: str | None, language: str = "und") -> Content:
+    def _content(self, message: Message, thread_id: str, row: int, analysis: Analysis,
+                 asks_nothing: str | None) -> Content:
         """What one customer message says, and its priority from that and the customer's
         history (before its conversation and its age are taken into account); stored.
 
         In a language the model has too little data for, the words decide nothing: no
         category is guessed, the tone is not read, and the reasons say why; priority
         then comes from the customer's history alone."""
+        scores, tone, language = analysis.scores, analysis.tone, analysis.language
         uncovered = not asks_nothing and not self.model.covers(language)
         if uncovered:
             tone = 0.0
-        categories = [] if asks_nothing or uncovered else self.categories(message, scores)
+        categories = [] if asks_nothing or uncovered else self.categories(scores, analysis.reading)
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
@@ -401,7 +402,7 @@ class Engine:
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated or bool(asks_nothing))
         frustrated = frustration >= self.settings.frustration_threshold
         priority, reasons = prioritize(Facts(categories, frustration, frustrated, message.automated,
-                                             message.automated_reason, repeat_count, message.classifier_text,
+                                             message.automated_reason, repeat_count, analysis.reading.threat,
                                              asks_nothing=asks_nothing,
                                              angry_words=tone >= self.settings.frustration_threshold))
         if uncovered:

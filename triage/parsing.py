@@ -33,6 +33,7 @@ from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
+from triage import boundaries
 from triage.automated import automated_reason
 from triage.errors import MessageParseError
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
@@ -74,6 +75,7 @@ _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
 _MAIL_HEADERS = ("from", "subject", "date", "message-id", "to", "sender", "received", "return-path")
 
 _PARSER = BytesParser(policy=compat32)
+boundaries.install()
 
 
 def content_hash(raw: bytes) -> str:

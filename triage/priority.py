@@ -33,7 +33,8 @@ class Facts:
     automated: bool
     automated_reason: str | None
     repeat_count: int
-    text: str
+    threat: str | None
+    """The words of a chargeback/legal/regulator threat it makes (:func:`mentions_threat`)."""
     asks_nothing: str | None = None
     """Why the message asks nothing of the team (:func:`asks_for_nothing`), if it does not."""
     angry_words: bool | None = None
@@ -60,20 +61,22 @@ THANKS = "a thank-you or acknowledgement"
 """The reason of a message that only thanks or acknowledges."""
 
 
-def asks_for_nothing(message) -> str | None:
+def asks_for_nothing(message, reading: rules.Reading | None = None) -> str | None:
     """Why a message asks nothing of the team, or None when a customer waits for a reply:
     machine-sent mail (a payment processor's "refund succeeded" asks nobody for a refund),
     a sales pitch, survey or "no need to reply" note, and plain thank-yous under an old
     subject line get no category, whatever words they use, and start no wait. A threat is
-    never nothing. ``message`` is a :class:`~triage.message.Message`."""
+    never nothing. ``message`` is a :class:`~triage.message.Message`; ``reading``, what
+    the rules found in its words (:func:`triage.rules.read`), is read here when not given."""
     if message.automated:
         return f"automated ({message.automated_reason or 'machine-sent'})"
-    if rules.threat(message.classifier_text):
+    if reading is None:
+        reading = rules.read(message.classifier_text, message.newest_text, message.subject)
+    if reading.threat:
         return None
-    no_reply = rules.needs_no_reply(message.newest_text, message.subject)
-    if no_reply:
-        return f"needs no reply ({no_reply})"
-    if rules.acknowledgement(message.newest_text):
+    if reading.no_reply:
+        return f"needs no reply ({reading.no_reply})"
+    if reading.thanks:
         return THANKS
     return None
 
@@ -117,7 +120,7 @@ def prioritize(facts: Facts) -> tuple[int, list[str]]:
         reasons.append(f"{ordinal(facts.repeat_count)} message without a reply")
     if facts.frustrated:
         reasons.append(f"frustrated ({facts.frustration:.2f})")
-    threat = mentions_threat(facts.text)
+    threat = facts.threat
     if threat:
         reasons.append(threat_reason(threat))
     reasons.extend(_CATEGORY_REASON[c] for c in facts.categories if c in _CATEGORY_REASON)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 # ---------------------------------------------------------------------------- helpers
@@ -189,7 +190,43 @@ def _factor(alternatives: list[str], depth: int = 8) -> str:
     return "|".join(parts + others)
 
 
-def _word_start_alternation(patterns: Iterable[str]) -> re.Pattern[str]:
+class LazyPattern:
+    """A compiled regular expression that is compiled on first use.
+
+    The rules' alternations hold hundreds of phrases; compiling them all costs a quarter
+    of a second, which a `triage once` with nothing to do, or a status check, should not
+    pay. The first attribute looked up compiles the pattern, and its methods then become
+    plain attributes of this object (no lookup cost after that). :func:`compile_all`
+    compiles every one, before worker processes are forked, so they inherit them."""
+
+    def __init__(self, build: Callable[[], re.Pattern[str]]) -> None:
+        self._build = build
+        _LAZY_PATTERNS.append(self)
+
+    def compile(self) -> re.Pattern[str]:
+        """The compiled pattern (compiled now if it was not yet)."""
+        pattern = self.__dict__.get("_pattern")
+        if pattern is None:
+            pattern = self._build()
+            self.__dict__.update(_pattern=pattern, search=pattern.search, match=pattern.match,
+                                 finditer=pattern.finditer, findall=pattern.findall, sub=pattern.sub,
+                                 fullmatch=pattern.fullmatch, pattern=pattern.pattern)
+        return pattern
+
+    def __getattr__(self, name: str):
+        return getattr(self.compile(), name)
+
+
+_LAZY_PATTERNS: list[LazyPattern] = []
+
+
+def compile_all() -> None:
+    """Compile every rule pattern now (see :class:`LazyPattern`)."""
+    for pattern in _LAZY_PATTERNS:
+        pattern.compile()
+
+
+def _word_start_alternation(patterns: Iterable[str]) -> LazyPattern:
     """Compile phrases (regex alternatives, written with plain spaces) into one pattern
     that finds any of them at a word start of a text prepared by :func:`_prepare`, fast.
 
@@ -207,15 +244,15 @@ def _word_start_alternation(patterns: Iterable[str]) -> re.Pattern[str]:
             raise ValueError(f"a phrase must start with a plain character: {alternative!r}")
         else:
             heads.add(re.escape(alternative[0]))
-    return re.compile(" (?=[" + "".join(sorted(heads)) + "])(?:" + _factor(alternatives) + ")")
+    return LazyPattern(lambda: re.compile(" (?=[" + "".join(sorted(heads)) + "])(?:" + _factor(alternatives) + ")"))
 
 
-def _phrases(patterns: Iterable[str]) -> re.Pattern[str]:
+def _phrases(patterns: Iterable[str]) -> LazyPattern:
     """Phrases compiled for matching at a known word start (grouped like
     :func:`_word_start_alternation`, without its leading space)."""
     alternatives = [piece for pattern in patterns for branch in _top_level(_spaces(pattern))
                     for piece in _expand(branch)]
-    return re.compile("(?:" + _factor(alternatives) + ")")
+    return LazyPattern(lambda: re.compile("(?:" + _factor(alternatives) + ")"))
 
 
 _WORD_SEPARATORS = ("\n", "\t", "\r", "(", '"', "\u00bf", "\u00a1")
@@ -829,7 +866,7 @@ _NO_REPLY_SIGNS = ("no_reply", "opener", "offer", "ask", "survey", "newsletter")
 they are looked for only when one of these is found (most mail has none)."""
 
 
-def _kinds_matcher(kinds: Iterable[str]) -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:
+def _kinds_matcher(kinds: Iterable[str]) -> tuple[LazyPattern, dict[str, LazyPattern]]:
     kinds = tuple(kinds)
     trigger = _word_start_alternation(p for kind in kinds for p in _NO_REPLY_WORDS[kind])
     return trigger, {kind: _phrases(_NO_REPLY_WORDS[kind]) for kind in kinds}
@@ -839,7 +876,7 @@ _SIGNS = _kinds_matcher(_NO_REPLY_SIGNS)
 _VETOES = _kinds_matcher(kind for kind in _NO_REPLY_WORDS if kind not in _NO_REPLY_SIGNS)
 
 
-def _kinds_found(text: str, matcher: tuple[re.Pattern[str], dict[str, re.Pattern[str]]]) -> dict[str, set[str]]:
+def _kinds_found(text: str, matcher: tuple[LazyPattern, dict[str, LazyPattern]]) -> dict[str, set[str]]:
     """Kind -> the distinct words of that kind in the text, in one pass."""
     trigger, kinds = matcher
     low, scan = _prepare(text)
@@ -1171,6 +1208,36 @@ def chasing(text: str) -> str | None:
     if not inherited_subject_end and _SUBJECT_FOLLOWING_UP.match(low) and not _CHASING_WITHDRAWN.search(low):
         return "following up"
     return None
+
+
+# ---------------------------------------------------------------------------- all at once
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the rules find in one message's words. Read once, where the message is parsed
+    and scored (the analysis workers), so the process that keeps the history and talks to
+    the server spends no time on words."""
+
+    threat: str | None = None
+    """:func:`threat`."""
+    no_reply: str | None = None
+    """:func:`needs_no_reply` (not read when there is a threat: a threat always needs one)."""
+    thanks: bool = False
+    """:func:`acknowledgement` (not read when there is a threat or a no-reply sign)."""
+    negated: frozenset[str] = frozenset()
+    """:func:`negated`."""
+    chasing: str | None = None
+    """:func:`chasing`."""
+
+
+def read(classifier_text: str, newest_text: str, subject: str) -> Reading:
+    """Every rule over one message: ``classifier_text`` is "subject\nnewest words"
+    (:attr:`Message.classifier_text`), ``newest_text`` the newest words alone."""
+    threat_words = threat(classifier_text)
+    no_reply = None if threat_words else needs_no_reply(newest_text, subject)
+    thanks = not threat_words and not no_reply and acknowledgement(newest_text)
+    return Reading(threat_words, no_reply, thanks, frozenset(negated(classifier_text)), chasing(classifier_text))
 
 
 RULES: dict[str, Callable[..., object]] = {
