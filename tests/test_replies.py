@@ -132,6 +132,24 @@ def test_answered_flag_read_later_from_the_server(engine):
     assert len(engine.history.waiting()) == 1
 
 
+def test_waiting_uids_among_given_uids_agree_with_the_whole_queue(engine):
+    """A pass asks only about the UIDs whose flags changed: the answer is the whole
+    queue's, cut to them (answered, machine and unknown UIDs left out)."""
+    def mail(n, name):
+        data = eml(sender=f"{name} <{name.lower()}@example.org>", subject=f"Order {n}", body="Refund please.",
+                   date=MON, message_id=f"<c{n}@example.org>")
+        return RawMail(data, "INBOX", str(n), uid=n)
+
+    engine.decide([mail(3, "Ana"), mail(5, "Bo"), mail(9, "Cy")])
+    engine.history.set_answered_flags("INBOX", {5: True})
+    engine.record_replies([sent(5, TUE, to="bo@example.org", subject="Re: Order 5")])
+    whole = engine.history.waiting_uids("INBOX")
+    assert whole == [3, 9]
+    assert engine.history.waiting_uids("INBOX", among=[9, 5, 4, 3]) == [3, 9]
+    assert engine.history.waiting_uids("INBOX", among=[5, 9]) == [9]
+    assert engine.history.waiting_uids("Other", among=[3, 9]) == []
+
+
 def test_waiting_names_the_latest_waiting_message_and_its_labels(engine):
     engine.decide([customer(1, "I want a refund", MON), customer(2, "hello?", TUE, subject="Re: Lamp"),
                    customer(3, "thanks!", WED, subject="Re: Lamp")])  # a thank-you awaits nothing

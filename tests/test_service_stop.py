@@ -103,7 +103,7 @@ def test_sigterm_during_the_sweep_stops_within_the_deadline(box: Box, dovecot: D
     config = write_config(box.config, dovecot, box.folder, imap={"batch_size": 250})
     dovecot.deliver(box.folder, customer_mail(500))
     service = services(config, "--now", "2026-12-20T12:00:00+00:00")  # every conversation long overdue
-    service.wait_for_log("sweep: re-reading")
+    service.wait_for_log("sweep: evaluating")
 
     assert service.stop() == 0
     assert service.stop_seconds < DEADLINE

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from triage.history import History
 from triage.labels import WAITING_LABELS, waiting_labels
 from triage.sla import Policy
-from triage.waiting import standing, within_share
+from triage.waiting import STANDINGS_CHUNK, standings
 
 
 class SweepChange(NamedTuple):
@@ -46,33 +46,57 @@ class SweepChange(NamedTuple):
     """Whether adding priority-1 may set ``\\Flagged`` too (:meth:`Conversation.flag_due`)."""
 
 
+class _Wanted(NamedTuple):
+    """What a swept conversation's labels follow from (a Conversation, less all else:
+    a sweep after a first run holds one per conversation of the mailbox)."""
+
+    priority: int
+    frustrated: bool
+    overdue: bool
+    last_row: int
+    flag: bool
+    due: datetime | None
+
+
 def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
                   threads: Iterable[str] | None = None, flag_backlog_days: float = 7.0) -> list[SweepChange]:
     """The waiting-label changes due at ``now`` in the conversations that need a look
     (or in ``threads``), and mark those swept; see the module docstring."""
-    changes = []
     ours = {prefix + name for name in WAITING_LABELS}
     if threads is None:
         threads = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
-    found = {thread_id: standing(history, thread_id, now, policy) for thread_id in threads}
+    found: dict[str, _Wanted | None] = {}
+
+    def evaluate(thread_ids: list[str]) -> None:
+        for start in range(0, len(thread_ids), STANDINGS_CHUNK):
+            for thread_id, c in standings(history, thread_ids[start:start + STANDINGS_CHUNK], now, policy).items():
+                found[thread_id] = _Wanted(c.priority, c.frustrated, c.overdue, c.last.last_row,
+                                           c.flag_due(now, flag_backlog_days), c.due) if c else None
+
+    evaluate(list(threads))
     members = history.p1_members(policy.max_p1_share)
-    for thread_id in history.p1_changed(members):  # pushed out of P1, or let in, by others
-        if thread_id not in found:
-            found[thread_id] = standing(history, thread_id, now, policy)
-    for thread_id, conversation in found.items():
-        conversation = within_share(conversation, members) if conversation else None
-        wanted_on_last = set(waiting_labels(conversation.priority, conversation.frustrated, conversation.overdue,
-                                            prefix)) if conversation else set()
-        flag = conversation.flag_due(now, flag_backlog_days) if conversation else True
-        for row in history.customer_messages(thread_id):
-            if row["kind"] != "customer":
-                continue  # mail that asks nothing keeps its own labels
-            current = set(json.loads(row["labels"] or "[]"))
-            wanted = wanted_on_last if conversation and row["id"] == conversation.last.last_row else set()
-            add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
-            if add or remove:
-                changes.append(SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"], flag))
-        history.mark_swept(thread_id, conversation.due if conversation else None)
+    evaluate([t for t in history.p1_changed(members) if t not in found])  # pushed out of P1, or let in, by others
+    changes = []
+    ids = list(found)
+    for start in range(0, len(ids), STANDINGS_CHUNK):
+        chunk = ids[start:start + STANDINGS_CHUNK]
+        facts = history.thread_facts(chunk)
+        for thread_id in chunk:
+            wanted_now = found[thread_id]
+            if wanted_now is not None:
+                priority = 2 if wanted_now.priority == 1 and thread_id not in members else wanted_now.priority
+                on_last = set(waiting_labels(priority, wanted_now.frustrated, wanted_now.overdue, prefix))
+            rows = facts[thread_id].customer_rows if thread_id in facts else []
+            for row in rows:
+                if row["kind"] != "customer":
+                    continue  # mail that asks nothing keeps its own labels
+                current = set(json.loads(row["labels"] or "[]"))
+                wanted = on_last if wanted_now is not None and row["id"] == wanted_now.last_row else set()
+                add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
+                if add or remove:
+                    changes.append(SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"],
+                                               wanted_now.flag if wanted_now is not None else True))
+            history.mark_swept(thread_id, wanted_now.due if wanted_now is not None else None)
     return changes
 
 

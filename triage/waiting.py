@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from triage import CATEGORIES, OTHER
-from triage.history import History, Waiting, parse_iso
+from triage.history import History, ThreadFacts, Waiting, parse_iso
 from triage.priority import NEEDS_REPLY
 from triage.sla import Policy, assess
 
@@ -109,7 +109,7 @@ def conversations(history: History, thread_ids: Iterable[str], now: datetime,
                   policy: Policy) -> dict[str, Conversation | None]:
     """The standing of each conversation at ``now`` (None: nobody waits), with the P1
     share applied once all their claims are known (:func:`within_share`)."""
-    found = {thread_id: standing(history, thread_id, now, policy) for thread_id in thread_ids}
+    found = standings(history, thread_ids, now, policy)
     members = history.p1_members(policy.max_p1_share)
     return {thread_id: within_share(c, members) if c else None for thread_id, c in found.items()}
 
@@ -147,24 +147,44 @@ def claim(conversation: Conversation) -> str | None:
 def standing(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
     """The conversation's standing at ``now`` before the P1 share is applied, or None when
     nobody waits in it; records whether it waits and its claim to P1."""
-    found = _evaluate(history, thread_id, now, policy)
-    history.set_standing(thread_id, found is not None, claim(found) if found else None)
+    return standings(history, [thread_id], now, policy).get(thread_id)
+
+
+def standings(history: History, thread_ids: Iterable[str], now: datetime,
+              policy: Policy) -> dict[str, Conversation | None]:
+    """:func:`standing` of many conversations, read from history a few hundred at a time
+    (a batch of mail, a sweep after a first run: thousands)."""
+    ids = list(dict.fromkeys(thread_ids))
+    started = history.watch_started()
+    found: dict[str, Conversation | None] = {}
+    for start in range(0, len(ids), STANDINGS_CHUNK):
+        chunk = ids[start:start + STANDINGS_CHUNK]
+        facts = history.thread_facts(chunk)
+        repeats = history.unanswered_counts((f.thread["customer"] for f in facts.values()), now)
+        for thread_id in chunk:
+            fact = facts.get(thread_id)
+            found[thread_id] = _evaluate(fact, repeats, started, now, policy) if fact else None
+        history.set_standings((thread_id, found[thread_id] is not None,
+                               claim(found[thread_id]) if found[thread_id] else None) for thread_id in chunk)
     return found
 
 
-def _evaluate(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
-    answered = history.answered_upto(thread_id)
-    rows = history.customer_messages(thread_id)
+STANDINGS_CHUNK = 500
+"""Conversations evaluated per round of queries: bounds the rows held at once."""
+
+
+def _evaluate(facts: ThreadFacts, repeats: dict[str, int], started: datetime | None, now: datetime,
+              policy: Policy) -> Conversation | None:
+    answered, rows, thread = facts.answered_upto, facts.customer_rows, facts.thread
+    thread_id = thread["thread_id"]
     waiting = [r for r in rows if r["awaits_reply"] and (answered is None or parse_iso(r["date"]) > answered)]
     if not waiting:
         return None
-    thread = history.thread(thread_id)
     last = waiting[-1]
     since = parse_iso(waiting[0]["date"])
     hours = round(max((now - since).total_seconds() / 3600, 0.0), 1)
     decided = [_decision(r) for r in waiting if r["priority"] is not None]
     priority, reasons = combine(decided)
-    started = history.watch_started()
     backlog = started is not None and since < started
     standing = assess(priority, reasons, hours, policy, backlog=backlog)
     return Conversation(
@@ -176,7 +196,7 @@ def _evaluate(history: History, thread_id: str, now: datetime, policy: Policy) -
         waiting_since=since,
         waiting_hours=hours,
         messages=len(waiting),
-        repeat_count=history.unanswered_count(thread["customer"], now),
+        repeat_count=repeats.get(thread["customer"], 0),
         frustrated=any(d["frustrated"] for d in decided),
         frustration=max((d["frustration"] for d in decided), default=0.0),
         priority=standing.priority,

@@ -42,13 +42,23 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
     Sent every pass, are the main evidence; ``\\Answered`` is the fallback)."""
     folder = mailbox.folder or ""
     uidvalidity = mailbox.state.uidvalidity if mailbox.state else 0
-    key = f"{folder}\0answered"
+    key = _answered_key(folder)
     highest = mailbox.highest_modseq()
     since = changes_since(history.get_modseq(key), uidvalidity, highest)
     if since is not None:
+        # Every message this pass labelled changed too, so rather than read all their flags
+        # (a first run: every message), the server says which of the changed ones are answered.
         changed = set(mailbox.uids_changed_since(since))
-        waiting = [uid for uid in history.waiting_uids(folder) if uid in changed] if changed else []
-    elif history.due_for_full_refresh(key, datetime.now(timezone.utc), FULL_REFRESH_SECONDS):
+        waiting = history.waiting_uids(folder, among=changed) if changed else []
+        if waiting:
+            now_answered = set(mailbox.uids_changed_since(since, "ANSWERED"))
+            answered = {uid: uid in now_answered for uid in waiting}
+            history.set_answered_flags(folder, answered)
+            log.debug("sweep: %d of %d changed waiting message(s) in %s carry \\Answered", sum(answered.values()),
+                     len(waiting), folder)
+        history.set_modseq(key, uidvalidity, highest)
+        return sum(answered.values()) if waiting else 0
+    if history.due_for_full_refresh(key, datetime.now(timezone.utc), FULL_REFRESH_SECONDS):
         waiting = history.waiting_uids(folder)
     else:
         return 0
@@ -65,6 +75,21 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
         carrying += sum(answered.values())
     history.set_modseq(key, uidvalidity, highest)
     return carrying
+
+
+def _answered_key(folder: str) -> str:
+    """Where history keeps the folder's MODSEQ of the last look at ``\\Answered``."""
+    return f"{folder}\0answered"
+
+
+def watch_answered_from_now(mailbox: ImapMailbox, history: History) -> None:
+    """Before a first run reads the selected folder: remember its HIGHESTMODSEQ, so the
+    sweep after it asks the server only about what changed since, not for the flags of
+    every message just read (whose ``\\Answered`` was read with them). Uncommitted."""
+    key = _answered_key(mailbox.folder or "")
+    highest = mailbox.highest_modseq()
+    if highest and history.get_modseq(key) is None:
+        history.set_modseq(key, mailbox.state.uidvalidity if mailbox.state else 0, highest)
 
 
 def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> list[Action]:
