@@ -32,12 +32,12 @@ def test_mail_arriving_during_a_long_pass_is_taken_next_and_the_cursor_waits_for
     work.done(first)
     assert work.cursor() == 500
     box.top = 1203  # three customers write while the backlog is worked through
-    second = next(batches)
-    assert [m.uid for m in second][:3] == [1201, 1202, 1203]
-    work.done(second)
-    assert work.cursor() == 997  # 998.. are not done: a crash now must not skip them
+    fresh = next(batches)
+    assert [m.uid for m in fresh] == [1201, 1202, 1203]  # on their own: not held up by 497 backlog ones
+    work.done(fresh)
+    assert work.cursor() == 500  # 501.. are not done: a crash now must not skip them
     rest = [m.uid for batch in batches for m in batch]
-    assert rest == list(range(998, 1201))
+    assert rest == list(range(501, 1201))
     work.done([RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in rest])
     assert work.cursor() == 1203 and work.arrived == [1201, 1202, 1203]
 
@@ -47,3 +47,24 @@ def test_a_short_pass_does_not_search_again():
     work = WorkQueue(box, list(range(1, 11)), 10, 500, 2_000_000)
     assert [m.uid for batch in work.batches() for m in batch] == list(range(1, 11))
     assert box.searches == 0
+
+
+def test_a_small_batch_is_decided_before_the_big_one_the_workers_analyse():
+    """Analyzer.ahead: big batches are yielded one behind (the next is analysed while one
+    is decided); a small one (fresh mail) is analysed in-process, so it goes at once."""
+    from triage.analysis import PARALLEL_FROM, Analyzer
+
+    started = []
+
+    class Recording(Analyzer):
+        def start(self, raws):
+            started.append(len(raws))
+
+    def batch(first, size):
+        return [RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in range(first, first + size)]
+
+    big1, big2, small, big3 = batch(1, 500), batch(501, 500), batch(2001, 3), batch(1001, 500)
+    analyzer = Recording(model=None, tone=None, processes=2)
+    order = [b[0].uid for b in analyzer.ahead([big1, big2, small, big3])]
+    assert order == [1, 2001, 501, 1001]
+    assert started == [500, 500, 500] and len(small) < PARALLEL_FROM

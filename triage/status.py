@@ -74,6 +74,8 @@ class PassReport:
     """Seconds spent in each step: ``sent``, ``mail``, ``sweep``, ``corrections``."""
     complete: bool = True
     """False when a stop cut the pass short (the rest is left for the next one)."""
+    swept: bool = True
+    """False when the service deferred the sweep and the corrections (mail kept arriving)."""
 
     @property
     def busy(self) -> bool:
@@ -86,7 +88,7 @@ class PassReport:
         if self.already_triaged:
             parts.append(f"{self.already_triaged} already triaged")
         parts.append(f"{self.team_replies} team repl{'y' if self.team_replies == 1 else 'ies'}")
-        parts.append(f"{self.relabelled} relabelled by the sweep")
+        parts.append(f"{self.relabelled} relabelled by the sweep" if self.swept else "sweep deferred")
         if self.corrections:
             parts.append(f"{self.corrections} correction{'' if self.corrections == 1 else 's'} recorded")
         parts.append(f"{self.waiting} waiting ({self.p1} P1)")

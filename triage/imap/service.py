@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 SLICE_SECONDS = 1.0
 """The longest the service blocks without looking at its stop and reload requests."""
 
+SWEEP_MAX_DEFERRAL_SECONDS = 60.0
+"""While mail keeps arriving, passes triage it and put the sweep off, for at most this long."""
+
 STOP_DEADLINE_SECONDS = 8.0
 """How long after SIGTERM or SIGINT the service may take to stop cleanly (finish the
 batch, log out). A stop is looked at between batches, between the steps of a pass and
@@ -300,6 +303,9 @@ class Service:
         self.model_name: str | None = None
         """The registry name of the model the engine runs (None: the shipped one)."""
         self.last_pass: PassReport | None = None
+        self.mail_arriving = False
+        """Mail came in during the last pass: the next one defers its sweep (:meth:`_sweep_due`)."""
+        self.last_sweep = self.clock()
         self.last_heard = self.clock()
         """When the log last said something at INFO (the heartbeat fills long silences)."""
 
@@ -381,10 +387,13 @@ class Service:
                 if self._active_model_moved():  # before the pass: the mail that woke us gets the new model
                     self.request_reload()
                     break
+                housekeeping = self._sweep_due()
                 report = triage_pass(session.mailbox, session.labeler, engine, self.config,
                                      dry_run=self.args.dry_run, emit=self.emit, stop=lambda: self.stopping,
                                      progress=make_progress(self.config, self.status),
-                                     state_path=state_path(self.args, self.config))
+                                     state_path=state_path(self.args, self.config), housekeeping=housekeeping)
+                if housekeeping:
+                    self.last_sweep = self.clock()
                 self._passed(report)
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
                     write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
@@ -393,8 +402,18 @@ class Service:
                     break
                 if not self.args.dry_run and self._model_changed():
                     self.request_reload()
-                if not self.interrupted and not self._arrived_during_the_pass(session, engine):
+                self.mail_arriving = not self.interrupted and self._arrived_during_the_pass(session, engine)
+                if not self.interrupted and not self.mail_arriving:
+                    if not housekeeping:  # the deferred sweep, now that the mail is done
+                        continue
                     self._wait_for_mail(session)
+
+    def _sweep_due(self) -> bool:
+        """Whether this pass sweeps and records corrections after the new mail: not while
+        mail keeps arriving (each sweep relabels older messages, and on a big mailbox
+        every STORE costs the server a re-read of the folder: new mail would wait behind
+        them), but at least every :data:`SWEEP_MAX_DEFERRAL_SECONDS`."""
+        return not self.mail_arriving or self.clock() - self.last_sweep >= SWEEP_MAX_DEFERRAL_SECONDS
 
     def _passed(self, report: PassReport) -> None:
         """One INFO line for a pass that did something (an idle renewal's empty pass is

@@ -37,7 +37,7 @@ from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
-from triage.imap.sweep import apply_sweep, refresh_answered
+from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
 from triage.message import RawMail
 from triage.status import PassReport, utc_now
 from triage.sweep import sweep_changes
@@ -79,6 +79,7 @@ def triage_pass(
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     state_path: str | None = None,
+    housekeeping: bool = True,
 ) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
@@ -92,7 +93,9 @@ def triage_pass(
 
     ``stop`` is asked between batches and between these steps: once it says True the
     pass ends at the next such point, with what was done kept (Sent replies read so far,
-    whole batches) and the rest left for the next pass."""
+    whole batches) and the rest left for the next pass. Without ``housekeeping`` the pass
+    ends after the new mail (the service defers the sweep and the corrections while mail
+    keeps arriving: they can wait a minute, a customer's labels should not)."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
@@ -109,11 +112,14 @@ def triage_pass(
         sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
     if stop():
         return timer.report(engine, complete=False)
+    if not housekeeping:
+        return timer.report(engine, complete=True, swept=False)
     with timer.phase("sweep"):
         refresh_answered(mailbox, engine.history, stop=stop)
         if stop():
             engine.rollback()
             return timer.report(engine, complete=False)
+        log.debug("sweep: evaluating the conversations that changed or came due")
         changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
                                 flag_backlog_days=engine.settings.flag_backlog_days)
         apply_sweep(labeler, engine.history, changes)
@@ -148,7 +154,7 @@ class _PassTimer:
         finally:
             self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - began
 
-    def report(self, engine: Engine, *, complete: bool) -> PassReport:
+    def report(self, engine: Engine, *, complete: bool, swept: bool = True) -> PassReport:
         stats, before = engine.stats, self.before
         waiting, p1 = engine.history.queue_counts()
         return PassReport(
@@ -156,7 +162,8 @@ class _PassTimer:
             triaged=stats.triaged - before.triaged, unreadable=stats.broken - before.broken,
             already_triaged=stats.already_triaged - before.already_triaged,
             team_replies=stats.team_replies - before.team_replies, relabelled=self.relabelled,
-            corrections=self.corrections, waiting=waiting, p1=p1, phases=self.phases, complete=complete)
+            corrections=self.corrections, waiting=waiting, p1=p1, phases=self.phases, complete=complete,
+            swept=swept)
 
 
 def _keep(engine: Engine, dry_run: bool) -> None:
@@ -190,6 +197,7 @@ def sync_folder(
     since = (now - timedelta(days=imap.first_run_days)).date()
     cursor = history.get_cursor(imap.folder)
     if cursor is None:
+        watch_answered_from_now(mailbox, history)
         horizon = (now - timedelta(days=max(imap.backlog_days, imap.first_run_days))).date()
         recent = mailbox.uids_since_date(since)
         backlog = scan_backlog(mailbox, engine, since, horizon)
@@ -251,7 +259,9 @@ class WorkQueue:
                     self.top = max(fresh)
                     self.arrived += fresh
                     self.pending.update(fresh)
-                    self.queue = fresh + self.queue
+                    # On their own, not topped up with backlog: a small batch is decided
+                    # at once, ahead of the big one the workers are still analysing.
+                    yield from self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes)
             head, self.queue = self.queue[: self.batch_size], self.queue[self.batch_size:]
             yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes)
 
