@@ -324,20 +324,33 @@ def run_once(config: Path, state: Path, rows: Path, *, timeout: float, rss_inter
 
 
 class Service:
-    """``triage run -v --log-format json`` in its own process group; its log lines are kept
-    with the (monotonic) time they arrived."""
+    """``triage run -v --log-format json --format jsonl`` in its own process group; its log
+    lines are kept with the (monotonic) time they arrived, and its rows by Message-ID with
+    the time they arrived and whether they carry labels (a row is printed once its labels
+    are stored)."""
 
     def __init__(self, config: Path, state: Path, rss_interval: float = 0.2) -> None:
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "triage", "run", "--config", str(config), "--state", str(state), "-v",
-             "--log-format", "json"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=triage_env(), cwd=TRIAGE_SRC,
+             "--log-format", "json", "--format", "jsonl"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=triage_env(), cwd=TRIAGE_SRC,
             start_new_session=True)
         self.monitor = TreeMonitor(self.process.pid, rss_interval).start()
         self.lines: list[tuple[float, str]] = []
+        self.rows: dict[str, tuple[float, bool]] = {}
         self._reader = threading.Thread(target=self._read, name="triage-run-log", daemon=True)
         self._reader.start()
+        self._row_reader = threading.Thread(target=self._read_rows, name="triage-run-rows", daemon=True)
+        self._row_reader.start()
+
+    def _read_rows(self) -> None:
+        for line in self.process.stdout:
+            try:
+                row = json.loads(line)
+                self.rows.setdefault(row["message_id"], (time.monotonic(), bool(row["labels"])))
+            except (ValueError, KeyError, TypeError):
+                continue
 
     def _read(self) -> None:
         for line in self.process.stderr:
