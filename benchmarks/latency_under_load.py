@@ -185,6 +185,47 @@ def wait_labelled(seen_at, arrivals: list[Arrival], timeout: float, service: Ser
         time.sleep(0.1)
 
 
+class FloorLabeller:
+    """benchmarks/idle_floor.py as a subprocess, with what deliver_steadily asks of a service."""
+
+    def __init__(self, dovecot: Dovecot) -> None:
+        env = {**os.environ, "TRIAGE_BENCH_PASSWORD": benchkit.PASSWORD}
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve().parent / "idle_floor.py"), "--port", str(dovecot.port),
+             "--folder", FOLDER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        if self.process.stdout.readline().strip() != "idling":
+            raise SystemExit(f"idle_floor.py did not start: {self.process.stderr.read()[-2000:]}")
+
+    def tail(self) -> str:
+        return ""
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def measure_floor(dovecot: Dovecot, gen, args) -> dict:
+    """The same arrivals on the same mailbox, labelled by the floor labeller
+    (benchmarks/idle_floor.py) instead of triage: what the server allows."""
+    log(f"the floor: idle_floor.py labels the same arrivals ({args.rate}/s for {args.duration:.0f} s)")
+    labeller = FloorLabeller(dovecot)
+    watcher = MaildirWatcher(dovecot.maildir(FOLDER)).start()
+    try:
+        arrivals = deliver_steadily(dovecot, gen, args, watcher, labeller)
+        seen_at = lambda a: watcher.seen.get(a.message_id)  # noqa: E731
+        wait_labelled(seen_at, arrivals, args.settle, labeller)
+    finally:
+        watcher.stop()
+        labeller.stop()
+    labelled = [a for a in arrivals if seen_at(a) is not None]
+    return {"appended": len(arrivals), "missing": len(arrivals) - len(labelled),
+            "latency": summarize([seen_at(a) - a.due for a in labelled]),
+            "latency_after_append": summarize([seen_at(a) - a.done for a in labelled])}
+
+
 def summarize(latencies: list[float]) -> dict:
     if not latencies:
         return {"count": 0}
@@ -194,11 +235,14 @@ def summarize(latencies: list[float]) -> dict:
 
 
 def service_activity(service: Service, since: float) -> dict:
-    """What ``triage run`` logged after ``since`` (monotonic): passes (each ends with a
-    sweep), the messages its sweeps relabelled, batches read, IDLEs entered."""
+    """What ``triage run`` logged after ``since`` (monotonic): passes and how long they
+    took, sweeps (the service defers them while mail keeps arriving) and the messages they
+    relabelled, batches read, IDLEs entered."""
     lines = [text for t, text in service.lines if t >= since]
     sweeps = [int(m.group(1)) for t in lines if (m := re.match(r"sweep: relabelled (\d+)", t))]
-    return {"passes": len(sweeps), "sweep_relabelled": sum(sweeps),
+    seconds = sorted(float(m.group(1)) for t in lines if t.startswith("pass:") and (m := re.search(r"; ([\d.]+) s", t)))
+    return {"passes": len(seconds), "pass_seconds_median": seconds[len(seconds) // 2] if seconds else None,
+            "pass_seconds_max": seconds[-1] if seconds else None, "sweeps": len(sweeps), "sweep_relabelled": sum(sweeps),
             "batches": sum(": read " in t and "message(s) up to UID" in t for t in lines),
             "idles": sum(t.startswith("idling on") for t in lines), "log_lines": len(lines)}
 
@@ -296,6 +340,8 @@ def run(args) -> dict:
             window.__exit__(None, None, None)
             report["others_share"] = window.as_dict()["others_share"]
             report["dovecot_cpu_share"] = round(window.dovecot_seconds / max(window.wall * (os.cpu_count() or 1), 1e-9), 3)
+        if args.floor:
+            report["floor"] = measure_floor(dovecot, gen, args)
 
     seen = {a: seen_at(a) for a in arrivals}
     labelled = [a for a in arrivals if seen[a] is not None]
@@ -348,14 +394,23 @@ def print_report(r: dict) -> None:
     line("the same, from the APPEND's answer" if r["deliver"] == "append" else "the same, from the rename into new/",
          r["latency_after_append"])
     line("APPEND itself (Dovecot)" if r["deliver"] == "append" else "the delivery itself", r["append_duration"])
+    if r.get("floor"):
+        f = r["floor"]
+        print("the floor, benchmarks/idle_floor.py (IDLE, fetch, parse, one STORE) on the same mailbox and arrivals:")
+        line("all delivered", f["latency"])
+        line("the same, from the APPEND's answer", f["latency_after_append"])
+        if f["missing"]:
+            print(f"  {f['missing']} message(s) got no keyword in time")
     if r["missing"]:
         print(f"  {r['missing']} message(s) got no triage keyword in time")
     if r.get("decided_without_labels"):
         print(f"  {r['decided_without_labels']} message(s) rightly got no label of their own (an earlier message of a"
               " waiting conversation, no category): timed to their row")
     a = r["activity"]
-    print(f"triage run during the test: {a['passes']} passes (each with a sweep; {a['sweep_relabelled']} relabellings), "
-          f"{a['batches']} batches, {a['idles']} IDLEs")
+    took = (f" (median {a['pass_seconds_median']:.1f} s, longest {a['pass_seconds_max']:.1f} s)"
+            if a.get("pass_seconds_median") is not None else "")
+    print(f"triage run during the test: {a['passes']} passes{took}, {a['sweeps']} sweeps "
+          f"({a['sweep_relabelled']} relabellings), {a['batches']} batches, {a['idles']} IDLEs")
     print("peak RSS of triage run: " + ", ".join(f"{p['role']} {p['peak_rss_mib']:.0f} MiB" for p in r["processes"]))
     print(f"load average during the test: {r['loadavg_during'][0]:.1f} -> {r['loadavg_during'][1]:.1f}; while triage run "
           f"ran, Dovecot took {r['dovecot_cpu_share']:.0%} of the CPU and other work {r['others_share']:.0%}")
@@ -389,6 +444,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="first-run mode: seconds to wait for labels after the last APPEND (default 3600)")
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between label polls (default 0.1)")
+    parser.add_argument("--floor", action="store_true",
+                        help="then the same arrivals labelled by benchmarks/idle_floor.py: the server's floor")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--rss-interval", type=float, default=0.2)
