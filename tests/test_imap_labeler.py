@@ -149,6 +149,20 @@ def test_stores_are_merged_per_message_with_removals_first() -> None:
     assert merged_stores(folders) == [("add", "flags", ("\\Flagged",), (1, 2))]  # the copies are not STOREs
 
 
+def test_stores_are_merged_per_label_when_that_takes_fewer_commands() -> None:
+    """Five messages, five different label sets, four labels: four STOREs, not five (each
+    command costs a busy server with a big folder far more than a message does)."""
+    sets = [("refund", "priority-2"), ("refund", "priority-3"), ("cancellation", "priority-2"),
+            ("cancellation", "priority-3"), ("refund", "cancellation", "priority-2")]
+    changes = [LabelChange.of(uid, [f"triage/{label}" for label in labels]) for uid, labels in enumerate(sets, 1)]
+    assert merged_stores(plan(changes, "keyword", keyword_for)) == [
+        ("add", "flags", ("triage_cancellation",), (3, 4, 5)),
+        ("add", "flags", ("triage_priority-2",), (1, 3, 5)),
+        ("add", "flags", ("triage_priority-3",), (2, 4)),
+        ("add", "flags", ("triage_refund",), (1, 2, 5)),
+    ]
+
+
 class FakeGmailClient:
     """Just enough of IMAPClient's Gmail label calls to record what a Labeler sends."""
 
