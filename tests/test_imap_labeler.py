@@ -257,6 +257,29 @@ def test_removing_labels_removes_keywords_and_flagged(dovecot, mail_folder, supp
     assert not {"triage_priority-1", "\\Flagged"} & flags
 
 
+def test_many_stores_in_one_go_are_pipelined_in_order_and_refusals_are_errors(dovecot, mail_folder, support_box,
+                                                                              monkeypatch) -> None:
+    """Several STOREs go to the server back to back: every message ends with its labels,
+    removals before additions, and a refused STORE among them is an error."""
+    uids = [new_message(dovecot, support_box)[0] for _ in range(4)]
+    labeler = make_labeler(support_box, LabelsConfig())
+    labeler.apply_many([LabelChange.of(uids[0], ["triage/priority-1"])])
+    sets = [["triage/refund", "triage/priority-2"], ["triage/refund", "triage/priority-3"],
+            ["triage/cancellation", "triage/priority-2"], ["triage/cancellation", "triage/priority-3"]]
+    sent = []
+    real = labeler._store_pipelined
+    monkeypatch.setattr(labeler, "_store_pipelined", lambda stores: sent.append(len(stores)) or real(stores))
+    labeler.apply_many([LabelChange.of(uid, labels, remove=["triage/priority-1"] if uid == uids[0] else ())
+                        for uid, labels in zip(uids, sets)])
+    assert sent and sent[0] > 1
+    for uid, labels in zip(uids, sets):
+        assert labeler.labels_of([uid])[uid] == frozenset(labels)
+    assert "\\Flagged" not in dovecot.flags(mail_folder, uids[0])
+    with pytest.raises(ImapError, match="refund"):
+        labeler._store_pipelined([("add", "flags", ("triage_refund",), (uids[0],)),
+                                  ("add", "flags", ("triage_refund",), (0,))])  # UID 0 is not a UID: BAD
+
+
 def test_labels_outside_the_prefix_are_refused(support_box) -> None:
     labeler = make_labeler(support_box, LabelsConfig())
     with pytest.raises(ValueError, match="do not start with"):

