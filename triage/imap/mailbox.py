@@ -88,18 +88,18 @@ class ImapMailbox:
         7.1), so its FLAGS plus ``\\*`` are assumed; the labeler verifies what it writes.
 
         When the folder is selected already, in the same mode (the service's next pass),
-        a NOOP and a STATUS bring the state up to date instead: a SELECT re-opens the
-        folder, which on a big Maildir makes the server re-read it (a tenth of a second
-        per 100,000 messages, every pass). A folder renumbered under the session is not
-        missed: the server ends the session (Dovecot does), and a new one SELECTs.
+        a NOOP brings the session's view up to date instead (so a SEARCH sees what other
+        clients delivered) and the state of the SELECT is kept: its ``uidnext`` may then
+        be behind, which only ever makes a pass look from an earlier UID. A SELECT
+        re-opens the folder, which on a big Maildir makes the server re-read it (a tenth
+        of a second per 100,000 messages, every pass), and every command counts on a busy
+        server. A folder renumbered under the session is not missed: the server ends the
+        session (Dovecot does), and a new one SELECTs.
         """
         if self._selected == (folder, readonly) and self.state is not None:
             with imap_errors(f"checking {folder}"):
                 self.client.noop()
-                status = self.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
-            if int(status[b"UIDVALIDITY"]) == self.state.uidvalidity:
-                self.state = self.state._replace(uidnext=int(status[b"UIDNEXT"]))
-                return self.state
+            return self.state
         self._selected = None
         with imap_errors(f"selecting {folder}"):
             answer = self.client.select_folder(folder, readonly=readonly)
