@@ -295,7 +295,7 @@ def run(args) -> dict:
         watcher = None
         try:
             if args.during_first_run:
-                service.wait_for("first run; triaging mail since", timeout=300)
+                service.wait_for("first run: triaging", timeout=300)
                 last_uid = max(uids)
                 log(f"triage run has started its first run over {loaded} messages; appending {args.rate}/s")
             else:

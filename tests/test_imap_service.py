@@ -473,6 +473,9 @@ def test_the_service_logs_a_line_per_pass_at_info_and_status_tells_when_it_stops
     assert service.stop(signal.SIGTERM) == 0
     assert {entry["level"] for entry in service.log} <= {"info", "warning"}
     assert not any("idling on" in m for m in service.messages())  # DEBUG
+    said = service.messages()
+    first = next(i for i, m in enumerate(said) if m.startswith("first run: triaging 1 message since"))
+    assert first < next(i for i, m in enumerate(said) if m.startswith("pass:"))  # said as it starts
     capsys.readouterr()
     assert main(["status", "--config", str(box.config), "--format", "json"]) == 1
     document = json.loads(capsys.readouterr().out)

@@ -203,6 +203,7 @@ def sync_folder(
         backlog = scan_backlog(mailbox, engine, since, horizon)
         uids = sorted({*recent, *backlog.waiting})
         engine.stats.notes.append(backlog.summary(len(recent)))
+        log.info("%s", engine.stats.notes[-1])  # the service's log says it now; `once` repeats it at the end
     else:
         uids = new_uids(mailbox, history, state, since)
         if cursor[0] != state.uidvalidity:
