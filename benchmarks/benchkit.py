@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -702,3 +702,24 @@ def percentile(values: list[float], q: float) -> float:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def measured_line(report: dict) -> str:
+    """The report's last line: which triage was measured (commit, or exported copy, and a
+    digest of its code), the cores and batch size, and how long the benchmark took."""
+    c = report["code"]
+    where = (f"triage at {c['head']}" + (f" + {c['triage_uncommitted_files']} uncommitted file(s) in triage/"
+                                         if c["triage_uncommitted_files"] else "")) if "head" in c else f"triage from {c['source']}"
+    return (f"measured: {where} (digest {c['digest']}); {report['cores']} cores; batches of {report['batch_size']}; "
+            f"{report['seconds']:.0f} s in all")
+
+
+def finish(report: dict, args, print_report: Callable[[dict], None]) -> int:
+    """Write the JSON report where ``--json-out`` says, then print it (``--json``) or its table."""
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0

@@ -74,7 +74,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import (  # noqa: E402
     PASSWORD, PASSWORD_ENV, ROOT, CpuWindow, Dovecot, MaildirWatcher, Service, code_state, corpus_messages, count_labelled,
-    dovecot_server, load_maildir, loadavg, log, realistic_messages, run_once, use_triage_src, wait_for_quiet, warm_up, write_config,
+    dovecot_server, finish, load_maildir, loadavg, log, measured_line, realistic_messages, run_once, use_triage_src,
+    wait_for_quiet, warm_up, write_config,
 )
 
 KINDS = ("realistic", "corpus")
@@ -330,11 +331,7 @@ def print_table(report: dict) -> None:
     s = report["startup"]
     print(f"\ntriage once on an empty folder (startup): {s['median_s']:.2f} s wall (median of 3: "
           f"{', '.join(f'{x:.2f}' for x in s['all_s'])}), {s['cpu_seconds']:.2f} s CPU, peak RSS {s['peak_rss_mib']:.0f} MiB")
-    c = report["code"]
-    where = (f"triage at {c['head']}" + (f" + {c['triage_uncommitted_files']} uncommitted file(s) in triage/"
-                                         if c["triage_uncommitted_files"] else "")) if "head" in c else f"triage from {c['source']}"
-    print(f"measured: {where} (digest {c['digest']}); {report['cores']} cores; batches of {report['batch_size']}; "
-          f"{report['seconds']:.0f} s in all")
+    print(measured_line(report))
 
 
 def main() -> int:
@@ -386,13 +383,7 @@ def main() -> int:
             ratios(result)
             report["kinds"][kind] = result
     report["seconds"] = time.perf_counter() - begun
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    return 0
+    return finish(report, args, print_table)
 
 
 if __name__ == "__main__":

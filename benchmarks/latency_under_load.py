@@ -69,8 +69,9 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit import (  # noqa: E402
-    CpuWindow, Dovecot, KeywordWatcher, MaildirWatcher, Service, code_state, dovecot_server, load_maildir, loadavg,
-    log, percentile, realistic_messages, run_once, triage_env, use_triage_src, wait_for_quiet, warm_up, write_config,
+    CpuWindow, Dovecot, KeywordWatcher, MaildirWatcher, Service, code_state, dovecot_server, finish, load_maildir, loadavg,
+    log, measured_line, percentile, realistic_messages, run_once, triage_env, use_triage_src, wait_for_quiet, warm_up,
+    write_config,
 )
 import benchkit  # noqa: E402
 
@@ -414,11 +415,7 @@ def print_report(r: dict) -> None:
     print("peak RSS of triage run: " + ", ".join(f"{p['role']} {p['peak_rss_mib']:.0f} MiB" for p in r["processes"]))
     print(f"load average during the test: {r['loadavg_during'][0]:.1f} -> {r['loadavg_during'][1]:.1f}; while triage run "
           f"ran, Dovecot took {r['dovecot_cpu_share']:.0%} of the CPU and other work {r['others_share']:.0%}")
-    c = r["code"]
-    where = (f"triage at {c['head']}" + (f" + {c['triage_uncommitted_files']} uncommitted file(s) in triage/"
-                                         if c["triage_uncommitted_files"] else "")) if "head" in c else f"triage from {c['source']}"
-    print(f"measured: {where} (digest {c['digest']}); {r['cores']} cores; batches of {r['batch_size']}; "
-          f"{r['seconds']:.0f} s in all")
+    print(measured_line(r))
 
 
 def main() -> int:
@@ -465,13 +462,7 @@ def main() -> int:
     begun = time.perf_counter()
     report = run(args)
     report["seconds"] = time.perf_counter() - begun
-    if args.json_out:
-        args.json_out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_report(report)
-    return 0
+    return finish(report, args, print_report)
 
 
 if __name__ == "__main__":
