@@ -382,11 +382,6 @@ class History:
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
                         (iso(due) if due else None, thread_id))
 
-    def set_standing(self, thread_id: str, waiting: bool, claim: str | None) -> None:
-        """Remember whether a conversation waits, and its claim to priority 1 (a sortable
-        strength, None when it has none): what the P1 share is divided by."""
-        self.db.execute("UPDATE threads SET waiting = ?, claim = ? WHERE thread_id = ?", (int(waiting), claim, thread_id))
-
     def p1_members(self, share: float, at_least: int = 2) -> frozenset[str]:
         """The conversations that are P1: of those claiming it, the strongest, at most
         ``share`` of the waiting conversations but ``at_least`` this many (a small queue
@@ -408,10 +403,6 @@ class History:
                             [(int(thread_id in members), thread_id) for thread_id in changed])
         return changed
 
-    def thread(self, thread_id: str) -> sqlite3.Row | None:
-        """The conversation's row: customer, subject."""
-        return self.db.execute("SELECT * FROM threads WHERE thread_id = ?", (thread_id,)).fetchone()
-
     def thread_facts(self, thread_ids: list[str]) -> dict[str, ThreadFacts]:
         """What the standing of each conversation is worked out from (its row, up to when
         it counts as answered, its customer's messages), in three queries per few hundred
@@ -432,7 +423,8 @@ class History:
         return found
 
     def unanswered_counts(self, customers: Iterable[str], upto: datetime) -> dict[str, int]:
-        """:meth:`unanswered_count` of many customers, in one query per few hundred."""
+        """How many times each customer wrote since the team last wrote to them, up to
+        ``upto`` (what makes a "3rd message without a reply"), in one query per few hundred."""
         wanted = sorted(set(customers))
         counts: dict[str, int] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
@@ -449,14 +441,11 @@ class History:
         return counts
 
     def set_standings(self, standings: Iterable[tuple[str, bool, str | None]]) -> None:
-        """:meth:`set_standing` of many conversations: (thread, waiting, claim) each."""
+        """Remember, per conversation (thread, waiting, claim), whether it waits and its claim
+        to priority 1 (a sortable strength, None when it has none): what the P1 share is
+        divided by. Uncommitted."""
         self.db.executemany("UPDATE threads SET waiting = ?, claim = ? WHERE thread_id = ?",
                             [(int(waiting), claim, thread_id) for thread_id, waiting, claim in standings])
-
-    def customer_messages(self, thread_id: str) -> list[sqlite3.Row]:
-        """The customer's messages of a conversation, oldest first, with what was decided."""
-        return self.db.execute("SELECT * FROM messages WHERE thread_id = ? AND direction = 'in' ORDER BY date, id",
-                               (thread_id,)).fetchall()
 
     # -- what is known -----------------------------------------------------------------
 
@@ -840,7 +829,3 @@ class History:
         return [{"categories": json.loads(r["categories"]), "frustration": r["frustration"],
                  "frustrated": bool(r["frustrated"]), "priority": r["priority"], "reasons": json.loads(r["reasons"])}
                 for r in rows]
-
-    def unanswered_count(self, customer: str, upto: datetime) -> int:
-        """How many times the customer wrote since the team last wrote to them."""
-        return len(self.unanswered_from_customer(customer, upto))
