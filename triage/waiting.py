@@ -144,16 +144,11 @@ def claim(conversation: Conversation) -> str | None:
     return f"{tier}{10**11 - int(conversation.waiting_since.timestamp()):012d}"
 
 
-def standing(history: History, thread_id: str, now: datetime, policy: Policy) -> Conversation | None:
-    """The conversation's standing at ``now`` before the P1 share is applied, or None when
-    nobody waits in it; records whether it waits and its claim to P1."""
-    return standings(history, [thread_id], now, policy).get(thread_id)
-
-
 def standings(history: History, thread_ids: Iterable[str], now: datetime,
               policy: Policy) -> dict[str, Conversation | None]:
-    """:func:`standing` of many conversations, read from history a few hundred at a time
-    (a batch of mail, a sweep after a first run: thousands)."""
+    """Each conversation's standing at ``now`` before the P1 share is applied (None when
+    nobody waits in it), read from history a few hundred at a time (a batch of mail, a
+    sweep after a first run: thousands); records whether each waits and its claim to P1."""
     ids = list(dict.fromkeys(thread_ids))
     started = history.watch_started()
     found: dict[str, Conversation | None] = {}
