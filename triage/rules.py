@@ -13,6 +13,8 @@ Each takes the text as the message gives it (any case; typographic apostrophes a
 fine): :func:`threat`, :func:`negated` and :func:`chasing` read "subject\nnewest words"
 (``Message.classifier_text``), :func:`acknowledgement` the newest words alone, and
 :func:`needs_no_reply` the newest words and the subject apart. All are pure.
+:func:`read` runs them all over one message (the analysis workers do, so the process
+that keeps the history spends no time on words).
 
 Speed: each rule makes one pass over the lower-cased text with a single compiled
 alternation tried at word starts only. :func:`_word_start_alternation` leads it with a
