@@ -1,11 +1,12 @@
 """The per-message work that needs no history: parse, classify, read the tone, the
 language and what the word rules find.
 
-It is pure and the costliest part of triage (~0.8 ms of CPU a message of 2-20 KB), so batches large enough
-to pay for it are spread over worker processes, one per core. Workers are forked with
-the model already in memory; only raw bytes go out and parsed results come back. They
-die with the parent and leave signals to it (:func:`triage.children.quiet_child`), so a
-killed triage leaves no worker behind and no traceback in the log.
+It is pure and the costliest part of triage (~0.8 ms of CPU a message of 2-20 KB), so
+batches large enough to pay for it are spread over worker processes, one per core.
+Workers are forked with the model already in memory; only raw bytes go out and parsed
+results come back. They die with the parent and leave signals to it
+(:func:`triage.children.quiet_child`), so a killed triage leaves no worker behind and no
+traceback in the log.
 """
 
 from __future__ import annotations
