@@ -403,20 +403,27 @@ class History:
                             [(int(thread_id in members), thread_id) for thread_id in changed])
         return changed
 
+    def customer_rows(self, thread_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
+        """Each conversation's customer messages, oldest first, with what was decided (a
+        conversation with none is left out), in one query per few hundred conversations."""
+        rows: dict[str, list[sqlite3.Row]] = {}
+        for start in range(0, len(thread_ids), _IN_CHUNK):
+            chunk = thread_ids[start:start + _IN_CHUNK]
+            for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({','.join('?' * len(chunk))})"
+                                       " AND direction = 'in' ORDER BY thread_id, date, id", chunk):
+                rows.setdefault(row["thread_id"], []).append(row)
+        return rows
+
     def thread_facts(self, thread_ids: list[str]) -> dict[str, ThreadFacts]:
         """What the standing of each conversation is worked out from (its row, up to when
-        it counts as answered, its customer's messages), in three queries per few hundred
+        it counts as answered, its customer's messages), in two queries per few hundred
         conversations rather than three per conversation. Unknown ids are left out."""
         found: dict[str, ThreadFacts] = {}
         for start in range(0, len(thread_ids), _IN_CHUNK):
             chunk = thread_ids[start:start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows: dict[str, list[sqlite3.Row]] = {}
-            for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({marks}) AND direction = 'in'"
-                                       " ORDER BY thread_id, date, id", chunk):
-                rows.setdefault(row["thread_id"], []).append(row)
+            rows = self.customer_rows(chunk)
             for thread in self.db.execute(f"SELECT *, {_answered_upto('t.thread_id')} AS upto FROM threads t"
-                                          f" WHERE t.thread_id IN ({marks})", chunk):
+                                          f" WHERE t.thread_id IN ({','.join('?' * len(chunk))})", chunk):
                 upto = thread["upto"]
                 found[thread["thread_id"]] = ThreadFacts(thread, parse_iso(upto) if upto else None,
                                                          rows.get(thread["thread_id"], []))

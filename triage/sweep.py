@@ -67,27 +67,25 @@ def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
         threads = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
     found: dict[str, _Wanted | None] = {}
 
-    def evaluate(thread_ids: list[str]) -> None:
-        for start in range(0, len(thread_ids), STANDINGS_CHUNK):
-            for thread_id, c in standings(history, thread_ids[start:start + STANDINGS_CHUNK], now, policy).items():
-                found[thread_id] = _Wanted(c.priority, c.frustrated, c.overdue, c.last.last_row,
-                                           c.flag_due(now, flag_backlog_days), c.due) if c else None
+    def evaluate(thread_ids: Iterable[str]) -> None:
+        for thread_id, c in standings(history, thread_ids, now, policy):
+            found[thread_id] = _Wanted(c.priority, c.frustrated, c.overdue, c.last.last_row,
+                                       c.flag_due(now, flag_backlog_days), c.due) if c else None
 
-    evaluate(list(threads))
+    evaluate(threads)
     members = history.p1_members(policy.max_p1_share)
     evaluate([t for t in history.p1_changed(members) if t not in found])  # pushed out of P1, or let in, by others
     changes = []
     ids = list(found)
     for start in range(0, len(ids), STANDINGS_CHUNK):
         chunk = ids[start:start + STANDINGS_CHUNK]
-        facts = history.thread_facts(chunk)
+        customer_rows = history.customer_rows(chunk)
         for thread_id in chunk:
             wanted_now = found[thread_id]
             if wanted_now is not None:
                 priority = 2 if wanted_now.priority == 1 and thread_id not in members else wanted_now.priority
                 on_last = set(waiting_labels(priority, wanted_now.frustrated, wanted_now.overdue, prefix))
-            rows = facts[thread_id].customer_rows if thread_id in facts else []
-            for row in rows:
+            for row in customer_rows.get(thread_id, []):
                 if row["kind"] != "customer":
                     continue  # mail that asks nothing keeps its own labels
                 current = set(json.loads(row["labels"] or "[]"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -109,7 +109,7 @@ def conversations(history: History, thread_ids: Iterable[str], now: datetime,
                   policy: Policy) -> dict[str, Conversation | None]:
     """The standing of each conversation at ``now`` (None: nobody waits), with the P1
     share applied once all their claims are known (:func:`within_share`)."""
-    found = standings(history, thread_ids, now, policy)
+    found = dict(standings(history, thread_ids, now, policy))
     members = history.p1_members(policy.max_p1_share)
     return {thread_id: within_share(c, members) if c else None for thread_id, c in found.items()}
 
@@ -145,23 +145,22 @@ def claim(conversation: Conversation) -> str | None:
 
 
 def standings(history: History, thread_ids: Iterable[str], now: datetime,
-              policy: Policy) -> dict[str, Conversation | None]:
+              policy: Policy) -> Iterator[tuple[str, Conversation | None]]:
     """Each conversation's standing at ``now`` before the P1 share is applied (None when
-    nobody waits in it), read from history a few hundred at a time (a batch of mail, a
-    sweep after a first run: thousands); records whether each waits and its claim to P1."""
+    nobody waits in it), as (thread, standing) pairs, read from history a few hundred at
+    a time (a batch of mail, a sweep after a first run: thousands) and yielded as they
+    are read, so a caller that keeps little of each holds little; records whether each
+    waits and its claim to P1."""
     ids = list(dict.fromkeys(thread_ids))
     started = history.watch_started()
-    found: dict[str, Conversation | None] = {}
     for start in range(0, len(ids), STANDINGS_CHUNK):
         chunk = ids[start:start + STANDINGS_CHUNK]
         facts = history.thread_facts(chunk)
         repeats = history.unanswered_counts((f.thread["customer"] for f in facts.values()), now)
-        for thread_id in chunk:
-            fact = facts.get(thread_id)
-            found[thread_id] = _evaluate(fact, repeats, started, now, policy) if fact else None
-        history.set_standings((thread_id, found[thread_id] is not None,
-                               claim(found[thread_id]) if found[thread_id] else None) for thread_id in chunk)
-    return found
+        found = {thread_id: _evaluate(facts[thread_id], repeats, started, now, policy) if thread_id in facts
+                 else None for thread_id in chunk}
+        history.set_standings((thread_id, c is not None, claim(c) if c else None) for thread_id, c in found.items())
+        yield from found.items()
 
 
 STANDINGS_CHUNK = 500

@@ -50,14 +50,15 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
         # (a first run: every message), the server says which of the changed ones are answered.
         changed = set(mailbox.uids_changed_since(since))
         waiting = history.waiting_uids(folder, among=changed) if changed else []
+        carrying = 0
         if waiting:
             now_answered = set(mailbox.uids_changed_since(since, "ANSWERED"))
-            answered = {uid: uid in now_answered for uid in waiting}
-            history.set_answered_flags(folder, answered)
-            log.debug("sweep: %d of %d changed waiting message(s) in %s carry \\Answered", sum(answered.values()),
-                     len(waiting), folder)
+            history.set_answered_flags(folder, {uid: uid in now_answered for uid in waiting})
+            carrying = len(now_answered.intersection(waiting))
+            log.debug("sweep: %d of %d changed waiting message(s) in %s carry \\Answered", carrying, len(waiting),
+                      folder)
         history.set_modseq(key, uidvalidity, highest)
-        return sum(answered.values()) if waiting else 0
+        return carrying
     if history.due_for_full_refresh(key, datetime.now(timezone.utc), FULL_REFRESH_SECONDS):
         waiting = history.waiting_uids(folder)
     else:
