@@ -18,7 +18,7 @@ A person's post to a mailing list counts as automated by design ("mailing list":
 triage/automated.py); the files call list posts not automated, so they are counted
 apart, not as misses.
 
-    .venv/bin/python benchmarks/noncustomer_check.py [--half dev|held-out|both]
+    .venv/bin/python benchmarks/noncustomer_check.py [--half dev|held-out|both] [--model FILE]
 """
 
 from __future__ import annotations
@@ -73,8 +73,9 @@ def expectations(path: Path) -> tuple[str, bool]:
     return str(headers.get("Message-ID", "")).strip(), expected
 
 
-def triage_once(files: list[Path], workdir: Path) -> list[dict]:
-    """The JSON rows `triage once` prints for ``files`` (fresh state, empty config)."""
+def triage_once(files: list[Path], workdir: Path, model: str | None = None) -> list[dict]:
+    """The JSON rows `triage once` prints for ``files`` (fresh state, empty config; the
+    shipped model unless ``model`` names another)."""
     folder = workdir / "mail"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -85,17 +86,17 @@ def triage_once(files: list[Path], workdir: Path) -> list[dict]:
     state = workdir / "state.db"
     state.unlink(missing_ok=True)
     command = [sys.executable, "-m", "triage", "once", str(folder), "--format", "jsonl", "--config", str(config),
-               "--state", str(state), "--now", "2026-06-01T00:00:00+00:00"]
+               "--state", str(state), "--now", "2026-06-01T00:00:00+00:00", *(["--model", model] if model else [])]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"triage once failed ({result.returncode}):\n{result.stderr[-2000:]}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def check_kind(kind_dir: Path, half: str, workdir: Path) -> Kind:
+def check_kind(kind_dir: Path, half: str, workdir: Path, model: str | None = None) -> Kind:
     files = files_of(kind_dir, half)
     by_id = {message_id: (path.name, expected) for path in files for message_id, expected in [expectations(path)]}
-    rows = triage_once(files, workdir)
+    rows = triage_once(files, workdir, model)
     kind = Kind(kind_dir.name, messages=len(files))
     seen = set()
     for row in rows:
@@ -165,6 +166,7 @@ def report(half: str, kinds: list[Kind]) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--half", choices=("dev", "held-out", "both"), default="both")
+    parser.add_argument("--model", help="a model file to check instead of the shipped one (a candidate)")
     args = parser.parse_args()
     halves = ["dev", "held-out"] if args.half == "both" else [args.half]
     kind_dirs = sorted(p for p in DATA.iterdir() if p.is_dir())
@@ -172,7 +174,7 @@ def main() -> int:
     met = True
     with tempfile.TemporaryDirectory() as tmp:
         for half in halves:
-            kinds = [check_kind(d, half, Path(tmp)) for d in kind_dirs]
+            kinds = [check_kind(d, half, Path(tmp), args.model) for d in kind_dirs]
             met &= report(half, kinds)
     print(f"\n({time.perf_counter() - started:.0f} s)")
     return 0 if met else 1
