@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "dac988fcb44fa179893d8616d1354e3de5d00bf704a7493cc2c6c2d2854143d7"
+SHA256 = "0e50b790236eff785781cb66cc3ac4a42d994853c45f6112b79baa8fc070096f"
