@@ -262,8 +262,8 @@ class Spy:
         self.searched: list[int] = []
         labels_of, changed = Labeler.labels_of, ImapMailbox.uids_changed_since
         monkeypatch.setattr(Labeler, "labels_of", lambda labeler, uids: self._ask(labels_of, labeler, uids))
-        monkeypatch.setattr(ImapMailbox, "uids_changed_since", lambda mailbox, modseq, *also: (
-            self.searched.append(modseq) or changed(mailbox, modseq, *also)))
+        monkeypatch.setattr(ImapMailbox, "uids_changed_since", lambda mailbox, modseq, *also, **kw: (
+            self.searched.append(modseq) or changed(mailbox, modseq, *also, **kw)))
 
     def _ask(self, labels_of, labeler, uids):
         uids = sorted(uids)

@@ -217,8 +217,30 @@ def test_report_and_server_labels_agree_before_and_after_the_team_replies(doveco
         story.engine.close()
 
 
-def dovecot_client_flag(dovecot: Dovecot, folder: str, uid: int, flag: str) -> None:
-    """Set a flag the way the team's mail client would."""
+def test_answered_set_and_taken_off_by_a_client_is_read_from_what_changed(dovecot, mailbox, mail_folder, sent_folder,
+                                                                           tmp_path):
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=2))
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=1))
+        story.service_pass(T0)
+
+        def recorded() -> dict[int, int]:
+            return dict(history.db.execute("SELECT uid, answered_flag FROM messages WHERE direction = 'in'"))
+
+        assert recorded() == {story.uids["ana"]: 0, story.uids["bo"]: 0}
+        dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered")
+        story.service_pass(T0 + timedelta(minutes=5))
+        assert recorded() == {story.uids["ana"]: 0, story.uids["bo"]: 1}
+        assert history.waiting_uids(mail_folder, answered_flag=True) == [story.uids["bo"]]  # no reply came: waits
+        dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered", remove=True)
+        story.service_pass(T0 + timedelta(minutes=10))
+        assert recorded() == {story.uids["ana"]: 0, story.uids["bo"]: 0}
+        story.engine.close()
+
+
+def dovecot_client_flag(dovecot: Dovecot, folder: str, uid: int, flag: str, remove: bool = False) -> None:
+    """Set (or take off) a flag the way the team's mail client would."""
     with dovecot.client() as client:
         client.select_folder(folder)
-        client.add_flags([uid], [flag], silent=True)
+        (client.remove_flags if remove else client.add_flags)([uid], [flag], silent=True)

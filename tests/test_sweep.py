@@ -37,6 +37,10 @@ def sweep(history, now, policy=Policy()):
     return changes
 
 
+def _flat(chunks):
+    return [thread_id for chunk in chunks for thread_id in chunk]
+
+
 def labels_of(history, message_id):
     [row] = history.db.execute("SELECT labels FROM messages WHERE message_id = ?", (message_id,)).fetchall()
     return tuple(sorted(__import__("json").loads(row[0])))
@@ -69,10 +73,32 @@ def test_a_question_is_overdue_but_never_lifted_by_age(history):
 def test_only_conversations_where_something_happened_or_a_deadline_came_are_looked_at(history):
     decide(history, customer(1, "I want a refund", MON))
     sweep(history, T0)
-    assert history.threads_to_sweep(T0 + timedelta(hours=23)) == []
-    assert history.threads_to_sweep(T0 + timedelta(hours=25)) == ["<c1@example.org>"]
+    assert _flat(history.threads_to_sweep(T0 + timedelta(hours=23))) == []
+    assert _flat(history.threads_to_sweep(T0 + timedelta(hours=25))) == ["<c1@example.org>"]
     decide(history, customer(2, "cushions?", MON, subject="Cushions"))
-    assert history.threads_to_sweep(T0) == ["<c2@example.org>"]
+    assert _flat(history.threads_to_sweep(T0)) == ["<c2@example.org>"]
+
+
+def test_conversations_to_sweep_come_in_chunks_and_marking_them_swept_meanwhile_skips_none(history):
+    decide(history, *(customer(n, f"question number {n}?", MON, subject=f"Question {n}") for n in range(1, 6)))
+    seen = []
+    for chunk in history.threads_to_sweep(T0, size=2):
+        assert len(chunk) <= 2
+        seen += chunk
+        for thread_id in chunk:
+            history.mark_swept(thread_id, None)  # what the sweep does between chunks
+    assert sorted(seen) == sorted(f"<c{n}@example.org>" for n in range(1, 6))
+    assert _flat(history.threads_to_sweep(T0)) == []
+
+
+def test_a_sweep_over_more_conversations_than_a_chunk_sees_them_all(history, monkeypatch):
+    monkeypatch.setattr("triage.sweep.STANDINGS_CHUNK", 2)
+    monkeypatch.setattr("triage.waiting.STANDINGS_CHUNK", 2)
+    decide(history, *(customer(n, "I want a refund", MON, subject=f"Order {n}") for n in range(1, 6)))
+    changes = sweep(history, T0 + timedelta(hours=25))
+    assert sorted(c.uid for c in changes) == [1, 2, 3, 4, 5]  # each overdue now
+    assert all(c.add == {P + "overdue"} for c in changes)
+    assert sweep(history, T0 + timedelta(hours=26)) == []
 
 
 def test_a_changed_policy_is_applied_to_every_conversation(history):

@@ -166,6 +166,19 @@ _IN_CHUNK = 500
 """Values bound into one ``IN (...)`` list at most (SQLite allows 32,766 variables)."""
 
 
+def _in_list(values: list) -> tuple[str, list]:
+    """The placeholders of an ``IN (...)`` list for ``values`` and the values to bind,
+    padded (with the last value again) to the next power of two: the statement's text
+    then takes a handful of shapes, not one per length, so the connection's statement
+    cache keeps reusing a few compiled statements instead of filling with hundreds of
+    large ones (measured: the main process's memory grew with every batch)."""
+    size = 8
+    while size < len(values):
+        size *= 2
+    padded = [*values, *[values[-1]] * (size - len(values))] if values else values
+    return ",".join("?" * len(padded)), padded
+
+
 def _create_private(path: Path) -> None:
     """Create the state file readable by its owner only (its WAL and shared-memory files
     take its mode), or make an existing one so."""
@@ -358,15 +371,57 @@ class History:
 
     # -- the sweep's bookkeeping -------------------------------------------------------
 
-    def threads_to_sweep(self, now: datetime, every: bool = False) -> list[str]:
-        """Conversations whose standing may have changed: something happened in them since
-        the last sweep (``dirty``), or their next deadline (``due``) has come; with
-        ``every``, all of them."""
-        if every:
-            return [r[0] for r in self.db.execute("SELECT thread_id FROM threads")]
-        return [r[0] for r in self.db.execute(
-            "SELECT thread_id FROM threads WHERE dirty = 1 UNION SELECT thread_id FROM threads WHERE due <= ?",
-            (iso(now),))]
+    def threads_to_sweep(self, now: datetime, every: bool = False, size: int = _IN_CHUNK) -> Iterator[list[str]]:
+        """Conversations whose standing may have changed, ``size`` at a time: something
+        happened in them since the last sweep (``dirty``), or their next deadline (``due``)
+        has come; with ``every``, all of them. In chunks because a sweep after a first run
+        looks at every conversation of the mailbox; marking conversations swept while
+        iterating is safe (it pages by rowid)."""
+        after = 0
+        while True:
+            rows = self.db.execute(
+                "SELECT rowid, thread_id FROM threads WHERE rowid > ?"
+                + ("" if every else " AND (dirty = 1 OR due <= ?)") + " ORDER BY rowid LIMIT ?",
+                (after, size) if every else (after, iso(now), size)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield [r[1] for r in rows]
+
+    def open_sweep_scratch(self) -> None:
+        """An empty scratch table for what a sweep found per conversation (a temporary
+        table of this connection: a sweep after a first run finds one per conversation of
+        the mailbox, which stays out of the process's memory this way)."""
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS sweep_found (thread_id TEXT PRIMARY KEY, priority INTEGER,"
+            " frustrated INTEGER, overdue INTEGER, last_row INTEGER, flag INTEGER, due TEXT)")
+        self.db.execute("DELETE FROM temp.sweep_found")
+
+    def keep_found(self, found: Iterable[tuple]) -> None:
+        """Store rows of (thread, priority, frustrated, overdue, last row, flag, due) in the
+        scratch table; priority None when nobody waits in the conversation."""
+        self.db.executemany("INSERT OR REPLACE INTO temp.sweep_found VALUES (?, ?, ?, ?, ?, ?, ?)", found)
+
+    def not_found_yet(self, thread_ids: list[str]) -> list[str]:
+        """Those of ``thread_ids`` the scratch table has nothing on yet, in order."""
+        known: set[str] = set()
+        for start in range(0, len(thread_ids), _IN_CHUNK):
+            chunk = thread_ids[start:start + _IN_CHUNK]
+            marks, bound = _in_list(chunk)
+            known.update(r[0] for r in self.db.execute(
+                f"SELECT thread_id FROM temp.sweep_found WHERE thread_id IN ({marks})", bound))
+        return [t for t in thread_ids if t not in known]
+
+    def found_in_chunks(self, size: int = _IN_CHUNK) -> Iterator[list[sqlite3.Row]]:
+        """The scratch table's rows, ``size`` at a time, in the order stored."""
+        after = 0
+        while True:
+            rows = self.db.execute("SELECT rowid, * FROM temp.sweep_found WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                   (after, size)).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            yield rows
 
     def remember_policy(self, fingerprint: str) -> bool:
         """Record the service levels the sweep runs with; True when they differ from the
@@ -409,8 +464,9 @@ class History:
         rows: dict[str, list[sqlite3.Row]] = {}
         for start in range(0, len(thread_ids), _IN_CHUNK):
             chunk = thread_ids[start:start + _IN_CHUNK]
-            for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({','.join('?' * len(chunk))})"
-                                       " AND direction = 'in' ORDER BY thread_id, date, id", chunk):
+            marks, bound = _in_list(chunk)
+            for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({marks})"
+                                       " AND direction = 'in' ORDER BY thread_id, date, id", bound):
                 rows.setdefault(row["thread_id"], []).append(row)
         return rows
 
@@ -422,8 +478,9 @@ class History:
         for start in range(0, len(thread_ids), _IN_CHUNK):
             chunk = thread_ids[start:start + _IN_CHUNK]
             rows = self.customer_rows(chunk)
+            marks, bound = _in_list(chunk)
             for thread in self.db.execute(f"SELECT *, {_answered_upto('t.thread_id')} AS upto FROM threads t"
-                                          f" WHERE t.thread_id IN ({','.join('?' * len(chunk))})", chunk):
+                                          f" WHERE t.thread_id IN ({marks})", bound):
                 upto = thread["upto"]
                 found[thread["thread_id"]] = ThreadFacts(thread, parse_iso(upto) if upto else None,
                                                          rows.get(thread["thread_id"], []))
@@ -436,7 +493,8 @@ class History:
         counts: dict[str, int] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start:start + _IN_CHUNK]
-            values = ",".join(["(?)"] * len(chunk))
+            marks, bound = _in_list(chunk)
+            values = marks.replace("?", "(?)")
             counts.update(self.db.execute(
                 f"""WITH c(customer) AS (VALUES {values})
                 SELECT c.customer, (SELECT count(*) FROM messages m WHERE m.customer = c.customer
@@ -444,7 +502,7 @@ class History:
                     AND m.date > coalesce((SELECT max(o.date) FROM messages o WHERE o.customer = c.customer
                                            AND o.direction = 'out' AND o.date <= ?), ''))
                 FROM c""",
-                [*chunk, iso(upto), iso(upto)]).fetchall())
+                [*bound, iso(upto), iso(upto)]).fetchall())
         return counts
 
     def set_standings(self, standings: Iterable[tuple[str, bool, str | None]]) -> None:
@@ -467,8 +525,8 @@ class History:
         found: set[int] = set()
         for start in range(0, len(uids), 500):
             chunk = uids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT uid FROM messages WHERE mailbox = ? AND uid IN ({marks})", (mailbox, *chunk))
+            marks, bound = _in_list(chunk)
+            rows = self.db.execute(f"SELECT uid FROM messages WHERE mailbox = ? AND uid IN ({marks})", (mailbox, *bound))
             found.update(row[0] for row in rows)
         return found
 
@@ -477,8 +535,8 @@ class History:
         found: set[str] = set()
         for start in range(0, len(hashes), 500):
             chunk = hashes[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT content_hash FROM messages WHERE content_hash IN ({marks})", chunk)
+            marks, bound = _in_list(chunk)
+            rows = self.db.execute(f"SELECT content_hash FROM messages WHERE content_hash IN ({marks})", bound)
             found.update(row[0] for row in rows)
         return found
 
@@ -649,10 +707,10 @@ class History:
         found = []
         for start in range(0, len(uids), 500):
             chunk = uids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+            marks, bound = _in_list(chunk)
             rows = self.db.execute(
                 "SELECT id, message_id, mailbox, uid, labels FROM messages WHERE mailbox = ? AND direction = 'in'"
-                f" AND labels IS NOT NULL AND uid IN ({marks}) ORDER BY uid", (mailbox, *chunk))
+                f" AND labels IS NOT NULL AND uid IN ({marks}) ORDER BY uid", (mailbox, *bound))
             found += [_labeled(r) for r in rows]
         return found
 
@@ -739,11 +797,17 @@ class History:
         waiting, p1 = row.fetchone()
         return int(waiting), int(p1)
 
-    def waiting_uids(self, mailbox: str, among: Iterable[int] | None = None) -> list[int]:
+    def waiting_uids(self, mailbox: str, among: Iterable[int] | None = None, answered_flag: bool = False) -> list[int]:
         """UIDs in ``mailbox`` of the customer messages still waiting for a reply (whose
         ``\\Answered`` flag may have changed since they were read); with ``among``, only
         those of these UIDs — what a pass costs then depends on them, not on the size of
-        the queue."""
+        the queue; with ``answered_flag``, only those recorded as carrying ``\\Answered``
+        (waiting still: no reply of the team's came after it)."""
+        if answered_flag:
+            return [row[0] for row in self.db.execute(
+                "SELECT m.uid FROM messages m WHERE m.mailbox = ? AND m.uid IS NOT NULL AND m.direction = 'in'"
+                f" AND m.awaits_reply = 1 AND m.answered_flag = 1 AND m.date > {_answered_upto('m.thread_id')}"
+                " ORDER BY m.uid", (mailbox,))]
         if among is None:
             rows = self.db.execute(
                 _PENDING + "SELECT uid FROM pending WHERE mailbox = ? AND uid IS NOT NULL ORDER BY uid", (mailbox,))
@@ -751,11 +815,11 @@ class History:
         found: list[int] = []
         uids = sorted(set(among))
         for start in range(0, len(uids), _IN_CHUNK):
-            chunk = uids[start:start + _IN_CHUNK]
+            marks, bound = _in_list(uids[start:start + _IN_CHUNK])
             found += [row[0] for row in self.db.execute(
-                f"SELECT m.uid FROM messages m WHERE m.mailbox = ? AND m.uid IN ({','.join('?' * len(chunk))})"
+                f"SELECT m.uid FROM messages m WHERE m.mailbox = ? AND m.uid IN ({marks})"
                 f" AND m.direction = 'in' AND m.awaits_reply = 1 AND m.date > {_answered_upto('m.thread_id')}",
-                (mailbox, *chunk))]
+                (mailbox, *bound))]
         return sorted(found)
 
     def answered_with_labels(self, names: tuple[str, ...]) -> list[Labeled]:

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from triage.history import History
+from triage.history import History, iso, parse_iso
 from triage.labels import WAITING_LABELS, waiting_labels
 from triage.sla import Policy
 from triage.waiting import STANDINGS_CHUNK, standings
@@ -46,55 +46,50 @@ class SweepChange(NamedTuple):
     """Whether adding priority-1 may set ``\\Flagged`` too (:meth:`Conversation.flag_due`)."""
 
 
-class _Wanted(NamedTuple):
-    """What a swept conversation's labels follow from (a Conversation, less all else:
-    a sweep after a first run holds one per conversation of the mailbox)."""
-
-    priority: int
-    frustrated: bool
-    overdue: bool
-    last_row: int
-    flag: bool
-    due: datetime | None
-
-
 def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
                   threads: Iterable[str] | None = None, flag_backlog_days: float = 7.0) -> list[SweepChange]:
     """The waiting-label changes due at ``now`` in the conversations that need a look
-    (or in ``threads``), and mark those swept; see the module docstring."""
+    (or in ``threads``), and mark those swept; see the module docstring.
+
+    Two rounds: every conversation's standing is evaluated and kept in history's scratch
+    table (which P1 share it falls in is known only once all are), then read back a chunk
+    at a time and compared with the labels its messages carry. Memory stays a chunk's,
+    however many conversations a sweep after a first run looks at."""
     ours = {prefix + name for name in WAITING_LABELS}
     if threads is None:
-        threads = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
-    found: dict[str, _Wanted | None] = {}
+        chunks: Iterable[list[str]] = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
+    else:
+        chunks = [list(dict.fromkeys(threads))]
+    history.open_sweep_scratch()
 
-    def evaluate(thread_ids: Iterable[str]) -> None:
-        for thread_id, c in standings(history, thread_ids, now, policy):
-            found[thread_id] = _Wanted(c.priority, c.frustrated, c.overdue, c.last.last_row,
-                                       c.flag_due(now, flag_backlog_days), c.due) if c else None
+    def evaluate(thread_ids: list[str]) -> None:
+        history.keep_found(
+            (thread_id, c.priority, c.frustrated, c.overdue, c.last.last_row, c.flag_due(now, flag_backlog_days),
+             iso(c.due) if c.due else None) if c else (thread_id, None, None, None, None, None, None)
+            for thread_id, c in standings(history, thread_ids, now, policy))
 
-    evaluate(threads)
+    for chunk in chunks:
+        evaluate(chunk)
     members = history.p1_members(policy.max_p1_share)
-    evaluate([t for t in history.p1_changed(members) if t not in found])  # pushed out of P1, or let in, by others
+    evaluate(history.not_found_yet(history.p1_changed(members)))  # pushed out of P1, or let in, by others
     changes = []
-    ids = list(found)
-    for start in range(0, len(ids), STANDINGS_CHUNK):
-        chunk = ids[start:start + STANDINGS_CHUNK]
-        customer_rows = history.customer_rows(chunk)
-        for thread_id in chunk:
-            wanted_now = found[thread_id]
-            if wanted_now is not None:
-                priority = 2 if wanted_now.priority == 1 and thread_id not in members else wanted_now.priority
-                on_last = set(waiting_labels(priority, wanted_now.frustrated, wanted_now.overdue, prefix))
+    for found in history.found_in_chunks(STANDINGS_CHUNK):
+        customer_rows = history.customer_rows([f["thread_id"] for f in found])
+        for f in found:
+            thread_id, waits = f["thread_id"], f["priority"] is not None
+            if waits:
+                priority = 2 if f["priority"] == 1 and thread_id not in members else f["priority"]
+                on_last = set(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
             for row in customer_rows.get(thread_id, []):
                 if row["kind"] != "customer":
                     continue  # mail that asks nothing keeps its own labels
                 current = set(json.loads(row["labels"] or "[]"))
-                wanted = on_last if wanted_now is not None and row["id"] == wanted_now.last_row else set()
+                wanted = on_last if waits and row["id"] == f["last_row"] else set()
                 add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
                 if add or remove:
                     changes.append(SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"],
-                                               wanted_now.flag if wanted_now is not None else True))
-            history.mark_swept(thread_id, wanted_now.due if wanted_now is not None else None)
+                                               bool(f["flag"]) if waits else True))
+            history.mark_swept(thread_id, parse_iso(f["due"]) if f["due"] else None)
     return changes
 
 

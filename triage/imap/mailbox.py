@@ -32,6 +32,8 @@ DEFAULT_BATCH_BYTES = 25_000_000
 _UID_CHUNK = 500
 """UIDs per command where the caller's list may be long (keeps command lines short)."""
 _SEARCH_CHUNK = 50
+_UID_SET_CHUNK = 500
+"""UIDs named in one SEARCH's UID set at most (a command line stays a few KB)."""
 """Message-IDs per OR-chained SEARCH."""
 _MSGID = re.compile(rb"<[^<>\s]+>")
 
@@ -182,15 +184,22 @@ class ImapMailbox:
             status = self.client.folder_status(self.folder, [b"HIGHESTMODSEQ"])
         return int(status.get(b"HIGHESTMODSEQ") or 0)
 
-    def uids_changed_since(self, modseq: int, *also: str) -> list[int]:
+    def uids_changed_since(self, modseq: int, *also: str, among: Sequence[int] | None = None) -> list[int]:
         """UIDs whose flags (or Gmail labels) changed after MODSEQ ``modseq``, ascending
         (SEARCH MODSEQ, CONDSTORE); ``also`` adds search keys (``"ANSWERED"``: of those,
-        the ones carrying ``\\Answered`` now). A NOOP first: SEARCH answers from the
-        session's view of the folder, so the view must include every change up to a
-        HIGHESTMODSEQ read just before, or a change counted as seen would never be found."""
+        the ones carrying ``\\Answered`` now); ``among`` asks about those UIDs only (a
+        few hundred a SEARCH). A NOOP first: SEARCH answers from the session's view of the
+        folder, so the view must include every change up to a HIGHESTMODSEQ read just
+        before, or a change counted as seen would never be found."""
+        criteria = ["MODSEQ", str(modseq + 1), *also]
         with imap_errors(f"searching changes in {self.folder}"):
             self.client.noop()
-            return sorted(self.client.search(["MODSEQ", str(modseq + 1), *also]))
+            if among is None:
+                return sorted(self.client.search(criteria))
+            found: list[int] = []
+            for chunk in _chunks(sorted(set(among)), _UID_SET_CHUNK):
+                found += self.client.search([*criteria, "UID", ",".join(map(str, chunk))])
+            return sorted(found)
 
     def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
         """UID → Message-ID of the messages in the selected folder that carry one of

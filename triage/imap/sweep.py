@@ -46,19 +46,19 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
     highest = mailbox.highest_modseq()
     since = changes_since(history.get_modseq(key), uidvalidity, highest)
     if since is not None:
-        # Every message this pass labelled changed too, so rather than read all their flags
-        # (a first run: every message), the server says which of the changed ones are answered.
-        changed = set(mailbox.uids_changed_since(since))
-        waiting = history.waiting_uids(folder, among=changed) if changed else []
-        carrying = 0
-        if waiting:
-            now_answered = set(mailbox.uids_changed_since(since, "ANSWERED"))
-            history.set_answered_flags(folder, {uid: uid in now_answered for uid in waiting})
-            carrying = len(now_answered.intersection(waiting))
-            log.debug("sweep: %d of %d changed waiting message(s) in %s carry \\Answered", carrying, len(waiting),
-                      folder)
+        # Every message this pass labelled changed too (a first run: every message), so the
+        # server is asked only which of the changed ones are answered, and which of those
+        # recorded as answered lost the flag: two short answers, however much changed.
+        now_answered = mailbox.uids_changed_since(since, "ANSWERED")
+        flagged = history.waiting_uids(folder, answered_flag=True)
+        lost = mailbox.uids_changed_since(since, "UNANSWERED", among=flagged) if flagged else []
+        waiting = history.waiting_uids(folder, among=now_answered) if now_answered else []
+        history.set_answered_flags(folder, {**{uid: True for uid in waiting}, **{uid: False for uid in lost}})
+        if waiting or lost:
+            log.debug("sweep: %d waiting message(s) in %s newly carry \\Answered, %d lost it", len(waiting),
+                      folder, len(lost))
         history.set_modseq(key, uidvalidity, highest)
-        return carrying
+        return len(waiting)
     if history.due_for_full_refresh(key, datetime.now(timezone.utc), FULL_REFRESH_SECONDS):
         waiting = history.waiting_uids(folder)
     else:
