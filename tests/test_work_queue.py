@@ -68,3 +68,17 @@ def test_a_small_batch_is_decided_before_the_big_one_the_workers_analyse():
     order = [b[0].uid for b in analyzer.ahead([big1, big2, small, big3])]
     assert order == [1, 2001, 501, 1001]
     assert started == [500, 500, 500] and len(small) < PARALLEL_FROM
+
+
+def test_a_uid_that_vanished_before_its_fetch_holds_the_cursor_below_it():
+    class Expunged(Arrivals):
+        def fetch_batches(self, uids, batch_size, max_bytes):
+            for batch in super().fetch_batches(uids, batch_size, max_bytes):
+                yield [m for m in batch if m.uid != 7]
+
+    box = Expunged(top=10)
+    work = WorkQueue(box, list(range(1, 11)), 10, 5, 2_000_000)
+    for batch in work.batches():
+        work.done(batch)
+    assert work.cursor() == 6  # the pass sets the cursor past it only once it ends unstopped
+    assert work.top == 10
