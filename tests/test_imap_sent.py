@@ -239,6 +239,22 @@ def test_answered_set_and_taken_off_by_a_client_is_read_from_what_changed(doveco
         story.engine.close()
 
 
+def test_a_sweep_writes_its_changes_slice_by_slice(dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr("triage.imap.sweep.SWEEP_SLICE", 1)
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=2))
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=1))
+        story.service_pass(T0)
+        day = T0 + timedelta(hours=24)
+        story.service_pass(day)  # both late now: two changes, two slices
+        assert story.keywords("ana") == kw("refund", "priority-2", "overdue")
+        assert story.keywords("bo") == kw("cancellation", "priority-2", "overdue")
+        assert "triage/overdue" in history.labels_of(history.db.execute(
+            "SELECT id FROM messages WHERE uid = ?", (story.uids["bo"],)).fetchone()[0])
+        story.engine.close()
+
+
 def dovecot_client_flag(dovecot: Dovecot, folder: str, uid: int, flag: str, remove: bool = False) -> None:
     """Set (or take off) a flag the way the team's mail client would."""
     with dovecot.client() as client:

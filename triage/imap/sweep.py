@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from triage.engine import has_answered_flag
 from triage.history import History
 from triage.imap.corrections import changes_since
-from triage.imap.labeler import Action, LabelChange, Labeler
+from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.sweep import SweepChange, labels_after
 
@@ -93,19 +93,29 @@ def watch_answered_from_now(mailbox: ImapMailbox, history: History) -> None:
         history.set_modseq(key, mailbox.state.uidvalidity if mailbox.state else 0, highest)
 
 
-def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> list[Action]:
+SWEEP_SLICE = 1000
+"""Label changes a sweep carries out (and plans in memory) at a time."""
+
+
+def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> int:
     """Write the changes that concern the labeler's folder (others, and local mail
     without a UID, are left alone), then record the messages' new labels and commit —
-    unless the labeler is in a dry run, which writes and records nothing. Returns the
-    actions (planned, in a dry run). Raises ImapError when the server refuses; nothing
-    is recorded then, so the next sweep tries again."""
+    unless the labeler is in a dry run, which writes and records nothing (it logs what it
+    would do). Returns how many messages' labels changed (or would). In slices of
+    :data:`SWEEP_SLICE`: the sweep after a first run may relabel tens of thousands, and
+    a slice's plan is what is held at once. Raises ImapError when the server refuses;
+    what is not recorded yet is tried again by the next sweep (writing a label twice is
+    harmless)."""
     folder = labeler.mailbox.folder
     mine = [c for c in changes if c.mailbox == folder and c.uid is not None]
-    actions = labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in mine])
+    for start in range(0, len(mine), SWEEP_SLICE):
+        part = mine[start:start + SWEEP_SLICE]
+        labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in part])
+        if not labeler.dry_run:
+            for change in part:
+                history.set_labels(change.row, labels_after(history.labels_of(change.row), change))
     if labeler.dry_run:
-        return actions
-    for change in mine:
-        history.set_labels(change.row, labels_after(history.labels_of(change.row), change))
+        return len(mine)
     history.commit()
     log.info("sweep: relabelled %d message(s) in %s", len(mine), folder)
-    return actions
+    return len(mine)
