@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 from triage import __version__
+from triage.allocator import settle_allocator
 from triage.config import Config, find_config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
     service = args.command == "run"
+    if args.command in ("once", "run", "train", "eval"):
+        settle_allocator()
     setup_logging(args.log_format or "text", args.verbose, service)
     try:
         config = load_config(find_config(args.config))
