@@ -166,17 +166,20 @@ _IN_CHUNK = 500
 """Values bound into one ``IN (...)`` list at most (SQLite allows 32,766 variables)."""
 
 
-def _in_list(values: list) -> tuple[str, list]:
-    """The placeholders of an ``IN (...)`` list for ``values`` and the values to bind,
-    padded (with the last value again) to the next power of two: the statement's text
-    then takes a handful of shapes, not one per length, so the connection's statement
-    cache keeps reusing a few compiled statements instead of filling with hundreds of
-    large ones (measured: the main process's memory grew with every batch)."""
-    size = 8
-    while size < len(values):
-        size *= 2
-    padded = [*values, *[values[-1]] * (size - len(values))] if values else values
-    return ",".join("?" * len(padded)), padded
+def _in_lists(values: list) -> Iterator[tuple[list, str, list]]:
+    """``values`` a chunk of at most :data:`_IN_CHUNK` at a time, as (the chunk, the
+    placeholders of its ``IN (...)`` list, the values to bind). The list is padded (with
+    the last value again) to the next power of two: the statement's text then takes a
+    handful of shapes, not one per length, so the connection's statement cache keeps
+    reusing a few compiled statements instead of filling with hundreds of large ones
+    (measured: the main process's memory grew with every batch)."""
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start:start + _IN_CHUNK]
+        size = 8
+        while size < len(chunk):
+            size *= 2
+        padded = [*chunk, *[chunk[-1]] * (size - len(chunk))]
+        yield chunk, ",".join("?" * size), padded
 
 
 def _create_private(path: Path) -> None:
@@ -377,15 +380,9 @@ class History:
         has come; with ``every``, all of them. In chunks because a sweep after a first run
         looks at every conversation of the mailbox; marking conversations swept while
         iterating is safe (it pages by rowid)."""
-        after = 0
-        while True:
-            rows = self.db.execute(
-                "SELECT rowid, thread_id FROM threads WHERE rowid > ?"
-                + ("" if every else " AND (dirty = 1 OR due <= ?)") + " ORDER BY rowid LIMIT ?",
-                (after, size) if every else (after, iso(now), size)).fetchall()
-            if not rows:
-                return
-            after = rows[-1][0]
+        for rows in self._by_rowid("SELECT rowid, thread_id FROM threads WHERE rowid > ?"
+                                   + ("" if every else " AND (dirty = 1 OR due <= ?)"),
+                                   () if every else (iso(now),), size):
             yield [r[1] for r in rows]
 
     def open_sweep_scratch(self) -> None:
@@ -405,21 +402,21 @@ class History:
     def not_found_yet(self, thread_ids: list[str]) -> list[str]:
         """Those of ``thread_ids`` the scratch table has nothing on yet, in order."""
         known: set[str] = set()
-        for start in range(0, len(thread_ids), _IN_CHUNK):
-            chunk = thread_ids[start:start + _IN_CHUNK]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(thread_ids):
             known.update(r[0] for r in self.db.execute(
                 f"SELECT thread_id FROM temp.sweep_found WHERE thread_id IN ({marks})", bound))
         return [t for t in thread_ids if t not in known]
 
     def found_in_chunks(self, size: int = _IN_CHUNK) -> Iterator[list[sqlite3.Row]]:
         """The scratch table's rows, ``size`` at a time, in the order stored."""
+        return self._by_rowid("SELECT rowid, * FROM temp.sweep_found WHERE rowid > ?", (), size)
+
+    def _by_rowid(self, select: str, params: tuple, size: int) -> Iterator[list[sqlite3.Row]]:
+        """The rows of ``select`` (whose first column is ``rowid`` and whose first
+        parameter is the rowid to start after, ``params`` the rest), ``size`` at a time
+        in rowid order; each page is read whole, so the caller may write between pages."""
         after = 0
-        while True:
-            rows = self.db.execute("SELECT rowid, * FROM temp.sweep_found WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                                   (after, size)).fetchall()
-            if not rows:
-                return
+        while rows := self.db.execute(select + " ORDER BY rowid LIMIT ?", (after, *params, size)).fetchall():
             after = rows[-1][0]
             yield rows
 
@@ -462,9 +459,7 @@ class History:
         """Each conversation's customer messages, oldest first, with what was decided (a
         conversation with none is left out), in one query per few hundred conversations."""
         rows: dict[str, list[sqlite3.Row]] = {}
-        for start in range(0, len(thread_ids), _IN_CHUNK):
-            chunk = thread_ids[start:start + _IN_CHUNK]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(thread_ids):
             for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({marks})"
                                        " AND direction = 'in' ORDER BY thread_id, date, id", bound):
                 rows.setdefault(row["thread_id"], []).append(row)
@@ -475,10 +470,8 @@ class History:
         it counts as answered, its customer's messages), in two queries per few hundred
         conversations rather than three per conversation. Unknown ids are left out."""
         found: dict[str, ThreadFacts] = {}
-        for start in range(0, len(thread_ids), _IN_CHUNK):
-            chunk = thread_ids[start:start + _IN_CHUNK]
+        for chunk, marks, bound in _in_lists(thread_ids):
             rows = self.customer_rows(chunk)
-            marks, bound = _in_list(chunk)
             for thread in self.db.execute(f"SELECT *, {_answered_upto('t.thread_id')} AS upto FROM threads t"
                                           f" WHERE t.thread_id IN ({marks})", bound):
                 upto = thread["upto"]
@@ -491,9 +484,7 @@ class History:
         ``upto`` (what makes a "3rd message without a reply"), in one query per few hundred."""
         wanted = sorted(set(customers))
         counts: dict[str, int] = {}
-        for start in range(0, len(wanted), _IN_CHUNK):
-            chunk = wanted[start:start + _IN_CHUNK]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(wanted):
             values = marks.replace("?", "(?)")
             counts.update(self.db.execute(
                 f"""WITH c(customer) AS (VALUES {values})
@@ -523,9 +514,7 @@ class History:
     def known_uids(self, mailbox: str, uids: list[int]) -> set[int]:
         """The subset of ``uids`` in ``mailbox`` already recorded."""
         found: set[int] = set()
-        for start in range(0, len(uids), 500):
-            chunk = uids[start:start + 500]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(uids):
             rows = self.db.execute(f"SELECT uid FROM messages WHERE mailbox = ? AND uid IN ({marks})", (mailbox, *bound))
             found.update(row[0] for row in rows)
         return found
@@ -533,9 +522,7 @@ class History:
     def known_hashes(self, hashes: list[str]) -> set[str]:
         """The subset of content hashes already recorded (local mail's identity)."""
         found: set[str] = set()
-        for start in range(0, len(hashes), 500):
-            chunk = hashes[start:start + 500]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(hashes):
             rows = self.db.execute(f"SELECT content_hash FROM messages WHERE content_hash IN ({marks})", bound)
             found.update(row[0] for row in rows)
         return found
@@ -705,9 +692,7 @@ class History:
         """Those of ``uids`` in ``mailbox`` that are triaged customer messages carrying
         labels (the ones a correction scan compares)."""
         found = []
-        for start in range(0, len(uids), 500):
-            chunk = uids[start:start + 500]
-            marks, bound = _in_list(chunk)
+        for _, marks, bound in _in_lists(uids):
             rows = self.db.execute(
                 "SELECT id, message_id, mailbox, uid, labels FROM messages WHERE mailbox = ? AND direction = 'in'"
                 f" AND labels IS NOT NULL AND uid IN ({marks}) ORDER BY uid", (mailbox, *bound))
@@ -813,9 +798,7 @@ class History:
                 _PENDING + "SELECT uid FROM pending WHERE mailbox = ? AND uid IS NOT NULL ORDER BY uid", (mailbox,))
             return [row[0] for row in rows]
         found: list[int] = []
-        uids = sorted(set(among))
-        for start in range(0, len(uids), _IN_CHUNK):
-            marks, bound = _in_list(uids[start:start + _IN_CHUNK])
+        for _, marks, bound in _in_lists(sorted(set(among))):
             found += [row[0] for row in self.db.execute(
                 f"SELECT m.uid FROM messages m WHERE m.mailbox = ? AND m.uid IN ({marks})"
                 f" AND m.direction = 'in' AND m.awaits_reply = 1 AND m.date > {_answered_upto('m.thread_id')}",
