@@ -32,8 +32,6 @@ DEFAULT_BATCH_BYTES = 25_000_000
 _UID_CHUNK = 500
 """UIDs per command where the caller's list may be long (keeps command lines short)."""
 _SEARCH_CHUNK = 50
-_UID_SET_CHUNK = 500
-"""UIDs named in one SEARCH's UID set at most (a command line stays a few KB)."""
 """Message-IDs per OR-chained SEARCH."""
 _MSGID = re.compile(rb"<[^<>\s]+>")
 
@@ -197,7 +195,7 @@ class ImapMailbox:
             if among is None:
                 return sorted(self.client.search(criteria))
             found: list[int] = []
-            for chunk in _chunks(sorted(set(among)), _UID_SET_CHUNK):
+            for chunk in _chunks(sorted(set(among)), _UID_CHUNK):
                 found += self.client.search([*criteria, "UID", ",".join(map(str, chunk))])
             return sorted(found)
 
