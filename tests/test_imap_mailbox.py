@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, sample_message
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
 
 from triage.errors import ImapError
 from triage.imap.connection import connect
@@ -48,6 +47,20 @@ def test_uids_since_never_returns_the_last_seen_uid_again(dovecot, mail_folder, 
     assert mailbox.uids_since(uids[-1] + 100) == []
 
 
+def test_mail_arriving_after_the_last_command_is_announced_by_the_next_not_found_by_it(
+        dovecot, mail_folder, mailbox) -> None:
+    """What the service's look after a pass relies on: a SEARCH answers from the view the
+    previous command left, and announces (EXISTS) what arrived since at its end."""
+    uids = fill(dovecot, mail_folder, 1)
+    mailbox.select(mail_folder)
+    mailbox.announced_new_mail()
+    late = dovecot.append(mail_folder, sample_message("<late@example.net>"))
+    assert mailbox.uids_since(uids[-1]) == []
+    assert mailbox.announced_new_mail()
+    assert not mailbox.announced_new_mail()  # told once
+    assert mailbox.uids_since(uids[-1]) == [late]
+
+
 def test_uids_since_date_uses_the_arrival_date(dovecot, mail_folder, mailbox) -> None:
     with dovecot.client() as client:
         old = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -75,41 +88,74 @@ def test_fetch_in_batches_returns_the_exact_bytes_and_leaves_seen_alone(dovecot,
     assert "despite BODY.PEEK" not in caplog.text  # nothing had to be repaired
 
 
-class PeekIgnoringClient(IMAPClient):
-    """A client that turns BODY.PEEK[] into BODY[], as a careless server would treat it."""
+class WireRewritingClient(IMAPClient):
+    """A client whose commands are rewritten on their way to the server (by
+    :meth:`rewrite`), so a test can make the real Dovecot behave as a careless or broken
+    server would, whichever way triage sends a command (imapclient's ``fetch`` or a
+    pipelined one)."""
 
-    def fetch(self, messages, data, modifiers=None):
-        return super().fetch(messages, [item.replace("BODY.PEEK[", "BODY[") for item in data], modifiers)
+    def rewrite(self, args: list[str]) -> list[str]:
+        return args
+
+    def _create_IMAP4(self):
+        imap = super()._create_IMAP4()
+        send = imap._command
+
+        def rewritten(name, *args):
+            texts = [arg.decode() if isinstance(arg, bytes) else arg for arg in args if arg is not None]
+            return send(name, *self.rewrite(texts))
+
+        imap._command = rewritten
+        return imap
 
 
-def test_seen_set_by_the_fetch_is_taken_off_again(dovecot, mail_folder) -> None:
-    unread, read = fill(dovecot, mail_folder, 2, seen={1})
+def uid_set(text: str) -> set[int]:
+    """The UIDs of a sequence set such as ``3,5:7``."""
+    uids: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition(":")
+        uids.update(range(int(low), int(high or low) + 1))
+    return uids
+
+
+class PeekIgnoringClient(WireRewritingClient):
+    """Turns BODY.PEEK[] into BODY[], as a careless server would treat it."""
+
+    def rewrite(self, args):
+        return [arg.replace("BODY.PEEK[", "BODY[") for arg in args]
+
+
+@pytest.mark.parametrize("count", [2, 30], ids=["one round trip", "sizes first"])
+def test_seen_set_by_the_fetch_is_taken_off_again(dovecot, mail_folder, count) -> None:
+    uids = fill(dovecot, mail_folder, count, seen={1})
     client = PeekIgnoringClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
     client.login("support", PASSWORD)
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(mail_folder)
-        mails = [mail for batch in mailbox.fetch_batches([unread, read]) for mail in batch]
+        # 30 messages of at most 1 MB each may be more than 20 MB: sizes are fetched first
+        mails = [mail for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=20_000_000)
+                 for mail in batch]
     finally:
         client.logout()
-    assert [("\\Seen" in mail.flags) for mail in mails] == [False, True]
-    assert "\\Seen" not in dovecot.flags(mail_folder, unread)
-    assert "\\Seen" in dovecot.flags(mail_folder, read)
+    assert [("\\Seen" in mail.flags) for mail in mails] == [i == 1 for i in range(count)]
+    assert [("\\Seen" in dovecot.flags(mail_folder, uid)) for uid in uids] == [i == 1 for i in range(count)]
 
 
-class OneBrokenMessageClient(IMAPClient):
-    """A client whose server fails every body FETCH that includes UID ``broken``, as
-    Dovecot does for a message file it cannot read."""
+class OneBrokenMessageClient(WireRewritingClient):
+    """A server that refuses every body FETCH that includes UID ``broken``, as Dovecot
+    does for a message file it cannot read (here by an item it does not know: BAD)."""
 
     broken = 0
 
-    def fetch(self, messages, data, modifiers=None):
-        if self.broken in messages and any(item.startswith("BODY") for item in data):
-            raise IMAPClientError("FETCH failed: [SERVERBUG] Internal error occurred.")
-        return super().fetch(messages, data, modifiers)
+    def rewrite(self, args):
+        if args[:1] == ["FETCH"] and self.broken in uid_set(args[1]) and "BODY" in args[2]:
+            return [*args[:2], args[2].replace("(", "(X-BROKEN ", 1)]
+        return args
 
 
-def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog) -> None:
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 1_000_000], ids=["one round trip", "sizes first"])
+def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog, batch_bytes) -> None:
     uids = fill(dovecot, mail_folder, 4)
     client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
     client.broken = uids[1]
@@ -117,14 +163,17 @@ def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, ca
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(mail_folder)
-        batches = list(mailbox.fetch_batches(uids, batch_size=2))
+        batches = list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes))
     finally:
         client.logout()
     assert [[mail.uid for mail in batch] for batch in batches] == [[uids[0]], uids[2:]]
-    assert f"fetching UIDs {uids[1]} in {mail_folder}: FETCH failed: [SERVERBUG]" in caplog.text
+    assert f"fetching UIDs {uids[1]} in {mail_folder}: " in caplog.text
+    assert "skipping a message the server cannot deliver" in caplog.text
 
 
-def test_a_message_over_max_bytes_is_fetched_only_up_to_it(dovecot, mail_folder, mailbox, caplog) -> None:
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 15_000], ids=["one round trip", "sizes first"])
+def test_a_message_over_max_bytes_is_fetched_only_up_to_it(dovecot, mail_folder, mailbox, caplog,
+                                                           batch_bytes) -> None:
     big_body = "I attach the whole log.\n" + "x" * 76 + "\n"
     big = sample_message("<big@example.net>", body=big_body * 2000)
     small = sample_message("<small@example.net>")
@@ -132,13 +181,49 @@ def test_a_message_over_max_bytes_is_fetched_only_up_to_it(dovecot, mail_folder,
     small_uid = dovecot.append(mail_folder, small)
     mailbox.select(mail_folder)
 
-    batches = mailbox.fetch_batches([big_uid, small_uid], max_bytes=10_000)
+    batches = mailbox.fetch_batches([big_uid, small_uid], max_bytes=10_000, batch_bytes=batch_bytes)
     mails = {mail.uid: mail for batch in batches for mail in batch}
 
     assert mails[big_uid].raw == big[:10_000]
     assert mails[small_uid].raw == small
     assert "\\Seen" not in dovecot.flags(mail_folder, big_uid)
     assert "despite BODY.PEEK" not in caplog.text
+
+
+class CommandLoggingClient(WireRewritingClient):
+    """Notes when each command is sent and when its answer is read."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.events: list[str] = []
+        complete = self._imap._command_complete
+        self._imap._command_complete = lambda name, tag: self.events.append("answer") or complete(name, tag)
+
+    def rewrite(self, args):
+        self.events.append(" ".join(args[:1] + [a for a in args[2:] if "BODY" in a][:1]))
+        return args
+
+
+def test_a_few_messages_take_one_round_trip(dovecot, mail_folder) -> None:
+    """The service's small batches: sizes and bodies asked for back to back, both
+    answers read after; a big batch asks for the sizes first."""
+    uids = fill(dovecot, mail_folder, 3)
+    client = CommandLoggingClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        client.events.clear()
+        small = [mail.uid for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000) for mail in batch]
+        pipelined, client.events[:] = list(client.events), []
+        big = [mail.uid for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=2_000_000)
+               for mail in batch]
+        one_by_one = list(client.events)
+    finally:
+        client.logout()
+    assert small == big == uids
+    assert pipelined == ["FETCH", "FETCH (BODY.PEEK[]<0.1000000> FLAGS)", "answer", "answer"]
+    assert one_by_one == ["FETCH", "answer", "FETCH (BODY.PEEK[] FLAGS)", "answer"]
 
 
 def test_expunged_uids_are_left_out(dovecot, mail_folder, mailbox) -> None:

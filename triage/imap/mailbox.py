@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
+from imapclient.imapclient import join_message_ids
 
 from triage.errors import ImapError
 from triage.imap.connection import ImapConnectionError, imap_errors
+from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ _UID_CHUNK = 500
 _SEARCH_CHUNK = 50
 """Message-IDs per OR-chained SEARCH."""
 _MSGID = re.compile(rb"<[^<>\s]+>")
+T = TypeVar("T")
 
 
 class FolderState(NamedTuple):
@@ -70,6 +74,7 @@ class ImapMailbox:
         self._selected: tuple[str, bool] | None = None
         """(folder, read-only) selected on the server now, as far as this object knows."""
         self._hierarchy: tuple[str, str] | None = None
+        self._remembered: dict[str, tuple[float, object]] = {}
 
     # -- the server and its folders ----------------------------------------------------
 
@@ -116,6 +121,10 @@ class ImapMailbox:
         self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
         return self.state
 
+    def selected(self, folder: str) -> FolderState | None:
+        """The state of ``folder`` when this session has it selected read-write now, else None."""
+        return self.state if self._selected == (folder, False) else None
+
     @contextmanager
     def visiting(self, folder: str, readonly: bool = True) -> Iterator[None]:
         """Select ``folder`` for the duration of the block (read-only unless asked), then
@@ -130,6 +139,16 @@ class ImapMailbox:
         finally:
             if previous is not None:
                 self.select(previous)
+
+    def remembered(self, key: str, seconds: float, compute: Callable[[], T]) -> T:
+        """``compute()``, asked again only once its answer is ``seconds`` old: for what
+        rarely changes on a server (which folders hold sent mail) but would otherwise
+        cost commands on every pass of the service. Kept for this connection only."""
+        now = time.monotonic()
+        kept = self._remembered.get(key)
+        if kept is None or now - kept[0] >= seconds:
+            kept = self._remembered[key] = (now, compute())
+        return kept[1]
 
     def hierarchy(self) -> tuple[str, str]:
         """(personal namespace prefix, hierarchy delimiter), e.g. ``("", ".")`` on a
@@ -160,6 +179,13 @@ class ImapMailbox:
         with imap_errors(f"searching {self.folder}"):
             found = self.client.search(["UID", f"{last_uid + 1}:*"])
         return sorted(uid for uid in found if uid > last_uid)
+
+    def announced_new_mail(self) -> bool:
+        """True when the server announced mail (an untagged EXISTS) in an answer since this
+        was last asked. A SEARCH answers from the session's view of the folder as the
+        previous command left it; mail that arrived meanwhile is announced at its end,
+        outside its result, and IDLE would not announce it again."""
+        return bool(self.client._imap.untagged_responses.pop("EXISTS", None))
 
     def uids_since_date(self, day: date) -> list[int]:
         """UIDs of messages that arrived (INTERNALDATE) on or after ``day``, ascending."""
@@ -250,10 +276,20 @@ class ImapMailbox:
         RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``.
         ``flags`` are those from before the fetch. A message expunged meanwhile is left out;
         one the server cannot deliver is logged and left out.
+
+        A chunk small enough that even at ``max_bytes`` each its bodies stay within
+        ``batch_bytes`` (the few messages a service's pass or a first run's fresh mail
+        brings) is read in one round trip: both FETCHes pipelined
+        (:meth:`_fetch_at_once`). On a busy server every command costs a look at the
+        folder, and new mail waits for each.
         """
         if batch_size < 1 or max_bytes < 1:
             raise ValueError("batch_size and max_bytes must be positive")
         for chunk in _chunks(sorted(set(uids)), batch_size):
+            if len(chunk) * max_bytes <= batch_bytes:
+                if mails := self._fetch_at_once(chunk, max_bytes):
+                    yield mails
+                continue
             with imap_errors(f"fetching sizes in {self.folder}"):
                 meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
             sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
@@ -261,6 +297,41 @@ class ImapMailbox:
                 mails = self._fetch_group(group, meta, sizes, max_bytes)
                 if mails:
                     yield mails
+
+    def _fetch_at_once(self, uids: list[int], max_bytes: int) -> list[RawMail]:
+        """Sizes, flags and dates, and every body up to ``max_bytes`` (a smaller message
+        whole), in two FETCHes sent back to back. Should the server refuse the bodies (one
+        broken message can make it fail the lot), they are fetched again the slow way,
+        which reads them one by one where it must.
+
+        The flags of the first FETCH are the message's before its body was read when the
+        server runs commands in order; one that runs them side by side (Dovecot) honours
+        BODY.PEEK, so ``\\Seen`` is never set by the reading there."""
+        where = f"fetching UIDs {_uid_list(uids)} in {self.folder}"
+        ids = join_message_ids(uids)
+        with imap_errors(where):
+            (meta_status, meta_data), (body_status, body_data) = pipelined(self.client, [
+                ("FETCH", ids, "(RFC822.SIZE FLAGS INTERNALDATE)"),
+                ("FETCH", ids, f"(BODY.PEEK[]<0.{max_bytes}> FLAGS)")], "FETCH")
+        if meta_status != "OK":
+            raise ImapError(f"{where}: {meta_status} {meta_data}")
+        meta: dict[int, dict] = {}
+        bodies: dict[int, dict] = {}
+        wanted = set(uids)
+        for uid, items in fetch_responses(self.client, meta_data + (body_data if body_status == "OK" else []), wanted):
+            if b"RFC822.SIZE" in items:
+                meta.setdefault(uid, items)
+            elif _body(items) is not None:
+                bodies.setdefault(uid, items)
+        sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+        found = [uid for uid in uids if uid in sizes]
+        if body_status != "OK":
+            log.warning("%s: %s %s; fetching them again", where, body_status, body_data)
+            return self._fetch_group(found, meta, sizes, max_bytes)
+        partial = [uid for uid in found if sizes[uid] > max_bytes]
+        if partial:
+            log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
+        return self._mails(found, meta, bodies)
 
     def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
         bodies: dict[int, dict] = {}
@@ -271,6 +342,11 @@ class ImapMailbox:
         if partial:
             log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
             bodies.update(self._fetch_bodies(partial, f"BODY.PEEK[]<0.{max_bytes}>"))
+        return self._mails(uids, meta, bodies)
+
+    def _mails(self, uids: list[int], meta: dict, bodies: dict[int, dict]) -> list[RawMail]:
+        """RawMail of each UID with a body, its flags those from before the body was read
+        (and ``\\Seen`` taken off again where reading it set it)."""
         before = {uid: frozenset(_flags(meta[uid].get(b"FLAGS", ()))) for uid in uids}
         self._restore_seen(before, {uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in bodies.items()})
         mails = []

@@ -1,0 +1,77 @@
+"""Several UID commands sent back to back, their answers read afterwards (RFC 3501 5.5).
+
+A server with a big folder and mail arriving looks at the folder again for every command
+it finishes (Dovecot re-reads a Maildir's cur/ once another session changed it: about a
+quarter of a second at 100,000 messages). Commands sent back to back it finishes as a
+lot, with that look once — measured on a 60,000-message Maildir with four connections
+appending: ten STOREs 0.4–0.8 s one by one, 0.01–0.3 s pipelined. Every round trip a
+pass saves is also time a new message does not wait.
+
+imapclient has no pipelining, so this uses the split imaplib itself makes of every
+command (``_command`` sends, ``_command_complete`` reads the answer), the one imapclient's
+own ``fetch`` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+
+from imapclient import IMAPClient
+from imapclient.response_parser import parse_fetch_response
+
+Answer = tuple[str, list]
+"""(``OK``, ``NO`` or ``BAD``; the command's untagged responses of the kind asked for,
+or for a refusal the server's text)."""
+
+
+def pipelined(client: IMAPClient, commands: Sequence[Sequence[bytes | str]], response: str) -> list[Answer]:
+    """Send each of ``commands`` (the arguments after ``UID``, e.g. ``("FETCH", "1:4",
+    "(FLAGS)")``) without waiting, then read every answer, in order. Returns one
+    :data:`Answer` per command: a refusal (NO, BAD) is an answer too, so none is left
+    unread behind it. The untagged ``response`` items (``"FETCH"``) of each command are
+    taken with it: the server finishes one command before it starts the next.
+
+    Raises imaplib's ``abort`` (a broken connection) as imapclient would; callers run it
+    inside :func:`~triage.imap.connection.imap_errors`."""
+    imap = client._imap
+    tags = [imap._command("UID", *args) for args in commands]
+    answers: list[Answer] = []
+    for tag in tags:
+        try:
+            status, text = imap._command_complete("UID", tag)
+        except imap.abort:
+            raise
+        except imap.error as exc:  # BAD
+            status, text = "BAD", [str(exc)]
+        untagged = imap.untagged_responses.pop(response, [])
+        answers.append((status, untagged if status == "OK" else text))
+    return answers
+
+
+def fetch_responses(client: IMAPClient, data: list, uids: Collection[int]) -> list[tuple[int, dict]]:
+    """Pipelined FETCHes' untagged responses one by one, in the order they came, as
+    (UID, {item: value}) for ``uids`` only (another client's flag change can come along).
+
+    Not merged by UID as imapclient's ``fetch`` does: a server may run pipelined FETCHes
+    side by side (Dovecot does) and mix their responses, so which command a response
+    answers is told by the items it holds, and each keeps its own FLAGS."""
+    responses = []
+    for one in _one_by_one(data):
+        for uid, items in parse_fetch_response(one, client.normalise_times, client.use_uid).items():
+            if uid in uids:
+                responses.append((uid, items))
+    return responses
+
+
+def _one_by_one(data: list) -> Iterator[list]:
+    """Split imaplib's untagged FETCH data into single responses: a response is one line
+    (bytes), or for each literal in it a (text, literal) pair, closed by the rest of the
+    line (bytes)."""
+    one: list = []
+    for item in data:
+        one.append(item)
+        if not isinstance(item, tuple):
+            yield one
+            one = []
+    if one:
+        yield one
