@@ -124,6 +124,66 @@ def test_ingest_sent_moves_its_own_cursor_and_counts_nothing_twice(mailbox, sent
             engine.close()
 
 
+def test_with_nothing_new_in_sent_the_watched_folder_is_not_left(mailbox, sent_folder, dovecot, tmp_path,
+                                                                  monkeypatch):
+    """Each pass of the service asks Sent; a STATUS says nothing came, so no EXAMINE of
+    Sent and no SELECT of a big watched folder again, which on a busy server new mail
+    would wait behind."""
+    with History(tmp_path / "s.db") as history:
+        engine = Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({SUPPORT})), now=T0)
+        dovecot.append(sent_folder, mail("Jo <jo@gmail.com>", "ana@example.org", "Hi", "x", T0)[1])
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 1
+        selects: list[str] = []
+        real = mailbox.client.select_folder
+        monkeypatch.setattr(mailbox.client, "select_folder", lambda name, **kw: selects.append(name) or real(name, **kw))
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 0
+        assert selects == []
+        dovecot.append(sent_folder, mail("Jo <jo@gmail.com>", "bo@example.org", "Hi", "x", T0)[1])
+        assert ingest_sent(mailbox, engine, sent_folder, LONG_AGO) == 1
+        assert selects == [sent_folder, mailbox.folder]
+        engine.close()
+
+
+def test_mail_the_service_just_found_is_triaged_without_looking_again(dovecot, mailbox, mail_folder, sent_folder,
+                                                                     tmp_path, monkeypatch):
+    """``arrived``: the UIDs the service's look after a pass found. The pass takes them
+    as they are (no NOOP, no SEARCH); mail that came after them waits for the next look,
+    and the cursor stops at them, so it is not skipped. Another session's list (the
+    folder not selected by this one) is not trusted: the pass looks for itself."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        imap = dovecot.imap_config(folder=mail_folder)
+        story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0)
+        story.service_pass(T0)
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0)
+        mailbox.client.noop()  # (the service's view is as fresh as its pass's last command)
+        arrived = mailbox.uids_since(history.get_cursor(mail_folder)[1])  # the service's look after its pass
+        story.customer_writes("cy", "cy@example.org", "Money back", "I want a refund", T0)
+        commands: list[str] = []
+        real_noop, real_search = mailbox.client.noop, mailbox.client.search
+        monkeypatch.setattr(mailbox.client, "noop", lambda: commands.append("NOOP") or real_noop())
+        monkeypatch.setattr(mailbox.client, "search", lambda *a: commands.append("SEARCH") or real_search(*a))
+
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda d: None,
+                    arrived=arrived)
+
+        assert commands == []
+        assert story.keywords("bo") == kw("cancellation", "priority-2")
+        assert story.keywords("cy") == set()  # came after the look: the next pass's
+        assert history.get_cursor(mail_folder)[1] == story.uids["bo"]
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda d: None)
+        assert "SEARCH" in commands
+        assert story.keywords("cy") == kw("refund", "priority-2")
+
+        story.customer_writes("di", "di@example.org", "Refund", "refund please", T0)
+        mailbox.select(sent_folder, readonly=True)  # as after a reconnect: not the folder the UIDs were found in
+        commands.clear()
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda d: None,
+                    arrived=[story.uids["di"] + 5])
+        assert "SEARCH" in commands
+        assert story.keywords("di") == kw("refund", "priority-2")
+
+
 # -- the whole story -------------------------------------------------------------------------
 
 

@@ -99,6 +99,8 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
     uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
     cursor = history.get_cursor(folder)
     fresh = cursor is None or cursor[0] != uidvalidity
+    if not fresh and uidnext - 1 <= cursor[1]:
+        return 0  # nothing sent since: no need to open the folder (and select the watched one again)
     if cursor is not None and fresh:
         log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
     raws = fetch_sent(mailbox, folder, 0 if fresh else cursor[1], since=first_run_since if fresh else None)

@@ -305,6 +305,8 @@ class Service:
         self.last_pass: PassReport | None = None
         self.mail_arriving = False
         """Mail came in during the last pass: the next one defers its sweep (:meth:`_sweep_due`)."""
+        self.arrived: list[int] = []
+        """The UIDs that came in during the last pass, found after it: the next pass's mail."""
         self.last_sweep = self.clock()
         self.last_heard = self.clock()
         """When the log last said something at INFO (the heartbeat fills long silences)."""
@@ -379,6 +381,7 @@ class Service:
     def _serve(self, engine: Engine) -> None:
         """One connection: passes and waits until a stop or reload is due."""
         imap = self.config.imap
+        self.arrived = []  # another session's findings: this one looks for itself
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
             self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
@@ -391,7 +394,8 @@ class Service:
                 report = triage_pass(session.mailbox, session.labeler, engine, self.config,
                                      dry_run=self.args.dry_run, emit=self.emit, stop=lambda: self.stopping,
                                      progress=make_progress(self.config, self.status),
-                                     state_path=state_path(self.args, self.config), housekeeping=housekeeping)
+                                     state_path=state_path(self.args, self.config), housekeeping=housekeeping,
+                                     arrived=self.arrived)
                 if housekeeping:
                     self.last_sweep = self.clock()
                 self._passed(report)
@@ -402,7 +406,7 @@ class Service:
                     break
                 if not self.args.dry_run and self._model_changed():
                     self.request_reload()
-                self.mail_arriving = not self.interrupted and self._arrived_during_the_pass(session, engine)
+                self.arrived, self.mail_arriving = ([], False) if self.interrupted else self._arrivals(session, engine)
                 if not self.interrupted and not self.mail_arriving:
                     if not housekeeping:  # the deferred sweep, now that the mail is done
                         continue
@@ -489,20 +493,28 @@ class Service:
         log.info("the active model is now %s (was %s): reloading", active or SHIPPED, self.model_name or SHIPPED)
         return True
 
-    def _arrived_during_the_pass(self, session: Session, engine: Engine) -> bool:
-        """True when mail came in after the pass looked for it. The server announced it
-        (EXISTS) in the answer to one of the pass's commands, where nothing listens, and
-        IDLE announces only what is new after it starts: without this look the message
-        would wait for the IDLE renewal, minutes later. (A dry run keeps no cursor.)"""
+    def _arrivals(self, session: Session, engine: Engine) -> tuple[list[int], bool]:
+        """(UIDs, whether mail is arriving): the mail that came in after the pass looked
+        for it (the next pass takes these UIDs as they are:
+        :func:`~triage.imap.sync.sync_folder`). The server announced it (EXISTS) in the
+        answer to one of the pass's commands, where nothing listens, and IDLE announces
+        only what is new after it starts: without this look the message would wait for
+        the IDLE renewal, minutes later. Mail announced only at the end of this look is
+        arriving too, with no UIDs known yet. (A dry run keeps no cursor.)"""
         if self.args.dry_run:
-            return False
+            return [], False
         cursor = engine.history.get_cursor(self.config.imap.folder)
         if cursor is None or session.mailbox.state is None or cursor[0] != session.mailbox.state.uidvalidity:
-            return False
+            return [], False
+        session.mailbox.announced_new_mail()  # what the pass's commands announced, the SEARCH sees
         arrived = session.mailbox.uids_since(cursor[1])
         if arrived:
             log.debug("%d message(s) arrived during the pass; another pass", len(arrived))
-        return bool(arrived)
+            return arrived, True
+        if session.mailbox.announced_new_mail():
+            log.debug("mail arrived during the look for it; another pass")
+            return [], True
+        return [], False
 
     def _wait_for_mail(self, session: Session) -> None:
         if "IDLE" in session.mailbox.capabilities:

@@ -45,6 +45,10 @@ from triage.sweep import sweep_changes
 
 log = logging.getLogger(__name__)
 
+SENT_FOLDERS_SECONDS = 300.0
+"""How long a connection trusts the Sent folders it found (a LIST or several) before it
+looks again: a service's passes come seconds apart, a Sent folder is created once."""
+
 
 class Progress(Protocol):
     """Where a pass reports how far through its backlog it is."""
@@ -81,6 +85,7 @@ def triage_pass(
     progress: Progress | None = None,
     state_path: str | None = None,
     housekeeping: bool = True,
+    arrived: list[int] | None = None,
 ) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
@@ -96,7 +101,9 @@ def triage_pass(
     pass ends at the next such point, with what was done kept (Sent replies read so far,
     whole batches) and the rest left for the next pass. Without ``housekeeping`` the pass
     ends after the new mail (the service defers the sweep and the corrections while mail
-    keeps arriving: they can wait a minute, a customer's labels should not)."""
+    keeps arriving: they can wait a minute, a customer's labels should not). ``arrived``:
+    the UIDs the service just found above the cursor, so the pass need not look again
+    (see :func:`sync_folder`)."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
@@ -104,13 +111,16 @@ def triage_pass(
     since = (now - timedelta(days=config.imap.first_run_days)).date()
     horizon = (now - timedelta(days=max(config.imap.backlog_days, config.imap.first_run_days))).date()
     with timer.phase("sent"):
-        for folder in find_sent_folders(mailbox, config.imap.sent_folders):
+        sent_folders = mailbox.remembered("sent folders", SENT_FOLDERS_SECONDS,
+                                          lambda: find_sent_folders(mailbox, config.imap.sent_folders))
+        for folder in sent_folders:
             ingest_sent(mailbox, engine, folder, horizon if first else since, stop=stop)
             if stop():
                 _keep(engine, dry_run)
                 return timer.report(engine, complete=False)
     with timer.phase("mail"):
-        sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress)
+        sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress,
+                    arrived=arrived)
     if stop():
         return timer.report(engine, complete=False)
     if not housekeeping:
@@ -185,19 +195,30 @@ def sync_folder(
     emit: Callable[[list[Decision]], None],
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
+    arrived: list[int] | None = None,
 ) -> None:
     """Triage what is new in ``imap.folder``; see the module docstring.
 
     ``emit`` gets each batch's decisions once their labels are stored; ``stop`` is asked
     between batches (the current batch is always finished). Raises ImapError when the
     server fails; the caller then rolls the engine back.
+
+    ``arrived``: UIDs found above the cursor by a SEARCH moments ago on this session,
+    with the folder still selected (the service looks after every pass). They are the
+    new mail, so the folder is not looked at again (NOOP, SEARCH): on a busy server
+    every command costs a look at the folder, and the new mail waits for each. Mail
+    arriving after them is found by the next look.
     """
     history = engine.history
-    state = mailbox.select(imap.folder)
+    cursor = history.get_cursor(imap.folder)
+    state = mailbox.selected(imap.folder) if arrived else None
+    if state is None or cursor is None or cursor[0] != state.uidvalidity:
+        state, arrived = mailbox.select(imap.folder), None
     now = engine.now()
     since = (now - timedelta(days=imap.first_run_days)).date()
-    cursor = history.get_cursor(imap.folder)
-    if cursor is None:
+    if arrived:
+        uids = array("L", sorted(uid for uid in set(arrived) if uid > cursor[1]))
+    elif cursor is None:
         uids = _first_run_uids(mailbox, engine, imap, since)
     else:
         uids = array("L", new_uids(mailbox, history, state, since))
@@ -205,7 +226,8 @@ def sync_folder(
             restore_folder(mailbox, labeler, history)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
-    work = WorkQueue(mailbox, uids, state.uidnext - 1, imap.batch_size, imap.max_message_bytes)
+    top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
+    work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes)
     del uids  # the queue holds them now
     stopped = False
     try:
