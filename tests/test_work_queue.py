@@ -42,6 +42,26 @@ def test_mail_arriving_during_a_long_pass_is_taken_next_and_the_cursor_waits_for
     assert work.cursor() == 1203 and work.arrived == [1201, 1202, 1203]
 
 
+def test_while_mail_keeps_arriving_the_backlog_goes_in_small_batches():
+    """New mail waits for the batch being decided: while customers write during a long
+    pass its batches are small, and big again once they stop for a while."""
+    from triage.imap.sync import ARRIVING_BATCH, ARRIVING_SECONDS
+
+    now = [0.0]
+    box = Arrivals(top=2000)
+    work = WorkQueue(box, list(range(1, 2001)), 2000, 500, 2_000_000, clock=lambda: now[0])
+    batches = work.batches()
+    assert len(next(batches)) == 500
+    box.top = 2001
+    assert [m.uid for m in next(batches)] == [2001]
+    assert len(next(batches)) == ARRIVING_BATCH
+    now[0] += ARRIVING_SECONDS - 1
+    assert len(next(batches)) == ARRIVING_BATCH
+    now[0] += 2
+    assert len(next(batches)) == 500
+    assert sum(len(batch) for batch in batches) == 2000 - 500 - 2 * ARRIVING_BATCH - 500
+
+
 def test_a_short_pass_does_not_search_again():
     box = Arrivals(top=10)
     work = WorkQueue(box, list(range(1, 11)), 10, 500, 2_000_000)

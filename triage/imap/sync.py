@@ -262,11 +262,22 @@ def _first_run_uids(mailbox: ImapMailbox, engine: Engine, imap: ImapConfig, sinc
     return array("L", sorted({*recent, *backlog.waiting}) if backlog.waiting else recent)
 
 
+ARRIVING_BATCH = 100
+"""Backlog messages per batch while mail keeps arriving during a long pass (see :class:`WorkQueue`)."""
+ARRIVING_SECONDS = 30.0
+"""How long after the last mail arrived during a long pass its batches stay small."""
+
+
 class WorkQueue:
     """The UIDs a pass works through, in batches, new mail first: when a pass has more than
     one batch to do (a first run, a long outage), before each batch it looks for mail that
     arrived meanwhile (one UID SEARCH) and takes that next, so a customer writing during a
-    50,000-message first run is triaged within a batch, not after the backlog.
+    50,000-message first run is triaged within a batch, not after the backlog. While mail
+    keeps arriving (until :data:`ARRIVING_SECONDS` after the last), the backlog goes in
+    batches of :data:`ARRIVING_BATCH` instead of ``batch_size``: new mail waits for at
+    most the batch being decided, and a batch of 500 takes about a second. The backlog
+    goes slower meanwhile (more commands a message), the customers who write now do not
+    wait for it.
 
     The cursor then cannot simply be the highest UID done: it is the highest UID below
     which everything is done (:meth:`cursor`), so a crash never skips backlog mail; mail
@@ -274,8 +285,11 @@ class WorkQueue:
     array, read by position) and the UIDs handed out but not done yet: a first run's
     100,000 UIDs cost 0.8 MB, not a list and a set of them."""
 
-    def __init__(self, mailbox: ImapMailbox, uids: Iterable[int], top: int, batch_size: int, max_bytes: int) -> None:
-        self.mailbox, self.batch_size, self.max_bytes = mailbox, batch_size, max_bytes
+    def __init__(self, mailbox: ImapMailbox, uids: Iterable[int], top: int, batch_size: int, max_bytes: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.mailbox, self.batch_size, self.max_bytes, self.clock = mailbox, batch_size, max_bytes, clock
+        self.last_arrival: float | None = None
+        """When mail was last found arriving during the pass (None: not yet)."""
         self.queue = uids if isinstance(uids, array) else array("L", uids)
         self.next = 0
         """Position in ``queue`` of the first UID not handed out yet."""
@@ -298,13 +312,18 @@ class WorkQueue:
                     self.top = max(fresh)
                     self.arrived += fresh
                     self.in_flight.update(fresh)
+                    self.last_arrival = self.clock()
                     # On their own, not topped up with backlog: a small batch is decided
                     # at once, ahead of the big one the workers are still analysing.
                     yield from self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes)
-            head = self.queue[self.next:self.next + self.batch_size].tolist()
+            head = self.queue[self.next:self.next + self._backlog_batch()].tolist()
             self.next += len(head)
             self.in_flight.update(head)
             yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes)
+
+    def _backlog_batch(self) -> int:
+        arriving = self.last_arrival is not None and self.clock() - self.last_arrival < ARRIVING_SECONDS
+        return min(self.batch_size, ARRIVING_BATCH) if arriving else self.batch_size
 
     def done(self, batch: list[RawMail]) -> None:
         """The batch is being decided and labelled now (its commit makes it done)."""
