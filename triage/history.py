@@ -162,6 +162,10 @@ _PENDING = f"""
 """A CTE: ``pending`` holds every customer message still waiting for the team's reply."""
 
 
+_CUSTOMER_ROW = ("id, message_id, thread_id, mailbox, uid, subject, date, awaits_reply, kind, customer_name,"
+                 " categories, frustration, frustrated, priority, reasons, labels")
+"""The columns of a customer message that a conversation's standing and the sweep read."""
+
 _IN_CHUNK = 500
 """Values bound into one ``IN (...)`` list at most (SQLite allows 32,766 variables)."""
 
@@ -456,12 +460,17 @@ class History:
         return changed
 
     def customer_rows(self, thread_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
-        """Each conversation's customer messages, oldest first, with what was decided (a
-        conversation with none is left out), in one query per few hundred conversations."""
+        """Each conversation's messages from a customer who waits for a reply (or waited,
+        until the team answered), oldest first, with what was decided (a conversation with
+        none is left out), in one query per few hundred conversations. Mail that asks
+        nothing (automated, thank-yous, unreadable) is left out: neither a standing nor
+        the sweep reads it, and a feed's or a mailer daemon's conversation holds
+        thousands."""
         rows: dict[str, list[sqlite3.Row]] = {}
         for _, marks, bound in _in_lists(thread_ids):
-            for row in self.db.execute(f"SELECT * FROM messages WHERE thread_id IN ({marks})"
-                                       " AND direction = 'in' ORDER BY thread_id, date, id", bound):
+            for row in self.db.execute(f"SELECT {_CUSTOMER_ROW} FROM messages WHERE thread_id IN ({marks})"
+                                       " AND direction = 'in' AND awaits_reply = 1 ORDER BY thread_id, date, id",
+                                       bound):
                 rows.setdefault(row["thread_id"], []).append(row)
         return rows
 

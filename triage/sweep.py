@@ -80,9 +80,7 @@ def sweep_changes(history: History, now: datetime, policy: Policy, prefix: str,
             if waits:
                 priority = 2 if f["priority"] == 1 and thread_id not in members else f["priority"]
                 on_last = set(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
-            for row in customer_rows.get(thread_id, []):
-                if row["kind"] != "customer":
-                    continue  # mail that asks nothing keeps its own labels
+            for row in customer_rows.get(thread_id, []):  # (mail that asks nothing keeps its own labels)
                 current = set(json.loads(row["labels"] or "[]"))
                 wanted = on_last if waits and row["id"] == f["last_row"] else set()
                 add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
