@@ -180,4 +180,7 @@ def test_an_old_state_file_is_brought_up_to_the_current_schema_with_its_mail(tmp
         assert history.known_uids("INBOX", [7, 8]) == {7}
         [row] = history.db.execute("SELECT id, message_id FROM messages").fetchall()
         assert tuple(row) == (1, "<c1@x>")
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        indexes = {row[1] for row in history.db.execute("PRAGMA index_list(messages)")}
+        assert "messages_local_hash" in indexes  # what each recorded message pays for: no index more
+        assert not {"messages_out_customer", "messages_content_hash"} & indexes
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
