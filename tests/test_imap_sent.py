@@ -184,6 +184,39 @@ def test_mail_the_service_just_found_is_triaged_without_looking_again(dovecot, m
         assert story.keywords("di") == kw("refund", "priority-2")
 
 
+def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_decided(
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
+    """A first run of several batches: a customer who writes while one is decided is
+    labelled (and shown) before that batch's labels are stored, and nothing is skipped."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        for n in range(7):
+            story.customer_writes(f"old{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0)
+        decide, arrived = story.engine.decide, []
+
+        def decide_and_meanwhile(raws):
+            decisions = decide(raws)
+            if not arrived:  # while the first batch is decided
+                arrived.append(story.customer_writes("new", "new@example.org", "Plan", "please cancel", T0))
+            return decisions
+
+        monkeypatch.setattr(story.engine, "decide", decide_and_meanwhile)
+        shown: list[list[int]] = []
+        stored: list[int] = []
+        apply_many = story.labeler.apply_many
+        monkeypatch.setattr(story.labeler, "apply_many",
+                            lambda changes: stored.extend(c.uid for c in changes) or apply_many(changes))
+        sync_folder(mailbox, story.labeler, story.engine, dovecot.imap_config(folder=mail_folder, batch_size=3),
+                    dry_run=False, emit=lambda decisions: shown.append([d.uid for d in decisions]))
+
+        new, first_batch = story.uids["new"], [story.uids[f"old{n}"] for n in range(3)]
+        assert shown[0] == [new] and shown[1] == first_batch
+        assert stored.index(new) < min(stored.index(uid) for uid in first_batch)
+        assert story.keywords("new") == kw("cancellation", "priority-2")
+        assert all(story.keywords(f"old{n}") == kw("refund", "priority-2") for n in range(7))
+        assert history.get_cursor(mail_folder)[1] == new
+
+
 # -- the whole story -------------------------------------------------------------------------
 
 

@@ -18,6 +18,9 @@ class Arrivals:
         self.searches += 1
         return list(range(last + 1, self.top + 1))
 
+    def announced_new_mail(self) -> bool:
+        return False
+
     def fetch_batches(self, uids, batch_size, max_bytes):
         for start in range(0, len(uids), batch_size):
             yield [RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in uids[start:start + batch_size]]
@@ -30,14 +33,17 @@ def test_mail_arriving_during_a_long_pass_is_taken_next_and_the_cursor_waits_for
     first = next(batches)
     assert [m.uid for m in first] == list(range(1, 501))
     work.done(first)
+    assert work.fresh() == []
     assert work.cursor() == 500
+    second = next(batches)
+    work.done(second)
     box.top = 1203  # three customers write while the backlog is worked through
-    fresh = next(batches)
-    assert [m.uid for m in fresh] == [1201, 1202, 1203]  # on their own: not held up by 497 backlog ones
+    [fresh] = work.fresh()
+    assert [m.uid for m in fresh] == [1201, 1202, 1203]  # on their own: not held up by backlog
     work.done(fresh)
-    assert work.cursor() == 500  # 501.. are not done: a crash now must not skip them
+    assert work.cursor() == 1000  # 1001.. are not done: a crash now must not skip them
     rest = [m.uid for batch in batches for m in batch]
-    assert rest == list(range(501, 1201))
+    assert rest == list(range(1001, 1201))
     work.done([RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in rest])
     assert work.cursor() == 1203 and work.arrived == [1201, 1202, 1203]
 
@@ -53,7 +59,7 @@ def test_while_mail_keeps_arriving_the_backlog_goes_in_small_batches():
     batches = work.batches()
     assert len(next(batches)) == 500
     box.top = 2001
-    assert [m.uid for m in next(batches)] == [2001]
+    assert [[m.uid for m in batch] for batch in work.fresh()] == [[2001]]
     assert len(next(batches)) == ARRIVING_BATCH
     now[0] += ARRIVING_SECONDS - 1
     assert len(next(batches)) == ARRIVING_BATCH
@@ -63,9 +69,10 @@ def test_while_mail_keeps_arriving_the_backlog_goes_in_small_batches():
 
 
 def test_a_short_pass_does_not_search_again():
-    box = Arrivals(top=10)
+    box = Arrivals(top=12)
     work = WorkQueue(box, list(range(1, 11)), 10, 500, 2_000_000)
     assert [m.uid for batch in work.batches() for m in batch] == list(range(1, 11))
+    assert work.fresh() == []  # the next pass takes 11 and 12
     assert box.searches == 0
 
 

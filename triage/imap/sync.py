@@ -233,7 +233,7 @@ def sync_folder(
     try:
         for batch in engine.ahead(work.batches()):
             work.done(batch)
-            _triage_batch(batch, labeler, engine, state, work.cursor(), dry_run=dry_run, emit=emit)
+            _triage_batch(batch, labeler, engine, state, work, dry_run=dry_run, emit=emit)
             progress.advance(len(batch))
             if stop():
                 stopped = True
@@ -270,14 +270,15 @@ ARRIVING_SECONDS = 30.0
 
 class WorkQueue:
     """The UIDs a pass works through, in batches, new mail first: when a pass has more than
-    one batch to do (a first run, a long outage), before each batch it looks for mail that
-    arrived meanwhile (one UID SEARCH) and takes that next, so a customer writing during a
-    50,000-message first run is triaged within a batch, not after the backlog. While mail
+    one batch to do (a first run, a long outage), each batch, once decided, looks for mail
+    that arrived meanwhile (:meth:`fresh`, one UID SEARCH) and that mail is decided and
+    labelled before the batch's own labels are stored (:func:`_triage_batch`), so a
+    customer writing during a 50,000-message first run waits for the deciding of one
+    batch, not for the backlog, nor for the server to store a batch's labels. While mail
     keeps arriving (until :data:`ARRIVING_SECONDS` after the last), the backlog goes in
-    batches of :data:`ARRIVING_BATCH` instead of ``batch_size``: new mail waits for at
-    most the batch being decided, and a batch of 500 takes about a second. The backlog
-    goes slower meanwhile (more commands a message), the customers who write now do not
-    wait for it.
+    batches of :data:`ARRIVING_BATCH` instead of ``batch_size`` (a batch of 500 takes
+    about a second to decide and label). The backlog goes slower meanwhile (more commands
+    a message); the customers who write now do not wait for it.
 
     The cursor then cannot simply be the highest UID done: it is the highest UID below
     which everything is done (:meth:`cursor`), so a crash never skips backlog mail; mail
@@ -301,25 +302,33 @@ class WorkQueue:
         self.finished = 0
 
     def batches(self) -> Iterator[list[RawMail]]:
-        """Fetched batches, oldest first, mail that arrives meanwhile before the rest."""
-        long_pass = len(self.queue) > self.batch_size
+        """The backlog's batches, fetched, oldest first; before each, what arrived
+        meanwhile (:meth:`fresh`: the deciding of a batch looks too, so new mail is looked
+        for twice a batch)."""
         while self.next < len(self.queue):
-            if long_pass:
-                fresh = self.mailbox.uids_since(self.top)
-                if fresh:
-                    log.info("%s: %d message(s) arrived during the pass; triaging them first", self.mailbox.folder,
-                             len(fresh))
-                    self.top = max(fresh)
-                    self.arrived += fresh
-                    self.in_flight.update(fresh)
-                    self.last_arrival = self.clock()
-                    # On their own, not topped up with backlog: a small batch is decided
-                    # at once, ahead of the big one the workers are still analysing.
-                    yield from self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes)
+            yield from self.fresh()
             head = self.queue[self.next:self.next + self._backlog_batch()].tolist()
             self.next += len(head)
             self.in_flight.update(head)
             yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes)
+
+    def fresh(self) -> list[list[RawMail]]:
+        """The mail that arrived since the pass began or last looked, fetched; nothing in a
+        pass of one batch, which the next pass follows at once."""
+        if len(self.queue) <= self.batch_size:
+            return []
+        self.mailbox.announced_new_mail()  # what earlier answers announced, the SEARCH sees
+        fresh = self.mailbox.uids_since(self.top)
+        if self.mailbox.announced_new_mail():  # arrived since the last command: in the view only now
+            fresh = self.mailbox.uids_since(self.top)
+        if not fresh:
+            return []
+        log.info("%s: %d message(s) arrived during the pass; triaging them first", self.mailbox.folder, len(fresh))
+        self.top = max(fresh)
+        self.arrived += fresh
+        self.in_flight.update(fresh)
+        self.last_arrival = self.clock()
+        return list(self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes))
 
     def _backlog_batch(self) -> int:
         arriving = self.last_arrival is not None and self.clock() - self.last_arrival < ARRIVING_SECONDS
@@ -338,15 +347,24 @@ class WorkQueue:
         return min(not_done) - 1 if not_done else self.finished
 
 
-def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, cursor: int, *,
+def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *,
                   dry_run: bool, emit: Callable[[list[Decision]], None]) -> None:
-    """Decide, label, show, then remember one batch, and the cursor (see :class:`WorkQueue`)."""
+    """Decide, label, show, then remember one batch, and the cursor (see :class:`WorkQueue`).
+
+    Mail that arrived while the batch was decided goes first: decided (in this process: a
+    few messages), labelled and shown before the batch's labels are stored, then
+    remembered with it in one commit."""
     folder = labeler.mailbox.folder or ""
     last_uid = max(mail.uid or 0 for mail in batch)
     decisions = engine.decide(batch)
+    for fresh in work.fresh():
+        work.done(fresh)
+        fresh_decisions = engine.decide(fresh)
+        labeler.apply_many(label_changes(labeler, fresh_decisions))
+        emit(fresh_decisions)
     labeler.apply_many(label_changes(labeler, decisions))
     emit(decisions)
-    engine.history.set_cursor(folder, state.uidvalidity, cursor)
+    engine.history.set_cursor(folder, state.uidvalidity, work.cursor())
     if not dry_run:  # a dry run keeps one open transaction, so later batches see earlier ones
         engine.commit()
     log.debug("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
