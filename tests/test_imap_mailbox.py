@@ -61,6 +61,21 @@ def test_mail_arriving_after_the_last_command_is_announced_by_the_next_not_found
     assert mailbox.uids_since(uids[-1]) == [late]
 
 
+def test_what_rarely_changes_is_asked_again_only_when_old(mailbox) -> None:
+    """The Sent folders a pass reads: found once, trusted for a while, then looked for again."""
+    asked: list[int] = []
+
+    def find() -> list[str]:
+        asked.append(1)
+        return ["Sent"]
+
+    assert mailbox.remembered("sent folders", 300, find) == ["Sent"]
+    assert mailbox.remembered("sent folders", 300, find) == ["Sent"]
+    assert len(asked) == 1
+    assert mailbox.remembered("sent folders", 0, find) == ["Sent"]  # old at once
+    assert len(asked) == 2
+
+
 def test_uids_since_date_uses_the_arrival_date(dovecot, mail_folder, mailbox) -> None:
     with dovecot.client() as client:
         old = datetime(2020, 1, 1, tzinfo=timezone.utc)

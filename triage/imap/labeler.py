@@ -344,8 +344,8 @@ class Labeler:
 
     def _store_pipelined(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> None:
         """Several STOREs of flags and keywords sent back to back, then their answers read
-        (:func:`~triage.imap.pipeline.pipelined`; the server runs them in order, so
-        removals still come first)."""
+        (:func:`~triage.imap.pipeline.pipelined`). A server may run them side by side;
+        that changes nothing, as no message gets the same label both added and removed."""
         where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
         with imap_errors(f"storing flags ({where})"):
             answers = pipelined(self.mailbox.client, [

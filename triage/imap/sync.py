@@ -304,7 +304,8 @@ class WorkQueue:
     def batches(self) -> Iterator[list[RawMail]]:
         """The backlog's batches, fetched, oldest first; before each, what arrived
         meanwhile (:meth:`fresh`: the deciding of a batch looks too, so new mail is looked
-        for twice a batch)."""
+        for twice a batch), on its own: a small batch is decided at once, in this process,
+        ahead of the big one the workers are analysing (:meth:`Analyzer.ahead`)."""
         while self.next < len(self.queue):
             yield from self.fresh()
             head = self.queue[self.next:self.next + self._backlog_batch()].tolist()
