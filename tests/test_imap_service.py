@@ -636,6 +636,39 @@ def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_pat
     assert "retraining failed unexpectedly, going on with the current model: OSError" in caplog.text
 
 
+def test_after_a_pass_mail_found_goes_to_the_next_and_mail_only_announced_makes_one(
+        box: Box, dovecot: Dovecot, tmp_path: Path) -> None:
+    """The service's look after a pass: what its SEARCH finds is the next pass's mail; a
+    message that arrived after the pass's last command is not in that SEARCH's view but
+    announced at its end (EXISTS), and IDLE would not announce it again, so it too
+    makes another pass, which looks for itself."""
+    from triage.config import load_config
+    from triage.imap.connection import connect
+    from triage.imap.mailbox import ImapMailbox
+    from triage.imap.service import Session
+
+    config = load_config(str(box.config))
+    args = argparse.Namespace(format=None, dry_run=False, config=str(box.config), state=str(box.state))
+    first = box.append(message("first")[1])
+    with History(box.state) as history:
+        service = Service(args, config, history)
+        client = connect(config.imap)
+        try:
+            mailbox = ImapMailbox(client)
+            state = mailbox.select(box.folder)
+            history.set_cursor(box.folder, state.uidvalidity, first)
+            engine = argparse.Namespace(history=history)
+            session = Session(client, mailbox, labeler=None)
+            assert service._arrivals(session, engine) == ([], False)
+            late = box.append(message("late")[1])  # after the last command
+            assert service._arrivals(session, engine) == ([], True)  # announced, not found
+            assert service._arrivals(session, engine) == ([late], True)  # the next look finds it
+            history.set_cursor(box.folder, state.uidvalidity, late)
+            assert service._arrivals(session, engine) == ([], False)
+        finally:
+            client.logout()
+
+
 def test_the_lock_admits_one_holder(tmp_path: Path) -> None:
     path = tmp_path / "state.db.lock"
     with InstanceLock(path):
