@@ -19,7 +19,7 @@ from triage.history import History
 from triage.imap.corrections import changes_since
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
-from triage.sweep import SweepChange, labels_after
+from triage.sweep import SweepChange, record_sweep
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) 
         part = mine[start:start + SWEEP_SLICE]
         labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in part])
         if not labeler.dry_run:
-            for change in part:
-                history.set_labels(change.row, labels_after(history.labels_of(change.row), change))
+            record_sweep(history, part)
     if labeler.dry_run:
         return len(mine)
     history.commit()
