@@ -292,7 +292,7 @@ class ImapMailbox:
                 continue
             with imap_errors(f"fetching sizes in {self.folder}"):
                 meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
-            sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+            sizes = _sizes(meta)
             for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
                 mails = self._fetch_group(group, meta, sizes, max_bytes)
                 if mails:
@@ -323,26 +323,30 @@ class ImapMailbox:
                 meta.setdefault(uid, items)
             elif _body(items) is not None:
                 bodies.setdefault(uid, items)
-        sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+        sizes = _sizes(meta)
         found = [uid for uid in uids if uid in sizes]
         if body_status != "OK":
             log.warning("%s: %s %s; fetching them again", where, body_status, body_data)
             return self._fetch_group(found, meta, sizes, max_bytes)
-        partial = [uid for uid in found if sizes[uid] > max_bytes]
-        if partial:
-            log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
+        self._too_big(found, sizes, max_bytes)
         return self._mails(found, meta, bodies)
 
     def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
         bodies: dict[int, dict] = {}
         whole = [uid for uid in uids if sizes[uid] <= max_bytes]
-        partial = [uid for uid in uids if sizes[uid] > max_bytes]
+        partial = self._too_big(uids, sizes, max_bytes)
         if whole:
             bodies.update(self._fetch_bodies(whole, "BODY.PEEK[]"))
         if partial:
-            log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
             bodies.update(self._fetch_bodies(partial, f"BODY.PEEK[]<0.{max_bytes}>"))
         return self._mails(uids, meta, bodies)
+
+    def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
+        """Those of ``uids`` bigger than ``max_bytes`` (only their start is read), logged."""
+        partial = [uid for uid in uids if sizes[uid] > max_bytes]
+        if partial:
+            log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
+        return partial
 
     def _mails(self, uids: list[int], meta: dict, bodies: dict[int, dict]) -> list[RawMail]:
         """RawMail of each UID with a body, its flags those from before the body was read
@@ -407,6 +411,11 @@ def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batc
         total += size
     if group:
         yield group
+
+
+def _sizes(meta: dict[int, dict]) -> dict[int, int]:
+    """UID → RFC822.SIZE of a FETCH answer."""
+    return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[list]:
