@@ -221,7 +221,7 @@ def sync_folder(
     elif cursor is None:
         uids = _first_run_uids(mailbox, engine, imap, since)
     else:
-        uids = array("L", new_uids(mailbox, history, state, since))
+        uids = array("L", new_uids(mailbox, history, state, since, cursor))
         if cursor[0] != state.uidvalidity:
             restore_folder(mailbox, labeler, history)
     progress = progress or NoProgress()
@@ -372,12 +372,12 @@ def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state:
              "" if dry_run else ", labels stored")
 
 
-def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date) -> list[int]:
-    """The UIDs of the selected folder still to triage, ascending (see the module docstring)."""
+def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date,
+             cursor: tuple[int, int]) -> list[int]:
+    """The UIDs of the selected folder still to triage after its ``cursor`` (UIDVALIDITY,
+    last UID), ascending (see the module docstring; a first run has no cursor and takes
+    :func:`_first_run_uids`)."""
     folder = mailbox.folder or ""
-    cursor = history.get_cursor(folder)
-    if cursor is None:
-        return mailbox.uids_since_date(since)
     uidvalidity, last_uid = cursor
     if uidvalidity == state.uidvalidity:
         return mailbox.uids_since(last_uid)
