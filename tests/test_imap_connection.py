@@ -130,6 +130,34 @@ def test_secrets_never_reach_the_log(dovecot: Dovecot, password_env: None, caplo
     assert "battery" not in repr(credentials)
 
 
+def _fetch_logging_the_wire(dovecot: Dovecot) -> list[str]:
+    """What imaplib writes up about the wire while a message body is fetched."""
+    uid = dovecot.append("INBOX", b"From: a@example.com\r\nSubject: wire\r\n\r\nthe body of the message\r\n")
+    client = connect(dovecot.imap_config())
+    written: list[str] = []
+    client._imap._mesg = lambda text, *args: written.append(str(text))
+    try:
+        client.select_folder("INBOX")
+        assert b"the body" in client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+    finally:
+        client.logout()
+    return written
+
+
+def test_the_wire_is_written_up_only_when_its_log_is_on(dovecot: Dovecot, password_env: None) -> None:
+    # imapclient turns imaplib's wire log on for every connection, and imaplib then
+    # formats each response (whole message bodies) even when the log drops it.
+    logger = logging.getLogger("imapclient.imaplib")
+    level = logger.level
+    try:
+        logger.setLevel(logging.WARNING)
+        assert _fetch_logging_the_wire(dovecot) == []
+        logger.setLevel(logging.DEBUG)  # -vv
+        assert any("the body of the message" in line for line in _fetch_logging_the_wire(dovecot))
+    finally:
+        logger.setLevel(level)
+
+
 def test_tls_verifies_the_certificate(dovecot: Dovecot, password_env: None) -> None:
     if dovecot.ca_file is None:
         pytest.skip("openssl is not installed, so the test Dovecot has no TLS")
