@@ -228,3 +228,21 @@ def test_escape_sequences_from_mail_never_reach_the_terminal(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "refund" in out and "Eve" in out
     assert not any(ch in out for ch in "\x1b\x07\u202e")
+
+
+def test_jsonl_rows_escape_what_json_leaves_raw(tmp_path, capsys):
+    # C1 controls (a NEL splits lines for some readers) and U+2028/9 (line breaks in
+    # JavaScript) are escaped; the rest of the text stays readable UTF-8.
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "1.eml").write_bytes(
+        "From: Zoë <zoe@example.org>\nSubject: refund\u0085now\u2028please\u2029 café\n"
+        "Date: Mon, 23 Nov 2026 09:00:00 +0000\nMessage-ID: <z@x>\n\nrefund me please\n".encode())
+    assert main(["once", str(odd), "--state", str(tmp_path / "s.db"), "--now", NOW, "--format", "jsonl"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and out.count("\n") == 1
+    assert not any(ch in out for ch in "\u0085\u2028\u2029")
+    assert "\\u0085" in out and "\\u2028" in out and "\\u2029" in out
+    row = json.loads(out)
+    assert row["subject"].startswith("refund\u0085now\u2028please") and "café" in row["subject"]
+    assert row["from_name"] == "Zoë"

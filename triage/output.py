@@ -25,7 +25,9 @@ _PRIORITY_STYLE = {1: "bold red", 2: "yellow", 3: "default", 4: "dim"}
 _AGE_REASON = re.compile(r"^(waiting|overdue) ")
 _ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f-\x9f"
                       r"\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = {code: f"\\u{code:04x}" for code in [0x7f, *range(0x80, 0xa0), 0x2028, 0x2029]}
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+"""What JSON leaves raw and a terminal or a JavaScript reader would not (a regex: str.translate
+with a table costs 13 µs a row, most of writing one)."""
 
 
 def terminal_safe(text: str) -> str:
@@ -39,8 +41,15 @@ def write_jsonl(decisions: Iterable[Decision], out: TextIO | None = None) -> Non
     escapes C0 controls itself; C1 controls and line separators are escaped too."""
     out = out or sys.stdout
     for decision in decisions:
-        out.write(json.dumps(decision.to_json(), ensure_ascii=False).translate(_JSON_UNSAFE) + "\n")
+        line = json.dumps(decision.to_json(), ensure_ascii=False)
+        if _JSON_UNSAFE.search(line):
+            line = _JSON_UNSAFE.sub(_escaped, line)
+        out.write(line + "\n")
     out.flush()
+
+
+def _escaped(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def who(row: Conversation, addresses: bool = False) -> str:
