@@ -88,3 +88,29 @@ def test_a_huge_attachment_is_cut_before_parsing(monkeypatch):
     message = parse_message(RawMail(data, "t", "big"))
     assert seen == [parsing.MAX_PARSE_BYTES] and len(data) > 5 * parsing.MAX_PARSE_BYTES
     assert message.newest_text == "please refund me, invoice attached"
+
+
+def test_header_lookups_answer_as_the_standard_library_does_as_the_headers_change():
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    from triage.parsing import _PARSER
+
+    raw = (b"Received: from a\r\nSubject: first\r\nsubject: second\r\nX-Tag: one\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody\r\n")
+    ours, stdlib = _PARSER.parsebytes(raw), BytesParser(policy=compat32).parsebytes(raw)
+
+    def answers(message):
+        return [message.get(name) for name in ("SUBJECT", "subject", "x-tag", "Content-Type", "missing")] + [
+            "X-TAG" in message, "missing" in message, message.get_content_type(), message.get_content_charset()]
+
+    assert answers(ours) == answers(stdlib)
+    assert ours.get("subject") == "first"  # the first of two fields wins
+    for change in (lambda m: m.replace_header("X-Tag", "two"), lambda m: m.__setitem__("X-New", "added"),
+                   lambda m: m.__delitem__("Subject"), lambda m: m.set_param("charset", "latin-1"),
+                   lambda m: m.set_type("text/html")):  # every way a header list changes
+        change(ours)
+        change(stdlib)
+        assert answers(ours) == answers(stdlib)
+    assert ours.get("x-tag") == "two" and ours.get("x-new") == "added" and ours.get("subject") is None
+    assert ours.get_content_type() == "text/html" and ours.get_content_charset() == "latin-1"

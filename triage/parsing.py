@@ -74,7 +74,43 @@ _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
 """A header field's start: printable ASCII name without a colon, then a colon (RFC 5322 2.2)."""
 _MAIL_HEADERS = ("from", "subject", "date", "message-id", "to", "sender", "received", "return-path")
 
-_PARSER = BytesParser(policy=compat32)
+
+
+class _IndexedMessage(EmailMessage):
+    """The standard compat32 message, its header lookups through an index of the
+    lower-cased field names. Real mail carries 50-100 header fields (Received chains,
+    DKIM and ARC signatures) and the stdlib scans and lower-cases all of them on every
+    ``get``: the parser itself asks for Content-Type several times a part, and those scans
+    were a quarter of parsing a message. Same answers: the first field of a name wins.
+
+    The index is rebuilt whenever the header list is not the one it was built from, or
+    has another length, or a field was replaced in place (:meth:`replace_header`)."""
+
+    _index: tuple[list, int, dict[str, tuple[str, str]]] | None = None
+
+    def _first(self, name: str) -> tuple[str, str] | None:
+        headers = self._headers
+        index = self._index
+        if index is None or index[0] is not headers or index[1] != len(headers):
+            fields: dict[str, tuple[str, str]] = {}
+            for field in headers:
+                fields.setdefault(field[0].lower(), field)
+            index = self._index = (headers, len(headers), fields)
+        return index[2].get(name.lower())
+
+    def get(self, name, failobj=None):
+        field = self._first(name)
+        return failobj if field is None else self.policy.header_fetch_parse(*field)
+
+    def __contains__(self, name) -> bool:
+        return self._first(name) is not None
+
+    def replace_header(self, _name, _value) -> None:
+        self._index = None
+        super().replace_header(_name, _value)
+
+
+_PARSER = BytesParser(_class=_IndexedMessage, policy=compat32)
 boundaries.install()
 
 
