@@ -248,6 +248,18 @@ def service_activity(service: Service, since: float) -> dict:
             "idles": sum(t.startswith("idling on") for t in lines), "log_lines": len(lines)}
 
 
+def write_service_log(path: Path, service: Service, arrivals: list[Arrival], seen_at, since: float) -> None:
+    """For finding where the tail comes from: every line ``triage run`` logged and every
+    arrival (APPEND sent, answered, labels seen), on one clock (seconds from the start of
+    the arrivals), in time order, tab-separated."""
+    events = [(t - since, "log", text) for t, text in service.lines if t >= since - 1]
+    for a in arrivals:
+        seen = seen_at(a)
+        events.append((a.done - since, "appended", f"{a.message_id} labelled after "
+                       + (f"{seen - a.done:.2f} s" if seen is not None else "never")))
+    path.write_text("".join(f"{t:8.3f}\t{kind}\t{text}\n" for t, kind, text in sorted(events)))
+
+
 def run(args) -> dict:
     report: dict = {"mode": "during-first-run" if args.during_first_run else "steady", "rate": args.rate,
                     "appenders": args.appenders, "deliver": args.deliver, "watch": args.watch,
@@ -333,6 +345,8 @@ def run(args) -> dict:
                 found = service.find(f"up to UID {last_uid},")
                 backlog_done = found[1] if found else None
             report["activity"] = service_activity(service, test_start)
+            if args.service_log:
+                write_service_log(args.service_log, service, arrivals, seen_at, test_start)
             report["watcher_events"] = getattr(watcher, "events", None) or getattr(watcher, "polls", None)
         finally:
             if watcher:
@@ -450,6 +464,8 @@ def main() -> int:
                         help="wait up to this many seconds for other work on the machine to stop first (0: do not)")
     parser.add_argument("--triage-src", type=Path, help="measure the triage package in this directory (default: "
                         "this checkout)")
+    parser.add_argument("--service-log", type=Path, help="write triage run's log and the arrivals, on one clock, "
+                        "to this file (where the tail comes from)")
     parser.add_argument("--json-out", type=Path, help="also write the JSON report to this file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
