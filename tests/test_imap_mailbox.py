@@ -11,7 +11,7 @@ from imapclient import IMAPClient
 
 from triage.errors import ImapError
 from triage.imap.connection import connect
-from triage.imap.mailbox import ImapMailbox, byte_groups
+from triage.imap.mailbox import AT_ONCE_BYTES, ImapMailbox, byte_groups
 
 @pytest.fixture
 def mailbox(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapMailbox]:
@@ -169,7 +169,7 @@ class OneBrokenMessageClient(WireRewritingClient):
         return args
 
 
-@pytest.mark.parametrize("batch_bytes", [25_000_000, 1_000_000], ids=["one round trip", "sizes first"])
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
 def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog, batch_bytes) -> None:
     uids = fill(dovecot, mail_folder, 4)
     client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
@@ -220,25 +220,30 @@ class CommandLoggingClient(WireRewritingClient):
 
 
 def test_a_few_messages_take_one_round_trip(dovecot, mail_folder) -> None:
-    """The service's small batches: sizes and bodies asked for back to back, both
-    answers read after; a big batch asks for the sizes first."""
-    uids = fill(dovecot, mail_folder, 3)
+    """The service's batches: sizes and bodies (each up to AT_ONCE_BYTES) asked for back
+    to back, both answers read after; a batch whose bodies could pass ``batch_bytes``
+    that way, or with a body over AT_ONCE_BYTES, asks for the sizes first."""
+    big = sample_message(f"<big.{mail_folder}@example.net>", body="a long log line\n" * (AT_ONCE_BYTES // 16 + 10))
+    uids = [*fill(dovecot, mail_folder, 3), dovecot.append(mail_folder, big)]
     client = CommandLoggingClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
     client.login("support", PASSWORD)
+    runs = []
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(mail_folder)
-        client.events.clear()
-        small = [mail.uid for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000) for mail in batch]
-        pipelined, client.events[:] = list(client.events), []
-        big = [mail.uid for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=2_000_000)
-               for mail in batch]
-        one_by_one = list(client.events)
+        for chunk, batch_bytes in ((uids[:3], 25_000_000), (uids[:3], 3 * AT_ONCE_BYTES - 1), (uids, 25_000_000)):
+            client.events.clear()
+            mails = [mail for batch in mailbox.fetch_batches(chunk, max_bytes=1_000_000, batch_bytes=batch_bytes)
+                     for mail in batch]
+            runs.append((list(client.events), [mail.uid for mail in mails], mails))
     finally:
         client.logout()
-    assert small == big == uids
-    assert pipelined == ["FETCH", "FETCH (BODY.PEEK[]<0.1000000> FLAGS)", "answer", "answer"]
-    assert one_by_one == ["FETCH", "answer", "FETCH (BODY.PEEK[] FLAGS)", "answer"]
+    at_once, sizes_first, with_big = runs
+    assert at_once[0] == ["FETCH", f"FETCH (BODY.PEEK[]<0.{AT_ONCE_BYTES}> FLAGS)", "answer", "answer"]
+    assert sizes_first[0] == ["FETCH", "answer", "FETCH (BODY.PEEK[] FLAGS)", "answer"]
+    assert at_once[1] == sizes_first[1] == uids[:3]
+    assert with_big[0] == [*at_once[0], *sizes_first[0][2:]]  # tried at once, then the bodies by their sizes
+    assert with_big[1] == uids and with_big[2][-1].raw == big  # the big one whole
 
 
 def test_the_look_for_new_mail_goes_with_the_last_stores(dovecot, mail_folder) -> None:

@@ -33,6 +33,12 @@ SEEN = "\\Seen"
 DEFAULT_BATCH_BYTES = 25_000_000
 """Upper bound (roughly) on the body bytes one FETCH brings in."""
 
+AT_ONCE_BYTES = 256_000
+"""A chunk read in one round trip asks for each body up to this size (or ``max_bytes``,
+if smaller), so up to ``batch_bytes / AT_ONCE_BYTES`` messages (97 at the defaults) go at
+once. A bigger message (a large attachment: rare) has its chunk read again the
+sizes-first way."""
+
 _UID_CHUNK = 500
 """UIDs per command where the caller's list may be long (keeps command lines short)."""
 _SEARCH_CHUNK = 50
@@ -323,32 +329,38 @@ class ImapMailbox:
         ``flags`` are those from before the fetch. A message expunged meanwhile is left out;
         one the server cannot deliver is logged and left out.
 
-        A chunk small enough that even at ``max_bytes`` each its bodies stay within
-        ``batch_bytes`` (the few messages a service's pass or a first run's fresh mail
-        brings) is read in one round trip: both FETCHes pipelined
-        (:meth:`_fetch_at_once`). On a busy server every command costs a look at the
-        folder, and new mail waits for each.
+        A chunk small enough that its bodies, each up to :data:`AT_ONCE_BYTES`, stay
+        within ``batch_bytes`` (the messages a service's pass or a first run's fresh mail
+        brings) is read in one round trip: both FETCHes pipelined (:meth:`_fetch_at_once`).
+        On a busy server every command costs a look at the folder, and new mail waits for
+        each; and the longer a pass waits, the more mail the next one brings.
         """
         if batch_size < 1 or max_bytes < 1:
             raise ValueError("batch_size and max_bytes must be positive")
+        cap = min(max_bytes, AT_ONCE_BYTES)
         for chunk in _chunks(sorted(set(uids)), batch_size):
-            if len(chunk) * max_bytes <= batch_bytes:
-                if mails := self._fetch_at_once(chunk, max_bytes):
-                    yield mails
-                continue
-            with imap_errors(f"fetching sizes in {self.folder}"):
-                meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
+            if len(chunk) * cap <= batch_bytes:
+                meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
+                if mails is not None:
+                    if mails:
+                        yield mails
+                    continue
+            else:
+                with imap_errors(f"fetching sizes in {self.folder}"):
+                    meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
             sizes = _sizes(meta)
             for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
                 mails = self._fetch_group(group, meta, sizes, max_bytes)
                 if mails:
                     yield mails
 
-    def _fetch_at_once(self, uids: list[int], max_bytes: int) -> list[RawMail]:
-        """Sizes, flags and dates, and every body up to ``max_bytes`` (a smaller message
-        whole), in two FETCHes sent back to back. Should the server refuse the bodies (one
-        broken message can make it fail the lot), they are fetched again the slow way,
-        which reads them one by one where it must.
+    def _fetch_at_once(self, uids: list[int], cap: int, max_bytes: int) -> tuple[dict, list[RawMail] | None]:
+        """Sizes, flags and dates, and every body up to ``cap`` bytes, in two FETCHes sent
+        back to back: (the first FETCH's answers by UID, the messages). The messages are
+        None when they must be read again the sizes-first way: the server refused the
+        bodies (one broken message can make it fail the lot; that way reads them one by
+        one where it must), or one is bigger than ``cap`` and ``cap`` is below
+        ``max_bytes``.
 
         The flags of the first FETCH are the message's before its body was read when the
         server runs commands in order; one that runs them side by side (Dovecot) honours
@@ -358,7 +370,7 @@ class ImapMailbox:
         with imap_errors(where):
             (meta_status, meta_data), (body_status, body_data) = pipelined(self.client, [
                 ("FETCH", ids, "(RFC822.SIZE FLAGS INTERNALDATE)"),
-                ("FETCH", ids, f"(BODY.PEEK[]<0.{max_bytes}> FLAGS)")], "FETCH")
+                ("FETCH", ids, f"(BODY.PEEK[]<0.{cap}> FLAGS)")], "FETCH")
         if meta_status != "OK":
             raise ImapError(f"{where}: {meta_status} {meta_data}")
         meta: dict[int, dict] = {}
@@ -373,9 +385,12 @@ class ImapMailbox:
         found = [uid for uid in uids if uid in sizes]
         if body_status != "OK":
             log.warning("%s: %s %s; fetching them again", where, body_status, body_data)
-            return self._fetch_group(found, meta, sizes, max_bytes)
+            return meta, None
+        if cap < max_bytes and any(sizes[uid] > cap for uid in found):
+            log.debug("%s: a message over %d bytes; fetching them by size", where, cap)
+            return meta, None
         self._too_big(found, sizes, max_bytes)
-        return self._mails(found, meta, bodies)
+        return meta, self._mails(found, meta, bodies)
 
     def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
         bodies: dict[int, dict] = {}
