@@ -19,6 +19,7 @@ from triage.config import Config, ServiceConfig
 from triage.history import History
 from triage.imap.connection import ImapConnectionError
 from triage.imap.service import SWEEP_MAX_DEFERRAL_SECONDS, Service
+from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP
 from triage.status import PassReport, StatusFile, assess, read_status, status_path_for
 
 NOW = datetime(2026, 12, 5, 14, 0, tzinfo=timezone.utc)
@@ -175,13 +176,21 @@ def test_a_quiet_service_logs_alive_hourly_and_beats_in_the_status_file(tmp_path
 def test_the_sweep_waits_while_mail_keeps_arriving_but_not_for_long(tmp_path: Path) -> None:
     service, clock, history = a_service(tmp_path)
     with history:
-        assert service._sweep_due()  # a quiet mailbox sweeps on every pass
+        assert service._housekeeping() == HOUSEKEEPING  # a quiet mailbox sweeps on every pass
         service.mail_arriving, service.last_sweep = True, clock.now
-        assert not service._sweep_due()  # mail came in during the pass: the next one triages it first
+        assert service._housekeeping() == set()  # mail came in during the pass: the next one triages it first
         clock.sleep(SWEEP_MAX_DEFERRAL_SECONDS - 1)
-        assert not service._sweep_due()
+        assert service._housekeeping() == set()
         clock.sleep(1)
-        assert service._sweep_due()  # put off for a minute at most
+        assert service._housekeeping() == {SWEEP}  # put off for a minute at most
+        service._housekept(frozenset({SWEEP}))
+        assert service._housekeeping() == {CORRECTIONS}  # then the corrections, in a pass of their own
+        service._housekept(frozenset({CORRECTIONS}))
+        assert service._housekeeping() == set()
+        service.mail_arriving = False
+        assert service._housekeeping() == HOUSEKEEPING
+        service._housekept(HOUSEKEEPING)
+        assert not service.corrections_owed
     line = PassReport(triaged=12, waiting=40, p1=6, swept=False, seconds=0.4).line("INBOX")
     assert "sweep deferred" in line and "relabelled" not in line
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 import logging
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from triage.config import Config, ImapConfig
@@ -44,6 +44,11 @@ from triage.status import PassReport, utc_now
 from triage.sweep import sweep_changes
 
 log = logging.getLogger(__name__)
+
+SWEEP, CORRECTIONS = "sweep", "corrections"
+HOUSEKEEPING = frozenset({SWEEP, CORRECTIONS})
+"""What a pass does after the new mail: the sweep, then recording the corrections
+(:func:`triage_pass`); the service may defer either while mail keeps arriving."""
 
 SENT_FOLDERS_SECONDS = 300.0
 """How long a connection trusts the Sent folders it found (a LIST or several) before it
@@ -84,7 +89,7 @@ def triage_pass(
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     state_path: str | None = None,
-    housekeeping: bool = True,
+    housekeeping: Collection[str] = HOUSEKEEPING,
     arrived: list[int] | None = None,
 ) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
@@ -99,12 +104,13 @@ def triage_pass(
 
     ``stop`` is asked between batches and between these steps: once it says True the
     pass ends at the next such point, with what was done kept (Sent replies read so far,
-    whole batches) and the rest left for the next pass. Without ``housekeeping`` the pass
-    ends after the new mail (the service defers the sweep and the corrections while mail
-    keeps arriving: they can wait a minute, a customer's labels should not). ``arrived``:
-    the UIDs the service just found above the cursor, so the pass need not look again
-    (see :func:`sync_folder`). A pass without ``housekeeping`` ends with its last STOREs:
-    the look for mail that arrived meanwhile is sent with them
+    whole batches) and the rest left for the next pass. ``housekeeping`` says which of
+    the sweep and the corrections follow the new mail (:data:`HOUSEKEEPING`): the service
+    defers them while mail keeps arriving (they can wait a minute, a customer's labels
+    should not), and then does them in passes of their own. ``arrived``: the UIDs the
+    service just found above the cursor, so the pass need not look again (see
+    :func:`sync_folder`). A pass without housekeeping ends with its last STOREs: the look
+    for mail that arrived meanwhile is sent with them
     (:meth:`~triage.imap.mailbox.ImapMailbox.look_along`)."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
@@ -127,25 +133,34 @@ def triage_pass(
         return timer.report(engine, complete=False)
     if not housekeeping:
         return timer.report(engine, complete=True, swept=False)
-    with timer.phase("sweep"):
-        refresh_answered(mailbox, engine.history, stop=stop)
-        if stop():
-            engine.rollback()
-            return timer.report(engine, complete=False)
-        log.debug("sweep: evaluating the conversations that changed or came due")
-        changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
-                                flag_backlog_days=engine.settings.flag_backlog_days)
-        apply_sweep(labeler, engine.history, changes)
-        timer.relabelled = len({change.row for change in changes})
+    if SWEEP in housekeeping:
+        with timer.phase("sweep"):
+            if not _sweep(mailbox, labeler, engine, config, now, timer, stop):
+                return timer.report(engine, complete=False)
     if dry_run:
         engine.rollback()
-    elif state_path and not stop():
+    elif CORRECTIONS in housekeeping and state_path and not stop():
         with timer.phase("corrections"):
             timer.corrections += scan_corrections(mailbox, labeler, engine.history, state_path,
                                                   config.imap.max_message_bytes)
             if not stop():
                 timer.corrections += scan_training_folders(mailbox, engine.history, state_path, config)
-    return timer.report(engine, complete=not stop())
+    return timer.report(engine, complete=not stop(), swept=SWEEP in housekeeping)
+
+
+def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Config, now: datetime,
+           timer: _PassTimer, stop: Callable[[], bool]) -> bool:
+    """The sweep (see :func:`triage_pass`); False when a stop cut it short (rolled back)."""
+    refresh_answered(mailbox, engine.history, stop=stop)
+    if stop():
+        engine.rollback()
+        return False
+    log.debug("sweep: evaluating the conversations that changed or came due")
+    changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
+                            flag_backlog_days=engine.settings.flag_backlog_days)
+    apply_sweep(labeler, engine.history, changes)
+    timer.relabelled = len({change.row for change in changes})
+    return True
 
 
 class _PassTimer:
