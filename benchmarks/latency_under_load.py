@@ -158,7 +158,8 @@ def deliver_steadily(dovecot: Dovecot, gen, args, watcher, service: Service) -> 
             if watcher.error:
                 raise SystemExit(f"the keyword watcher failed: {watcher.error!r}")
             if service.process.poll() is not None:
-                raise SystemExit(f"triage run exited ({service.process.returncode}) during the test:\n{service.tail()}")
+                raise SystemExit(f"{getattr(service, 'name', 'triage run')} exited ({service.process.returncode}) during "
+                                 f"the test:\n{service.tail()}")
             jobs.put((due, mail))
     finally:
         for _ in threads:
@@ -197,8 +198,11 @@ class FloorLabeller:
         if self.process.stdout.readline().strip() != "idling":
             raise SystemExit(f"idle_floor.py did not start: {self.process.stderr.read()[-2000:]}")
 
+    name = "idle_floor.py"
+
     def tail(self) -> str:
-        return ""
+        """Its error output, once it has exited."""
+        return self.process.stderr.read()[-3000:] if self.process.poll() is not None else ""
 
     def stop(self) -> None:
         self.process.terminate()
