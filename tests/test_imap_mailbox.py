@@ -246,39 +246,6 @@ def test_a_few_messages_take_one_round_trip(dovecot, mail_folder) -> None:
     assert with_big[1] == uids and with_big[2][-1].raw == big  # the big one whole
 
 
-def test_the_look_for_new_mail_goes_with_the_last_stores(dovecot, mail_folder) -> None:
-    """The service's look after a pass that ends with its STOREs: the SEARCH is sent
-    behind them before any answer is read, finds the mail in the session's view, and
-    answers once, for the UID it was asked about."""
-    from triage.imap.labeler import LabelChange, Labeler
-
-    uids = fill(dovecot, mail_folder, 2)
-    client = CommandLoggingClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
-    client.login("support", PASSWORD)
-    try:
-        mailbox = ImapMailbox(client)
-        mailbox.select(mail_folder)
-        labeler = Labeler(mailbox, "keywords")
-        late = dovecot.append(mail_folder, sample_message(f"<late.{mail_folder}@example.net>"))
-        client.noop()  # the session has seen it (a pipelined SEARCH may answer from before the STOREs)
-        client.events.clear()
-        mailbox.look_along(uids[-1])
-        labeler.apply_many([LabelChange.of(uids[0], ["triage/refund"])])
-        sent = list(client.events)
-        look = mailbox.take_look(uids[-1])
-        again = mailbox.take_look(uids[-1])
-        mailbox.look_along(uids[-1])
-        labeler.apply_many([LabelChange.of(uids[1], ["triage/refund"])])
-        other = mailbox.take_look(late)
-        flags = mailbox.flags_of(uids)
-    finally:
-        client.logout()
-    assert sent[:4] == ["STORE", "SEARCH", "answer", "answer"]  # one round trip (then the first keyword's check)
-    assert look is not None and look.uids == [late] and not look.announced
-    assert again is None and other is None  # once, and only for the UID asked about
-    assert all("triage_refund" in flags[uid] for uid in uids)
-
-
 def test_expunged_uids_are_left_out(dovecot, mail_folder, mailbox) -> None:
     uids = fill(dovecot, mail_folder, 2)
     mailbox.select(mail_folder)

@@ -669,51 +669,6 @@ def test_after_a_pass_mail_found_goes_to_the_next_and_mail_only_announced_makes_
             client.logout()
 
 
-def test_a_look_sent_with_the_last_stores_spares_the_services_own_when_it_found_mail(
-        box: Box, dovecot: Dovecot) -> None:
-    """A pass that deferred its sweep ends with its STOREs, and the look for new mail goes
-    with them: mail it found is the next pass's, with no command of the service's own.
-    A look that found nothing may have answered from before the STOREs (Dovecot), so
-    the service then looks itself."""
-    from test_imap_mailbox import CommandLoggingClient
-
-    from triage.config import load_config
-    from triage.imap.labeler import LabelChange, Labeler
-    from triage.imap.mailbox import ImapMailbox
-    from triage.imap.service import Session
-
-    config = load_config(str(box.config))
-    args = argparse.Namespace(format=None, dry_run=False, config=str(box.config), state=str(box.state))
-    first = box.append(message("first")[1])
-    with History(box.state) as history:
-        service = Service(args, config, history)
-        client = CommandLoggingClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
-        client.login("support", PASSWORD)
-        try:
-            mailbox = ImapMailbox(client)
-            state = mailbox.select(box.folder)
-            labeler = Labeler(mailbox, "keywords")
-            session, engine = Session(client, mailbox, labeler), argparse.Namespace(history=history)
-            history.set_cursor(box.folder, state.uidvalidity, first)
-            late = box.append(message("late")[1])
-            client.noop()
-            mailbox.look_along(first)
-            labeler.apply_many([LabelChange.of(first, ["triage/refund"])])
-            client.events.clear()
-            found = service._arrivals(session, engine)
-            taken, client.events[:] = list(client.events), []
-            history.set_cursor(box.folder, state.uidvalidity, late)
-            mailbox.look_along(late)
-            labeler.apply_many([LabelChange.of(late, ["triage/refund"])])
-            client.events.clear()
-            nothing = service._arrivals(session, engine)
-            looked = list(client.events)
-        finally:
-            client.logout()
-    assert found == ([late], True) and taken == []
-    assert nothing == ([], False) and "answer" in looked  # its own SEARCH
-
-
 def test_the_lock_admits_one_holder(tmp_path: Path) -> None:
     path = tmp_path / "state.db.lock"
     with InstanceLock(path):

@@ -32,6 +32,7 @@ from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
 from triage.imap.connection import imap_errors
 from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.imap.pipeline import pipelined
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ class Labeler:
         if not self.dry_run:
             stores = merged_stores(actions)
             flag_stores = [store for store in stores if store[1] == "flags"]
-            if len(flag_stores) > 1 or (flag_stores and self.mailbox.look_pending):
+            if len(flag_stores) > 1:
                 self._store_pipelined(flag_stores)
             else:
                 for store in flag_stores:
@@ -347,7 +348,7 @@ class Labeler:
         that changes nothing, as no message gets the same label both added and removed."""
         where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
         with imap_errors(f"storing flags ({where})"):
-            answers = self.mailbox.pipelined([
+            answers = pipelined(self.mailbox.client, [
                 ("STORE", join_message_ids(uids), b"+FLAGS.SILENT" if verb == "add" else b"-FLAGS.SILENT",
                  seq_to_parenstr(targets)) for verb, _, targets, uids in stores], "FETCH")
         for (verb, _, targets, uids), (status, text) in zip(stores, answers):

@@ -20,11 +20,10 @@ from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.imapclient import join_message_ids
-from imapclient.response_parser import parse_message_list
 
 from triage.errors import ImapError
 from triage.imap.connection import ImapConnectionError, imap_errors
-from triage.imap.pipeline import Answer, answer, fetch_responses, pipelined, send
+from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -65,15 +64,6 @@ class FolderState(NamedTuple):
         return flag.lower() in known or (not flag.startswith("\\") and self.allows_new_keywords)
 
 
-class Look(NamedTuple):
-    """What a look for new mail found: the UIDs above ``above``, ascending, and whether
-    more mail was announced at its end (in the session's view only at the next command)."""
-
-    above: int
-    uids: list[int]
-    announced: bool
-
-
 class ImapMailbox:
     """One connection's view of the folder it has selected. It only reads; its one write
     takes back a ``\\Seen`` that a server set in spite of BODY.PEEK.
@@ -91,8 +81,6 @@ class ImapMailbox:
         """(folder, read-only) selected on the server now, as far as this object knows."""
         self._hierarchy: tuple[str, str] | None = None
         self._remembered: dict[str, tuple[float, object]] = {}
-        self._look_above: int | None = None
-        self._look: Look | None = None
 
     # -- the server and its folders ----------------------------------------------------
 
@@ -204,40 +192,6 @@ class ImapMailbox:
         previous command left it; mail that arrived meanwhile is announced at its end,
         outside its result, and IDLE would not announce it again."""
         return bool(self.client._imap.untagged_responses.pop("EXISTS", None))
-
-    def look_along(self, above: int) -> None:
-        """Have the next :meth:`pipelined` commands (the labeller's STOREs of a pass's last
-        batch) end with the look for mail above ``above`` that follows a pass; it is then
-        answered by :meth:`take_look`. On a busy server each command costs a look at the
-        folder: sent with the STOREs, the SEARCH costs none of its own."""
-        self._look_above, self._look = above, None
-
-    @property
-    def look_pending(self) -> bool:
-        """Whether :meth:`look_along` asked for a look that no pipeline has sent yet."""
-        return self._look_above is not None
-
-    def take_look(self, above: int) -> Look | None:
-        """The look :meth:`look_along` asked for, when one was answered for mail above
-        ``above`` and no command was sent since its STOREs; once."""
-        look, self._look, self._look_above = self._look, None, None
-        return look if look is not None and look.above == above else None
-
-    def pipelined(self, commands: Sequence[Sequence[bytes | str]], response: str) -> list[Answer]:
-        """:func:`~triage.imap.pipeline.pipelined` on this connection, with the look
-        :meth:`look_along` asked for sent behind ``commands``, if any (inside
-        ``imap_errors``, as that function)."""
-        above, self._look_above, self._look = self._look_above, None, None
-        if above is None:
-            return pipelined(self.client, commands, response)
-        tags = send(self.client, [*commands, ("SEARCH", "UID", f"{above + 1}:*")])
-        answers = [answer(self.client, tag, response) for tag in tags[:-1]]
-        self.announced_new_mail()  # what the commands before it announced, the SEARCH sees
-        status, found = answer(self.client, tags[-1], "SEARCH")
-        if status == "OK":
-            uids = [uid for line in found if line for uid in parse_message_list([line]) if uid > above]
-            self._look = Look(above, sorted(uids), self.announced_new_mail())
-        return answers
 
     def uids_since_date(self, day: date) -> list[int]:
         """UIDs of messages that arrived (INTERNALDATE) on or after ``day``, ascending."""

@@ -33,28 +33,19 @@ def pipelined(client: IMAPClient, commands: Sequence[Sequence[bytes | str]], res
 
     Raises imaplib's ``abort`` (a broken connection) as imapclient would; callers run it
     inside :func:`~triage.imap.connection.imap_errors`."""
-    return [answer(client, tag, response) for tag in send(client, commands)]
-
-
-def send(client: IMAPClient, commands: Sequence[Sequence[bytes | str]]) -> list[str]:
-    """Send ``commands`` (see :func:`pipelined`) without waiting; their tags, in order.
-    Every tag must then be :func:`answer`-ed, in the same order."""
     imap = client._imap
-    return [imap._command("UID", *args) for args in commands]
-
-
-def answer(client: IMAPClient, tag: str, response: str) -> Answer:
-    """Read the answer to the command :func:`send` sent as ``tag``, with its untagged
-    ``response`` items (see :func:`pipelined`)."""
-    imap = client._imap
-    try:
-        status, text = imap._command_complete("UID", tag)
-    except imap.abort:
-        raise
-    except imap.error as exc:  # BAD
-        status, text = "BAD", [str(exc)]
-    untagged = imap.untagged_responses.pop(response, [])
-    return status, untagged if status == "OK" else text
+    tags = [imap._command("UID", *args) for args in commands]
+    answers: list[Answer] = []
+    for tag in tags:
+        try:
+            status, text = imap._command_complete("UID", tag)
+        except imap.abort:
+            raise
+        except imap.error as exc:  # BAD
+            status, text = "BAD", [str(exc)]
+        untagged = imap.untagged_responses.pop(response, [])
+        answers.append((status, untagged if status == "OK" else text))
+    return answers
 
 
 def fetch_responses(client: IMAPClient, data: list, uids: Collection[int]) -> list[tuple[int, dict]]:

@@ -517,30 +517,18 @@ class Service:
         answer to one of the pass's commands, where nothing listens, and IDLE announces
         only what is new after it starts: without this look the message would wait for
         the IDLE renewal, minutes later. Mail announced only at the end of this look is
-        arriving too, with no UIDs known yet.
-
-        A pass that deferred its sweep ended with its STOREs, and the look was sent with
-        them (:meth:`~triage.imap.mailbox.ImapMailbox.look_along`): while mail keeps
-        arriving, one command fewer a pass. Dovecot may answer a pipelined SEARCH from
-        its view of the folder before the STOREs, and announce the mail that came
-        meanwhile only with a later command (IDLE does not), so when that look found
-        nothing, this looks again on its own. (A dry run keeps no cursor.)"""
+        arriving too, with no UIDs known yet. (A dry run keeps no cursor.)"""
         if self.args.dry_run:
             return [], False
         cursor = engine.history.get_cursor(self.config.imap.folder)
         if cursor is None or session.mailbox.state is None or cursor[0] != session.mailbox.state.uidvalidity:
             return [], False
-        mailbox = session.mailbox
-        look = mailbox.take_look(cursor[1])  # sent with the pass's last STOREs, when it ended with them
-        if look is not None and (look.uids or look.announced):
-            arrived, announced = look.uids, mailbox.announced_new_mail() or look.announced
-        else:  # (pipelined, it may answer from before the server looked at the folder: only a find counts)
-            mailbox.announced_new_mail()  # what the pass's commands announced, the SEARCH sees
-            arrived, announced = mailbox.uids_since(cursor[1]), mailbox.announced_new_mail()
+        session.mailbox.announced_new_mail()  # what the pass's commands announced, the SEARCH sees
+        arrived = session.mailbox.uids_since(cursor[1])
         if arrived:
             log.debug("%d message(s) arrived during the pass; another pass", len(arrived))
             return arrived, True
-        if announced:
+        if session.mailbox.announced_new_mail():
             log.debug("mail arrived during the look for it; another pass")
             return [], True
         return [], False

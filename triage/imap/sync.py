@@ -109,9 +109,7 @@ def triage_pass(
     defers them while mail keeps arriving (they can wait a minute, a customer's labels
     should not), and then does them in passes of their own. ``arrived``: the UIDs the
     service just found above the cursor, so the pass need not look again (see
-    :func:`sync_folder`). A pass without housekeeping ends with its last STOREs: the look
-    for mail that arrived meanwhile is sent with them
-    (:meth:`~triage.imap.mailbox.ImapMailbox.look_along`)."""
+    :func:`sync_folder`)."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
@@ -128,7 +126,7 @@ def triage_pass(
                 return timer.report(engine, complete=False)
     with timer.phase("mail"):
         sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress,
-                    arrived=arrived, look_along=not housekeeping and not dry_run)
+                    arrived=arrived)
     if stop():
         return timer.report(engine, complete=False)
     if not housekeeping:
@@ -213,7 +211,6 @@ def sync_folder(
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     arrived: list[int] | None = None,
-    look_along: bool = False,
 ) -> None:
     """Triage what is new in ``imap.folder``; see the module docstring.
 
@@ -245,7 +242,7 @@ def sync_folder(
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
-    work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes, look_along=look_along)
+    work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes)
     del uids  # the queue holds them now
     stopped = False
     try:
@@ -305,10 +302,8 @@ class WorkQueue:
     100,000 UIDs cost 0.8 MB, not a list and a set of them."""
 
     def __init__(self, mailbox: ImapMailbox, uids: Iterable[int], top: int, batch_size: int, max_bytes: int,
-                 clock: Callable[[], float] = time.monotonic, look_along: bool = False) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.mailbox, self.batch_size, self.max_bytes, self.clock = mailbox, batch_size, max_bytes, clock
-        self.look_along = look_along
-        """Whether the last batch's STOREs carry the look for new mail (:meth:`last_stores`)."""
         self.last_arrival: float | None = None
         """When mail was last found arriving during the pass (None: not yet)."""
         self.queue = uids if isinstance(uids, array) else array("L", uids)
@@ -351,14 +346,6 @@ class WorkQueue:
         self.last_arrival = self.clock()
         return list(self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes))
 
-    def last_stores(self) -> None:
-        """Called before a batch's labels are stored: when every UID of the pass has been
-        handed out, have those STOREs carry the look for mail above :attr:`top` (with
-        ``look_along``; a pass whose last UIDs came in several batches sends it with each,
-        and the last answer counts)."""
-        if self.look_along and self.next >= len(self.queue):
-            self.mailbox.look_along(self.top)
-
     def _backlog_batch(self) -> int:
         arriving = self.last_arrival is not None and self.clock() - self.last_arrival < ARRIVING_SECONDS
         return min(self.batch_size, ARRIVING_BATCH) if arriving else self.batch_size
@@ -391,7 +378,6 @@ def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state:
         fresh_decisions = engine.decide(fresh)
         labeler.apply_many(label_changes(labeler, fresh_decisions))
         emit(fresh_decisions)
-    work.last_stores()
     labeler.apply_many(label_changes(labeler, decisions))
     emit(decisions)
     engine.history.set_cursor(folder, state.uidvalidity, work.cursor())
