@@ -18,8 +18,14 @@ _MONEY = re.compile(
     r"|\b\d[\d.,]*\s?(?:[$€£¥]|\b(?:usd|eur|gbp|euros?|dollars?|pounds?|bucks)\b)"
 )
 _NUMBER = re.compile(r"\b[#]?[a-z]{0,4}[-#]?\d[\w-]{3,}\b")
+_MONEY_HINTS = ("$", "€", "£", "¥", "usd", "eur", "gbp", "cad", "aud", "chf", "sek", "nok", "dkk", "pln", "brl", "mxn",
+                "inr", "dollar", "pound", "buck")
+"""What every match of ``_MONEY`` holds (a symbol or the start of a currency word): a text
+without any is not searched (the pattern is tried at every position: ~37 µs a text)."""
+_NUMBER_HINT = re.compile(r"\d[\w-]{3}")
+"""What every match of ``_NUMBER`` holds; a digit-led search, which the regex engine skips
+through quickly."""
 _DIGIT = re.compile(r"\d")
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=1024)
@@ -27,8 +33,8 @@ def normalise(text: str) -> str:
     """Lower-case and replace URLs, addresses, amounts and reference numbers with tokens.
 
     Cached: the word, character and tone vectorizers each ask for the same text. A
-    pattern runs only when the text holds what it needs (a digit, an "@"): this is on
-    the path of every message.
+    pattern runs only when the text holds what it needs (a link, an "@", a digit, a
+    currency sign or word): this is on the path of every message.
     """
     text = text[:MAX_MODEL_CHARS].lower()
     if "http" in text or "www." in text:
@@ -36,9 +42,11 @@ def normalise(text: str) -> str:
     if "@" in text:
         text = _EMAIL.sub(" emailtoken ", text)
     if _DIGIT.search(text):
-        text = _MONEY.sub(" moneytoken ", text)
-        text = _NUMBER.sub(" numtoken ", text)
-    return _SPACE.sub(" ", text).strip()
+        if any(hint in text for hint in _MONEY_HINTS):
+            text = _MONEY.sub(" moneytoken ", text)
+        if _NUMBER_HINT.search(text):
+            text = _NUMBER.sub(" numtoken ", text)
+    return " ".join(text.split())  # runs of whitespace (str.isspace, as the regex \s) to one space
 
 
 @dataclass(frozen=True)
