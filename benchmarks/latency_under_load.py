@@ -363,7 +363,7 @@ def run(args) -> dict:
             try:
                 report["floor"] = measure_floor(dovecot, gen, args)
             except SystemExit as failed:  # triage's figures are kept; the floor's failure is reported
-                log(f"WARNING: the floor failed: {failed}")
+                log(f"WARNING: the floor failed: {failed}\nDovecot's log:\n{dovecot.log_tail(40)}")
                 report["floor_error"] = str(failed)
 
     seen = {a: seen_at(a) for a in arrivals}
