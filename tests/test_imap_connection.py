@@ -130,30 +130,30 @@ def test_secrets_never_reach_the_log(dovecot: Dovecot, password_env: None, caplo
     assert "battery" not in repr(credentials)
 
 
-def _fetch_logging_the_wire(dovecot: Dovecot) -> list[str]:
+def _fetch_logging_the_wire(dovecot: Dovecot, folder: str) -> list[str]:
     """What imaplib writes up about the wire while a message body is fetched."""
-    uid = dovecot.append("INBOX", b"From: a@example.com\r\nSubject: wire\r\n\r\nthe body of the message\r\n")
+    uid = dovecot.append(folder, b"From: a@example.com\r\nSubject: wire\r\n\r\nthe body of the message\r\n")
     client = connect(dovecot.imap_config())
     written: list[str] = []
     client._imap._mesg = lambda text, *args: written.append(str(text))
     try:
-        client.select_folder("INBOX")
+        client.select_folder(folder)
         assert b"the body" in client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
     finally:
         client.logout()
     return written
 
 
-def test_the_wire_is_written_up_only_when_its_log_is_on(dovecot: Dovecot, password_env: None) -> None:
+def test_the_wire_is_written_up_only_when_its_log_is_on(dovecot: Dovecot, mail_folder: str, password_env: None) -> None:
     # imapclient turns imaplib's wire log on for every connection, and imaplib then
     # formats each response (whole message bodies) even when the log drops it.
     logger = logging.getLogger("imapclient.imaplib")
     level = logger.level
     try:
         logger.setLevel(logging.WARNING)
-        assert _fetch_logging_the_wire(dovecot) == []
+        assert _fetch_logging_the_wire(dovecot, mail_folder) == []
         logger.setLevel(logging.DEBUG)  # -vv
-        assert any("the body of the message" in line for line in _fetch_logging_the_wire(dovecot))
+        assert any("the body of the message" in line for line in _fetch_logging_the_wire(dovecot, mail_folder))
     finally:
         logger.setLevel(level)
 
