@@ -158,8 +158,8 @@ def deliver_steadily(dovecot: Dovecot, gen, args, watcher, service: Service) -> 
             if watcher.error:
                 raise SystemExit(f"the keyword watcher failed: {watcher.error!r}")
             if service.process.poll() is not None:
-                raise SystemExit(f"{getattr(service, 'name', 'triage run')} exited ({service.process.returncode}) during "
-                                 f"the test:\n{service.tail()}")
+                who = getattr(service, "name", "triage run")
+                raise SystemExit(f"{who} exited ({service.process.returncode}) during the test:\n{service.tail()}")
             jobs.put((due, mail))
     finally:
         for _ in threads:
