@@ -420,7 +420,7 @@ class Service:
         relabels older messages, and on a big mailbox every command costs the server a
         look at the folder, so new mail would wait behind them. But at least every
         :data:`SWEEP_MAX_DEFERRAL_SECONDS` the sweep, and the corrections in the pass
-        after it: together they made passes of 3-6 s on a 90,000-message folder, and the
+        after it: together they made passes of 3-8 s on a 90,000-message folder, and the
         mail arriving meanwhile waited for all of it."""
         if not self.mail_arriving:
             return HOUSEKEEPING
