@@ -5,13 +5,14 @@ decided, recording them only once they are on the server.
 The service calls, on its schedule, with the watched folder selected::
 
     refresh_answered(mailbox, history)
-    apply_sweep(labeler, history, sweep_changes(history, now, policy, prefix))
+    apply_sweep(labeler, history, iter_sweep_changes(history, now, policy, prefix))
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from itertools import islice
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from triage.engine import has_answered_flag
@@ -97,24 +98,26 @@ SWEEP_SLICE = 1000
 """Label changes a sweep carries out (and plans in memory) at a time."""
 
 
-def apply_sweep(labeler: Labeler, history: History, changes: list[SweepChange]) -> int:
+def apply_sweep(labeler: Labeler, history: History, changes: Iterable[SweepChange]) -> int:
     """Write the changes that concern the labeler's folder (others, and local mail
     without a UID, are left alone), then record the messages' new labels and commit —
     unless the labeler is in a dry run, which writes and records nothing (it logs what it
     would do). Returns how many messages' labels changed (or would). In slices of
-    :data:`SWEEP_SLICE`: the sweep after a first run may relabel tens of thousands, and
-    a slice's plan is what is held at once. Raises ImapError when the server refuses;
-    what is not recorded yet is tried again by the next sweep (writing a label twice is
-    harmless)."""
+    :data:`SWEEP_SLICE`, taken from ``changes`` as they come
+    (:func:`~triage.sweep.iter_sweep_changes`): the sweep after a first run may relabel
+    tens of thousands, and a slice is what is held at once. Raises ImapError when the
+    server refuses; what is not recorded yet is tried again by the next sweep (writing a
+    label twice is harmless)."""
     folder = labeler.mailbox.folder
-    mine = [c for c in changes if c.mailbox == folder and c.uid is not None]
-    for start in range(0, len(mine), SWEEP_SLICE):
-        part = mine[start:start + SWEEP_SLICE]
+    mine = (c for c in changes if c.mailbox == folder and c.uid is not None)
+    count = 0
+    while part := list(islice(mine, SWEEP_SLICE)):
         labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in part])
         if not labeler.dry_run:
             record_sweep(history, part)
+        count += len(part)
     if labeler.dry_run:
-        return len(mine)
+        return count
     history.commit()
-    log.info("sweep: relabelled %d message(s) in %s", len(mine), folder)
-    return len(mine)
+    log.info("sweep: relabelled %d message(s) in %s", count, folder)
+    return count

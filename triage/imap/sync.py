@@ -41,7 +41,7 @@ from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
 from triage.message import RawMail
 from triage.status import PassReport, utc_now
-from triage.sweep import sweep_changes
+from triage.sweep import iter_sweep_changes
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,9 @@ def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Confi
         engine.rollback()
         return False
     log.debug("sweep: evaluating the conversations that changed or came due")
-    changes = sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
-                            flag_backlog_days=engine.settings.flag_backlog_days)
-    apply_sweep(labeler, engine.history, changes)
-    timer.relabelled = len({change.row for change in changes})
+    changes = iter_sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
+                                 flag_backlog_days=engine.settings.flag_backlog_days)
+    timer.relabelled = apply_sweep(labeler, engine.history, changes)
     return True
 
 
