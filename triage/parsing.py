@@ -75,7 +75,6 @@ _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
 _MAIL_HEADERS = ("from", "subject", "date", "message-id", "to", "sender", "received", "return-path")
 
 
-
 class _IndexedMessage(EmailMessage):
     """The standard compat32 message, its header lookups through an index of the
     lower-cased field names. Real mail carries 50-100 header fields (Received chains,

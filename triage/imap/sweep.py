@@ -11,9 +11,9 @@ The service calls, on its schedule, with the watched folder selected::
 from __future__ import annotations
 
 import logging
-from itertools import islice
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from itertools import islice
 
 from triage.engine import has_answered_flag
 from triage.history import History

@@ -133,8 +133,10 @@ def triage_pass(
         return timer.report(engine, complete=True, swept=False)
     if SWEEP in housekeeping:
         with timer.phase("sweep"):
-            if not _sweep(mailbox, labeler, engine, config, now, timer, stop):
-                return timer.report(engine, complete=False)
+            relabelled = _sweep(mailbox, labeler, engine, config, now, stop)
+        if relabelled is None:
+            return timer.report(engine, complete=False)
+        timer.relabelled = relabelled
     if dry_run:
         engine.rollback()
     elif CORRECTIONS in housekeeping and state_path and not stop():
@@ -147,17 +149,17 @@ def triage_pass(
 
 
 def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Config, now: datetime,
-           timer: _PassTimer, stop: Callable[[], bool]) -> bool:
-    """The sweep (see :func:`triage_pass`); False when a stop cut it short (rolled back)."""
+           stop: Callable[[], bool]) -> int | None:
+    """The sweep (see :func:`triage_pass`): how many messages it relabelled, or None when
+    a stop cut it short (rolled back)."""
     refresh_answered(mailbox, engine.history, stop=stop)
     if stop():
         engine.rollback()
-        return False
+        return None
     log.debug("sweep: evaluating the conversations that changed or came due")
     changes = iter_sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
                                  flag_backlog_days=engine.settings.flag_backlog_days)
-    timer.relabelled = apply_sweep(labeler, engine.history, changes)
-    return True
+    return apply_sweep(labeler, engine.history, changes)
 
 
 class _PassTimer:
