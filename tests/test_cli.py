@@ -153,6 +153,26 @@ def test_python_dash_m_runs_as_a_subprocess(tmp_path):
     assert len(rows) > 20 and all(CONTRACT <= set(r) for r in rows)
 
 
+def test_once_with_nothing_new_reads_no_model_and_loads_no_numpy(tmp_path):
+    """A start is mostly the model and numpy; a run that finds no mail needs neither."""
+    script = (
+        "import sys\n"
+        "from triage.cli import main\n"
+        "args = ['once', sys.argv[1], '--state', sys.argv[2], '--format', 'jsonl']\n"
+        "assert main(args) == 0\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    empty = tmp_path / "empty"
+    for sub in ("cur", "new", "tmp"):
+        (empty / sub).mkdir(parents=True)
+    state = str(tmp_path / "s.db")
+    runs = [subprocess.run([sys.executable, "-c", script, str(folder), state], capture_output=True, text=True,
+                           timeout=120) for folder in (empty, INBOX)]
+    assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+    assert [r.stdout.splitlines()[-1] for r in runs] == ["False", "True"]
+    assert len(runs[0].stdout.splitlines()) == 1 and len(runs[1].stdout.splitlines()) > 20
+
+
 def test_config_is_found_where_users_look(tmp_path, monkeypatch, capsys):
     home = tmp_path / "xdg"
     (home / "triage").mkdir(parents=True)

@@ -203,3 +203,30 @@ def test_two_messages_with_one_message_id_are_both_triaged_and_the_same_one_twic
     over_imap = [RawMail(first.raw, "INBOX", "7", uid=7), RawMail(first.raw, "INBOX", "8", uid=8)]
     assert len(engine.decide(over_imap)) == 2  # two UIDs are two messages, whatever they hold
     assert engine.decide(over_imap) == []
+
+
+def test_a_loading_engine_reads_its_model_at_the_first_new_mail_and_once(tmp_path):
+    """`triage once` with nothing new must not pay for reading the model (most of a start)."""
+    loads = []
+
+    class ModelWithTone(KeywordModel):  # what a loaded model is: its tone travels with it
+        tone = CALM
+
+        def scores_and_tone(self, texts, human):
+            return self.scores(texts), CALM.scores(texts)
+
+    def load():
+        loads.append(1)
+        return ModelWithTone()
+
+    with History(tmp_path / "state.db") as history:
+        engine = Engine.loading(load, history, Settings(support_addresses=frozenset({TEAM})), now=NOW)
+        assert list(engine.ahead([])) == [] and loads == []
+        first = customer(1, "I want a refund", "2026-03-19T10:00:00+00:00")
+        [decision] = engine.decide([first])
+        assert decision.categories == ["refund"] and loads == [1]
+        engine.commit()
+        assert engine.decide([first]) == [] and engine.stats.already_triaged == 1
+        engine.decide([customer(2, "please cancel", "2026-03-19T11:00:00+00:00")])
+        assert loads == [1]
+        engine.close()

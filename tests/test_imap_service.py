@@ -534,6 +534,38 @@ def test_sigterm_mid_pass_finishes_the_batch_and_the_next_run_does_the_rest(box:
     assert sorted(done + [row["uid"] for row in rest]) == backlog
 
 
+def test_a_damaged_model_is_read_at_the_first_mail_by_once_and_at_the_start_by_the_service(
+        box: Box, tmp_path: Path) -> None:
+    """``once`` reads the model only when there is mail to decide (most of a start is
+    reading it); the service reads it before it connects, so a damaged one stops it at
+    once instead of at the first mail. A missing one is an error for both, mail or not."""
+    from triage.modelstore import DEFAULT_MODEL
+    from triage.modelfile import card_path
+
+    damaged = tmp_path / "damaged.npz"
+    data = bytearray(DEFAULT_MODEL.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    card_path(damaged).write_text(card_path(DEFAULT_MODEL).read_text())
+    missing = tmp_path / "missing.npz"
+
+    code, rows, err = box.once("--model", str(damaged))
+    assert code == 0 and rows == [] and "card" not in err
+    code, _, err = box.once("--model", str(missing))
+    assert code == 2 and "model file not found" in err
+    box.capsys.readouterr()
+    assert main(["run", "--config", str(box.config), "--model", str(damaged)]) == 2
+    assert "does not match its card" in box.capsys.readouterr().err
+
+    _, raw = message("first")
+    uid = box.append(raw)
+    code, rows, err = box.once("--model", str(damaged))
+    assert code == 2 and rows == [] and "does not match its card" in err
+    assert triage_keywords(box.flags(uid)) == set()
+    code, rows, _ = box.once()
+    assert code == 0 and [row["uid"] for row in rows] == [uid]
+
+
 def test_a_second_instance_is_refused_by_the_lock(box: Box, services) -> None:
     service = services(box.config)
     service.wait_for_log("idling on")
@@ -615,13 +647,13 @@ def test_waits_are_sliced_and_end_early_on_a_stop_or_reload(tmp_path: Path) -> N
 
 def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_path: Path, monkeypatch, caplog) -> None:
     """A full disk while writing a model must not stop triage: it logs and goes on."""
-    import triage.imap.service as service_module
+    import triage.learning as learning_module  # where the service finds them, when it asks
 
     def fail(config, state) -> bool:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(service_module, "corrections_due", lambda config, state: 50)
-    monkeypatch.setattr(service_module, "maybe_retrain", fail)
+    monkeypatch.setattr(learning_module, "corrections_due", lambda config, state: 50)
+    monkeypatch.setattr(learning_module, "maybe_retrain", fail)
     args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(tmp_path / "state.db"))
     with History(tmp_path / "state.db") as history:
         service = Service(args, Config(), history)

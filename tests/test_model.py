@@ -5,7 +5,8 @@ import shutil
 import pytest
 
 from triage.errors import ModelError
-from triage.model import card_path, load_model
+from triage.model import load_model
+from triage.modelfile import card_path
 from triage.modelstore import DEFAULT_MODEL, load_shipped, resolve_model
 
 

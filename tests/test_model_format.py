@@ -21,7 +21,8 @@ from triage import CATEGORIES, modelstore
 from triage.errors import ModelError
 from triage.evaluation import texts_and_targets
 from triage.labeled import load_labeled
-from triage.model import card_path, load_model, model_bytes, model_from_bytes, save_model
+from triage.model import load_model, model_bytes, model_from_bytes, save_model
+from triage.modelfile import card_path
 from triage.modelstore import CORPUS_DIR, DEFAULT_MODEL, load_shipped
 from triage.shipped_model import SHA256
 

@@ -13,7 +13,8 @@ from triage.errors import ModelError
 from triage.evaluation import evaluate, texts_and_targets
 from triage.labeled import load_labeled
 from triage.learning import compete, incumbent, make_split
-from triage.model import card_path, save_model
+from triage.model import save_model
+from triage.modelfile import card_path
 from triage.modelstore import DEFAULT_MODEL, HOLDOUT_DIR, resolve_model
 from triage.registry import SHIPPED, Registry, models_dir
 from triage.training import build_pipeline, export_model

@@ -17,15 +17,18 @@ import os
 from collections.abc import Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from triage import rules
 from triage.children import quiet_child
 from triage.errors import MessageParseError
 from triage.language import detect
 from triage.message import Message, RawMail
-from triage.model import CategoryModel
 from triage.parsing import parse_message
-from triage.tone import ToneModel
+
+if TYPE_CHECKING:  # the model brings numpy, which a run without new mail never needs
+    from triage.model import CategoryModel
+    from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,11 @@ nothing visible and loses nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from itertools import chain
+from typing import TYPE_CHECKING
 
 from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken
@@ -19,12 +21,14 @@ from triage.frustration import frustration_score
 from triage.history import History
 from triage.labels import NO_ACTION, UNREADABLE, category_labels, waiting_labels
 from triage.message import Message, RawMail
-from triage.model import CategoryModel
 from triage.parsing import content_hash, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
 from triage.waiting import conversations
-from triage.tone import ToneModel
+
+if TYPE_CHECKING:  # the model brings numpy: see Engine.loading
+    from triage.model import CategoryModel
+    from triage.tone import ToneModel
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +140,47 @@ class Engine:
 
     def __init__(self, model: CategoryModel, tone: ToneModel, history: History, settings: Settings,
                  now: datetime | None = None, workers: int = 0):
-        self.model = model
+        self._model: CategoryModel | None = model
+        self._tone = tone
+        self._load: Callable[[], CategoryModel] | None = None
+        self._workers = workers
+        self._analyzer: Analyzer | None = None
         self.history = history
         self.settings = settings
         self.fixed_now = now
-        self.analyzer = Analyzer(model, tone, workers)
         self.stats = BatchStats()
+
+    @classmethod
+    def loading(cls, load: Callable[[], CategoryModel], history: History, settings: Settings,
+                now: datetime | None = None, workers: int = 0) -> Engine:
+        """An engine that calls ``load`` for its model (and the model's tone) the first
+        time it decides: reading the model and importing numpy are most of a start, and
+        a ``triage once`` that finds no new mail needs neither. :meth:`load` loads it now."""
+        engine = cls(None, None, history, settings, now=now, workers=workers)  # type: ignore[arg-type]
+        engine._load = load
+        return engine
+
+    @property
+    def model(self) -> CategoryModel:
+        """The category model (loaded now if it was deferred)."""
+        if self._model is None:
+            assert self._load is not None
+            self._model = self._load()
+            self._tone = self._model.tone
+        return self._model
+
+    def load(self) -> None:
+        """Load a deferred model now, so that a broken one fails here rather than at the
+        first mail (the service, before it connects)."""
+        self.model  # noqa: B018 - the property loads it
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The analysis of batches, over the worker processes (made with the model)."""
+        if self._analyzer is None:
+            model = self.model
+            self._analyzer = Analyzer(model, self._tone, self._workers)
+        return self._analyzer
 
     def __enter__(self) -> Engine:
         return self
@@ -152,12 +191,17 @@ class Engine:
     def close(self, abandon: bool = False) -> None:
         """Stop the worker processes (the history file belongs to the caller); with
         ``abandon`` (a stop, an error) without waiting for analyses nobody will read."""
-        self.analyzer.close(abandon)
+        if self._analyzer is not None:
+            self._analyzer.close(abandon)
 
     def ahead(self, batches: Iterable[list[RawMail]]) -> Iterator[list[RawMail]]:
         """Iterate over ``batches`` for :meth:`decide` with the next batch's analysis
-        already started in the workers (see :meth:`Analyzer.ahead`)."""
-        return self.analyzer.ahead(batches)
+        already started in the workers (see :meth:`Analyzer.ahead`). The model is loaded
+        at the first batch, not before: there may be none."""
+        batches = iter(batches)
+        first = next(batches, None)
+        if first is not None:
+            yield from self.analyzer.ahead(chain((first,), batches))
 
     def _known(self, raws: list[RawMail]) -> set[int]:
         """Positions in ``raws`` of mail already recorded: by UID in its folder (IMAP), by

@@ -33,7 +33,6 @@ parsing a byte of it. The old pickle format (``.joblib``) is refused, never unpi
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
@@ -47,6 +46,7 @@ from triage import CATEGORIES
 from triage.errors import ModelError
 from triage.features import Features, block_from
 from triage.heads import LinearHeads
+from triage.modelfile import SUFFIX, card_path, check_model_file, read_card, sha256_of
 from triage.textprep import MAX_MODEL_CHARS
 from triage.tone import FEATURES as CUE_FEATURES
 from triage.tone import MAX_TONE_CHARS, CueWeights, ToneModel
@@ -54,8 +54,6 @@ from triage.tone import MAX_TONE_CHARS, CueWeights, ToneModel
 FORMAT = "triage-model"
 FORMAT_VERSION = 1
 """Raised when the meaning of the arrays or the metadata changes; older files are refused."""
-SUFFIX = ".npz"
-LEGACY_SUFFIX = ".joblib"
 MAX_MODEL_BYTES = 256 << 20
 """Larger files are refused unread (the shipped model is a few MB)."""
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -138,23 +136,6 @@ class CategoryModel:
 
 
 # -- the file format ---------------------------------------------------------------------
-
-def model_path(directory: str | Path, name: str) -> Path:
-    """``directory/NAME.npz``."""
-    return Path(directory) / f"{name}{SUFFIX}"
-
-
-def card_path(model_file: str | Path) -> Path:
-    """``models/default.npz`` -> ``models/default.card.json`` (``.joblib`` files alike)."""
-    model_file = Path(model_file)
-    stem = model_file.name.removesuffix(SUFFIX).removesuffix(LEGACY_SUFFIX)
-    return model_file.with_name(stem + ".card.json")
-
-
-def sha256_of(data: bytes) -> str:
-    """Hex sha256 of some bytes."""
-    return hashlib.sha256(data).hexdigest()
-
 
 def _features_data(features: Features, prefix: str) -> tuple[list[dict], dict[str, np.ndarray]]:
     metas, arrays = [], {}
@@ -276,35 +257,11 @@ def save_model(model: CategoryModel, path: str | Path, card: dict) -> dict:
     return card
 
 
-def read_card(path: str | Path) -> dict:
-    """The card of a model file; ModelError when it is missing or unreadable."""
-    card_file = card_path(path)
-    try:
-        card = json.loads(card_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"{path}: no model card at {card_file}; refusing to load an unknown model file") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{card_file}: unreadable model card ({exc})") from None
-    if not isinstance(card, dict):
-        raise ModelError(f"{card_file}: unreadable model card (not a JSON object)")
-    return card
-
-
-def legacy_error(path: str | Path) -> ModelError:
-    """The error for a model in the old pickle format, which is never loaded."""
-    return ModelError(f"{path}: a model in the old pickle format ({LEGACY_SUFFIX}), which triage no longer loads "
-                      "(loading a pickle can run code); retrain it with `triage train`")
-
-
 def load_model(path: str | Path, expected_sha256: str | None = None) -> tuple[CategoryModel, dict]:
     """Load a model file and its card. The file is read once; its sha256 must match the
     card's and, when given, ``expected_sha256`` (a record kept outside the models
     folder), before any of it is parsed."""
-    path = Path(path).expanduser()
-    if path.suffix == LEGACY_SUFFIX:
-        raise legacy_error(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+    path = check_model_file(path)
     card = read_card(path)
     if path.stat().st_size > MAX_MODEL_BYTES:
         raise ModelError(f"{path}: larger than {MAX_MODEL_BYTES >> 20} MiB; not a triage model")

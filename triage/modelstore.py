@@ -10,10 +10,15 @@ and the held-out mail that guards retraining (``data/holdout``) ship the same wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from triage.model import CategoryModel, load_model
+from triage.modelfile import check_model_file
 from triage.shipped_model import SHA256 as SHIPPED_SHA256
+
+if TYPE_CHECKING:  # the model brings numpy: imported where a model is loaded
+    from triage.model import CategoryModel
 
 _PACKAGE = Path(__file__).resolve().parent
 REPO_ROOT = _PACKAGE.parent
@@ -33,6 +38,8 @@ HOLDOUT_DIR = bundled("data", "holdout")
 
 def load_shipped() -> tuple[CategoryModel, dict]:
     """The shipped model, checked against the digest compiled into the package."""
+    from triage.model import load_model
+
     return load_model(DEFAULT_MODEL, SHIPPED_SHA256)
 
 
@@ -45,10 +52,19 @@ def is_model_name(value: str) -> bool:
 
 
 def resolve_model(path: str | Path | None, registry=None) -> tuple[CategoryModel, dict]:
-    """The model a run uses: the one the user named (``--model``, ``[model] path``), by
-    path or by a name ``triage models`` lists;
-    else the active model of ``registry`` (a :class:`triage.registry.Registry`; a broken
-    one is an error, not a fallback); else the shipped one.
+    """The model a run uses, and its card: :func:`choose_model`'s, loaded."""
+    return choose_model(path, registry)()
+
+
+def choose_model(path: str | Path | None, registry=None) -> Callable[[], tuple[CategoryModel, dict]]:
+    """Which model a run uses, as a function that loads it (with its card): the one the
+    user named (``--model``, ``[model] path``), by path or by a name ``triage models``
+    lists; else the active model of ``registry`` (a :class:`triage.registry.Registry`; a
+    broken one is an error, not a fallback); else the shipped one.
+
+    What can be checked without reading the model is checked now (ModelError: a missing
+    file, a name the registry never saved, an ``active.json`` that names no model), so a
+    run that ends up loading nothing still reports a broken choice.
 
     A file the user names is checked against its card only: naming it is the user's
     decision, and the format runs no code. Registry and shipped models must match a
@@ -56,11 +72,18 @@ def resolve_model(path: str | Path | None, registry=None) -> tuple[CategoryModel
     if path and registry is not None and is_model_name(str(path)):
         from triage.registry import SHIPPED
 
-        return load_shipped() if str(path) == SHIPPED else registry.load(str(path))
+        return load_shipped if str(path) == SHIPPED else registry.loader(str(path))
     if path:
-        return load_model(path)
+        named = check_model_file(path)
+
+        def load_named() -> tuple[CategoryModel, dict]:
+            from triage.model import load_model
+
+            return load_model(named)
+
+        return load_named
     if registry is not None:
-        active = registry.load_active()
+        active = registry.active_name()
         if active is not None:
-            return active
-    return load_shipped()
+            return registry.loader(active)
+    return load_shipped

@@ -26,13 +26,17 @@ import os
 import re
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triage.errors import ModelError
-from triage.model import LEGACY_SUFFIX, CategoryModel, card_path, legacy_error, load_model, model_path, read_card, \
-    save_model
+from triage.modelfile import LEGACY_SUFFIX, card_path, legacy_error, model_path, read_card
+
+if TYPE_CHECKING:  # the model brings numpy; a run that finds no new mail never loads one
+    from triage.model import CategoryModel
 
 SHIPPED = "default"
 """The name ``triage models`` gives the shipped model (no registry model is called that)."""
@@ -126,6 +130,11 @@ class Registry:
     def load(self, name: str) -> tuple[CategoryModel, dict]:
         """The registry model ``name``, read only if its file matches the digest recorded
         when the registry saved it."""
+        return self.loader(name)()
+
+    def loader(self, name: str) -> Callable[[], tuple[CategoryModel, dict]]:
+        """:meth:`load` of ``name`` for later, with what can be checked without reading
+        the file checked now (it exists, the registry saved it): ModelError if not."""
         path = self.path_of(name)
         if not path.is_file():
             legacy = self.root / f"{name}{LEGACY_SUFFIX}"
@@ -138,7 +147,13 @@ class Registry:
         if digest is None:
             raise ModelError(f"{path}: this state's registry ({self.state_path}) never saved a model called {name}, "
                              "so there is no digest to check it against; refusing to read it")
-        return load_model(path, digest)
+
+        def load() -> tuple[CategoryModel, dict]:
+            from triage.model import load_model
+
+            return load_model(path, digest)
+
+        return load
 
     def load_active(self) -> tuple[CategoryModel, dict] | None:
         """The active model and its card, or None when runs use the shipped model."""
@@ -154,6 +169,8 @@ class Registry:
         while self._taken(name):
             n += 1
             name = f"model-{stamp}-{n}"
+        from triage.model import save_model
+
         card = save_model(model, self.path_of(name), card)
         self._record(name, card["sha256"])
         if activate:

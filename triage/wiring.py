@@ -39,13 +39,15 @@ def run_lock(args, config: Config) -> AbstractContextManager:
 
 
 def make_engine(args, config: Config, history: History) -> Engine:
-    """An Engine with the model, tone weights and settings this run uses."""
-    from triage.modelstore import resolve_model
+    """An Engine with the settings this run uses and the model and tone weights it
+    loads when it first decides (:meth:`Engine.loading`); a model that cannot be found
+    is an error now."""
+    from triage.modelstore import choose_model
     from triage.registry import Registry
     from triage.sla import Policy
 
-    model, _card = resolve_model(getattr(args, "model", None) or config.model.path or None,
-                                 Registry.for_state(state_path(args, config)))
+    load = choose_model(getattr(args, "model", None) or config.model.path or None,
+                        Registry.for_state(state_path(args, config)))
     addresses = {a.lower() for a in [*config.support.addresses, *getattr(args, "support_address", [])]}
     settings = Settings(
         support_addresses=frozenset(addresses),
@@ -55,7 +57,8 @@ def make_engine(args, config: Config, history: History) -> Engine:
         sla=Policy.from_config(config.sla),
         flag_backlog_days=config.labels.flag_backlog_days,
     )
-    return Engine(model, model.tone, history, settings, now=getattr(args, "now", None), workers=config.triage.workers)
+    return Engine.loading(lambda: load()[0], history, settings, now=getattr(args, "now", None),
+                          workers=config.triage.workers)
 
 
 def log_summary(stats: BatchStats) -> None:

@@ -30,9 +30,6 @@ from dataclasses import dataclass
 from types import FrameType
 
 from imapclient import IMAPClient
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-from rich.progress import Progress as RichBar
 
 from triage.children import ChildJob
 from triage.signals import whole
@@ -47,7 +44,6 @@ from triage.imap.connection import (Credentials, ImapConnectionError, LoginRefus
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progress, triage_pass
-from triage.learning import corrections_due, maybe_retrain
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
 from triage.status import PassReport, StatusFile, ago, status_path_for
@@ -105,11 +101,15 @@ class BacklogBar:
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        self._bar: RichBar | None = None
+        self._bar = None
 
     def start(self, folder: str, total: int) -> None:
         if total <= self.batch_size:
             return
+        from rich.console import Console  # rich takes a tenth of a start; only a backlog draws a bar
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import Progress as RichBar
+
         self._bar = RichBar(TextColumn(f"triaging {folder}"), BarColumn(), MofNCompleteColumn(),
                             TimeRemainingColumn(), console=Console(stderr=True),
                             redirect_stdout=False, redirect_stderr=False)  # rows on stdout stay rows
@@ -372,6 +372,7 @@ class Service:
         config = config or self.config
         self.model_name = Registry.for_state(state_path(self.args, config)).active_name()
         engine = make_engine(self.args, config, self.history)
+        engine.load()  # a broken model stops the service here, before it connects
         self.status.write(model=self.model_name or SHIPPED)
         return engine
 
@@ -473,6 +474,8 @@ class Service:
         abandons the retraining at once (the registry points at a new model only once it
         is complete). One that fails, whatever the cause (a full disk, a library error),
         leaves triage triaging."""
+        from triage.learning import corrections_due, maybe_retrain  # training's imports: only the service's
+
         if self.retraining is None:
             path = state_path(self.args, self.config)
             try:
