@@ -8,6 +8,7 @@ import re
 import pytest
 
 from triage import rules
+from triage.alternation import spaces
 from triage.rules import (
     NEWSLETTER,
     NO_REPLY_NEEDED,
@@ -326,7 +327,7 @@ def test_the_grouped_alternation_finds_what_the_plain_one_finds(sample):
     what is found: compare with the same phrases joined plainly and tried at word starts."""
     low, scan = rules._prepare(sample)
     grouped = [(m.start(), m.group(0)[1:]) for m in rules._word_start_alternation(PHRASES).finditer(scan)]
-    plain = re.compile(r"(?<!\w)(?:" + "|".join(rules._spaces(p) for p in PHRASES) + ")")
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(spaces(p) for p in PHRASES) + ")")
     assert grouped == [(m.start(), m.group(0)) for m in plain.finditer(low.replace("\n", " "))]
 
 

@@ -31,15 +31,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from triage.alternation import REGEX_META, expand, factor, spaces, top_level
+
 # ---------------------------------------------------------------------------- helpers
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "\u201c": '"', "\u201d": '"'})
 _SENTENCE_END = re.compile(r"[.!?;]+[\"')\]]*(?:\s|$)|\n\s*\n|\n\s*[-*\u2022>]")
 CLAUSE_CHARS = 160
 """How far a clause reaches either side of a hit, at most."""
-
-_REGEX_META = frozenset("\\.^$*+?{}[]|()")
-_QUANTIFIERS = frozenset("?*+{")
 
 
 def _lower(text: str) -> str:
@@ -48,148 +47,6 @@ def _lower(text: str) -> str:
     if "\u2019" in low or "\u2018" in low or "\u201c" in low or "\u00b4" in low:
         return low.translate(_QUOTES)
     return low
-
-
-def _spaces(pattern: str) -> str:
-    """The pattern with each space matching any run of white space (mail is wrapped
-    mid-phrase): " " becomes ``\\s+``, " ?" and " *" optional white space; inside a
-    character class a space becomes ``\\s``."""
-    out: list[str] = []
-    in_class = escaped = False
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if escaped:
-            out.append(char)
-            escaped = False
-        elif char == "\\":
-            out.append(char)
-            escaped = True
-        elif in_class:
-            out.append(r"\s" if char == " " else char)
-            in_class = char != "]"
-        elif char == "[":
-            out.append(char)
-            in_class = True
-        elif char == " " and pattern[i + 1:i + 2] in ("?", "*"):
-            out.append(r"\s" + pattern[i + 1])
-            i += 1
-        elif char == " ":
-            out.append(r"\s+")
-        else:
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def _top_level(pattern: str) -> list[str]:
-    """The pattern's top-level alternatives (split on ``|`` outside groups and classes)."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    in_class = escaped = False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _group_end(pattern: str) -> int:
-    """Where the group that opens the pattern closes (the index after its ``)``)."""
-    depth = 0
-    in_class = escaped = False
-    for index, char in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-    raise ValueError(f"unbalanced pattern: {pattern!r}")
-
-
-def _expand(alternative: str, limit: int = 64) -> list[str]:
-    """Equivalent alternatives that each start with a plain character where possible:
-    ``(?:a|b)c`` is ``ac|bc`` and ``(?:a )?b`` is ``a b|b``."""
-    if not alternative.startswith("(?:"):
-        return [alternative]
-    end = _group_end(alternative)
-    inner, rest = alternative[3:end - 1], alternative[end:]
-    optional = rest[:1] == "?"
-    if optional:
-        rest = rest[1:]
-    if rest[:1] in _QUANTIFIERS:
-        return [alternative]
-    candidates = [branch + rest for branch in _top_level(inner)] + ([rest] if optional else [])
-    expanded = [piece for candidate in candidates for piece in _expand(candidate, limit)]
-    return expanded if len(expanded) <= limit else [alternative]
-
-
-_ATOMS = (r"\s+", r"\s?", r"\s*", r"\b")
-
-
-def _first_atom(alternative: str) -> str | None:
-    """The alternative's first plain character or white-space/boundary escape, if it is
-    one that no quantifier follows (those can be shared between branches)."""
-    for atom in _ATOMS:
-        if alternative.startswith(atom) and alternative[len(atom):len(atom) + 1] not in _QUANTIFIERS:
-            return atom
-    head = alternative[:1]
-    if head and head not in _REGEX_META and alternative[1:2] not in _QUANTIFIERS:
-        return head
-    return None
-
-
-def _factor(alternatives: list[str], depth: int = 8) -> str:
-    """One alternation with branches that share a first character grouped under it
-    (``abc|abd|x`` is ``ab(?:c|d)|x``): the regex engine tries branches one by one, so a
-    grouped alternation rejects a word after one test per distinct first character."""
-    groups: dict[str, list[str]] = {}
-    others: list[str] = []
-    for alternative in alternatives:
-        atom = _first_atom(alternative)
-        if atom is None:
-            others.append(alternative)
-        else:
-            groups.setdefault(atom, []).append(alternative[len(atom):])
-    parts = []
-    for atom, tails in groups.items():
-        tails = list(dict.fromkeys(tails))
-        if len(tails) == 1:
-            tail = tails[0]
-            parts.append(atom + (tail if len(_top_level(tail)) == 1 else f"(?:{tail})"))
-        elif "" in tails:
-            rest = [tail for tail in tails if tail]
-            inner = _factor(rest, depth - 1) if depth > 1 else "|".join(rest)
-            parts.append(f"{atom}(?:{inner}|)")
-        else:
-            inner = _factor(tails, depth - 1) if depth > 1 else "|".join(tails)
-            parts.append(f"{atom}(?:{inner})")
-    return "|".join(parts + others)
 
 
 class LazyPattern:
@@ -236,25 +93,25 @@ def _word_start_alternation(patterns: Iterable[str]) -> LazyPattern:
     (a ``\\b``-led pattern is tried at every character, several times slower); the
     branches are expanded and grouped by their first characters (:func:`_factor`), so a
     word that starts no phrase is rejected after a few character tests."""
-    alternatives = [piece for pattern in patterns for branch in _top_level(_spaces(pattern))
-                    for piece in _expand(branch)]
+    alternatives = [piece for pattern in patterns for branch in top_level(spaces(pattern))
+                    for piece in expand(branch)]
     heads = set()
     for alternative in alternatives:
         if alternative.startswith(r"\d"):
             heads.add("0-9")
-        elif alternative[:1] in _REGEX_META:
+        elif alternative[:1] in REGEX_META:
             raise ValueError(f"a phrase must start with a plain character: {alternative!r}")
         else:
             heads.add(re.escape(alternative[0]))
-    return LazyPattern(lambda: re.compile(" (?=[" + "".join(sorted(heads)) + "])(?:" + _factor(alternatives) + ")"))
+    return LazyPattern(lambda: re.compile(" (?=[" + "".join(sorted(heads)) + "])(?:" + factor(alternatives) + ")"))
 
 
 def _phrases(patterns: Iterable[str]) -> LazyPattern:
     """Phrases compiled for matching at a known word start (grouped like
     :func:`_word_start_alternation`, without its leading space)."""
-    alternatives = [piece for pattern in patterns for branch in _top_level(_spaces(pattern))
-                    for piece in _expand(branch)]
-    return LazyPattern(lambda: re.compile("(?:" + _factor(alternatives) + ")"))
+    alternatives = [piece for pattern in patterns for branch in top_level(spaces(pattern))
+                    for piece in expand(branch)]
+    return LazyPattern(lambda: re.compile("(?:" + factor(alternatives) + ")"))
 
 
 _WORD_SEPARATORS = ("\n", "\t", "\r", "(", '"', "\u00bf", "\u00a1")
@@ -371,7 +228,7 @@ _THREAT_WORDS: dict[str, tuple[str, ...]] = {
 _THREAT_TRIGGER = _word_start_alternation(p for patterns in _THREAT_WORDS.values() for p in patterns)
 _THREAT_KINDS = {kind: _phrases(patterns) for kind, patterns in _THREAT_WORDS.items()}
 
-_INTENT = re.compile(_spaces(
+_INTENT = re.compile(spaces(
     r"\b(?:i|we)(?:'ll| will| shall| am going| 'm going|'m going| are going|'re going|'m gonna| am gonna"
     r"| might| may| have to| will have| have no choice| reserve)\b"
     r"|\b(?:ill|im going|i'm about|gonna|otherwise|or else|else|unless|next step|no choice|no option|no alternative"
@@ -391,7 +248,7 @@ _INTENT = re.compile(_spaces(
 """A first-person intention, an ultimatum or a step already taken: "I'll", "otherwise",
 "if this is not sorted", "I have contacted"."""
 
-_NOT_A_THREAT = re.compile(_spaces(
+_NOT_A_THREAT = re.compile(spaces(
     r"\b(?:not (?:going|planning|trying|threatening|looking|wanting|intending|about)|no (?:intention|plans?|desire"
     r"|wish|need) (?:to|of)|won't(?! hesitate)|will not(?! hesitate)|wouldn't|would never|never (?:want|would|will"
     r"|intended)|(?:don't|do not|dont) (?:want|need|plan|intend) to(?! have to)|not a threat|isn't a threat)\b"
@@ -399,34 +256,34 @@ _NOT_A_THREAT = re.compile(_spaces(
 _BUT = re.compile(r"\b(?:but|however|though|yet)\b")
 _SUBCLAUSE = re.compile(r"[,:(]|\b(?:and|but|if|so|because|then|or|otherwise|unless)\b")
 
-_SUE_INTENT = re.compile(_spaces(
+_SUE_INTENT = re.compile(spaces(
     r"\b(?:i|we|i'll|we'll|i'd|we'd|ill|im|i'm|we're)\b[^,;:]{0,40}?"
     r"(?:\b(?:will|'ll|ll|shall|would|'d|gonna|wanna|can|could|may|might|must|should|not hesitate to|definitely"
     r"|absolutely|happily|gladly|seriously|then|also|just)|\b(?:going|want|wants|plan|planning|intend|intending"
     r"|decided|prepared|ready|forced|have|has|had|need|needs|but|threaten(?:ing)?|able|right|entitled|willing"
     r"|likely|about|start|begin|hesitate|choice but) to)\s+$"
 ))
-_SUING_INTENT = re.compile(_spaces(
+_SUING_INTENT = re.compile(spaces(
     r"\b(?:i|we|i'm|im|we're)\b[^,;:]{0,40}?\b(?:am|'m|are|'re|be|considering|consider|about|of|into|start"
     r"|begin|recommend|threatening)\s+$"
 ))
-_SUE_OBJECT = re.compile(_spaces(
+_SUE_OBJECT = re.compile(spaces(
     r"\s+(?:you|u|ya|y'all|yall|your|you guys|the company|this company|the (?:business|shop|store|firm)"
     r"|this (?:business|shop|store|firm))\b"
 ))
 _SUE_NOT_AIMED = re.compile(r"(?:'s|\s+(?:my|me|myself|him|her|his|mine)\b)")
 
-_COURT_PHRASE = re.compile(_spaces(
+_COURT_PHRASE = re.compile(spaces(
     r"\b(?:take|taking|took|bring|bringing|drag|dragging|haul|hauling|see|seeing|go|going|went|end up|settle"
     r" (?:this|it)|sort (?:this|it) out|claim|claims|file|filing) (?:(?:you|u|ya|you guys|them|this|it|the matter"
     r"|this matter|the company|your (?:company|business|firm)|the (?:whole )?thing) )?(?:all the way )?"
     r"(?:to|in|through|at) (?:the )?(?:small claims |county |district |civil |magistrates'? |local )?$"
     r"|\b(?:through|in|to|at) (?:the )?(?:small claims|county|district|civil|magistrates'?) $"
 ))
-_COURT_OBJECT = re.compile(_spaces(r"\b(?:you|u|ya|you guys|your (?:company|business|firm)|the company) (?:to|in) "))
+_COURT_OBJECT = re.compile(spaces(r"\b(?:you|u|ya|you guys|your (?:company|business|firm)|the company) (?:to|in) "))
 
 _DETERMINER = r" (?:a|an|my|our|the) (?:(?:own|family|personal|company|consumer|employment|local|specialist|legal) )?$"
-_LAWYER_VERB = re.compile(_spaces(
+_LAWYER_VERB = re.compile(spaces(
     r"\b(?:contact|contacted|contacting|consult|consulted|consulting|instruct|instructed|instructing|hire|hired"
     r"|hiring|retain|retained|retaining|engage|engaged|engaging|involve|involving|involved|get|getting|got|call"
     r"|calling|called|see|seeing|seek|seeking|sought|lawyer up)" + _DETERMINER
@@ -437,16 +294,16 @@ _LAWYER_VERB = re.compile(_spaces(
     r"(?: (?:on|over|along))?(?: [^.!?]{0,40}? and)? (?:to|with)" + _DETERMINER
     + r"|\b(?:keep|keeping|kept|save|saving|saved|screenshot\w*)\b[^.!?]{0,30}? for" + _DETERMINER
 ))
-_LAWYER_ACTS = re.compile(_spaces(
+_LAWYER_ACTS = re.compile(spaces(
     r"s? (?:will|'ll|shall|is going to|are going to|is about to|would) (?:be )?(?:in touch|contact|contacting"
     r"|write|writing|hear|deal|dealing|send|sending|take|taking|pursue|pursuing|follow|following|handle|handling"
     r"|look|looking|call|calling|reach|reaching|file|filing)\b"
 ))
-_LAWYER_CORRESPONDENCE = re.compile(_spaces(
+_LAWYER_CORRESPONDENCE = re.compile(spaces(
     r"\b(?:hear|hearing|heard) from (?:my|our) $|\bcorrespondence to (?:our|my) $"
     r"|\b(?:letter|call|email|letters) (?:you get |you receive )?will be from (?:my|our) $"
 ))
-_LAWYER_NOT_A_THREAT = re.compile(_spaces(
+_LAWYER_NOT_A_THREAT = re.compile(spaces(
     r"power of attorney|attorneys? at law|attorney[- ]client|district attorney|\bestate\b|probate|executor|notar"
     r"|conveyanc|i(?:'m| am) a (?:lawyer|solicitor|attorney)|as a (?:lawyer|solicitor|attorney)|law firm"
     r"|regulation authority|who is a|\bmy (?:son|daughter|wife|husband|brother|sister|friend)\b[^.]{0,20}\bis a"
@@ -465,7 +322,7 @@ _REGULATOR_NOT_A_THREAT = re.compile(
     r"\b(?:regulated by|fined by|approved by|registered with|member of|regulation authority|authori[sz]ed by)\b"
 )
 
-_CHARGEBACK_ACTION = re.compile(_spaces(
+_CHARGEBACK_ACTION = re.compile(spaces(
     r"\b(?:file|filing|filed|raise|raising|raised|open|opening|opened|do|doing|did|initiate|initiating|initiated"
     r"|start|starting|started|request|requesting|requested|issue|issuing|put in|putting in|submit|submitting"
     r"|lodge|lodging|approve|go for|going for|process|make|making|claim|pursue|apply for|zgłaszam|faço|hago"
@@ -481,14 +338,14 @@ _CHARGEBACK_NOT_A_THREAT = re.compile(
     r"|outcome|in my favour|in my favor)\b"
 )
 
-_BANK_DISPUTE_AFTER = re.compile(_spaces(
+_BANK_DISPUTE_AFTER = re.compile(spaces(
     r"s? (?:(?:it|this|that|them|both|everything|every charge|the lot|the (?:charges?|payments?|transactions?"
     r"|debits?|amounts?|fees?|second charge)) )?(?:with|through|via) (?:(?:my|the|our) )?(?:bank|card|credit card"
     r"|card (?:issuer|company|provider)|visa|mastercard|amex|american express|paypal|bank's|credit card company"
     r"|barclaycard)\b"
 ))
 _BANK_DISPUTE_BEFORE = re.compile(r"\b(?:bank|card|paypal|visa|amex|mastercard)\s+$")
-_BANK_ACTION = re.compile(_spaces(
+_BANK_ACTION = re.compile(spaces(
     r"\b(?:contact|contacting|contacted|call|calling|called|phone|phoned|phoning|ring|ringing|rang|go|goes|going"
     r"|speak|speaking|talk|talking|tell|telling|told|report|reporting|reported|take|taking|raise|raising|block"
     r"|blocking|blocked|stop|stopping|dispute|disputing|ask|asking|send|sending|forward|forwarding)\b"
@@ -972,18 +829,18 @@ _NOT_AFTER = re.compile(r"(?:[,;(\-\u2013\u2014]|\b(?:but|and|just|pause\w*|free
 cancel"); "why can I not cancel?" is no negation."""
 
 _ASKED = {
-    "cancellation": re.compile(_spaces(
+    "cancellation": re.compile(spaces(
         r"\b(?:please|pls|kindly|can you|could you|would you|want to|wish to|like to|need to|have to"
         r"|go ahead and|just|and|i want|i'd like|would like) (?:to )?(?:cancel|close|terminate)\b"
         r"|\bcancel (?:my|our|the|it|this|that|them|both|all|everything)\b|\bcancellation (?:request|of my|please)\b"
         r"|\bclose my (?:account|membership)\b"
     )),
-    "refund": re.compile(_spaces(
+    "refund": re.compile(spaces(
         r"\brefund (?:me|my|the|it|this|that|us|all|both|in full)\b|\b(?:want|need|like|request|requesting|expect"
         r"|asking for|ask for|get|issue|process) (?:a |my |the |full |partial |an? )?refund\b"
         r"|\b(?:want|need|like) (?:my|the|our) money back\b|\breimburse (?:me|us)\b"
     )),
-    "fee_dispute": re.compile(_spaces(
+    "fee_dispute": re.compile(spaces(
         r"\b(?:i dispute|i'm disputing|i am disputing|remove (?:the|this|that|it)|removed|reverse\w*|refund\w*"
         r"|didn't agree|did not agree|never agreed|not paying|won't pay|overcharg\w*|charged (?:me )?twice"
         r"|wrongly charged|shouldn't have been charged)\b"

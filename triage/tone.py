@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from triage.alternation import word_start
 from triage.features import FeatureRows, Features
 from triage.heads import LinearHeads
 from triage.lexicon import sentiment
@@ -26,38 +27,39 @@ MAX_TONE_CHARS = 600
 
 # Matched against lower-cased text without re.IGNORECASE, and only from the start of a
 # word ("\\b" before the alternation): each is twice as fast that way, and "sue" no longer
-# matches inside "issue", nor "lying" inside "replying".
+# matches inside "issue", nor "lying" inside "replying". Compiled by word_start, which
+# finds the same matches in half the time again.
 _CUE_PATTERNS: dict[str, str] = {
     "waiting": (
-        r"still (waiting|haven'?t|have not|no)|no (response|reply|answer|one (has )?(got|gotten|replied))|nobody"
-        r"|never (heard|got|received)|(third|3rd|fourth|4th|fifth|second|2nd) (time|email|e-mail|message|request|attempt)"
-        r"|(weeks?|months?) (now|later|ago|and)|ignor(ed|ing)|keep (asking|writing|emailing)|again and again"
-        r"|how many (times|more)|(yet|once) again|for the last time|radio silence|hello\?{2,}|anyone\?"
+        r"still (?:waiting|haven'?t|have not|no)|no (?:response|reply|answer|one (?:has )?(?:got|gotten|replied))|nobody"
+        r"|never (?:heard|got|received)|(?:third|3rd|fourth|4th|fifth|second|2nd) (?:time|email|e-mail|message|request|attempt)"
+        r"|(?:weeks?|months?) (?:now|later|ago|and)|ignor(?:ed|ing)|keep (?:asking|writing|emailing)|again and again"
+        r"|how many (?:times|more)|(?:yet|once) again|for the last time|radio silence|hello\?{2,}|anyone\?"
     ),
     "anger": (
         r"ridiculous|unacceptable|outrageous|disgust|appall|scam|fraud|rip[- ]?off|theft|steal|stole|joke"
-        r"|fed up|sick (and tired|of)|pathetic|worst|never again|incompeten|useless|shameful|shocking|furious"
+        r"|fed up|sick (?:and tired|of)|pathetic|worst|never again|incompeten|useless|shameful|shocking|furious"
         r"|livid|angry|absurd|insane|terrible|horrible|awful|a disgrace|beyond frustrat|so frustrat|frustrat"
         r"|wtf|bs\b|bullshit|crap|damn|hell\b|unbelievable|lying|liars?|dishonest|criminal"
         r"|inaceptable|vergonzoso|estafa|unverschämt|inakzeptabel|frechheit|betrug|scandale|inadmissible"
         r"|honteux|arnaque|vergogna|truffa|inaccettabile|oplichting|schandalig|absurdo|golpe"
     ),
     "threat": (
-        r"charge ?back|dispute (it |this |the charge )?with my (bank|card)|(call|contact)(ing)? my bank|lawyer|attorney"
+        r"charge ?back|dispute (?:it |this |the charge )?with my (?:bank|card)|(?:call|contact)(?:ing)? my bank|lawyer|attorney"
         r"|solicitor|legal action|sue\b|suing|small claims|court|better business bureau|\bbbb\b|trading standards"
-        r"|ombudsman|regulator|consumer (protection|rights|affairs)|ftc\b|cfpb|attorney general|report (you|this)"
-        r"|(bad|negative|1[- ]star|one[- ]star) review|trustpilot|yelp|social media|twitter|tell everyone|go public"
-        r"|cancel (my|the) card|block (the|your) (payment|charges)"
+        r"|ombudsman|regulator|consumer (?:protection|rights|affairs)|ftc\b|cfpb|attorney general|report (?:you|this)"
+        r"|(?:bad|negative|1[- ]star|one[- ]star) review|trustpilot|yelp|social media|twitter|tell everyone|go public"
+        r"|cancel (?:my|the) card|block (?:the|your) (?:payment|charges)"
     ),
     "polite": (
         r"\bplease\b|thank|appreciate|kind regards|best regards|many thanks|grateful|no rush|no worries|when you get a chance"
-        r"|hope you('| a)re well|sorry to bother|if possible|would you mind|cheers"
+        r"|hope you(?:'| a)re well|sorry to bother|if possible|would you mind|cheers"
         r"|bitte|danke|mit freundlichen|por favor|gracias|saludos|atentamente|cordialement|merci|remerci|s'il vous pla[iî]t"
         r"|veuillez|grazie|per favore|cordiali saluti|obrigad|atenciosamente|bedankt|alstublieft|vriendelijke groet"
     ),
-    "urgent": r"(asap|immediately|right now|urgent(ly)?|at once|today|within 24 hours|demand)\b",
+    "urgent": r"(?:asap|immediately|right now|urgent(?:ly)?|at once|today|within 24 hours|demand)\b",
 }
-_CUES = {name: re.compile(r"\b(?:" + pattern + ")") for name, pattern in _CUE_PATTERNS.items()}
+_CUES = {name: word_start(pattern) for name, pattern in _CUE_PATTERNS.items()}
 FEATURES = ("neg", "pos", "compound", *(f"cue_{name}" for name in _CUES), "shouting", "exclaim", "question_burst", "length")
 
 
