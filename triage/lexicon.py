@@ -53,27 +53,25 @@ def _emoji_descriptions() -> dict[int, str]:
     return {ord(emoji): f" {description} " for emoji, description in _vader().emojis.items() if len(emoji) == 1}
 
 
-def _token(word: str) -> str:
-    stripped = word.strip(_PUNCTUATION)
-    return word if len(stripped) <= 2 else stripped  # short leftovers were emoticons
-
-
 def sentiment(text: str) -> Sentiment:
     """Score ``text`` with VADER's lexicon and rules in one pass over its words."""
     rated = lexicon()
     if not text.isascii():
         text = text.translate(_emoji_descriptions())
-    words = [_token(w) for w in text.split()]
+    # A word stripped of punctuation, unless that leaves two characters or fewer (emoticons).
+    words = [word if len(stripped := word.strip(_PUNCTUATION)) <= 2 else stripped for word in text.split()]
     lower = [w.lower() for w in words]
+    # Most words are in no list: only the rated ones are scored (the rest count as neutral).
+    scored = [i for i, word in enumerate(lower) if word in rated and word not in _BOOSTERS]
+    if not scored:
+        return _scores([], len(lower), text)
     capitals = sum(1 for w in words if w.isupper())
     shouting_some = 0 < capitals < len(words)
     but_at = lower.index("but") if "but" in lower else -1
     valences: list[float] = []
-    for i, word in enumerate(lower):
-        valence = rated.get(word)
-        if valence is None or word in _BOOSTERS:
-            valences.append(0.0)
-            continue
+    for i in scored:
+        word = lower[i]
+        valence = rated[word]
         if word == "no" and i + 1 < len(lower) and lower[i + 1] in rated:
             valence = 0.0
         if (i > 0 and lower[i - 1] == "no") or (i > 1 and lower[i - 2] == "no"):
@@ -99,11 +97,13 @@ def sentiment(text: str) -> Sentiment:
         if but_at >= 0:
             valence *= 0.5 if i < but_at else 1.5 if i > but_at else 1.0
         valences.append(valence)
-    return _scores(valences, text)
+    return _scores(valences, len(lower), text)
 
 
-def _scores(valences: list[float], text: str) -> Sentiment:
-    if not valences:
+def _scores(valences: list[float], words: int, text: str) -> Sentiment:
+    """VADER's scores from the valences of the scored words among ``words`` (the others
+    are neutral)."""
+    if not words:
         return Sentiment(0.0, 0.0, 0.0, 0.0)
     emphasis = min(text.count("!"), 4) * 0.292
     questions = text.count("?")
@@ -115,7 +115,7 @@ def _scores(valences: list[float], text: str) -> Sentiment:
     compound = max(-1.0, min(1.0, total / math.sqrt(total * total + 15)))
     positive = sum(v + 1 for v in valences if v > 0)
     negative = sum(v - 1 for v in valences if v < 0)
-    neutral = sum(1 for v in valences if v == 0)
+    neutral = words - len(valences) + sum(1 for v in valences if v == 0)
     if positive > -negative:
         positive += emphasis
     elif positive < -negative:
