@@ -29,13 +29,12 @@ import logging
 import re
 from datetime import datetime, timedelta, timezone
 from email.message import Message as EmailMessage
-from email.parser import BytesParser
-from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
 from triage import boundaries
 from triage.automated import automated_reason
 from triage.errors import MessageParseError
+from triage.headblock import HeaderBlockParser
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text
 from triage.message import Message, RawMail
@@ -109,7 +108,7 @@ class _IndexedMessage(EmailMessage):
         super().replace_header(_name, _value)
 
 
-_PARSER = BytesParser(_class=_IndexedMessage, policy=compat32)
+_PARSER = HeaderBlockParser(_IndexedMessage)
 boundaries.install()
 
 
