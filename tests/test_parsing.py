@@ -79,7 +79,7 @@ def test_a_huge_attachment_is_cut_before_parsing(monkeypatch):
     seen = []
     real = parsing._PARSER.parsebytes
     monkeypatch.setattr(parsing, "_PARSER", type("Spy", (), {
-        "parsebytes": staticmethod(lambda data: seen.append(len(data)) or real(data))}))
+        "parsebytes": staticmethod(lambda data, end=None: seen.append(len(data)) or real(data, end))}))
     attachment = base64.encodebytes(b"\x89PNG" * 2_000_000)  # ~10.8 MB encoded
     data = (b"From: a@b.example\nSubject: invoice\nDate: Mon, 2 Mar 2026 10:00:00 +0000\nMessage-ID: <big@b>\n"
             b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\n"

@@ -37,18 +37,19 @@ class HeaderBlockParser:
         self._whole = BytesParser(_class=message_class, policy=compat32)
         self._body = Parser(_class=message_class, policy=compat32)
 
-    def parsebytes(self, raw: bytes) -> Message:
-        """The message tree of ``raw``."""
-        message = self._split(raw)
+    def parsebytes(self, raw: bytes, end: int | None = None) -> Message:
+        """The message tree of ``raw``; ``end`` is :func:`header_end` of it, if known."""
+        message = self._split(raw, header_end(raw) if end is None else end)
         return message if message is not None else self._whole.parsebytes(raw)
 
-    def _split(self, raw: bytes) -> Message | None:
+    def _split(self, raw: bytes, end: int) -> Message | None:
         """The tree, or None when the header block is not plainly formed."""
-        crlf, lf = raw.find(b"\r\n\r\n"), raw.find(b"\n\n")
-        if crlf > 0 and (lf < 0 or crlf < lf):
-            end, newline = crlf, "\r\n"
-        elif lf > 0:
-            end, newline = lf, "\n"
+        if end <= 0:
+            return None
+        if raw.startswith(b"\r\n\r\n", end):
+            newline = "\r\n"
+        elif raw.startswith(b"\n\n", end):
+            newline = "\n"
         else:
             return None
         head = raw[:end].decode("ascii", "surrogateescape")
@@ -108,3 +109,11 @@ def _first_fields(fields: list[tuple[str, str]], names: tuple[str, ...]) -> list
         if key in names and key not in found:
             found[key] = (name, value)
     return list(found.values())
+
+
+def header_end(raw: bytes) -> int:
+    """Where the header block ends (the blank line), or the length when there is none."""
+    crlf = raw.find(b"\r\n\r\n")
+    end = crlf if crlf >= 0 else len(raw)
+    lf = raw.find(b"\n\n", 0, end)  # only before it: a CRLF message has none, and the body is long
+    return lf if lf >= 0 else end

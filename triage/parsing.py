@@ -34,7 +34,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from triage import boundaries
 from triage.automated import automated_reason
 from triage.errors import MessageParseError
-from triage.headblock import HeaderBlockParser
+from triage.headblock import HeaderBlockParser, header_end
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text
 from triage.message import Message, RawMail
@@ -129,10 +129,13 @@ def parse_message(mail: RawMail) -> Message:
         log.info("%s: %d bytes; parsing the first %d", name, len(raw), MAX_PARSE_BYTES)
         raw = raw[:MAX_PARSE_BYTES]
         notes.append(f"over {MAX_PARSE_BYTES // 1_000_000} MB: read the first {MAX_PARSE_BYTES // 1_000_000} MB")
-    raw = _cap_header_block(raw, notes)
+    end = header_end(raw)
+    if end > MAX_HEADER_BYTES:
+        raw = _cap_header_block(raw, end, notes)
+        end = header_end(raw)
     parts: list[tuple[str, str]] = []
     try:
-        parsed = _PARSER.parsebytes(raw)
+        parsed = _PARSER.parsebytes(raw, end)
         headers, body = _Headers.of(parsed), _body_text(parsed, notes, parts)
     except Exception as exc:  # the parser is lenient; this is the last line of defence
         log.info("%s: the email parser failed (%s: %s); reading the raw text", name, type(exc).__name__, exc)
@@ -230,12 +233,10 @@ def _unescape(value) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _cap_header_block(raw: bytes, notes: list[str]) -> bytes:
-    """A header block over :data:`MAX_HEADER_BYTES` keeps its fields up to that size and,
-    beyond it, only the fields triage reads; each field at most :data:`MAX_FIELD_BYTES`."""
-    end = _header_end(raw)
-    if end <= MAX_HEADER_BYTES:
-        return raw
+def _cap_header_block(raw: bytes, end: int, notes: list[str]) -> bytes:
+    """A header block (ending at ``end``) over :data:`MAX_HEADER_BYTES` keeps its fields up
+    to that size and, beyond it, only the fields triage reads; each field at most
+    :data:`MAX_FIELD_BYTES`."""
     kept: list[bytes] = []
     total = field = 0
     keep = False
@@ -251,12 +252,6 @@ def _cap_header_block(raw: bytes, notes: list[str]) -> bytes:
             total += len(line)
     notes.append(f"headers over {MAX_HEADER_BYTES // 1000} KB: read the ones triage uses")
     return b"\n".join(kept) + raw[end:]
-
-
-def _header_end(raw: bytes) -> int:
-    """Where the header block ends (the blank line), or the length when there is none."""
-    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
-    return min(ends) if ends else len(raw)
 
 
 def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, str]]) -> str:
@@ -335,7 +330,7 @@ def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS) -> str:
 def _scan_raw(raw: bytes) -> tuple[_Headers, str]:
     """Headers and text of a message the email parser could not take: header lines up
     to the first blank line, the rest as text (tags dropped when it looks like HTML)."""
-    end = _header_end(raw)
+    end = header_end(raw)
     head, body = raw[:end], raw[end:].lstrip(b"\r\n")
     pairs: list[tuple[str, str]] = []
     for line in re.split(rb"\r?\n(?![ \t])", head):
