@@ -155,11 +155,6 @@ class Registry:
 
         return load
 
-    def load_active(self) -> tuple[CategoryModel, dict] | None:
-        """The active model and its card, or None when runs use the shipped model."""
-        name = self.active_name()
-        return None if name is None else self.load(name)
-
     def add(self, model: CategoryModel, card: dict, *, activate: bool) -> Entry:
         """Save a new model under a fresh timestamped name and record its digest; make it
         active if asked."""
