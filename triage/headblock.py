@@ -26,6 +26,9 @@ from email.policy import compat32
 
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 """A field name as the parser takes one: printable ASCII without a colon (RFC 5322 2.2)."""
+_CRLF_FIELDS = re.compile(r"\r\n(?![ \t])")
+_LF_FIELDS = re.compile(r"\n(?![ \t])")
+"""Where a field ends: a line end not followed by the white space of a continuation."""
 
 
 class HeaderBlockParser:
@@ -59,7 +62,7 @@ class HeaderBlockParser:
                 return None
         elif "\r" in head:
             return None
-        fields = _fields(head.split(newline), newline)
+        fields = _fields(head, newline)
         if fields is None:
             return None
         message = self.message_class(policy=compat32)
@@ -79,25 +82,18 @@ class HeaderBlockParser:
         return message
 
 
-def _fields(lines: list[str], newline: str) -> list[tuple[str, str]] | None:
-    """(name, value) of each field, as ``compat32.header_source_parse`` makes them; None
-    when a line is neither a field nor the continuation of one."""
+def _fields(head: str, newline: str) -> list[tuple[str, str]] | None:
+    """(name, value) of each field of the block, as ``compat32.header_source_parse``
+    makes them (a continuation line keeps the line end before it); None when a line is
+    neither a field nor the continuation of one."""
+    if head[:1] in (" ", "\t"):
+        return None
     fields: list[tuple[str, str]] = []
-    name = value = None
-    for line in lines:
-        if line[:1] in (" ", "\t"):
-            if name is None:
-                return None
-            value += newline + line
-            continue
-        if name is not None:
-            fields.append((name, value.rstrip("\r\n")))
-        colon = line.find(":")
-        if colon <= 0 or _FIELD_NAME.fullmatch(line, 0, colon) is None:
+    for field in (_CRLF_FIELDS if newline == "\r\n" else _LF_FIELDS).split(head):
+        colon = field.find(":")
+        if colon <= 0 or _FIELD_NAME.fullmatch(field, 0, colon) is None:
             return None
-        name, value = line[:colon], line[colon + 1:].lstrip(" \t")
-    if name is not None:
-        fields.append((name, value.rstrip("\r\n")))
+        fields.append((field[:colon], field[colon + 1:].lstrip(" \t").rstrip("\r\n")))
     return fields
 
 

@@ -109,6 +109,17 @@ class _IndexedMessage(EmailMessage):
         self._index = None
         super().replace_header(_name, _value)
 
+    _content_type: tuple[tuple[str, str] | None, str, str] | None = None
+
+    def get_content_type(self) -> str:
+        """The stdlib's answer, kept until the Content-Type field or the default type
+        changes: the parser and triage ask it about ten times a message."""
+        field, default = self._first("content-type"), self._default_type
+        known = self._content_type
+        if known is None or known[0] is not field or known[1] != default:
+            known = self._content_type = (field, default, super().get_content_type())
+        return known[2]
+
 
 _PARSER = HeaderBlockParser(_IndexedMessage)
 boundaries.install()
