@@ -4,17 +4,17 @@ splitting strings.
 Real mail's header blocks are long — Received chains, DKIM and ARC signatures: 180
 lines a message on the benchmark's mail — and ``email.feedparser`` reads them a line at
 a time through several layers of Python: about half of parsing a message, and the
-largest single cost of triage's per-message work. :func:`parse` reads a block that is
-plainly formed (one kind of line end, every line a field or a continuation of one) with
-``str.split``, and gives the parser only what it must still read: a multipart body, under
-the two fields the parser consults for it (Content-Type, for the boundary and a digest's
-parts, and Content-Transfer-Encoding, which a multipart must not have). Anything irregular in the
-block — a bare CR or LF, a line that is no field, an mbox ``From`` line, a first line
-that continues nothing, an attached message (``message/*``) — and the parser reads the
-message whole, as before. Either way the result is the tree the parser alone makes:
-same fields in the same order, same payloads, preamble, epilogue and defects
-(tests/test_headblock.py compares them on every message of the repository and on
-generated mail).
+largest single cost of triage's per-message work. :class:`HeaderBlockParser` splits a
+block that is plainly formed (one kind of line end, every line a field or a continuation
+of one) where its fields end, and gives the parser only what it must still read: a
+multipart body, under the two fields the parser consults for it (Content-Type, for the
+boundary and a digest's parts, and Content-Transfer-Encoding, which a multipart must not
+have). Anything irregular in the block — a bare CR or LF, a line that is no field, an
+mbox ``From`` line, a first line that continues nothing, an attached message
+(``message/*``) — and the parser reads the message whole, as before. Either way the
+result is the tree the parser alone makes: same fields in the same order, same payloads,
+preamble, epilogue and defects (tests/test_headblock.py compares them on the
+repository's mail, in both line ends, and on hostile mutants of it).
 """
 
 from __future__ import annotations
