@@ -46,36 +46,10 @@ def spaces(pattern: str) -> str:
     return "".join(out)
 
 
-def top_level(pattern: str) -> list[str]:
-    """The pattern's top-level alternatives (split on ``|`` outside groups and classes)."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    in_class = escaped = False
-    for char in pattern:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _group_end(pattern: str) -> int:
-    """Where the group that opens the pattern closes (the index after its ``)``)."""
+def _structure(pattern: str):
+    """(index, character, groups open after it) of each character of ``pattern`` outside
+    escapes and character classes: the one scan :func:`top_level` and
+    :func:`_group_end` read."""
     depth = 0
     in_class = escaped = False
     for index, char in enumerate(pattern):
@@ -87,12 +61,22 @@ def _group_end(pattern: str) -> int:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index + 1
+        else:
+            depth += (char == "(") - (char == ")")
+            yield index, char, depth
+
+
+def top_level(pattern: str) -> list[str]:
+    """The pattern's top-level alternatives (split on ``|`` outside groups and classes)."""
+    cuts = [index for index, char, depth in _structure(pattern) if char == "|" and depth == 0]
+    return [pattern[start + 1:end] for start, end in zip([-1, *cuts], [*cuts, len(pattern)])]
+
+
+def _group_end(pattern: str) -> int:
+    """Where the group that opens the pattern closes (the index after its ``)``)."""
+    for index, char, depth in _structure(pattern):
+        if char == ")" and depth == 0:
+            return index + 1
     raise ValueError(f"unbalanced pattern: {pattern!r}")
 
 
