@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from triage.errors import ModelError
+
+if TYPE_CHECKING:
+    from triage.model import CategoryModel
 
 SUFFIX = ".npz"
 LEGACY_SUFFIX = ".joblib"
@@ -62,3 +67,14 @@ def check_model_file(path: str | Path) -> Path:
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
     return path
+
+
+def model_loader(path: Path, expected_sha256: str | None = None) -> Callable[[], tuple[CategoryModel, dict]]:
+    """:func:`triage.model.load_model` of ``path`` for later: triage.model, and numpy
+    with it, are imported only when the model is read."""
+    def load() -> tuple[CategoryModel, dict]:
+        from triage.model import load_model
+
+        return load_model(path, expected_sha256)
+
+    return load

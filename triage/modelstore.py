@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.modelfile import check_model_file
+from triage.modelfile import check_model_file, model_loader
 from triage.shipped_model import SHA256 as SHIPPED_SHA256
 
 if TYPE_CHECKING:  # the model brings numpy: imported where a model is loaded
@@ -38,9 +38,7 @@ HOLDOUT_DIR = bundled("data", "holdout")
 
 def load_shipped() -> tuple[CategoryModel, dict]:
     """The shipped model, checked against the digest compiled into the package."""
-    from triage.model import load_model
-
-    return load_model(DEFAULT_MODEL, SHIPPED_SHA256)
+    return model_loader(DEFAULT_MODEL, SHIPPED_SHA256)()
 
 
 def is_model_name(value: str) -> bool:
@@ -74,14 +72,7 @@ def choose_model(path: str | Path | None, registry=None) -> Callable[[], tuple[C
 
         return load_shipped if str(path) == SHIPPED else registry.loader(str(path))
     if path:
-        named = check_model_file(path)
-
-        def load_named() -> tuple[CategoryModel, dict]:
-            from triage.model import load_model
-
-            return load_model(named)
-
-        return load_named
+        return model_loader(check_model_file(path))
     if registry is not None:
         active = registry.active_name()
         if active is not None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.errors import ModelError
-from triage.modelfile import LEGACY_SUFFIX, card_path, legacy_error, model_path, read_card
+from triage.modelfile import LEGACY_SUFFIX, card_path, legacy_error, model_loader, model_path, read_card
 
 if TYPE_CHECKING:  # the model brings numpy; a run that finds no new mail never loads one
     from triage.model import CategoryModel
@@ -147,13 +147,7 @@ class Registry:
         if digest is None:
             raise ModelError(f"{path}: this state's registry ({self.state_path}) never saved a model called {name}, "
                              "so there is no digest to check it against; refusing to read it")
-
-        def load() -> tuple[CategoryModel, dict]:
-            from triage.model import load_model
-
-            return load_model(path, digest)
-
-        return load
+        return model_loader(path, digest)
 
     def add(self, model: CategoryModel, card: dict, *, activate: bool) -> Entry:
         """Save a new model under a fresh timestamped name and record its digest; make it
