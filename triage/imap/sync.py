@@ -12,9 +12,10 @@ Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
   a folder recreated or migrated without its keywords), and of the first-run window only
   mail whose Message-ID is unknown is decided, so nothing is labelled or printed twice.
 
-Each batch is fetched, decided, labelled, shown, and only then remembered (cursor and
-decisions in one commit): a crash at any point repeats the batch, whose labelling is
-idempotent, and loses nothing. A dry run labels nothing and commits nothing.
+Each batch is fetched and decided; the labels of about a thousand decided messages are
+stored at once (:class:`LabelGroup`), shown, and only then remembered (cursor and
+decisions in one commit): a crash at any point repeats what was not remembered, whose
+labelling is idempotent, and loses nothing. A dry run labels nothing and commits nothing.
 """
 
 from __future__ import annotations
@@ -245,15 +246,19 @@ def sync_folder(
     top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
     work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes)
     del uids  # the queue holds them now
+    group = LabelGroup(labeler, engine, state, work, dry_run=dry_run, emit=emit)
     stopped = False
     try:
         for batch in engine.ahead(work.batches()):
             work.done(batch)
-            _triage_batch(batch, labeler, engine, state, work, dry_run=dry_run, emit=emit)
+            group.add(_decide_batch(batch, labeler, engine, work, emit))
+            if group.full():
+                group.store()
             progress.advance(len(batch))
             if stop():
                 stopped = True
                 break
+        group.store()
     finally:
         progress.finish()
     if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
@@ -288,7 +293,7 @@ class WorkQueue:
     """The UIDs a pass works through, in batches, new mail first: when a pass has more than
     one batch to do (a first run, a long outage), each batch, once decided, looks for mail
     that arrived meanwhile (:meth:`fresh`, one UID SEARCH) and that mail is decided and
-    labelled before the batch's own labels are stored (:func:`_triage_batch`), so a
+    labelled before the batch's own labels are stored (:func:`_decide_batch`), so a
     customer writing during a 50,000-message first run waits for the deciding of one
     batch, not for the backlog, nor for the server to store a batch's labels. While mail
     keeps arriving (until :data:`ARRIVING_SECONDS` after the last), the backlog goes in
@@ -364,28 +369,73 @@ class WorkQueue:
         return min(not_done) - 1 if not_done else self.finished
 
 
-def _triage_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *,
-                  dry_run: bool, emit: Callable[[list[Decision]], None]) -> None:
-    """Decide, label, show, then remember one batch, and the cursor (see :class:`WorkQueue`).
+LABEL_GROUP = 1000
+"""Decided messages whose labels are stored at once (see :class:`LabelGroup`) ..."""
+LABEL_GROUP_BATCHES = 2
+"""... or batches, whichever comes first: small batches stay quick to show."""
+
+
+def _decide_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, work: WorkQueue,
+                  emit: Callable[[list[Decision]], None]) -> list[Decision]:
+    """Decide one batch (recorded, uncommitted) and return its decisions.
 
     Mail that arrived while the batch was decided goes first: decided (in this process: a
-    few messages), labelled and shown before the batch's labels are stored, then
-    remembered with it in one commit."""
-    folder = labeler.mailbox.folder or ""
-    last_uid = max(mail.uid or 0 for mail in batch)
+    few messages), labelled and shown at once, before the batch's own labels are stored,
+    and remembered with them."""
     decisions = engine.decide(batch)
     for fresh in work.fresh():
         work.done(fresh)
         fresh_decisions = engine.decide(fresh)
         labeler.apply_many(label_changes(labeler, fresh_decisions))
         emit(fresh_decisions)
-    labeler.apply_many(label_changes(labeler, decisions))
-    emit(decisions)
-    engine.history.set_cursor(folder, state.uidvalidity, work.cursor())
-    if not dry_run:  # a dry run keeps one open transaction, so later batches see earlier ones
-        engine.commit()
-    log.debug("%s: read %d message(s) up to UID %d, triaged %d%s", folder, len(batch), last_uid, len(decisions),
-             "" if dry_run else ", labels stored")
+    return decisions
+
+
+class LabelGroup:
+    """Decided batches whose labels are not stored yet; :meth:`store` stores them, shows
+    them, then remembers them and the cursor (see :class:`WorkQueue`) in one commit.
+
+    Labels go in one STORE per set of labels (:func:`~triage.imap.labeler.merged_stores`),
+    and every command costs the server a look at the folder: on Dovecot's Maildir with
+    100,000 messages about 1.4 ms, where a message written costs 0.02 ms. A batch of 500
+    brings about 45 label sets, two batches 53 (measured on the generated mail), so
+    storing two batches at once spends 40 % fewer commands a message than storing each
+    batch. A crash repeats the group, whose labelling is idempotent; a stop (between
+    batches) stores it first."""
+
+    def __init__(self, labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *, dry_run: bool,
+                 emit: Callable[[list[Decision]], None]) -> None:
+        self.labeler, self.engine, self.state, self.work = labeler, engine, state, work
+        self.dry_run, self.emit = dry_run, emit
+        self.batches: list[list[Decision]] = []
+        self.size = 0
+        """Messages decided and not stored yet."""
+
+    def full(self) -> bool:
+        """Whether the group should be stored now (:data:`LABEL_GROUP`, :data:`LABEL_GROUP_BATCHES`)."""
+        return self.size >= LABEL_GROUP or len(self.batches) >= LABEL_GROUP_BATCHES
+
+    def add(self, decisions: list[Decision]) -> None:
+        """One more batch's decisions (recorded in history, uncommitted)."""
+        self.batches.append(decisions)
+        self.size += len(decisions)
+
+    def store(self) -> None:
+        """Store the labels of every batch added, show them batch by batch, then commit
+        them with the cursor (a dry run keeps one open transaction, so later batches see
+        earlier ones)."""
+        if not self.batches:
+            return
+        folder = self.labeler.mailbox.folder or ""
+        self.labeler.apply_many(label_changes(self.labeler, [d for batch in self.batches for d in batch]))
+        for decisions in self.batches:
+            self.emit(decisions)
+        self.engine.history.set_cursor(folder, self.state.uidvalidity, self.work.cursor())
+        if not self.dry_run:
+            self.engine.commit()
+        log.debug("%s: triaged %d message(s) in %d batch(es) up to UID %d%s", folder, self.size, len(self.batches),
+                  self.work.finished, "" if self.dry_run else ", labels stored")
+        self.batches, self.size = [], 0
 
 
 def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date,
