@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.helpers import eml, raw
 from tests.test_engine import CALM, TEAM, KeywordModel, customer, team
 from triage.engine import Engine, Settings
 from triage.history import History
@@ -72,15 +73,39 @@ def test_a_question_is_overdue_but_never_lifted_by_age(history):
 
 def test_only_conversations_where_something_happened_or_a_deadline_came_are_looked_at(history):
     decide(history, customer(1, "I want a refund", MON))
-    sweep(history, T0)
+    assert _flat(history.threads_to_sweep(T0)) == []  # its one message was labelled as a sweep would
     assert _flat(history.threads_to_sweep(T0 + timedelta(hours=23))) == []
-    assert _flat(history.threads_to_sweep(T0 + timedelta(hours=25))) == ["<c1@example.org>"]
+    assert _flat(history.threads_to_sweep(T0 + timedelta(hours=25))) == ["<c1@example.org>"]  # its target
     decide(history, customer(2, "cushions?", MON, subject="Cushions"))
-    assert _flat(history.threads_to_sweep(T0)) == ["<c2@example.org>"]
+    assert _flat(history.threads_to_sweep(T0)) == []
+    decide(history, customer(3, "still waiting for the cushions?", MON, subject="Re: Cushions",
+                             in_reply_to="<c2@example.org>"))
+    # c2 hands its labels on to c3; and Ana's third message without a reply ranks her
+    # claims to P1 higher, c1's too
+    assert _flat(history.threads_to_sweep(T0)) == ["<c1@example.org>", "<c2@example.org>"]
+
+
+def test_the_sweep_after_a_first_run_looks_only_at_what_a_batch_could_not_settle(history):
+    """A batch labels its conversations as the sweep would, so the sweep after a first run
+    looks again only at conversations with mail from an earlier batch, and at those the
+    P1 share moved — and finds exactly the changes a sweep of everything finds."""
+    def writes(n, sender, body, subject, **kw):
+        return raw(eml(sender=sender, subject=subject, body=body, date=MON, message_id=f"<c{n}@example.org>", **kw),
+                   key=f"c{n}")
+
+    decide(history, writes(1, "ana@example.org", "I want a refund", "Lamp"),
+           writes(2, "bo@example.org", "cushions?", "Cushions"))
+    decide(history, writes(3, "ana@example.org", "where is my refund??", "Re: Lamp", in_reply_to="<c1@example.org>"),
+           writes(4, "cy@example.org", "I want a refund", "Order 4"))
+    assert _flat(history.threads_to_sweep(T0)) == ["<c1@example.org>"]
+    [change] = sweep(history, T0)
+    assert change.uid == 1 and not change.add and P + "priority-2" in change.remove
+    assert sweep_changes(history, T0, Policy(), P, threads=_flat(history.threads_to_sweep(T0, every=True))) == []
 
 
 def test_conversations_to_sweep_come_in_chunks_and_marking_them_swept_meanwhile_skips_none(history):
     decide(history, *(customer(n, f"question number {n}?", MON, subject=f"Question {n}") for n in range(1, 6)))
+    history.db.execute("UPDATE threads SET dirty = 1")  # (as after mail in each)
     seen = []
     for chunk in history.threads_to_sweep(T0, size=2):
         assert len(chunk) <= 2

@@ -24,7 +24,7 @@ from triage.message import Message, RawMail
 from triage.parsing import content_hash, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
-from triage.waiting import conversations
+from triage.waiting import REPEATS_CLAIM, conversations
 
 if TYPE_CHECKING:  # the model brings numpy: see Engine.loading
     from triage.model import CategoryModel
@@ -291,7 +291,9 @@ class Engine:
         now, policy, prefix = self.now(), self.settings.sla, self.settings.label_prefix
         standings = conversations(self.history, dict.fromkeys(thread_id for _, thread_id, _, _ in decided), now, policy)
         decisions = []
+        labelled: dict[str, set[int]] = {}
         for message, thread_id, row, content in decided:
+            labelled.setdefault(thread_id, set()).add(row)
             standing = standings[thread_id]
             labels = category_labels(content.categories, prefix)
             flag = True
@@ -310,6 +312,14 @@ class Engine:
             decisions.append(Decision(message, thread_id, content.categories or [OTHER], content.scores,
                                       content.frustration, content.frustrated, content.repeat_count, waiting_hours,
                                       priority, reasons, labels, flag, overdue))
+        # A waiting conversation all of whose customer mail is in this batch now carries
+        # what the sweep would put on it: the sweep after a first run need not look again.
+        # Unless its customer has written often enough for their other conversations'
+        # claims to P1 to rank higher: those the sweep evaluates again.
+        self.history.mark_customers_dirty({c.customer for c in standings.values()
+                                           if c is not None and c.repeat_count >= REPEATS_CLAIM})
+        self.history.mark_labelled((thread_id, c.due, c.priority == 1) for thread_id, c in standings.items()
+                                   if c is not None and labelled[thread_id].issuperset(c.customer_rows))
         return decisions
 
     def _record_inbound(self, message: Message, reading: rules.Reading,

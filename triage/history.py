@@ -447,6 +447,18 @@ class History:
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
                         (iso(due) if due else None, thread_id))
 
+    def mark_customers_dirty(self, customers: Iterable[str]) -> None:
+        """Every conversation of ``customers`` is due for the sweep again. Uncommitted."""
+        self.db.executemany("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0",
+                            [(customer,) for customer in customers])
+
+    def mark_labelled(self, standings: Iterable[tuple[str, datetime | None, bool]]) -> None:
+        """Conversations (thread, due, P1) whose every customer message was just labelled
+        as the sweep would label it now: swept until ``due``, and labelled with P1 or
+        without (what :meth:`p1_changed` compares). Uncommitted."""
+        self.db.executemany("UPDATE threads SET dirty = 0, due = ?, p1 = ? WHERE thread_id = ?",
+                            [(iso(due) if due else None, int(p1), thread_id) for thread_id, due, p1 in standings])
+
     def p1_members(self, share: float, at_least: int = 2) -> frozenset[str]:
         """The conversations that are P1: of those claiming it, the strongest, at most
         ``share`` of the waiting conversations but ``at_least`` this many (a small queue

@@ -59,6 +59,9 @@ class Conversation:
     """Rows of the customer's messages in this wait, oldest first."""
     last_date: datetime | None = None
     """When the customer's latest waiting message was sent."""
+    customer_rows: tuple[int, ...] = ()
+    """Rows of every customer message in it that waits or waited for a reply (what the
+    sweep compares), oldest first."""
 
     def flag_due(self, now: datetime, backlog_days: float) -> bool:
         """Whether priority 1 here may also set ``\\Flagged``: always for a wait that
@@ -133,6 +136,10 @@ def within_share(conversation: Conversation, members: frozenset[str]) -> Convers
     return replace(conversation, priority=2, reasons=[*conversation.reasons, P1_SHARE_FULL])
 
 
+REPEATS_CLAIM = 3
+"""From this many messages without a reply a customer's P1 claims rank above the rest."""
+
+
 def claim(conversation: Conversation) -> str | None:
     """A P1 conversation's claim, sortable (stronger first): a threat, then a third
     message, then the rest (angry repeat senders, money disputes, long overdue waits);
@@ -140,7 +147,7 @@ def claim(conversation: Conversation) -> str | None:
     if conversation.priority != 1:
         return None
     tier = 3 if any(r.startswith("threatens") for r in conversation.reasons) else \
-        2 if conversation.repeat_count >= 3 else 1
+        2 if conversation.repeat_count >= REPEATS_CLAIM else 1
     return f"{tier}{10**11 - int(conversation.waiting_since.timestamp()):012d}"
 
 
@@ -204,6 +211,7 @@ def _evaluate(facts: ThreadFacts, repeats: dict[str, int], started: datetime | N
         due=since + timedelta(hours=standing.due_hours) if standing.due_hours is not None else None,
         waiting_rows=tuple(r["id"] for r in waiting),
         last_date=parse_iso(last["date"]),
+        customer_rows=tuple(r["id"] for r in rows),
     )
 
 
