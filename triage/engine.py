@@ -289,12 +289,16 @@ class Engine:
         wait, and its latest message the waiting labels; an answered message has its
         categories only; mail that asks nothing is priority 4. Labels are recorded."""
         now, policy, prefix = self.now(), self.settings.sla, self.settings.label_prefix
-        standings = conversations(self.history, dict.fromkeys(thread_id for _, thread_id, _, _ in decided), now, policy)
+        # Mail that asks nothing neither starts a wait nor changes one: only the
+        # conversations of this batch's asking mail are evaluated (a bounce or a feed
+        # joins a conversation of thousands, which each of its messages read again).
+        standings = conversations(self.history, dict.fromkeys(thread_id for _, thread_id, _, content in decided
+                                                              if not content.asks_nothing), now, policy)
         decisions = []
         labelled: dict[str, set[int]] = {}
         for message, thread_id, row, content in decided:
             labelled.setdefault(thread_id, set()).add(row)
-            standing = standings[thread_id]
+            standing = standings.get(thread_id)
             labels = category_labels(content.categories, prefix)
             flag = True
             if content.asks_nothing:
