@@ -280,6 +280,24 @@ def test_many_stores_in_one_go_are_pipelined_in_order_and_refusals_are_errors(do
                                   ("add", "flags", ("triage_refund",), (0,))])  # UID 0 is not a UID: BAD
 
 
+def test_labels_sent_now_are_answered_later_and_a_refusal_is_an_error_then(dovecot, mail_folder,
+                                                                           support_box) -> None:
+    """apply_later sends the STOREs and returns: other commands may follow before the
+    answers are read, and a refused STORE is an error when they are. A keyword the
+    folder was not yet seen to keep is stored (and checked) at once."""
+    first, second = (new_message(dovecot, support_box)[0] for _ in range(2))
+    labeler = make_labeler(support_box, LabelsConfig())
+    labeler.apply_later([LabelChange.of(first, ["triage/refund"])])
+    assert "triage_refund" in dovecot.flags(mail_folder, first)  # at once: checked before the answer was owed
+    answered = labeler.apply_later([LabelChange.of(second, ["triage/refund"])])
+    assert support_box.uids_since(0)[-1] == second  # a command after the STOREs, answered first
+    answered()
+    assert labeler.labels_of([second])[second] == {"triage/refund"}
+    refused = labeler.apply_later([LabelChange.of(0, ["triage/refund"])])  # UID 0 is not a UID: BAD
+    with pytest.raises(ImapError, match="refund"):
+        refused()
+
+
 def test_labels_outside_the_prefix_are_refused(support_box) -> None:
     labeler = make_labeler(support_box, LabelsConfig())
     with pytest.raises(ValueError, match="do not start with"):

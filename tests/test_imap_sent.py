@@ -217,12 +217,13 @@ def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_dec
         assert history.get_cursor(mail_folder)[1] == new
 
 
-def test_a_long_pass_stores_two_batches_labels_at_once_and_a_failure_repeats_only_those(
+def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leaves_the_next_pass_stores(
         dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
-    """Every STORE costs the server a look at the folder, so a long pass stores the labels
-    of two batches in one go (fewer label sets a message); rows still come batch by batch,
-    after their labels are stored, and only then is the pair remembered: when storing
-    fails, the next pass does exactly the pairs not remembered, and nothing twice."""
+    """A long pass remembers two batches at a time, then has their labels stored while it
+    decides the next batch; rows come batch by batch once their labels are stored. When
+    the server's answer never comes (the connection drops after the commit), the
+    remembered messages are kept as unstored: the next pass stores their labels and
+    prints their rows before anything else, and nothing is decided twice."""
     from triage.errors import ImapError
 
     with History(tmp_path / "state.db") as history:
@@ -231,33 +232,38 @@ def test_a_long_pass_stores_two_batches_labels_at_once_and_a_failure_repeats_onl
             story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0)
         uids = [story.uids[f"c{n}"] for n in range(11)]
         shown: list[list[int]] = []
-        stored: list[list[int]] = []
-        apply_many = story.labeler.apply_many
+        sent: list[list[int]] = []
+        apply_later = story.labeler.apply_later
 
-        def store(changes):
-            stored.append([c.uid for c in changes])
-            if len(stored) == 2:
-                raise ImapError("the server went away")
-            return apply_many(changes)
+        def send(changes):
+            sent.append([c.uid for c in changes])
+            if len(sent) == 2:  # sent, and then the connection drops
+                def never_answered():
+                    raise ImapError("the connection dropped")
+                return never_answered
+            return apply_later(changes)
 
-        monkeypatch.setattr(story.labeler, "apply_many", store)
+        def show(rows):
+            shown.append([row.to_json()["uid"] for row in rows])
+
+        monkeypatch.setattr(story.labeler, "apply_later", send)
         imap = dovecot.imap_config(folder=mail_folder, batch_size=3)
         with pytest.raises(ImapError):
-            sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False,
-                        emit=lambda decisions: shown.append([d.uid for d in decisions]))
+            sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=show)
         story.engine.rollback()  # as a pass does when the server fails
-        assert stored == [uids[:6], uids[6:]]  # batches 1-2, then 3-4 (the last one short)
-        assert shown == [uids[:3], uids[3:6]]  # one row list a batch, once stored
-        assert history.get_cursor(mail_folder)[1] == uids[5]
+        assert sent == [uids[:6], uids[6:]]  # batches 1-2, then 3-4 (the last one short)
+        assert shown == [uids[:3], uids[3:6]]  # a batch's rows once its labels are stored
+        assert history.get_cursor(mail_folder)[1] == uids[-1]  # all remembered ...
+        assert [m.uid for m in history.unstored(mail_folder)] == uids[6:]  # ... these as not stored
         assert story.keywords("c0") == story.keywords("c5") == kw("refund", "priority-2")
         assert story.keywords("c6") == set()
 
         shown.clear()
-        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False,
-                    emit=lambda decisions: shown.append([d.uid for d in decisions]))
-        assert stored[2:] == [uids[6:]] and shown == [uids[6:9], uids[9:]]
+        monkeypatch.setattr(story.labeler, "apply_later", apply_later)
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=show)
+        assert shown == [uids[6:]]  # printed now, and nothing decided twice
         assert all(story.keywords(f"c{n}") == kw("refund", "priority-2") for n in range(11))
-        assert history.get_cursor(mail_folder)[1] == uids[-1]
+        assert history.unstored(mail_folder) == []
 
 
 # -- the whole story -------------------------------------------------------------------------

@@ -97,6 +97,14 @@ CREATE TABLE IF NOT EXISTS cursors(
     uidvalidity INTEGER NOT NULL,
     last_uid    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS unstored(
+    mailbox     TEXT NOT NULL,
+    uid         INTEGER NOT NULL,
+    labels      TEXT NOT NULL,
+    flag        INTEGER NOT NULL,
+    line        TEXT,
+    PRIMARY KEY (mailbox, uid)
+);
 CREATE TABLE IF NOT EXISTS modseqs(
     mailbox     TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
@@ -243,6 +251,18 @@ class Waiting:
     """The triage labels that message carries (as recorded)."""
     last_row: int = 0
     """That message's row in the state (its identity)."""
+
+
+@dataclass(frozen=True)
+class Unstored:
+    """A message whose labels a pass decided and may not have stored (:meth:`History.add_unstored`)."""
+
+    uid: int
+    labels: tuple[str, ...]
+    flag: bool
+    """Whether adding priority 1 may set ``\\Flagged`` too."""
+    line: str | None
+    """Its JSON Lines row, when the pass printed rows."""
 
 
 @dataclass(frozen=True)
@@ -737,6 +757,23 @@ class History:
         row = self.db.execute("SELECT categories FROM messages WHERE message_id = ? AND categories IS NOT NULL"
                               " ORDER BY id DESC LIMIT 1", (message_id,)).fetchone()
         return tuple(json.loads(row[0])) if row and row[0] else ()
+
+    def add_unstored(self, mailbox: str, messages: Iterable[Unstored]) -> None:
+        """Messages of ``mailbox`` whose labels are being stored on the server after this
+        commit: a pass that ends before they are (:meth:`clear_unstored`) leaves them here
+        for the next one to store, and to print their rows. Uncommitted."""
+        self.db.executemany("INSERT OR REPLACE INTO unstored VALUES (?, ?, ?, ?, ?)",
+                            ((mailbox, m.uid, json.dumps(m.labels), int(m.flag), m.line) for m in messages))
+
+    def clear_unstored(self, mailbox: str, uids: Iterable[int]) -> None:
+        """The labels of these messages are on the server and their rows printed. Uncommitted."""
+        self.db.executemany("DELETE FROM unstored WHERE mailbox = ? AND uid = ?", ((mailbox, uid) for uid in uids))
+
+    def unstored(self, mailbox: str) -> list[Unstored]:
+        """What :meth:`add_unstored` left for ``mailbox``, by UID."""
+        return [Unstored(r["uid"], tuple(json.loads(r["labels"])), bool(r["flag"]), r["line"])
+                for r in self.db.execute("SELECT uid, labels, flag, line FROM unstored WHERE mailbox = ? ORDER BY uid",
+                                         (mailbox,))]
 
     def set_labels(self, row: int, labels: list[str]) -> None:
         """Record the triage labels a message carries now (after a sweep changed them)."""

@@ -36,16 +36,34 @@ def terminal_safe(text: str) -> str:
     return _ESCAPES.sub("", text.replace("\n", " ").replace("\t", " ").replace("\r", " "))
 
 
-def write_jsonl(decisions: Iterable[Decision], out: TextIO | None = None) -> None:
-    """One JSON object per decision, in the order given (to stdout by default). JSON
-    escapes C0 controls itself; C1 controls and line separators are escaped too."""
+def write_jsonl(decisions: Iterable[Decision | KeptRow], out: TextIO | None = None) -> None:
+    """One JSON object per decision, in the order given (to stdout by default)."""
     out = out or sys.stdout
     for decision in decisions:
-        line = json.dumps(decision.to_json(), ensure_ascii=False)
-        if _JSON_UNSAFE.search(line):
-            line = _JSON_UNSAFE.sub(_escaped, line)
-        out.write(line + "\n")
+        out.write(jsonl_line(decision) + "\n")
     out.flush()
+
+
+def jsonl_line(decision: Decision | KeptRow) -> str:
+    """A decision's JSON Lines row, without its newline. JSON escapes C0 controls itself;
+    C1 controls and line separators are escaped too."""
+    line = json.dumps(decision.to_json(), ensure_ascii=False)
+    return _JSON_UNSAFE.sub(_escaped, line) if _JSON_UNSAFE.search(line) else line
+
+
+class KeptRow:
+    """A row as :func:`jsonl_line` made it, kept in the state until its labels were
+    stored (:meth:`History.add_unstored`), to print now."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def to_json(self) -> dict:
+        return json.loads(self.line)
+
+
+def no_rows(decisions: Iterable[Decision | KeptRow]) -> None:
+    """Prints nothing: a run whose rows are its labels, its log and the table at the end."""
 
 
 def _escaped(match: re.Match) -> str:

@@ -32,7 +32,7 @@ from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
 from triage.imap.connection import imap_errors
 from triage.imap.mailbox import FolderState, ImapMailbox
-from triage.imap.pipeline import pipelined
+from triage.imap import pipeline
 
 log = logging.getLogger(__name__)
 
@@ -262,14 +262,7 @@ class Labeler:
 
         Raises ImapError when the server refuses a write or does not keep a keyword.
         """
-        changes = list(changes)
-        for change in changes:
-            foreign = sorted(label for label in change.add | change.remove if not label.startswith(self.prefix))
-            if foreign:
-                raise ValueError(f"labels {foreign} do not start with {self.prefix!r}")
-        actions = plan(changes, self._kind, self._target, self.flag_label)
-        for action in actions:
-            log.info("%s%s in %s", "dry run: would " if self.dry_run else "", action, self.mailbox.folder)
+        actions = self._plan(changes)
         if not self.dry_run:
             stores = merged_stores(actions)
             flag_stores = [store for store in stores if store[1] == "flags"]
@@ -287,6 +280,44 @@ class Labeler:
                 elif action.kind == "folder":
                     self._uncopy(action)
             self._verify_keywords(actions)
+        return actions
+
+    def apply_later(self, changes: Iterable[LabelChange]) -> Callable[[], list[Action]]:
+        """Send the writes of ``changes`` and return a function that waits for the
+        server's answers and returns the actions (raising ImapError as :meth:`apply_many`
+        does). Meanwhile the caller can work, and send other commands: the server answers
+        those after these. Writes that cannot be left unanswered — anything but keywords,
+        a keyword this labeler has not seen the folder keep yet, a dry run — are carried
+        out at once by :meth:`apply_many`, and the function only returns."""
+        changes = list(changes)
+        unverified = any(label for change in changes for label in change.add
+                         if keyword_for(label).lower() not in self._kept)
+        if self.dry_run or self.mode != "keywords" or unverified:
+            actions = self.apply_many(changes)
+            return lambda: actions
+        actions = self._plan(changes)
+        stores = merged_stores(actions)
+        where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
+        with imap_errors(f"storing flags ({where})"):
+            tags = pipeline.send(self.mailbox.client, self._store_commands(stores))
+
+        def answered() -> list[Action]:
+            with imap_errors(f"storing flags ({where})"):
+                found = pipeline.answers(self.mailbox.client, tags, "FETCH")
+            self._check_answers(stores, found)
+            return actions
+        return answered
+
+    def _plan(self, changes: Iterable[LabelChange]) -> list[Action]:
+        """The actions that carry out ``changes`` (logged); only triage's labels may change."""
+        changes = list(changes)
+        for change in changes:
+            foreign = sorted(label for label in change.add | change.remove if not label.startswith(self.prefix))
+            if foreign:
+                raise ValueError(f"labels {foreign} do not start with {self.prefix!r}")
+        actions = plan(changes, self._kind, self._target, self.flag_label)
+        for action in actions:
+            log.info("%s%s in %s", "dry run: would " if self.dry_run else "", action, self.mailbox.folder)
         return actions
 
     @property
@@ -342,15 +373,23 @@ class Labeler:
                 change = client.add_flags if verb == "add" else client.remove_flags
             change(list(uids), list(targets), silent=True)
 
+    @staticmethod
+    def _store_commands(stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> list[tuple]:
+        return [("STORE", join_message_ids(uids), b"+FLAGS.SILENT" if verb == "add" else b"-FLAGS.SILENT",
+                 seq_to_parenstr(targets)) for verb, _, targets, uids in stores]
+
     def _store_pipelined(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> None:
         """Several STOREs of flags and keywords sent back to back, then their answers read
         (:func:`~triage.imap.pipeline.pipelined`). A server may run them side by side;
         that changes nothing, as no message gets the same label both added and removed."""
         where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
         with imap_errors(f"storing flags ({where})"):
-            answers = pipelined(self.mailbox.client, [
-                ("STORE", join_message_ids(uids), b"+FLAGS.SILENT" if verb == "add" else b"-FLAGS.SILENT",
-                 seq_to_parenstr(targets)) for verb, _, targets, uids in stores], "FETCH")
+            answers = pipeline.pipelined(self.mailbox.client, self._store_commands(stores), "FETCH")
+        self._check_answers(stores, answers)
+
+    def _check_answers(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]],
+                       answers: list[pipeline.Answer]) -> None:
+        """Raise ImapError for the first STORE the server refused."""
         for (verb, _, targets, uids), (status, text) in zip(stores, answers):
             if status != "OK":
                 raise ImapError(f"{self.mailbox.folder}: the server refused to {verb} {' '.join(targets)} on "

@@ -33,9 +33,23 @@ def pipelined(client: IMAPClient, commands: Sequence[Sequence[bytes | str]], res
 
     Raises imaplib's ``abort`` (a broken connection) as imapclient would; callers run it
     inside :func:`~triage.imap.connection.imap_errors`."""
+    return answers(client, send(client, commands), response)
+
+
+def send(client: IMAPClient, commands: Sequence[Sequence[bytes | str]]) -> list[str]:
+    """Send ``commands`` (as :func:`pipelined`) and return their tags, answers unread:
+    the caller reads them with :func:`answers` when it needs them. Commands sent
+    meanwhile on the connection are answered after these; imaplib keeps the answers it
+    reads on the way by tag."""
     imap = client._imap
-    tags = [imap._command("UID", *args) for args in commands]
-    answers: list[Answer] = []
+    return [imap._command("UID", *args) for args in commands]
+
+
+def answers(client: IMAPClient, tags: Sequence[str], response: str) -> list[Answer]:
+    """The answers to the commands :func:`send` sent as ``tags``, in order (see
+    :func:`pipelined`)."""
+    imap = client._imap
+    found: list[Answer] = []
     for tag in tags:
         try:
             status, text = imap._command_complete("UID", tag)
@@ -44,8 +58,8 @@ def pipelined(client: IMAPClient, commands: Sequence[Sequence[bytes | str]], res
         except imap.error as exc:  # BAD
             status, text = "BAD", [str(exc)]
         untagged = imap.untagged_responses.pop(response, [])
-        answers.append((status, untagged if status == "OK" else text))
-    return answers
+        found.append((status, untagged if status == "OK" else text))
+    return found
 
 
 def fetch_responses(client: IMAPClient, data: list, uids: Collection[int]) -> list[tuple[int, dict]]:

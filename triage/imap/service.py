@@ -35,7 +35,7 @@ from triage.children import ChildJob
 from triage.signals import whole
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, load_config
-from triage.engine import Decision, Engine
+from triage.engine import Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History
 from triage.imap.backoff import Backoff
@@ -47,7 +47,7 @@ from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progr
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
 from triage.status import PassReport, StatusFile, ago, status_path_for
-from triage.output import write_jsonl, write_queue
+from triage.output import no_rows, write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
     batch is labelled, or a table at the end) and return the exit status. The pass, or
     why it failed, goes into the status file for ``triage status`` (not on a dry run)."""
     state = state_path(args, config)
-    emit = whole(write_jsonl) if args.format == "jsonl" else _discard
+    emit = whole(write_jsonl) if args.format == "jsonl" else no_rows
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         status = StatusFile(None if args.dry_run else status_path_for(state), "once")
@@ -380,7 +380,7 @@ class Service:
         self.config = config
         self.credentials = Credentials(config.imap)
         self.backoff = Backoff(config.service.reconnect_min_seconds, config.service.reconnect_max_seconds)
-        self.emit = write_jsonl if self.args.format == "jsonl" else _discard
+        self.emit = write_jsonl if self.args.format == "jsonl" else no_rows
 
     def _serve(self, engine: Engine) -> None:
         """One connection: passes and waits until a stop or reload is due."""
@@ -606,6 +606,3 @@ class Service:
         log.info("reloaded %s; model %s", source, self.model_name or SHIPPED)
         return fresh
 
-
-def _discard(decisions: list[Decision]) -> None:
-    """Without ``--format`` the service prints nothing: its rows are in the labels and the log."""
