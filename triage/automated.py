@@ -721,7 +721,11 @@ class SenderCounts:
     replies_from_sender: int = 0
 
 
-def bulk_sender(counts: SenderCounts, *, min_messages: int = 20, min_distinct_share: float = 0.9) -> bool:
+BULK_MIN_MESSAGES = 20
+"""The fewest messages in the window from which :func:`bulk_sender` may say machine."""
+
+
+def bulk_sender(counts: SenderCounts, *, min_messages: int = BULK_MIN_MESSAGES, min_distinct_share: float = 0.9) -> bool:
     """True when the history shows a machine: at least ``min_messages`` messages in the
     window, nearly each on a subject of its own (``min_distinct_share``), the team never
     answered and the sender never answered the team. An RSS feed or a notification

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken
-from triage.automated import bulk_sender
+from triage.automated import BULK_MIN_MESSAGES, bulk_sender
 from triage.errors import MessageParseError
 from triage.frustration import frustration_score
 from triage.history import History
@@ -338,7 +338,10 @@ class Engine:
         nobody (:func:`triage.automated.bulk_sender`)."""
         asks_nothing = asks_for_nothing(message, reading)
         if asks_nothing is None and message.sender:
-            if bulk_sender(self.history.sender_counts(message.sender, message.date - BULK_WINDOW, message.subject)):
+            since = message.date - BULK_WINDOW
+            # (counting is cheap, reading every subject of a frequent writer is not)
+            if (self.history.inbound_count(message.sender, since) + 1 >= BULK_MIN_MESSAGES
+                    and bulk_sender(self.history.sender_counts(message.sender, since, message.subject))):
                 self.history.mark_bulk_sender(message.sender)
                 message = replace(message, automated=True, automated_reason="bulk sender")
                 asks_nothing = asks_for_nothing(message, reading)

@@ -693,6 +693,11 @@ class History:
         self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ? AND dirty = 0", (thread_id,))
         return int(cursor.lastrowid)
 
+    def inbound_count(self, sender: str, since: datetime) -> int:
+        """How many messages ``sender`` sent since ``since`` (from the index alone)."""
+        return self.db.execute("SELECT count(*) FROM messages WHERE customer = ? AND direction = 'in' AND date > ?",
+                               (sender, iso(since))).fetchone()[0]
+
     def sender_counts(self, sender: str, since: datetime, subject: str) -> SenderCounts:
         """What a sender did since ``since``, counting a new message on ``subject`` too
         (:func:`triage.automated.bulk_sender` reads it): their messages and distinct
