@@ -255,10 +255,14 @@ def sync_folder(
     stopped = False
     try:
         for batch in engine.ahead(work.batches()):
-            group.send()  # the server stores the last group's labels while this batch is decided
+            if not work.arriving:
+                group.send()  # the server stores the last group's labels while this batch is decided
             work.done(batch)
-            group.add(_decide_batch(batch, labeler, engine, work, emit))
-            if group.full():
+            group.add(batch, _decide_batch(batch, labeler, engine, work, emit))
+            if work.arriving:  # new mail must not wait behind a group: each batch's labels now
+                group.close()
+                group.finish()
+            elif group.full():
                 group.close()
             progress.advance(len(batch))
             if stop():
@@ -360,9 +364,13 @@ class WorkQueue:
         self.last_arrival = self.clock()
         return list(self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes))
 
+    @property
+    def arriving(self) -> bool:
+        """Whether mail has arrived during the pass in the last :data:`ARRIVING_SECONDS`."""
+        return self.last_arrival is not None and self.clock() - self.last_arrival < ARRIVING_SECONDS
+
     def _backlog_batch(self) -> int:
-        arriving = self.last_arrival is not None and self.clock() - self.last_arrival < ARRIVING_SECONDS
-        return min(self.batch_size, ARRIVING_BATCH) if arriving else self.batch_size
+        return min(self.batch_size, ARRIVING_BATCH) if self.arriving else self.batch_size
 
     def done(self, batch: list[RawMail]) -> None:
         """The batch is being decided and labelled now (its commit makes it done)."""
@@ -419,7 +427,9 @@ class LabelGroup:
     rows, until the answers came. A pass that ends in between (a crash, a lost
     connection) leaves them there, and the next one stores their labels and prints their
     rows first (:func:`store_unstored`): nothing is lost; at worst a row is printed
-    twice. Mail arriving during the pass is labelled and shown at once, on its own."""
+    twice. Mail arriving during the pass is labelled and shown at once, on its own, and
+    while it keeps arriving (:attr:`WorkQueue.arriving`) every batch is stored as soon as
+    it is decided, one at a time: new mail's STOREs must not queue behind a group's."""
 
     def __init__(self, labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *, dry_run: bool,
                  emit: Callable[[list[Decision]], None]) -> None:
@@ -427,20 +437,23 @@ class LabelGroup:
         self.dry_run, self.emit = dry_run, emit
         self.folder = labeler.mailbox.folder or ""
         self.batches: list[list[Decision]] = []
+        self.read: list[tuple[int, int]] = []
+        """Per batch: messages read, the highest UID among them (for the log)."""
         self.size = 0
         """Messages decided and not remembered yet."""
-        self._queued: tuple[list[LabelChange], list[list[Decision]]] | None = None
+        self._queued: tuple[list[LabelChange], list[list[Decision]], list[tuple[int, int]]] | None = None
         """Remembered, labels not sent yet."""
-        self._sent: tuple[Callable[[], object], list[list[Decision]]] | None = None
+        self._sent: tuple[Callable[[], object], list[list[Decision]], list[tuple[int, int]]] | None = None
         """Labels sent, answers not read yet."""
 
     def full(self) -> bool:
         """Whether the group should be closed now (:data:`LABEL_GROUP`, :data:`LABEL_GROUP_BATCHES`)."""
         return self.size >= LABEL_GROUP or len(self.batches) >= LABEL_GROUP_BATCHES
 
-    def add(self, decisions: list[Decision]) -> None:
-        """One more batch's decisions (recorded in history, uncommitted)."""
+    def add(self, batch: list[RawMail], decisions: list[Decision]) -> None:
+        """One more batch read and its decisions (recorded in history, uncommitted)."""
         self.batches.append(decisions)
+        self.read.append((len(batch), max(mail.uid or 0 for mail in batch)))
         self.size += len(decisions)
 
     def close(self) -> None:
@@ -453,8 +466,7 @@ class LabelGroup:
         history = self.engine.history
         if self.dry_run:
             self.labeler.apply_many(changes)
-            for batch in self.batches:
-                self.emit(batch)
+            self._show(self.batches, self.read)
             history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
         else:
             self.finish()
@@ -463,36 +475,40 @@ class LabelGroup:
                                                for d in decisions if d.uid is not None])
             history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
             self.engine.commit()
-            self._queued = (changes, self.batches)
-        log.debug("%s: triaged %d message(s) in %d batch(es) up to UID %d", self.folder, self.size, len(self.batches),
-                  self.work.finished)
-        self.batches, self.size = [], 0
+            self._queued = (changes, self.batches, self.read)
+        self.batches, self.read, self.size = [], [], 0
 
     def send(self) -> None:
         """Send the labels of the group closed last, answers unread (:meth:`Labeler.apply_later`)."""
         if self._queued is not None:
-            changes, batches = self._queued
+            changes, batches, read = self._queued
             self._queued = None
-            self._sent = (self.labeler.apply_later(changes), batches)
+            self._sent = (self.labeler.apply_later(changes), batches, read)
 
     def finish(self) -> None:
         """Wait until the server has stored the labels sent, then show their rows and record
         them stored (uncommitted). Raises ImapError when it refused them."""
         self.send()
         if self._sent is not None:
-            answered, batches = self._sent
+            answered, batches, read = self._sent
             self._sent = None
             answered()
-            for batch in batches:
-                self.emit(batch)
+            self._show(batches, read)
             self.engine.history.clear_unstored(self.folder, [d.uid for batch in batches for d in batch
                                                              if d.uid is not None])
+
+    def _show(self, batches: list[list[Decision]], read: list[tuple[int, int]]) -> None:
+        """Print (emit) and log each batch whose labels are stored."""
+        for decisions, (count, last_uid) in zip(batches, read):
+            self.emit(decisions)
+            log.debug("%s: read %d message(s) up to UID %d, triaged %d%s", self.folder, count, last_uid,
+                      len(decisions), "" if self.dry_run else ", labels stored")
 
     def abandon(self) -> None:
         """After an error: read the answers still owed on the connection, if it can, so the
         next command is not confused by them; the labels stay to be stored next pass."""
         if self._sent is not None:
-            answered, _ = self._sent
+            answered, _, _ = self._sent
             self._sent = None
             try:
                 answered()
