@@ -183,4 +183,25 @@ def test_an_old_state_file_is_brought_up_to_the_current_schema_with_its_mail(tmp
         indexes = {row[1] for row in history.db.execute("PRAGMA index_list(messages)")}
         assert "messages_local_hash" in indexes  # what each recorded message pays for: no index more
         assert not {"messages_out_customer", "messages_content_hash"} & indexes
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
+
+
+def test_a_schema_5_state_file_gets_the_p1_share_indexes_that_spare_each_batch_a_scan(tmp_path):
+    """Each batch reads the strongest claims to P1 and counts the waiting conversations:
+    from 6 both come from an index alone."""
+    path = tmp_path / "v5.db"
+    with History(path):
+        pass
+    old = sqlite3.connect(path)
+    old.executescript("DROP INDEX threads_claim; DROP INDEX threads_waiting;"
+                      "CREATE INDEX threads_claim ON threads(claim) WHERE claim IS NOT NULL;"
+                      "UPDATE meta SET value = '5' WHERE key = 'schema_version';")
+    old.close()
+    with History(path) as history:
+        claim = [row[2] for row in history.db.execute("PRAGMA index_info(threads_claim)")]
+        assert claim == ["claim", "thread_id"]
+        plan = history.db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM threads WHERE waiting = 1").fetchall()
+        assert "COVERING INDEX threads_waiting" in plan[0][3]
+        plan = history.db.execute("EXPLAIN QUERY PLAN SELECT thread_id FROM threads WHERE claim IS NOT NULL"
+                                  " ORDER BY claim DESC LIMIT 5").fetchall()
+        assert "COVERING INDEX threads_claim" in plan[0][3]

@@ -38,7 +38,7 @@ from pathlib import Path
 from triage.automated import SenderCounts
 from triage.subjects import subject_key
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MESSAGES = """
 CREATE TABLE IF NOT EXISTS messages(
@@ -121,7 +121,8 @@ CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
 CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
 CREATE INDEX IF NOT EXISTS threads_dirty ON threads(dirty) WHERE dirty = 1;
 CREATE INDEX IF NOT EXISTS threads_due ON threads(due) WHERE due IS NOT NULL;
-CREATE INDEX IF NOT EXISTS threads_claim ON threads(claim) WHERE claim IS NOT NULL;
+CREATE INDEX IF NOT EXISTS threads_claim ON threads(claim, thread_id) WHERE claim IS NOT NULL;
+CREATE INDEX IF NOT EXISTS threads_waiting ON threads(waiting) WHERE waiting = 1;
 CREATE INDEX IF NOT EXISTS messages_run ON messages(run, direction);
 """
 
@@ -149,6 +150,9 @@ _MIGRATIONS = {
     # team's messages to a customer are found through messages_customer as well, and only
     # local mail (no UID) is looked up by its content.
     5: ["DROP INDEX IF EXISTS messages_out_customer", "DROP INDEX IF EXISTS messages_content_hash"],
+    # Every batch reads the P1 share: the strongest claims from their index alone (it
+    # holds the thread too, recreated below) and the waiting count from an index of its own.
+    6: ["DROP INDEX IF EXISTS threads_claim"],
 }
 """Schema version -> the statements that bring a file of the version before up to it."""
 _ADD_COLUMN = re.compile(r"ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)")
