@@ -260,16 +260,16 @@ def sync_folder(
             work.done(batch)
             group.add(batch, _decide_batch(batch, labeler, engine, work, emit))
             if work.arriving:  # new mail must not wait behind a group: each batch's labels now
-                group.close()
-                group.finish()
+                group.store_now()
+                if not dry_run:
+                    engine.commit()
             elif group.full():
                 group.close()
             progress.advance(len(batch))
             if stop():
                 stopped = True
                 break
-        group.close()
-        group.finish()
+        group.store_now()
     finally:
         group.abandon()
         progress.finish()
@@ -457,25 +457,37 @@ class LabelGroup:
         self.size += len(decisions)
 
     def close(self) -> None:
-        """Remember the batches added, their labels to be sent (a dry run labels, shows
-        and keeps one open transaction, so later batches see earlier ones)."""
+        """Remember the batches added, their labels to be sent (a dry run, which keeps one
+        open transaction so later batches see earlier ones, stores them now)."""
+        if self.dry_run:
+            self.store_now()
+            return
         if not self.batches:
             return
         decisions = [d for batch in self.batches for d in batch]
         changes = label_changes(self.labeler, decisions)
         history = self.engine.history
-        if self.dry_run:
-            self.labeler.apply_many(changes)
-            self._show(self.batches, self.read)
-            history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
-        else:
-            self.finish()
-            lines = self.emit is not no_rows
-            history.add_unstored(self.folder, [Unstored(d.uid, tuple(d.labels), d.flag, jsonl_line(d) if lines else None)
-                                               for d in decisions if d.uid is not None])
-            history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
-            self.engine.commit()
-            self._queued = (changes, self.batches, self.read)
+        self.finish()
+        lines = self.emit is not no_rows
+        history.add_unstored(self.folder, [Unstored(d.uid, tuple(d.labels), d.flag, jsonl_line(d) if lines else None)
+                                           for d in decisions if d.uid is not None])
+        history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
+        self.engine.commit()
+        self._queued = (changes, self.batches, self.read)
+        self.batches, self.read, self.size = [], [], 0
+
+    def store_now(self) -> None:
+        """Store the labels of the batches added, wait for the server, show them, and set
+        the cursor, for the caller to commit: at the end of a pass, or while mail arrives,
+        nothing is left to decide meanwhile, so they are remembered after they are stored
+        (a crash in between decides them again) and need no unstored marks. What was sent
+        before is finished first."""
+        self.finish()
+        if not self.batches:
+            return
+        self.labeler.apply_many(label_changes(self.labeler, [d for batch in self.batches for d in batch]))
+        self._show(self.batches, self.read)
+        self.engine.history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
         self.batches, self.read, self.size = [], [], 0
 
     def send(self) -> None:
