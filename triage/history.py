@@ -6,8 +6,9 @@ folders) and, with CONDSTORE, the watched folder's HIGHESTMODSEQ. From that it a
 the questions the engine asks: is this message new, which conversation is it in, how many times has
 this customer written since the team last answered, and since when is a conversation
 waiting. All writes of a batch sit in one transaction that :meth:`History.commit` makes
-durable only after the caller has acted (labels stored), so a crash repeats nothing
-visible and loses nothing.
+durable once the caller has acted (labels stored) — or, on a long pass, together with
+the messages whose labels are still to be stored (:meth:`History.add_unstored`), which
+the next pass stores if this one ends first — so a crash loses nothing.
 
 When a conversation counts as answered (its customer messages up to that moment wait
 no more):
