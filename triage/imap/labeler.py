@@ -264,22 +264,7 @@ class Labeler:
         """
         actions = self._plan(changes)
         if not self.dry_run:
-            stores = merged_stores(actions)
-            flag_stores = [store for store in stores if store[1] == "flags"]
-            if len(flag_stores) > 1:
-                self._store_pipelined(flag_stores)
-            else:
-                for store in flag_stores:
-                    self._store(*store)
-            for store in stores:
-                if store[1] == "gmail":
-                    self._store(*store)
-            for action in actions:
-                if action.kind == "folder" and action.verb == "add":
-                    self._copy(action)
-                elif action.kind == "folder":
-                    self._uncopy(action)
-            self._verify_keywords(actions)
+            self._carry_out(actions)
         return actions
 
     def apply_later(self, changes: Iterable[LabelChange]) -> Callable[[], list[Action]]:
@@ -288,25 +273,37 @@ class Labeler:
         does). Meanwhile the caller can work, and send other commands: the server answers
         those after these. Writes that cannot be left unanswered — anything but keywords,
         a keyword this labeler has not seen the folder keep yet, a dry run — are carried
-        out at once by :meth:`apply_many`, and the function only returns."""
-        changes = list(changes)
-        unverified = any(label for change in changes for label in change.add
-                         if keyword_for(label).lower() not in self._kept)
-        if self.dry_run or self.mode != "keywords" or unverified:
-            actions = self.apply_many(changes)
-            return lambda: actions
+        out at once, as :meth:`apply_many` does, and the function only returns."""
         actions = self._plan(changes)
-        stores = merged_stores(actions)
-        where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
-        with imap_errors(f"storing flags ({where})"):
-            tags = pipeline.send(self.mailbox.client, self._store_commands(stores))
+        if self.dry_run or self.mode != "keywords" or self._unchecked(actions):
+            if not self.dry_run:
+                self._carry_out(actions)
+            return lambda: actions
+        stored = self._stores_sent(merged_stores(actions))
 
         def answered() -> list[Action]:
-            with imap_errors(f"storing flags ({where})"):
-                found = pipeline.answers(self.mailbox.client, tags, "FETCH")
-            self._check_answers(stores, found)
+            stored()
             return actions
         return answered
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        """Write ``actions`` to the server (see :meth:`apply_many`)."""
+        stores = merged_stores(actions)
+        flag_stores = [store for store in stores if store[1] == "flags"]
+        if len(flag_stores) > 1:
+            self._store_pipelined(flag_stores)
+        else:
+            for store in flag_stores:
+                self._store(*store)
+        for store in stores:
+            if store[1] == "gmail":
+                self._store(*store)
+        for action in actions:
+            if action.kind == "folder" and action.verb == "add":
+                self._copy(action)
+            elif action.kind == "folder":
+                self._uncopy(action)
+        self._verify_keywords(actions)
 
     def _plan(self, changes: Iterable[LabelChange]) -> list[Action]:
         """The actions that carry out ``changes`` (logged); only triage's labels may change."""
@@ -382,10 +379,21 @@ class Labeler:
         """Several STOREs of flags and keywords sent back to back, then their answers read
         (:func:`~triage.imap.pipeline.pipelined`). A server may run them side by side;
         that changes nothing, as no message gets the same label both added and removed."""
-        where = f"{len(stores)} pipelined STOREs in {self.mailbox.folder}"
-        with imap_errors(f"storing flags ({where})"):
-            answers = pipeline.pipelined(self.mailbox.client, self._store_commands(stores), "FETCH")
-        self._check_answers(stores, answers)
+        self._stores_sent(stores)()
+
+    def _stores_sent(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> Callable[[], None]:
+        """Send STOREs of flags and keywords back to back (:func:`~triage.imap.pipeline.send`)
+        and return the function that reads their answers, raising ImapError for a refusal."""
+        where = f"storing flags ({len(stores)} pipelined STOREs in {self.mailbox.folder})"
+        client = self.mailbox.client
+        with imap_errors(where):
+            tags = pipeline.send(client, self._store_commands(stores))
+
+        def answered() -> None:
+            with imap_errors(where):
+                found = pipeline.answers(client, tags, "FETCH")
+            self._check_answers(stores, found)
+        return answered
 
     def _check_answers(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]],
                        answers: list[pipeline.Answer]) -> None:
@@ -395,6 +403,11 @@ class Labeler:
                 raise ImapError(f"{self.mailbox.folder}: the server refused to {verb} {' '.join(targets)} on "
                                 f"UIDs {','.join(map(str, uids))}: {status} {text}")
 
+    def _unchecked(self, actions: list[Action]) -> list[Action]:
+        """The keyword additions among ``actions`` whose keyword this labeler has not yet
+        seen the folder keep (:meth:`_verify_keywords`)."""
+        return [a for a in actions if a.verb == "add" and a.kind == "keyword" and a.target.lower() not in self._kept]
+
     def _verify_keywords(self, actions: list[Action]) -> None:
         """Some servers answer OK to a STORE they ignore (Dovecot under an ACL without
         "w"; a Maildir folder that already has its 26 keywords and gets a 27th); read the
@@ -402,7 +415,7 @@ class Labeler:
 
         Both are properties of the folder and the keyword, so each keyword is checked the
         first time this labeler adds it, not on every batch."""
-        added = [a for a in actions if a.verb == "add" and a.kind == "keyword" and a.target.lower() not in self._kept]
+        added = self._unchecked(actions)
         if not added:
             return
         flags = self.mailbox.flags_of(uid for action in added for uid in action.uids)
