@@ -466,15 +466,13 @@ class LabelGroup:
             return
         decisions = [d for batch in self.batches for d in batch]
         changes = label_changes(self.labeler, decisions)
-        history = self.engine.history
         self.finish()
         lines = self.emit is not no_rows
-        history.add_unstored(self.folder, [Unstored(d.uid, tuple(d.labels), d.flag, jsonl_line(d) if lines else None)
-                                           for d in decisions if d.uid is not None])
-        history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
+        self.engine.history.add_unstored(self.folder, [
+            Unstored(d.uid, tuple(d.labels), d.flag, jsonl_line(d) if lines else None)
+            for d in decisions if d.uid is not None])
+        self._queued = (changes, *self._taken())
         self.engine.commit()
-        self._queued = (changes, self.batches, self.read)
-        self.batches, self.read, self.size = [], [], 0
 
     def store_now(self) -> None:
         """Store the labels of the batches added, wait for the server, show them, and set
@@ -486,9 +484,15 @@ class LabelGroup:
         if not self.batches:
             return
         self.labeler.apply_many(label_changes(self.labeler, [d for batch in self.batches for d in batch]))
-        self._show(self.batches, self.read)
+        self._show(*self._taken())
+
+    def _taken(self) -> tuple[list[list[Decision]], list[tuple[int, int]]]:
+        """The batches added (and what was read for each), the group emptied and the
+        cursor set past them (uncommitted)."""
         self.engine.history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
+        taken = self.batches, self.read
         self.batches, self.read, self.size = [], [], 0
+        return taken
 
     def send(self) -> None:
         """Send the labels of the group closed last, answers unread (:meth:`Labeler.apply_later`)."""
