@@ -190,11 +190,12 @@ def wait_labelled(seen_at, arrivals: list[Arrival], timeout: float, service: Ser
 class FloorLabeller:
     """benchmarks/idle_floor.py as a subprocess, with what deliver_steadily asks of a service."""
 
-    def __init__(self, dovecot: Dovecot) -> None:
+    def __init__(self, dovecot: Dovecot, label_sets: int = 1) -> None:
         env = {**os.environ, "TRIAGE_BENCH_PASSWORD": benchkit.PASSWORD}
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve().parent / "idle_floor.py"), "--port", str(dovecot.port),
-             "--folder", FOLDER], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             "--folder", FOLDER, "--label-sets", str(label_sets)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         if self.process.stdout.readline().strip() != "idling":
             raise SystemExit(f"idle_floor.py did not start: {self.process.stderr.read()[-2000:]}")
 
@@ -212,11 +213,13 @@ class FloorLabeller:
             self.process.kill()
 
 
-def measure_floor(dovecot: Dovecot, gen, args) -> dict:
+def measure_floor(dovecot: Dovecot, gen, args, label_sets: int = 1) -> dict:
     """The same arrivals on the same mailbox, labelled by the floor labeller
-    (benchmarks/idle_floor.py) instead of triage: what the server allows."""
-    log(f"the floor: idle_floor.py labels the same arrivals ({args.rate}/s for {args.duration:.0f} s)")
-    labeller = FloorLabeller(dovecot)
+    (benchmarks/idle_floor.py) instead of triage: what the server allows a labeller that
+    writes ``label_sets`` keyword sets a pass."""
+    log(f"the floor: idle_floor.py --label-sets {label_sets} labels the same arrivals "
+        f"({args.rate}/s for {args.duration:.0f} s)")
+    labeller = FloorLabeller(dovecot, label_sets)
     watcher = MaildirWatcher(dovecot.maildir(FOLDER)).start()
     try:
         arrivals = deliver_steadily(dovecot, gen, args, watcher, labeller)
@@ -359,12 +362,13 @@ def run(args) -> dict:
             window.__exit__(None, None, None)
             report["others_share"] = window.as_dict()["others_share"]
             report["dovecot_cpu_share"] = round(window.dovecot_seconds / max(window.wall * (os.cpu_count() or 1), 1e-9), 3)
-        if args.floor:
+        for label_sets in (args.floor_label_sets if args.floor else ()):
+            key = "floor" if label_sets == 1 else f"floor_{label_sets}_sets"
             try:
-                report["floor"] = measure_floor(dovecot, gen, args)
+                report[key] = measure_floor(dovecot, gen, args, label_sets)
             except SystemExit as failed:  # triage's figures are kept; the floor's failure is reported
                 log(f"WARNING: the floor failed: {failed}\nDovecot's log:\n{dovecot.log_tail(40)}")
-                report["floor_error"] = str(failed)
+                report[f"{key}_error"] = str(failed)
 
     seen = {a: seen_at(a) for a in arrivals}
     labelled = [a for a in arrivals if seen[a] is not None]
@@ -417,9 +421,13 @@ def print_report(r: dict) -> None:
     line("the same, from the APPEND's answer" if r["deliver"] == "append" else "the same, from the rename into new/",
          r["latency_after_append"])
     line("APPEND itself (Dovecot)" if r["deliver"] == "append" else "the delivery itself", r["append_duration"])
-    if r.get("floor"):
-        f = r["floor"]
-        print("the floor, benchmarks/idle_floor.py (IDLE, fetch, parse, one STORE) on the same mailbox and arrivals:")
+    floors = sorted((int(key.split("_")[1]) if key != "floor" else 1, key) for key in r
+                    if key == "floor" or (key.startswith("floor_") and key.endswith("_sets")))
+    for label_sets, key in floors:
+        f = r[key]
+        stores = "one STORE" if label_sets == 1 else f"{label_sets} keyword sets, a STORE each"
+        print(f"the floor, benchmarks/idle_floor.py --label-sets {label_sets} (IDLE, fetch, parse, {stores}) "
+              "on the same mailbox and arrivals:")
         line("all delivered", f["latency"])
         line("the same, from the APPEND's answer", f["latency_after_append"])
         if f["missing"]:
@@ -465,6 +473,9 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between label polls (default 0.1)")
     parser.add_argument("--floor", action="store_true",
                         help="then the same arrivals labelled by benchmarks/idle_floor.py: the server's floor")
+    parser.add_argument("--floor-label-sets", type=lambda text: [int(n) for n in text.split(",")], default=[1, 4],
+                        help="with --floor: one floor run per number of keyword sets a pass, one STORE each "
+                             "(default 1,4: triage's passes under the default load write about 4)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--rss-interval", type=float, default=0.2)
