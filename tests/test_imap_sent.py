@@ -313,6 +313,38 @@ def kw(*labels: str) -> set[str]:
     return {keyword_for("triage/" + label) for label in labels}
 
 
+def test_a_long_pass_makes_each_row_once_and_prints_it_as_made(dovecot, mailbox, mail_folder, sent_folder, tmp_path,
+                                                                monkeypatch):
+    """On a long pass that prints rows, a remembered batch's rows are made once, when they
+    are kept with the marks, and printed as made once the labels are stored: one row a
+    message, in order, the same bytes as rows made at printing."""
+    import io
+    import json
+
+    from triage.engine import Decision
+    from triage.output import jsonl_line, write_jsonl
+
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        for n in range(7):
+            story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0)
+        uids = [story.uids[f"c{n}"] for n in range(7)]
+        decided: list[Decision] = []
+        decide = story.engine.decide
+        monkeypatch.setattr(story.engine, "decide", lambda raws: decided.extend(found := decide(raws)) or found)
+        made: list[int] = []
+        to_json = Decision.to_json
+        monkeypatch.setattr(Decision, "to_json", lambda self: made.append(self.uid) or to_json(self))
+        out = io.StringIO()
+        sync_folder(mailbox, story.labeler, story.engine, dovecot.imap_config(folder=mail_folder, batch_size=3),
+                    dry_run=False, emit=lambda rows: write_jsonl(rows, out))
+
+        assert [json.loads(line)["uid"] for line in out.getvalue().splitlines()] == uids
+        assert sorted(made) == uids  # batches 1-2 kept and printed as kept, batch 3 made when printed
+        monkeypatch.setattr(Decision, "to_json", to_json)
+        assert out.getvalue() == "".join(jsonl_line(d) + "\n" for d in sorted(decided, key=lambda d: d.uid))
+        assert history.unstored(mail_folder) == []
+
 def test_report_and_server_labels_agree_before_and_after_the_team_replies(dovecot, mailbox, mail_folder, sent_folder,
                                                                          tmp_path):
     with History(tmp_path / "state.db") as history:

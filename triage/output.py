@@ -45,18 +45,21 @@ def write_jsonl(decisions: Iterable[Decision | KeptRow], out: TextIO | None = No
 
 
 def jsonl_line(decision: Decision | KeptRow) -> str:
-    """A decision's JSON Lines row, without its newline. JSON escapes C0 controls itself;
-    C1 controls and line separators are escaped too."""
+    """A decision's JSON Lines row, without its newline (a kept row's, as it was made).
+    JSON escapes C0 controls itself; C1 controls and line separators are escaped too."""
+    if isinstance(decision, KeptRow):
+        return decision.line
     line = json.dumps(decision.to_json(), ensure_ascii=False)
     return _JSON_UNSAFE.sub(_escaped, line) if _JSON_UNSAFE.search(line) else line
 
 
 class KeptRow:
     """A row as :func:`jsonl_line` made it, kept in the state until its labels were
-    stored (:meth:`History.add_unstored`), to print now."""
+    stored (:meth:`History.add_unstored`), to print now; ``uid`` is its message's."""
 
-    def __init__(self, line: str) -> None:
+    def __init__(self, line: str, uid: int | None = None) -> None:
         self.line = line
+        self.uid = uid
 
     def to_json(self) -> dict:
         return json.loads(self.line)

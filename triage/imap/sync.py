@@ -87,7 +87,7 @@ def triage_pass(
     config: Config,
     *,
     dry_run: bool,
-    emit: Callable[[list[Decision]], None],
+    emit: Callable[[list[Decision | KeptRow]], None],
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     state_path: str | None = None,
@@ -210,14 +210,16 @@ def sync_folder(
     imap: ImapConfig,
     *,
     dry_run: bool,
-    emit: Callable[[list[Decision]], None],
+    emit: Callable[[list[Decision | KeptRow]], None],
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     arrived: list[int] | None = None,
 ) -> None:
     """Triage what is new in ``imap.folder``; see the module docstring.
 
-    ``emit`` gets each batch's decisions once their labels are stored; ``stop`` is asked
+    ``emit`` gets each batch's rows once their labels are stored: its decisions, or the
+    rows as made when they were kept in the state (:class:`~triage.output.KeptRow`, on a
+    long pass that prints rows, see :class:`LabelGroup`); ``stop`` is asked
     between batches (the current batch is always finished). Raises ImapError when the
     server fails; the caller then rolls the engine back.
 
@@ -432,18 +434,18 @@ class LabelGroup:
     it is decided, one at a time: new mail's STOREs must not queue behind a group's."""
 
     def __init__(self, labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *, dry_run: bool,
-                 emit: Callable[[list[Decision]], None]) -> None:
+                 emit: Callable[[list[Decision | KeptRow]], None]) -> None:
         self.labeler, self.engine, self.state, self.work = labeler, engine, state, work
         self.dry_run, self.emit = dry_run, emit
         self.folder = labeler.mailbox.folder or ""
-        self.batches: list[list[Decision]] = []
+        self.batches: list[list[Decision | KeptRow]] = []
         self.read: list[tuple[int, int]] = []
         """Per batch: messages read, the highest UID among them (for the log)."""
         self.size = 0
         """Messages decided and not remembered yet."""
-        self._queued: tuple[list[LabelChange], list[list[Decision]], list[tuple[int, int]]] | None = None
+        self._queued: tuple[list[LabelChange], list[list[Decision | KeptRow]], list[tuple[int, int]]] | None = None
         """Remembered, labels not sent yet."""
-        self._sent: tuple[Callable[[], object], list[list[Decision]], list[tuple[int, int]]] | None = None
+        self._sent: tuple[Callable[[], object], list[list[Decision | KeptRow]], list[tuple[int, int]]] | None = None
         """Labels sent, answers not read yet."""
 
     def full(self) -> bool:
@@ -467,10 +469,12 @@ class LabelGroup:
         decisions = [d for batch in self.batches for d in batch]
         changes = label_changes(self.labeler, decisions)
         self.finish()
-        lines = self.emit is not no_rows
+        if self.emit is not no_rows:  # each row is made once: kept with the marks, printed as kept
+            self.batches = [[KeptRow(jsonl_line(d), d.uid) for d in batch] for batch in self.batches]
+        rows = (row for batch in self.batches for row in batch)
         self.engine.history.add_unstored(self.folder, [
-            Unstored(d.uid, tuple(d.labels), d.flag, jsonl_line(d) if lines else None)
-            for d in decisions if d.uid is not None])
+            Unstored(d.uid, tuple(d.labels), d.flag, row.line if isinstance(row, KeptRow) else None)
+            for d, row in zip(decisions, rows) if d.uid is not None])
         self._queued = (changes, *self._taken())
         self.engine.commit()
 
@@ -486,7 +490,7 @@ class LabelGroup:
         self.labeler.apply_many(label_changes(self.labeler, [d for batch in self.batches for d in batch]))
         self._show(*self._taken())
 
-    def _taken(self) -> tuple[list[list[Decision]], list[tuple[int, int]]]:
+    def _taken(self) -> tuple[list[list[Decision | KeptRow]], list[tuple[int, int]]]:
         """The batches added (and what was read for each), the group emptied and the
         cursor set past them (uncommitted)."""
         self.engine.history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
@@ -513,7 +517,7 @@ class LabelGroup:
             self.engine.history.clear_unstored(self.folder, [d.uid for batch in batches for d in batch
                                                              if d.uid is not None])
 
-    def _show(self, batches: list[list[Decision]], read: list[tuple[int, int]]) -> None:
+    def _show(self, batches: list[list[Decision | KeptRow]], read: list[tuple[int, int]]) -> None:
         """Print (emit) and log each batch whose labels are stored."""
         for decisions, (count, last_uid) in zip(batches, read):
             self.emit(decisions)
