@@ -313,36 +313,6 @@ def kw(*labels: str) -> set[str]:
     return {keyword_for("triage/" + label) for label in labels}
 
 
-def test_a_sweep_stops_for_new_mail_and_the_next_one_does_the_rest(dovecot, mailbox, mail_folder, sent_folder,
-                                                                     tmp_path, monkeypatch):
-    """While the service sweeps, new mail comes first: the sweep writes its changes a
-    slice at a time and stops after the slice whose answer announced new mail, with what
-    it did committed; the next sweep makes the rest, and the server ends as after one
-    sweep that went through."""
-    from triage.imap.sweep import Swept
-    from triage.sweep import iter_sweep_changes
-
-    monkeypatch.setattr("triage.imap.sweep.SWEEP_SLICE_WHILE_MAIL_ARRIVES", 2)
-    with History(tmp_path / "state.db") as history:
-        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
-        for n in range(5):
-            story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0)
-        story.service_pass(T0)
-        assert all(story.keywords(f"c{n}") == kw("refund", "priority-2") for n in range(5))
-        later = T0 + timedelta(hours=25)  # each conversation past its 24 h target: overdue
-        mailbox.announced_new_mail()
-        story.customer_writes("new", "new@example.org", "Hello", "please cancel", later)
-        swept = apply_sweep(story.labeler, history, iter_sweep_changes(history, later, Policy(), "triage/"),
-                            new_mail=mailbox.announced_new_mail)
-        assert swept == Swept(2, complete=False)
-        overdue = [n for n in range(5) if story.keywords(f"c{n}") == kw("refund", "priority-2", "overdue")]
-        assert len(overdue) == 2
-        history.rollback()  # nothing left uncommitted: what the sweep did stays
-        assert apply_sweep(story.labeler, history, iter_sweep_changes(history, later, Policy(), "triage/")) == Swept(3)
-        assert all(story.keywords(f"c{n}") == kw("refund", "priority-2", "overdue") for n in range(5))
-        assert apply_sweep(story.labeler, history, iter_sweep_changes(history, later, Policy(), "triage/")) == Swept(0)
-
-
 def test_a_long_pass_makes_each_row_once_and_prints_it_as_made(dovecot, mailbox, mail_folder, sent_folder, tmp_path,
                                                                 monkeypatch):
     """On a long pass that prints rows, a remembered batch's rows are made once, when they

@@ -183,22 +183,16 @@ def test_the_sweep_waits_while_mail_keeps_arriving_but_not_for_long(tmp_path: Pa
         assert service._housekeeping() == set()
         clock.sleep(1)
         assert service._housekeeping() == {SWEEP}  # put off for a minute at most
-        service._housekept(frozenset({SWEEP}), PassReport(relabelled=50, swept=False))  # it stopped for new mail
-        assert service._housekeeping() == {SWEEP}  # the rest of it in the next pass, after that mail
-        service._housekept(frozenset({SWEEP}), PassReport(relabelled=20))
+        service._housekept(frozenset({SWEEP}))
         assert service._housekeeping() == {CORRECTIONS}  # then the corrections, in a pass of their own
-        service._housekept(frozenset({CORRECTIONS}), PassReport(swept=False))
+        service._housekept(frozenset({CORRECTIONS}))
         assert service._housekeeping() == set()
         service.mail_arriving = False
         assert service._housekeeping() == HOUSEKEEPING
-        service._housekept(HOUSEKEEPING, PassReport(relabelled=3, swept=False))  # a quiet pass's sweep stopped too
-        assert service.sweep_owed
-        service._housekept(HOUSEKEEPING, PassReport())
-        assert not service.corrections_owed and not service.sweep_owed
+        service._housekept(HOUSEKEEPING)
+        assert not service.corrections_owed
     line = PassReport(triaged=12, waiting=40, p1=6, swept=False, seconds=0.4).line("INBOX")
     assert "sweep deferred" in line and "relabelled" not in line
-    line = PassReport(triaged=3, waiting=40, p1=6, relabelled=50, swept=False, seconds=0.4).line("INBOX")
-    assert "50 relabelled by the sweep, the rest after new mail" in line
 
 
 def test_the_service_records_failures_and_its_stop_in_the_status_file(tmp_path: Path) -> None:

@@ -126,64 +126,6 @@ def test_a_sweep_over_more_conversations_than_a_chunk_sees_them_all(history, mon
     assert sweep(history, T0 + timedelta(hours=26)) == []
 
 
-def test_a_sweep_closed_part_way_leaves_what_it_did_not_reach_for_the_next_one(history):
-    """A sweep that stops for new mail (its generator closed after some changes were
-    taken and recorded) commits those; the conversations it did not reach are due
-    again, so the next sweep makes exactly the rest of the changes, none twice."""
-    from triage.sweep import iter_sweep_changes
-
-    decide(history, *(customer(n, "I want a refund", MON, subject=f"Order {n}") for n in range(1, 6)))
-    history.commit()
-    before = {n: labels_of(history, f"<c{n}@example.org>") for n in range(1, 6)}
-    later = T0 + timedelta(hours=25)
-    changes = iter_sweep_changes(history, later, Policy(), P)
-    taken = [next(changes), next(changes)]
-    record_sweep(history, taken)
-    changes.close()
-    history.commit()
-    rest = sweep(history, later)
-    assert sorted(c.uid for c in taken + rest) == [1, 2, 3, 4, 5]  # each overdue, once
-    assert all(c.add == {P + "overdue"} for c in taken + rest)
-    assert sweep(history, T0 + timedelta(hours=26)) == []
-    assert [labels_of(history, f"<c{n}@example.org>") for n in range(1, 6)] == [
-        tuple(sorted({*before[n], P + "overdue"})) for n in range(1, 6)]
-
-
-def test_a_sweep_closed_before_a_conversation_pushed_out_of_p1_leaves_it_due(history):
-    """A conversation pushed out of P1 by stronger claims elsewhere changes nothing in
-    itself: the sweep finds it by its P1 bit, flipped as the sweep starts. When the sweep
-    stops before it (new mail first), it is due again, and the next sweep takes its
-    priority-1 label off."""
-    from triage.sweep import iter_sweep_changes
-
-    def writes(n, who, body, hours):
-        when = (T0 - timedelta(days=3) + timedelta(hours=hours)).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        return raw(eml(sender=f"{who} <{who}@example.org>", subject=f"Order {who}", body=body, date=when,
-                       message_id=f"<c{n}@example.org>"), key=f"c{n}")
-
-    def holding_p1(messages):
-        return {n for n in range(1, messages + 1) if P + "priority-1" in labels_of(history, f"<c{n}@example.org>")}
-
-    decide(history, *(writes(3 * k + i + 1, who, "still waiting for my refund", 10 * k + i)
-                      for k, who in enumerate(("ana", "ben", "cy", "fay")) for i in range(3)))
-    sweep(history, T0)
-    history.commit()
-    pushed = holding_p1(12)
-    assert len(pushed) == 2  # two of the four repeat writers: at least two P1s, at most 15 % of the queue
-    threat = "Refund me now or I will file a chargeback with my bank"
-    decide(history, writes(13, "dee", threat, 50), writes(14, "gus", threat, 51))
-    history.commit()
-    changes = iter_sweep_changes(history, T0, Policy(), P)
-    taken = [next(changes)]  # one of the two conversations pushed out, and no more: new mail came
-    record_sweep(history, taken)
-    changes.close()
-    history.commit()
-    rest = sweep(history, T0)
-    assert [(c.uid, c.remove) for c in taken + rest] == [(n, {P + "priority-1"}) for n in sorted(pushed)]
-    assert holding_p1(14) == {13, 14}
-    assert sweep(history, T0) == []
-
-
 def test_a_changed_policy_is_applied_to_every_conversation(history):
     decide(history, customer(1, "I want a refund", MON))
     sweep(history, T0 + timedelta(hours=30))

@@ -472,13 +472,6 @@ class History:
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
                         (iso(due) if due else None, thread_id))
 
-    def mark_found_due_again(self, from_rowid: int) -> None:
-        """The conversations of the sweep's scratch table from ``from_rowid`` on are due for
-        the next sweep (a sweep cut short compared them with their labels no further).
-        Uncommitted."""
-        self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id IN"
-                        " (SELECT thread_id FROM temp.sweep_found WHERE rowid >= ?)", (from_rowid,))
-
     def mark_customers_dirty(self, customers: Iterable[str]) -> None:
         """Every conversation of ``customers`` is due for the sweep again. Uncommitted."""
         self.db.executemany("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0",

@@ -75,8 +75,7 @@ class PassReport:
     complete: bool = True
     """False when a stop cut the pass short (the rest is left for the next one)."""
     swept: bool = True
-    """False when the service deferred the sweep and the corrections (mail kept arriving),
-    or the sweep stopped for new mail (``relabelled`` then says how far it got)."""
+    """False when the service deferred the sweep and the corrections (mail kept arriving)."""
 
     @property
     def busy(self) -> bool:
@@ -89,11 +88,7 @@ class PassReport:
         if self.already_triaged:
             parts.append(f"{self.already_triaged} already triaged")
         parts.append(f"{self.team_replies} team repl{'y' if self.team_replies == 1 else 'ies'}")
-        if self.swept:
-            parts.append(f"{self.relabelled} relabelled by the sweep")
-        else:
-            parts.append(f"{self.relabelled} relabelled by the sweep, the rest after new mail" if self.relabelled
-                         else "sweep deferred")
+        parts.append(f"{self.relabelled} relabelled by the sweep" if self.swept else "sweep deferred")
         if self.corrections:
             parts.append(f"{self.corrections} correction{'' if self.corrections == 1 else 's'} recorded")
         parts.append(f"{self.waiting} waiting ({self.p1} P1)")

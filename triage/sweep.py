@@ -65,9 +65,7 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
     caller too takes the changes a slice at a time (the sweep after a first run over
     100,000 messages changes thousands: as a list they were +8 MiB of the process). The
     caller may write to history between changes; conversations are marked swept as they
-    are read, so the whole must be consumed before the caller commits — or closed
-    (``close()``): the conversations not compared yet are then marked due again, for the
-    next sweep, and what was taken may be committed."""
+    are read, so the whole must be consumed before the caller commits."""
     ours = {prefix + name for name in WAITING_LABELS}
     if threads is None:
         chunks: Iterable[list[str]] = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
@@ -85,28 +83,21 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
         evaluate(chunk)
     members = history.p1_members(policy.max_p1_share)
     evaluate(history.not_found_yet(history.p1_changed(members)))  # pushed out of P1, or let in, by others
-    at = None
-    try:
-        for found in history.found_in_chunks(STANDINGS_CHUNK):
-            customer_rows = history.customer_rows([f["thread_id"] for f in found])
-            for f in found:
-                at = f["rowid"]
-                thread_id, waits = f["thread_id"], f["priority"] is not None
-                if waits:
-                    priority = 2 if f["priority"] == 1 and thread_id not in members else f["priority"]
-                    on_last = set(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
-                for row in customer_rows.get(thread_id, []):  # (mail that asks nothing keeps its own labels)
-                    current = set(json.loads(row["labels"] or "[]"))
-                    wanted = on_last if waits and row["id"] == f["last_row"] else set()
-                    add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
-                    if add or remove:
-                        yield SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"],
-                                          bool(f["flag"]) if waits else True)
-                history.mark_swept(thread_id, parse_iso(f["due"]) if f["due"] else None)
-    except GeneratorExit:  # the caller took no more (new mail first): what was not compared is due again
-        if at is not None:
-            history.mark_found_due_again(at)
-        raise
+    for found in history.found_in_chunks(STANDINGS_CHUNK):
+        customer_rows = history.customer_rows([f["thread_id"] for f in found])
+        for f in found:
+            thread_id, waits = f["thread_id"], f["priority"] is not None
+            if waits:
+                priority = 2 if f["priority"] == 1 and thread_id not in members else f["priority"]
+                on_last = set(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
+            for row in customer_rows.get(thread_id, []):  # (mail that asks nothing keeps its own labels)
+                current = set(json.loads(row["labels"] or "[]"))
+                wanted = on_last if waits and row["id"] == f["last_row"] else set()
+                add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
+                if add or remove:
+                    yield SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"],
+                                      bool(f["flag"]) if waits else True)
+            history.mark_swept(thread_id, parse_iso(f["due"]) if f["due"] else None)
 
 
 def labels_after(labels: Iterable[str], change: SweepChange) -> list[str]:

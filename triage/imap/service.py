@@ -308,8 +308,6 @@ class Service:
         """Mail came in during the last pass: the next one defers its sweep (:meth:`_housekeeping`)."""
         self.corrections_owed = False
         """A sweep ran while mail kept arriving; the corrections come in a pass of their own."""
-        self.sweep_owed = False
-        """The last sweep stopped for new mail; the rest comes in the next pass."""
         self.arrived: list[int] = []
         """The UIDs that came in during the last pass, found after it: the next pass's mail."""
         self.last_sweep = self.clock()
@@ -401,8 +399,8 @@ class Service:
                                      dry_run=self.args.dry_run, emit=self.emit, stop=lambda: self.stopping,
                                      progress=make_progress(self.config, self.status),
                                      state_path=state_path(self.args, self.config), housekeeping=housekeeping,
-                                     arrived=self.arrived, sweep_yields=True)
-                self._housekept(housekeeping, report)
+                                     arrived=self.arrived)
+                self._housekept(housekeeping)
                 self._passed(report)
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
                     write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
@@ -424,24 +422,19 @@ class Service:
         look at the folder, so new mail would wait behind them. But at least every
         :data:`SWEEP_MAX_DEFERRAL_SECONDS` the sweep, and the corrections in the pass
         after it: together they made passes of 3-8 s on a 90,000-message folder, and the
-        mail arriving meanwhile waited for all of it. A sweep itself stops for new mail
-        (:func:`~triage.imap.sweep.apply_sweep`); the rest of it comes in the next pass,
-        after that mail."""
+        mail arriving meanwhile waited for all of it."""
         if not self.mail_arriving:
             return HOUSEKEEPING
-        if self.sweep_owed or self.clock() - self.last_sweep >= SWEEP_MAX_DEFERRAL_SECONDS:
+        if self.clock() - self.last_sweep >= SWEEP_MAX_DEFERRAL_SECONDS:
             return frozenset({SWEEP})
         return frozenset({CORRECTIONS}) if self.corrections_owed else frozenset()
 
-    def _housekept(self, housekeeping: frozenset[str], report: PassReport) -> None:
+    def _housekept(self, housekeeping: frozenset[str]) -> None:
         """Note what a pass's housekeeping did (see :meth:`_housekeeping`)."""
-        cut_short = SWEEP in housekeeping and not report.swept  # it stopped for new mail
         if SWEEP in housekeeping:
-            self.sweep_owed = cut_short
-            if not cut_short:
-                self.last_sweep = self.clock()
-                self.corrections_owed = True
-        if CORRECTIONS in housekeeping and not cut_short:
+            self.last_sweep = self.clock()
+            self.corrections_owed = True
+        if CORRECTIONS in housekeeping:
             self.corrections_owed = False
 
     def _passed(self, report: PassReport) -> None:

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from itertools import islice
-from typing import NamedTuple
 
 from triage.engine import has_answered_flag
 from triage.history import History
@@ -98,22 +97,8 @@ def watch_answered_from_now(mailbox: ImapMailbox, history: History) -> None:
 SWEEP_SLICE = 1000
 """Label changes a sweep carries out (and plans in memory) at a time."""
 
-SWEEP_SLICE_WHILE_MAIL_ARRIVES = 50
-"""Label changes a sweep carries out at a time while new mail may be waiting behind it
-(:func:`apply_sweep`'s ``new_mail``): on a busy 90,000-message Maildir a slice's
-STOREs take a few tenths of a second, where a sweep of 150-odd relabels took 1.5 s."""
 
-
-class Swept(NamedTuple):
-    """What :func:`apply_sweep` did: messages relabelled, and whether it went through
-    every change (False: it stopped for new mail, and the rest is due again)."""
-
-    relabelled: int
-    complete: bool = True
-
-
-def apply_sweep(labeler: Labeler, history: History, changes: Iterable[SweepChange], *,
-                new_mail: Callable[[], bool] | None = None) -> Swept:
+def apply_sweep(labeler: Labeler, history: History, changes: Iterable[SweepChange]) -> int:
     """Write the changes that concern the labeler's folder (others, and local mail
     without a UID, are left alone), then record the messages' new labels and commit —
     unless the labeler is in a dry run, which writes and records nothing (it logs what it
@@ -122,30 +107,17 @@ def apply_sweep(labeler: Labeler, history: History, changes: Iterable[SweepChang
     (:func:`~triage.sweep.iter_sweep_changes`): the sweep after a first run may relabel
     tens of thousands, and a slice is what is held at once. Raises ImapError when the
     server refuses; what is not recorded yet is tried again by the next sweep (writing a
-    label twice is harmless).
-
-    ``new_mail``: asked after each slice (then of :data:`SWEEP_SLICE_WHILE_MAIL_ARRIVES`)
-    whether mail has arrived; when it has, the sweep stops there, commits what it did,
-    and closes ``changes`` (a generator), which leaves the conversations it did not reach
-    due for the next sweep: new mail is not kept waiting behind relabelling old mail."""
+    label twice is harmless)."""
     folder = labeler.mailbox.folder
     mine = (c for c in changes if c.mailbox == folder and c.uid is not None)
-    size = SWEEP_SLICE if new_mail is None else SWEEP_SLICE_WHILE_MAIL_ARRIVES
-    count, complete = 0, True
-    while part := list(islice(mine, size)):
+    count = 0
+    while part := list(islice(mine, SWEEP_SLICE)):
         labeler.apply_many([LabelChange.of(c.uid, c.add, c.remove, flag=c.flag) for c in part])
         if not labeler.dry_run:
             record_sweep(history, part)
         count += len(part)
-        if new_mail is not None and new_mail():
-            complete = False
-            close = getattr(changes, "close", None)
-            if close is not None:
-                close()
-            break
     if labeler.dry_run:
-        return Swept(count, complete)
+        return count
     history.commit()
-    log.info("sweep: relabelled %d message(s) in %s%s", count, folder,
-             "" if complete else "; new mail first, the rest after it")
-    return Swept(count, complete)
+    log.info("sweep: relabelled %d message(s) in %s", count, folder)
+    return count

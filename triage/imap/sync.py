@@ -39,7 +39,7 @@ from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
-from triage.imap.sweep import Swept, apply_sweep, refresh_answered, watch_answered_from_now
+from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
 from triage.message import RawMail
 from triage.output import KeptRow, jsonl_line, no_rows
 from triage.status import PassReport, utc_now
@@ -93,7 +93,6 @@ def triage_pass(
     state_path: str | None = None,
     housekeeping: Collection[str] = HOUSEKEEPING,
     arrived: list[int] | None = None,
-    sweep_yields: bool = False,
 ) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
@@ -112,9 +111,7 @@ def triage_pass(
     defers them while mail keeps arriving (they can wait a minute, a customer's labels
     should not), and then does them in passes of their own. ``arrived``: the UIDs the
     service just found above the cursor, so the pass need not look again (see
-    :func:`sync_folder`). ``sweep_yields``: the sweep stops when new mail is announced
-    (the service, which takes that mail next, then the rest of the sweep); the report
-    then says it did not sweep everything, and the corrections wait too."""
+    :func:`sync_folder`)."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
@@ -138,15 +135,10 @@ def triage_pass(
         return timer.report(engine, complete=True, swept=False)
     if SWEEP in housekeeping:
         with timer.phase("sweep"):
-            swept = _sweep(mailbox, labeler, engine, config, now, stop,
-                           new_mail=mailbox.announced_new_mail if sweep_yields else None)
-        if swept is None:
+            relabelled = _sweep(mailbox, labeler, engine, config, now, stop)
+        if relabelled is None:
             return timer.report(engine, complete=False)
-        timer.relabelled = swept.relabelled
-        if not swept.complete:  # new mail first: the rest of the sweep, and the corrections, after it
-            if dry_run:
-                engine.rollback()
-            return timer.report(engine, complete=True, swept=False)
+        timer.relabelled = relabelled
     if dry_run:
         engine.rollback()
     elif CORRECTIONS in housekeeping and state_path and not stop():
@@ -159,9 +151,9 @@ def triage_pass(
 
 
 def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Config, now: datetime,
-           stop: Callable[[], bool], new_mail: Callable[[], bool] | None = None) -> Swept | None:
-    """The sweep (see :func:`triage_pass`): what it relabelled, or None when a stop cut it
-    short (rolled back). ``new_mail``: see :func:`~triage.imap.sweep.apply_sweep`."""
+           stop: Callable[[], bool]) -> int | None:
+    """The sweep (see :func:`triage_pass`): how many messages it relabelled, or None when
+    a stop cut it short (rolled back)."""
     refresh_answered(mailbox, engine.history, stop=stop)
     if stop():
         engine.rollback()
@@ -169,7 +161,7 @@ def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Confi
     log.debug("sweep: evaluating the conversations that changed or came due")
     changes = iter_sweep_changes(engine.history, now, engine.settings.sla, config.labels.prefix,
                                  flag_backlog_days=engine.settings.flag_backlog_days)
-    return apply_sweep(labeler, engine.history, changes, new_mail=new_mail)
+    return apply_sweep(labeler, engine.history, changes)
 
 
 class _PassTimer:
