@@ -76,3 +76,44 @@ def test_ctrl_c_outside_a_held_block_interrupts_at_once() -> None:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(1)
     assert not isinstance(caught.value, Terminated)
+
+
+def test_abandoning_the_analysis_workers_cannot_hang_on_a_stuck_pool(monkeypatch, caplog) -> None:
+    """multiprocessing's Pool.terminate can wait forever (a worker it ended held the
+    result queue's lock). Abandoning the workers gives it ABANDON_SECONDS, then kills the
+    workers and returns: a stop is never held up by it."""
+    import multiprocessing.pool
+    import threading
+
+    from triage import analysis
+
+    analyzer = analysis.Analyzer(model=None, tone=None, processes=2)
+    pool = analyzer._ensure_pool()
+    workers = list(pool._pool)
+    release = threading.Event()
+
+    def stuck() -> None:
+        release.wait()
+        multiprocessing.pool.Pool.terminate(pool)
+
+    monkeypatch.setattr(pool, "terminate", stuck)
+    monkeypatch.setattr(analysis, "ABANDON_SECONDS", 0.5)
+    started = time.monotonic()
+    analyzer.close(abandon=True)
+    assert time.monotonic() - started < 3
+    for worker in workers:
+        worker.join(5)
+    assert [worker.exitcode for worker in workers] == [-signal.SIGKILL] * 2
+    assert "did not stop within 0.5 s" in caplog.text
+    release.set()  # the pool's own threads finish in the background
+
+
+def test_abandoning_the_analysis_workers_stops_them_at_once() -> None:
+    from triage import analysis
+
+    analyzer = analysis.Analyzer(model=None, tone=None, processes=2)
+    workers = list(analyzer._ensure_pool()._pool)
+    started = time.monotonic()
+    analyzer.close(abandon=True)
+    assert time.monotonic() - started < 2
+    assert all(worker.exitcode is not None for worker in workers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from multiprocessing.pool import AsyncResult
 from dataclasses import dataclass, replace
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 
 PARALLEL_FROM = 64
 """Smaller batches are analysed in-process: a round trip to the workers would cost more."""
+
+ABANDON_SECONDS = 5.0
+"""How long stopping the workers at once (a stop, an error) may take before they are
+killed and the pool left behind: multiprocessing's ``Pool.terminate`` can wait for good
+when a worker it ends was holding the result queue's lock (its task thread then waits
+for that lock forever; seen once in a test run of a SIGTERM to ``triage once``)."""
 
 
 @dataclass(frozen=True)
@@ -204,12 +211,31 @@ class Analyzer:
 
     def close(self, abandon: bool = False) -> None:
         """Stop the workers, if any were started: once they are done with what was
-        started, or at once with ``abandon`` (a stop or an error: nobody reads it)."""
-        if self._pool is not None:
+        started, or at once with ``abandon`` (a stop or an error: nobody reads it), in
+        :data:`ABANDON_SECONDS` at most."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
             if abandon:
-                self._pool.terminate()
+                _terminate_within(pool, ABANDON_SECONDS)
             else:
-                self._pool.close()
-            self._pool.join()
-            self._pool = None
+                pool.close()
+                pool.join()
         self._started.clear()
+
+
+def _terminate_within(pool, seconds: float) -> None:
+    """``pool.terminate()`` and ``join()``, given ``seconds``; then, if they are not done,
+    the workers are killed and the pool is left to its (daemon) threads."""
+    def terminate() -> None:
+        pool.terminate()
+        pool.join()
+
+    stopping = threading.Thread(target=terminate, name="analysis-pool-terminate", daemon=True)
+    stopping.start()
+    stopping.join(seconds)
+    if stopping.is_alive():
+        for worker in pool._pool:  # noqa: SLF001 - the only handle on the processes multiprocessing gives
+            if worker.exitcode is None:
+                worker.kill()
+        log.warning("the analysis workers did not stop within %g s (multiprocessing's Pool.terminate is stuck): "
+                    "killed and left behind", seconds)
