@@ -229,7 +229,7 @@ def measure_floor(dovecot: Dovecot, gen, args, label_sets: int = 1) -> dict:
         watcher.stop()
         labeller.stop()
     labelled = [a for a in arrivals if seen_at(a) is not None]
-    return {"appended": len(arrivals), "missing": len(arrivals) - len(labelled),
+    return {"label_sets": label_sets, "appended": len(arrivals), "missing": len(arrivals) - len(labelled),
             "latency": summarize([seen_at(a) - a.due for a in labelled]),
             "latency_after_append": summarize([seen_at(a) - a.done for a in labelled])}
 
@@ -421,10 +421,9 @@ def print_report(r: dict) -> None:
     line("the same, from the APPEND's answer" if r["deliver"] == "append" else "the same, from the rename into new/",
          r["latency_after_append"])
     line("APPEND itself (Dovecot)" if r["deliver"] == "append" else "the delivery itself", r["append_duration"])
-    floors = sorted((int(key.split("_")[1]) if key != "floor" else 1, key) for key in r
-                    if key == "floor" or (key.startswith("floor_") and key.endswith("_sets")))
-    for label_sets, key in floors:
-        f = r[key]
+    for f in sorted((f for key, f in r.items() if key.startswith("floor") and isinstance(f, dict)),
+                    key=lambda f: f.get("label_sets", 1)):
+        label_sets = f.get("label_sets", 1)
         stores = "one STORE" if label_sets == 1 else f"{label_sets} keyword sets, a STORE each"
         print(f"the floor, benchmarks/idle_floor.py --label-sets {label_sets} (IDLE, fetch, parse, {stores}) "
               "on the same mailbox and arrivals:")
