@@ -10,7 +10,7 @@ import time
 import pytest
 from test_imap_service import running
 
-from triage.children import run_in_child
+from triage.children import CHILD_NICENESS, run_in_child
 from triage.errors import UsageError
 from triage.signals import Terminated, signals_held, stopping_signals_raise
 
@@ -46,6 +46,11 @@ def test_a_child_hands_back_its_value_or_its_error() -> None:
     assert not failed.expected and failed.error == "OSError: [Errno 28] No space left on device"
     died = run_in_child(die, abandon=never)
     assert died.error == "the child process died (exit status 3)"
+
+
+def test_a_child_runs_at_a_lower_priority_than_its_parent() -> None:
+    outcome = run_in_child(os.nice, 0, abandon=lambda: False)
+    assert outcome.value == min(19, os.nice(0) + CHILD_NICENESS)
 
 
 def test_an_abandoned_child_is_gone_at_once(tmp_path) -> None:
