@@ -118,6 +118,25 @@ def test_nothing_is_triaged_twice_and_rollback_forgets(engine):
     assert engine.decide(batch) == [] and engine.stats.already_triaged == 1
 
 
+def test_a_big_batch_commits_into_the_write_ahead_log_and_survives_closing(tmp_path):
+    """A commit of thousands of pages (a batch at 100,000 messages) is not copied into the
+    state file at once (that copy and its sync cost every batch); closing copies it, and
+    nothing is lost."""
+    path = tmp_path / "state.db"
+    history = History(path)
+    before = path.stat().st_size
+    for n in range(2000):  # ~8 MB: 2,000 pages, twice SQLite's default checkpoint size
+        history.record(message_id=f"<m{n}@example.org>", thread_id=f"<m{n}@example.org>", mailbox="INBOX",
+                       uid=n + 1, direction="in", customer=f"c{n}@example.org", subject="x" * 4000,
+                       date=NOW, automated=False, awaits_reply=True)
+    history.commit()
+    assert path.stat().st_size == before
+    history.close()
+    assert path.stat().st_size > 8_000_000
+    with History(path) as again:
+        assert again.db.execute("SELECT count(*) FROM messages").fetchone()[0] == 2000
+
+
 def test_automated_mail_is_a_row_but_never_a_repeat_or_waiting(engine):
     ooo = raw(eml(sender="Bo <bo@example.org>", subject="Automatic reply: refund", body="I am away",
                   date="Sun, 15 Mar 2026 12:00:00 +0000", message_id="<o1@example.org>",

