@@ -23,6 +23,7 @@ from imapclient.imapclient import join_message_ids
 
 from triage.errors import ImapError
 from triage.imap.connection import ImapConnectionError, imap_errors
+from triage.imap.fetchparse import fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
 
@@ -252,7 +253,7 @@ class ImapMailbox:
         result: dict[int, frozenset[str]] = {}
         for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
             with imap_errors(f"fetching flags in {self.folder}"):
-                answer = self.client.fetch(chunk, ["FLAGS"])
+                answer = fetch(self.client, chunk, ["FLAGS"])
             result.update({uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in answer.items()})
         return result
 
@@ -301,7 +302,7 @@ class ImapMailbox:
                     continue
             else:
                 with imap_errors(f"fetching sizes in {self.folder}"):
-                    meta = self.client.fetch(chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
+                    meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
             sizes = _sizes(meta)
             for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
                 mails = self._fetch_group(group, meta, sizes, max_bytes)
@@ -390,7 +391,7 @@ class ImapMailbox:
         message can do that), fetch one by one and skip the ones that still fail."""
         try:
             with imap_errors(f"fetching UIDs {_uid_list(uids)} in {self.folder}"):
-                return self.client.fetch(uids, [item, "FLAGS"])
+                return fetch(self.client, uids, [item, "FLAGS"])
         except ImapConnectionError:
             raise
         except ImapError as exc:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 
 from imapclient import IMAPClient
-from imapclient.response_parser import parse_fetch_response
+
+from triage.imap.fetchparse import parse_fetch
 
 Answer = tuple[str, list]
 """(``OK``, ``NO`` or ``BAD``; the command's untagged responses of the kind asked for,
@@ -71,7 +72,7 @@ def fetch_responses(client: IMAPClient, data: list, uids: Collection[int]) -> li
     answers is told by the items it holds, and each keeps its own FLAGS."""
     responses = []
     for one in _one_by_one(data):
-        for uid, items in parse_fetch_response(one, client.normalise_times, client.use_uid).items():
+        for uid, items in parse_fetch(one, client.normalise_times, client.use_uid).items():
             if uid in uids:
                 responses.append((uid, items))
     return responses

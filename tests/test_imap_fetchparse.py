@@ -1,0 +1,86 @@
+"""triage.imap.fetchparse: FETCH answers read by regular expression give exactly what
+imapclient's parser gives — on answers of every shape (the unusual ones go to imapclient),
+and on a real Dovecot's answers to the FETCHes triage sends."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dovecot import PASSWORD, PASSWORD_ENV, sample_message
+from imapclient.response_parser import parse_fetch_response
+
+import triage.imap.fetchparse as fetchparse
+from triage.imap.connection import connect
+from triage.imap.fetchparse import fetch, parse_fetch
+
+BODY = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody with ) and ( and {3}\r\n"
+
+USUAL = {
+    "sizes, flags, date": [b'5 (UID 5 RFC822.SIZE 1234 FLAGS (\\Seen $Label1 triage_refund) '
+                           b'INTERNALDATE "06-Dec-2026 10:00:00 +0100")'],
+    "no flags": [b'7 (UID 9 RFC822.SIZE 10 FLAGS () INTERNALDATE " 6-Dec-2026 10:00:00 -0500")'],
+    "body, flags before": [(b"1 (UID 3 FLAGS (\\Seen) BODY[] {%d}" % len(BODY), BODY), b")"],
+    "body, flags after": [(b"1 (UID 3 BODY[] {%d}" % len(BODY), BODY), b" FLAGS (\\Answered))"],
+    "body first": [(b"2 (BODY[] {%d}" % len(BODY), BODY), b" UID 4 FLAGS ())"],
+    "several": [(b"1 (UID 3 FLAGS () BODY[] {%d}" % len(BODY), BODY), b")",
+                b"1 (UID 3 FLAGS (\\Seen))",
+                (b"2 (UID 8 FLAGS (\\Flagged) BODY[] {0}", b""), b")"],
+    "flags only": [b"3 (UID 12 FLAGS (\\Seen \\Flagged))", b"4 (FLAGS (\\Seen) UID 13)"],
+    "no UID (an unsolicited change)": [b"3 (FLAGS (\\Deleted))"],
+    "a date nobody can read": [b'3 (UID 3 INTERNALDATE "yesterday")'],
+}
+
+UNUSUAL = {
+    "NIL in the flags": [b"3 (UID 3 FLAGS (NIL \\Seen))"],
+    "a keyword of digits": [b"3 (UID 3 FLAGS (\\Seen 2024))"],
+    "a partial body": [(b"1 (UID 3 BODY[]<0> {%d}" % len(BODY), BODY), b" FLAGS ())"],
+    "another item": [b"3 (UID 3 MODSEQ (12345) FLAGS (\\Seen))"],
+    "lower case": [b"3 (uid 3 flags (\\Seen))"],
+    "an escaped quote": [b'3 (UID 3 INTERNALDATE "06-Dec-2026 \\"10:00:00 +0000")'],
+    "a header literal": [(b"1 (UID 3 BODY[HEADER] {%d}" % len(BODY), BODY), b")"],
+    "two literals": [(b"1 (UID 3 BODY[HEADER] {3}", b"abc"), (b" BODY[] {3}", b"def"), b")"],
+    "an item twice": [b"3 (UID 3 FLAGS (\\Seen) FLAGS ())"],
+    "nothing": [None],
+}
+
+
+@pytest.mark.parametrize("uid_is_key", [True, False])
+@pytest.mark.parametrize("normalise", [True, False])
+@pytest.mark.parametrize("shape", [*USUAL, *UNUSUAL])
+def test_every_shape_reads_as_imapclient_reads_it(shape, normalise, uid_is_key) -> None:
+    data = {**USUAL, **UNUSUAL}[shape]
+    assert parse_fetch(list(data), normalise, uid_is_key) == parse_fetch_response(list(data), normalise, uid_is_key)
+
+
+@pytest.mark.parametrize("shape", USUAL)
+def test_the_usual_shapes_never_need_imapclients_parser(shape, monkeypatch) -> None:
+    def slow(*args):
+        raise AssertionError("handed to imapclient")
+    monkeypatch.setattr(fetchparse, "parse_fetch_response", slow)
+    assert parse_fetch(list(USUAL[shape])) is not None
+
+
+def test_a_real_servers_answers_read_as_imapclient_reads_them(dovecot, mail_folder, monkeypatch) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    raws = [p.read_bytes() for p in sorted(fixtures.glob("*.eml")) if p.stat().st_size] + [sample_message("<a@example.net>")]
+    for n, raw in enumerate(raws):
+        dovecot.append(mail_folder, raw, flags=[["\\Seen"], [], ["$Label1", "triage_refund", "\\Flagged"]][n % 3])
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    client = connect(dovecot.imap_config())
+    try:
+        client.normalise_times = False
+        client.select_folder(mail_folder)
+        uids = client.search("ALL")
+        handed_over = []
+        monkeypatch.setattr(fetchparse, "parse_fetch_response",
+                            lambda *args: handed_over.append(args) or parse_fetch_response(*args))
+        for items, usual in ((["RFC822.SIZE", "FLAGS", "INTERNALDATE"], True), (["BODY.PEEK[]", "FLAGS"], True),
+                             (["FLAGS"], True), (["BODY.PEEK[]<0.100>", "FLAGS"], False)):
+            expected = client.fetch(uids, items)
+            assert len(expected) == len(raws)
+            handed_over.clear()
+            assert fetch(client, uids, items) == expected
+            assert bool(handed_over) is not usual
+        assert fetch(client, [], ["FLAGS"]) == {}
+    finally:
+        client.logout()
