@@ -25,11 +25,11 @@ from imapclient.response_parser import parse_fetch_response
 # One attribute and its value: a number, a flag list (atoms only), a quoted string
 # without escapes. The whole text between the parentheses must be made of these.
 _ITEM = re.compile(
-    rb' ?(UID|RFC822\.SIZE|FLAGS|INTERNALDATE) (?:([0-9]+)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
+    rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE) (?:([0-9]+)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
     rb'(?: \\?[A-Za-z$][^\s()"{}\[\]\\%*]*)*)?)\)|"([^"\\\r\n]*)")'
 )
 _RESPONSE = re.compile(rb"([0-9]+) \((.*)\)\Z", re.S)
-_WITH_LITERAL = re.compile(rb"([0-9]+) \((.*?) ?BODY\[\] \{([0-9]+)\}\Z", re.S)
+_WITH_LITERAL = re.compile(rb"([0-9]+) \((?:(.*) )?BODY\[\] \{([0-9]+)\}\Z", re.S)
 
 
 class _Unusual(Exception):
@@ -77,7 +77,7 @@ def _parse_simple(data: list, normalise_times: bool, uid_is_key: bool) -> dict:
             position += 1
             if head is None or len(item[1]) != int(head[3]) or not rest.endswith(b")"):
                 raise _Unusual
-            seq, text = head[1], head[2] + rest[:-1]
+            seq, text = head[1], (head[2] or b"") + rest[:-1]
             body: bytes | None = item[1]
         elif isinstance(item, bytes):
             whole = _RESPONSE.match(item)
