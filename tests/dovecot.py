@@ -303,6 +303,9 @@ mail_gid = {self._mail_gid}
 first_valid_uid = {min(self._mail_uid, 500)}
 first_valid_gid = 0
 mail_location = maildir:~/Maildir
+# The benchmarks' folders hold 100,000+ messages; a session re-reading such a Maildir's
+# UID list needs more than the default 256 MB of address space (it failed there).
+default_vsz_limit = 1G
 # The personal namespace, as Dovecot makes it implicitly, plus a Sent folder marked
 # SPECIAL-USE \\Sent (RFC 6154) whenever a test creates one (not created by itself).
 namespace inbox {{
