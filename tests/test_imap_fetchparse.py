@@ -11,7 +11,8 @@ from imapclient.response_parser import parse_fetch_response
 
 import triage.imap.fetchparse as fetchparse
 from triage.imap.connection import connect
-from triage.imap.fetchparse import fetch, parse_fetch
+from triage.imap.fetchparse import parse_fetch
+from triage.imap.mailbox import fetch
 
 BODY = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody with ) and ( and {3}\r\n"
 

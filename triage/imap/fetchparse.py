@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 
-from imapclient import IMAPClient
 from imapclient.datetime_util import parse_to_datetime
-from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.response_parser import parse_fetch_response
 
 # One attribute and its value: a number, a flag list (atoms only), a quoted string
@@ -43,22 +40,6 @@ def parse_fetch(data: list, normalise_times: bool = True, uid_is_key: bool = Tru
         return _parse_simple(data, normalise_times, uid_is_key)
     except _Unusual:
         return parse_fetch_response(data, normalise_times, uid_is_key)
-
-
-def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict:
-    """``client.fetch(uids, items)``, its answer read by :func:`parse_fetch`."""
-    if not uids:
-        return {}
-    args = ["FETCH", join_message_ids(uids), seq_to_parenstr_upper(items)]
-    if client.use_uid:
-        args.insert(0, "UID")
-    imap = client._imap
-    tag = imap._command(*args)
-    typ, data = imap._command_complete("FETCH", tag)
-    client._checkok("fetch", typ, data)
-    typ, data = imap._untagged_response(typ, data, "FETCH")
-    response = parse_fetch(data, client.normalise_times, client.use_uid)
-    return {uid: response[uid] for uid in uids if uid in response}  # (unsolicited answers dropped)
 
 
 def _parse_simple(data: list, normalise_times: bool, uid_is_key: bool) -> dict:

@@ -19,11 +19,13 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.imapclient import join_message_ids
+from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
+from imapclient.util import to_unicode
 
 from triage.errors import ImapError
 from triage.imap.connection import ImapConnectionError, imap_errors
-from triage.imap.fetchparse import fetch
+from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
 
@@ -411,6 +413,19 @@ class ImapMailbox:
             log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
             with imap_errors(f"restoring \\Seen in {self.folder}"):
                 self.client.remove_flags(gained, [SEEN], silent=True)
+
+
+def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict[int, dict]:
+    """``client.fetch(uids, items)`` (by UID), its answer read by
+    :func:`~triage.imap.fetchparse.parse_fetch`; a refusal raises imapclient's error, as
+    ``client.fetch`` does."""
+    if not uids:
+        return {}
+    [(status, data)] = pipelined(client, [("FETCH", join_message_ids(uids), seq_to_parenstr_upper(items))], "FETCH")
+    if status != "OK":
+        raise IMAPClientError(f"fetch failed: {to_unicode(data[0])}")
+    response = parse_fetch(data, client.normalise_times)
+    return {uid: response[uid] for uid in uids if uid in response}  # (unsolicited answers dropped)
 
 
 def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batch_bytes: int) -> Iterator[list[int]]:
