@@ -36,15 +36,21 @@ senders really meant (mail labelled iso-8859-1 is usually windows-1252; gb2312 i
 
 
 def codec_for(charset: str | None) -> str:
-    """A codec name Python knows for a MIME charset label; utf-8 when it knows none."""
+    """A codec name Python knows for a MIME charset label; utf-8 when it knows none, or
+    when the label names a codec that is not a character set (``rot13``, ``zlib``,
+    ``base64``, ``hex``…: Python refuses them for decoding text) or ``undefined`` (which
+    refuses everything)."""
     name = (charset or "").strip().strip('"').lower()
     name = _CHARSET_ALIASES.get(name, name)
     if not name:
         return "utf-8"
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name)
     except (LookupError, ValueError):  # ValueError: a NUL in the label
         return "utf-8"
+    if not getattr(codec, "_is_text_encoding", True) or codec.name == "undefined":
+        return "utf-8"
+    return codec.name
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -53,14 +59,18 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     codec = codec_for(charset)
     try:
         return data.decode(codec)
-    except UnicodeDecodeError:
+    except (UnicodeError, LookupError):  # UnicodeError: also a codec that cannot decode at all
         pass
     if codec != "utf-8":
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             pass
-    return data.decode(codec, errors="replace")
+        try:
+            return data.decode(codec, errors="replace")
+        except (UnicodeError, LookupError):
+            pass
+    return data.decode("utf-8", errors="replace")
 
 
 def decode_value(value: str | bytes | None, limit: int = MAX_HEADER_CHARS) -> str:
