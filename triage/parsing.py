@@ -126,7 +126,7 @@ class _IndexedMessage(EmailMessage):
         """The stdlib's (under ``get_param``, ``get_boundary``, ``get_content_charset``,
         ``get_filename``), reading at most :data:`MAX_PARAMS_CHARS` of the field."""
         field = self._first(header)
-        if field is None or len(field[1]) <= MAX_PARAMS_CHARS:
+        if field is None or not isinstance(field[1], str) or len(field[1]) <= MAX_PARAMS_CHARS:
             return super()._get_params_preserve(failobj, header)
         cut = _IndexedMessage(self.policy)
         cut._headers = [(field[0], field[1][:MAX_PARAMS_CHARS])]
