@@ -260,6 +260,19 @@ def test_message_ids_found_by_header_search(dovecot, mail_folder, mailbox) -> No
     assert mailbox.search_message_ids(wanted) == {uids[0]: wanted[2], uids[2]: wanted[0]}
 
 
+def test_message_ids_with_braces_parentheses_and_quotes_are_searched_as_quoted_strings(dovecot, mail_folder,
+                                                                                          mailbox) -> None:
+    """``{``, ``}``, ``(`` and ``"`` are valid in a Message-ID; sent bare, Dovecot refused
+    the whole SEARCH ("Invalid characters in atom"), and with it every pass. An ID no
+    quoted string can carry is left out, and the others are still found."""
+    odd = [f"<{{a1b2}}order.{mail_folder}@shop.example>", f"<(paren).{mail_folder}@x.example>",
+           f'<"quoted\\back".{mail_folder}@x.example>']
+    uids = [dovecot.append(mail_folder, sample_message(message_id)) for message_id in odd]
+    mailbox.select(mail_folder)
+    assert mailbox.search_message_ids([*odd, "<bad\x01id@x.example>", "<" + "x" * 5000 + "@x.example>"]) == dict(
+        zip(uids, odd))
+
+
 def test_uidvalidity_change_is_visible_on_select(dovecot, mail_folder, mailbox) -> None:
     fill(dovecot, mail_folder, 2)
     first = dovecot.uidvalidity(mail_folder)

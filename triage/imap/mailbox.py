@@ -236,17 +236,32 @@ class ImapMailbox:
 
     def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
         """UID → Message-ID of the messages in the selected folder that carry one of
-        ``message_ids`` (HEADER search is a substring match, so hits are checked)."""
-        wanted = {m for m in message_ids if m.isascii()}
-        result: dict[int, str] = {}
-        for chunk in _chunks(sorted(wanted), _SEARCH_CHUNK):
+        ``message_ids`` (HEADER search is a substring match, so hits are checked).
+
+        Each ID goes as a quoted string, whatever it holds: ``{``, ``}`` and ``(`` are
+        valid in a Message-ID, and sent bare (imapclient quotes only spaces and quotes)
+        the server refused the whole SEARCH, every pass. IDs no quoted string can carry
+        (control characters, over :data:`_MAX_SEARCHED_ID` characters) are not looked
+        for, and a SEARCH the server refuses all the same only loses its own IDs."""
+        wanted = {m for m in message_ids if _searchable(m)}
+        chunks = list(_chunks(sorted(wanted), _SEARCH_CHUNK))
+        commands = []
+        for chunk in chunks:
             criteria: list[str] = ["OR"] * (len(chunk) - 1)
             for message_id in chunk:
-                criteria += ["HEADER", "Message-ID", message_id]
-            with imap_errors(f"searching {self.folder}"):
-                hits = self.client.search(criteria)
-            result.update({uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted})
-        return result
+                criteria += ["HEADER", "Message-ID", _quoted(message_id)]
+            commands.append(("SEARCH", *criteria))
+        with imap_errors(f"searching {self.folder}"):
+            answers = pipelined(self.client, commands, "SEARCH")
+        hits: list[int] = []
+        for (status, data), chunk in zip(answers, chunks):
+            if status != "OK":
+                log.warning("%s: the server refused to search for %d Message-ID(s) (%s): %s", self.folder,
+                            len(chunk), _text(b" ".join(d for d in data if isinstance(d, bytes)))[:200],
+                            ", ".join(chunk)[:300])
+                continue
+            hits += [int(n) for line in data if line for n in _text(line).split() if n.isdigit()]
+        return {uid: mid for uid, mid in self.message_ids(sorted(set(hits))).items() if mid in wanted}
 
     # -- reading mail -------------------------------------------------------------------
 
@@ -447,6 +462,21 @@ def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batc
 def _sizes(meta: dict[int, dict]) -> dict[int, int]:
     """UID → RFC822.SIZE of a FETCH answer."""
     return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+
+
+_MAX_SEARCHED_ID = 998
+"""The longest Message-ID searched for (RFC 5322's line limit; the server's own limit on
+a command line is some 64 KB, for up to :data:`_SEARCH_CHUNK` IDs)."""
+
+
+def _searchable(message_id: str) -> bool:
+    """Whether an IMAP quoted string can carry ``message_id``: printable ASCII only."""
+    return 0 < len(message_id) <= _MAX_SEARCHED_ID and all(" " <= c <= "~" for c in message_id)
+
+
+def _quoted(text: str) -> str:
+    """``text`` as an IMAP quoted string (RFC 3501: ``\\`` and ``"`` escaped)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[list]:
