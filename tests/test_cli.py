@@ -266,3 +266,20 @@ def test_jsonl_rows_escape_what_json_leaves_raw(tmp_path, capsys):
     row = json.loads(out)
     assert row["subject"].startswith("refund\u0085now\u2028please") and "café" in row["subject"]
     assert row["from_name"] == "Zoë"
+
+
+def test_a_state_file_that_is_no_database_is_one_error_line_naming_it(tmp_path, capsys):
+    state = tmp_path / "s.db"
+    state.write_bytes(b"not sqlite\n" * 200)
+    code, rows, err = run_jsonl(capsys, "--state", str(state))
+    assert (code, rows) == (1, [])
+    assert err.strip() == f"triage: error: state file {state}: file is not a database"
+
+
+def test_a_state_path_that_is_a_directory_is_one_error_line_naming_it(tmp_path, capsys):
+    state = tmp_path / "s.db"
+    state.mkdir()
+    code, rows, err = run_jsonl(capsys, "--state", str(state))
+    assert (code, rows) == (1, [])
+    assert err.startswith("triage: error: ") and str(state) in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("once", "run", "train", "eval"):
         settle_allocator()
     setup_logging(args.log_format or "text", args.verbose, service)
+    config: Config | None = None
     try:
         config = load_config(find_config(args.config))
         setup_logging(args.log_format or config.service.log_format, args.verbose, service)
@@ -177,6 +178,30 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `triage … | head`: the reader has what it wanted
         _quiet_stdout()
         return 0
+    except Exception as exc:
+        problem = _file_problem(exc, args, config)
+        if problem is None:
+            raise
+        log.debug("%s", problem, exc_info=True)
+        log.error("%s", problem) if _json_logs() else print(f"triage: error: {problem}", file=sys.stderr)
+        return 1
+
+
+def _file_problem(exc: Exception, args, config: Config | None) -> str | None:
+    """What a person must fix, for an error of the disk rather than of triage: the state
+    file unreadable, not a database, on a full disk (SQLite's errors do not name the
+    file, so this does), or a file triage needs that it may not read or write (the
+    operating system's error names it). None for anything else: a bug keeps its
+    traceback."""
+    sqlite3 = sys.modules.get("sqlite3")  # not imported: the error cannot be SQLite's
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
+        from triage.wiring import state_path
+
+        where = state_path(args, config) if config is not None else "the state file"
+        return f"state file {where}: {exc}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return str(exc)
+    return None
 
 
 def _json_logs() -> bool:
