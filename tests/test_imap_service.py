@@ -192,6 +192,30 @@ def test_dry_run_shows_the_labels_and_writes_nothing(box: Box) -> None:
     assert all(triage_keywords(box.flags(uid)) == keywords for uid, keywords in on_server(real).items())
 
 
+def test_a_message_whose_reading_breaks_the_connection_is_read_alone_then_given_up(box: Box) -> None:
+    """Dovecot drops the session whenever it is asked for a Maildir file whose size is
+    not the one its name says (a migration that changed line ends keeps the old names).
+    Read in a batch, that message took the batch with it, every pass: nothing in the
+    folder was labelled again. Now the batch is read one by one the next time, the
+    message alone twice, and then it is decided unreadable and the rest goes on."""
+    sender_ids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    box.dovecot.deliver(box.folder, [message("cy", sender="cy@example.net")[1]])
+    [delivered] = (box.dovecot.maildir(box.folder) / "new").glob("*.triage-tests")
+    delivered.rename(delivered.with_name(delivered.name + ",S=10"))  # the file is bigger
+    last = box.append(message("dee", sender="dee@example.net")[1])
+    [broken] = set(box.dovecot.uids(box.folder)) - {*sender_ids, last}
+    runs = [box.once() for _ in range(4)]
+    assert [code for code, _, _ in runs] == [1, 1, 1, 0]
+    assert all("connection lost" in err for _, _, err in runs[:3])
+    code, rows, err = runs[3]
+    assert sorted(row["uid"] for row in rows) == sorted([*sender_ids, broken, last])
+    [unread] = [row for row in rows if row["uid"] == broken]
+    assert unread["labels"] == ["triage/unreadable"] and "broke the connection" in unread["reasons"][0]
+    assert "triage_unreadable" in box.flags(broken)
+    assert all(triage_keywords(box.flags(uid)) - {"triage_unreadable"} for uid in [*sender_ids, last])
+    assert box.once()[:2] == (0, [])
+
+
 def test_first_run_starts_first_run_days_back(box: Box) -> None:
     with box.dovecot.client() as client:
         client.append(box.folder, message("old")[1], msg_time=datetime(2020, 1, 6, tzinfo=timezone.utc))

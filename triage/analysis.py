@@ -69,6 +69,9 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
     message: a message that cannot be parsed or scored comes back as :class:`Broken`."""
     parsed: list[Message | Broken] = []
     for raw in raws:
+        if raw.unreadable:
+            parsed.append(Broken(f"{raw.mailbox}:{raw.key}", raw.unreadable))
+            continue
         try:
             parsed.append(parse_message(raw))
         except MessageParseError as exc:

@@ -361,6 +361,20 @@ class History:
         self.db.rollback()
         self.db.close()
 
+    def lost_fetches(self, mailbox: str) -> tuple[int, dict[int, int]] | None:
+        """(UIDVALIDITY, UID → times the connection broke while it was read alone) of the
+        messages of ``mailbox`` whose reading broke a connection (:meth:`set_lost_fetches`)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"lost-fetches:{mailbox}",)).fetchone()
+        if row is None:
+            return None
+        stored = json.loads(row["value"])
+        return int(stored["uidvalidity"]), {int(uid): int(times) for uid, times in stored["uids"].items()}
+
+    def set_lost_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`lost_fetches`); uncommitted."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost-fetches:{mailbox}", json.dumps(
+            {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
+
     def commit(self) -> None:
         """Make the batch's writes durable: call only after acting on its decisions."""
         self.db.commit()

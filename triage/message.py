@@ -22,6 +22,9 @@ class RawMail:
     uid: int | None = None
     internaldate: datetime | None = None
     flags: tuple[str, ...] = ()
+    unreadable: str | None = None
+    """Why the source could not deliver the message's bytes (``raw`` is empty then): it
+    is decided as unreadable without being parsed."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import re
 import shlex
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
@@ -42,6 +42,19 @@ COMMAND_TIMEOUT_SECONDS = 60.0
 class ImapConnectionError(ImapError):
     """Raised when the server cannot be reached or the connection broke (refused, reset,
     timed out, TLS failed mid-way): unlike a refused command, trying again later may work."""
+
+
+class FetchLost(ImapConnectionError):
+    """The connection broke while the server was sending ``uids`` of ``folder``. Once may
+    be the network; again and again, a message the server cannot read (Dovecot drops the
+    session over a Maildir file whose size is not the one in its name): see
+    :func:`triage.imap.sync.remember_lost_fetch`."""
+
+    def __init__(self, message: str, folder: str, uidvalidity: int, uids: Sequence[int]):
+        super().__init__(message)
+        self.folder = folder
+        self.uidvalidity = uidvalidity
+        self.uids = tuple(uids)
 
 
 class LoginRefused(ImapError):

@@ -24,7 +24,7 @@ from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
 from triage.errors import ImapError
-from triage.imap.connection import ImapConnectionError, imap_errors
+from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
@@ -84,6 +84,11 @@ class ImapMailbox:
         """(folder, read-only) selected on the server now, as far as this object knows."""
         self._hierarchy: tuple[str, str] | None = None
         self._remembered: dict[str, tuple[float, object]] = {}
+        self.fetch_alone: frozenset[int] = frozenset()
+        """UIDs of the selected folder read one at a time: the connection broke while
+        they were being sent (:func:`~triage.imap.sync.remember_lost_fetch`)."""
+        self.unfetchable: frozenset[int] = frozenset()
+        """UIDs not read at all: alone, they broke the connection again and again."""
 
     # -- the server and its folders ----------------------------------------------------
 
@@ -309,14 +314,40 @@ class ImapMailbox:
         """
         if batch_size < 1 or max_bytes < 1:
             raise ValueError("batch_size and max_bytes must be positive")
-        cap = min(max_bytes, AT_ONCE_BYTES)
         for chunk in _chunks(sorted(set(uids)), batch_size):
+            alone = [uid for uid in chunk if uid in self.fetch_alone or uid in self.unfetchable]
+            if not alone:
+                yield from self._fetch_chunk(chunk, max_bytes, batch_bytes)
+                continue
+            mails = [mail for uid in alone for mail in self._fetch_one(uid, max_bytes, batch_bytes)]
+            rest = [uid for uid in chunk if uid not in alone]
+            mails += [mail for batch in self._fetch_chunk(rest, max_bytes, batch_bytes) for mail in batch]
+            if mails:
+                yield sorted(mails, key=lambda mail: mail.uid or 0)
+
+    def _fetch_one(self, uid: int, max_bytes: int, batch_bytes: int) -> list[RawMail]:
+        """The message ``uid`` read on its own; for one in :attr:`unfetchable`, a
+        stand-in without bytes, which is decided as unreadable."""
+        if uid in self.unfetchable:
+            log.warning("%s: UID %d is not read: the connection broke each time the server was asked for it alone",
+                        self.folder, uid)
+            return [RawMail(b"", self.folder or "", str(uid), uid,
+                            unreadable="the server broke the connection each time it was asked for this message")]
+        return [mail for batch in self._fetch_chunk([uid], max_bytes, batch_bytes) for mail in batch]
+
+    def _fetch_chunk(self, chunk: list[int], max_bytes: int, batch_bytes: int) -> Iterator[list[RawMail]]:
+        """:meth:`fetch_batches` of one chunk of UIDs; a connection that breaks meanwhile
+        raises :class:`~triage.imap.connection.FetchLost` naming the chunk."""
+        if not chunk:
+            return
+        cap = min(max_bytes, AT_ONCE_BYTES)
+        try:
             if len(chunk) * cap <= batch_bytes:
                 meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
                 if mails is not None:
                     if mails:
                         yield mails
-                    continue
+                    return
             else:
                 with imap_errors(f"fetching sizes in {self.folder}"):
                     meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
@@ -325,6 +356,10 @@ class ImapMailbox:
                 mails = self._fetch_group(group, meta, sizes, max_bytes)
                 if mails:
                     yield mails
+        except FetchLost:
+            raise
+        except ImapConnectionError as exc:
+            raise FetchLost(str(exc), self.folder or "", self.state.uidvalidity if self.state else 0, chunk) from exc
 
     def _fetch_at_once(self, uids: list[int], cap: int, max_bytes: int) -> tuple[dict, list[RawMail] | None]:
         """Sizes, flags and dates, and every body up to ``cap`` bytes, in two FETCHes sent

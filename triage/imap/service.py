@@ -39,9 +39,10 @@ from triage.engine import Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History
 from triage.imap.backoff import Backoff
-from triage.imap.connection import (Credentials, ImapConnectionError, LoginRefused, connect, disconnect, drop,
-                                    imap_errors)
+from triage.imap.connection import (Credentials, FetchLost, ImapConnectionError, LoginRefused, connect, disconnect,
+                                    drop, imap_errors)
 from triage.imap.labeler import Labeler, make_labeler
+from triage.imap.lostfetch import remember_lost_fetch
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progress, triage_pass
 from triage.registry import SHIPPED, Registry
@@ -202,6 +203,9 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
                 report = triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run,
                                      emit=emit, progress=make_progress(config, status), state_path=state)
         except ImapError as exc:
+            if isinstance(exc, FetchLost) and not args.dry_run:
+                engine.rollback()
+                remember_lost_fetch(history, exc)
             status.failed(exc)
             raise
         status.passed(report)
@@ -344,6 +348,8 @@ class Service:
                     self._refused(exc)
                 except ImapError as exc:  # network, TLS or server trouble: try again later
                     engine.rollback()
+                    if isinstance(exc, FetchLost) and not self.args.dry_run:
+                        remember_lost_fetch(engine.history, exc)
                     self._back_off(exc)
         finally:
             self._abandon_retraining()

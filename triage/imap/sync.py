@@ -36,6 +36,7 @@ from triage.imap.backlog import scan_backlog
 from triage.imap.corrections import scan_corrections
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
+from triage.imap.lostfetch import plan_fetches
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
@@ -248,6 +249,7 @@ def sync_folder(
             restore_folder(mailbox, labeler, history)
             if not dry_run:
                 store_unstored(labeler, engine, emit, renumbered=True)
+    plan_fetches(mailbox, history, state.uidvalidity, cursor[1] if cursor and cursor[0] == state.uidvalidity else 0)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
