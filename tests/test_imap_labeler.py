@@ -75,6 +75,10 @@ def test_keywords_that_are_not_triage_s_are_ignored() -> None:
     assert label_for_keyword("\\Flagged", "triage/") is None
     assert label_for_keyword("triage_", "triage/") is None
     assert label_for_keyword("TRIAGE_REFUND", "triage/") == "triage/refund"  # servers may change case
+    # what keyword_for never writes is another tool's: taken for a label, it was "removed"
+    # as triage_a_b, which matched nothing, every pass
+    for odd in ("triage_a+b", "triage_x&y", "triage_$old", "triage_a/b"):
+        assert label_for_keyword(odd, "triage/") is None
 
 
 def test_folder_names_follow_the_server_hierarchy() -> None:

@@ -74,14 +74,17 @@ def keyword_for(label: str) -> str:
 
 
 def label_for_keyword(keyword: str, prefix: str) -> str | None:
-    """The label a keyword stands for, or None when it is not one of triage's (its start is
-    not ``keyword_for(prefix)``). Exact for labels whose part after the prefix is written
-    in ``a-z 0-9 _ . -``, as triage's are."""
+    """The label a keyword stands for, or None when it is not one of triage's: its start
+    is not ``keyword_for(prefix)``, or the rest holds what :func:`keyword_for` never
+    writes (``triage_a+b``, ``triage_$old``: another tool's; read as a label, triage took
+    it off as ``triage_a_b``, which matched nothing, and tried again every pass). Exact
+    for labels whose part after the prefix is written in ``a-z 0-9 _ . -``, as triage's are."""
     start = keyword_for(prefix)
     lowered = keyword.lower()
     if not lowered.startswith(start) or len(lowered) == len(start):
         return None
-    return prefix + lowered[len(start) :]
+    rest = lowered[len(start) :]
+    return None if _KEYWORD_UNSAFE.search(rest) else prefix + rest
 
 
 def folder_for(label: str, namespace_prefix: str, delimiter: str) -> str:
