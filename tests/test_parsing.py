@@ -71,6 +71,16 @@ def test_absurd_date_header_yields_to_internaldate():
     assert parse_message(RawMail(data, "t", "z", internaldate=internal)).date == internal
 
 
+@pytest.mark.parametrize("internal", [datetime(1970, 1, 1, tzinfo=timezone.utc),
+                                      datetime(2150, 6, 1, tzinfo=timezone.utc)], ids=["epoch", "2150"])
+def test_an_absurd_internaldate_does_not_overrule_a_plausible_date_header(internal):
+    """A migration that lost INTERNALDATE (0: 1970) made new mail dated today by its
+    sender look 56 years old: overdue, first in the queue."""
+    data = b"From: a@b.example\nSubject: hi\nDate: Sat, 5 Dec 2026 09:30:00 +0000\nMessage-ID: <i@b>\n\nhello\n"
+    assert parse_message(RawMail(data, "t", "i", internaldate=internal)).date == datetime(
+        2026, 12, 5, 9, 30, tzinfo=timezone.utc)
+
+
 def test_a_huge_attachment_is_cut_before_parsing(monkeypatch):
     import base64
 

@@ -82,6 +82,7 @@ the start again at every ``;``, so a 200 KB field of quoted semicolons took 20 s
 _BOUNDARY_PARAMETER = re.compile(rb"boundary\s*=")
 
 _EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=timezone.utc)
+_LATEST_PLAUSIBLE = datetime(2101, 1, 1, tzinfo=timezone.utc)
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
 _NAME_ADDR = re.compile(r"\s*([^<>,]{0,500}?)\s*<([^<>\s@]{1,200}@[^<>\s]{1,300})>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
@@ -425,8 +426,13 @@ def _first_msgid(value: str) -> str | None:
 
 
 def _message_date(header: str, internaldate: datetime | None) -> datetime:
-    """The Date header, or INTERNALDATE where the header is missing or absurd."""
+    """The Date header, or INTERNALDATE where the header is missing or absurd; an absurd
+    INTERNALDATE (before 1995 or after 2100: a migration that lost it, set it to 0) is
+    no evidence against the header either, or new mail dated today by its sender waited
+    "56 years" and topped the queue as overdue."""
     fallback = _as_utc(internaldate) if internaldate else None
+    if fallback is not None and not _EARLIEST_PLAUSIBLE <= fallback < _LATEST_PLAUSIBLE:
+        fallback = None
     try:
         date = _as_utc(parsedate_to_datetime(header[:200])) if header else None
     except (TypeError, ValueError, IndexError, OverflowError):
@@ -435,7 +441,7 @@ def _message_date(header: str, internaldate: datetime | None) -> datetime:
     absurd = date is not None and (
         date < _EARLIEST_PLAUSIBLE
         or (fallback is not None and date - fallback > timedelta(days=1))
-        or date.year > 2100
+        or date >= _LATEST_PLAUSIBLE
     )
     if date is None or absurd:
         if fallback is None and date is None:
