@@ -363,7 +363,7 @@ class Engine:
         self.stats.broken += 1
         self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
         log.info("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
-        digest = content_hash(raw.raw or f"{raw.mailbox}\0{raw.key}".encode())  # bytes never delivered: its place
+        digest = content_hash(f"{raw.mailbox}\0{raw.key}".encode() if raw.unreadable else raw.raw)  # never delivered
         date = raw.internaldate or self.now()
         message = Message(message_id=f"<{digest[:40]}@triage.invalid>", sender="", sender_name="", recipients=(),
                           subject="", date=date, in_reply_to=None, references=(), body_text="", newest_text="",
