@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from test_imap_service import running
+from test_imap_service import running, wait_gone
 
 from triage.children import CHILD_NICENESS, run_in_child
 from triage.errors import UsageError
@@ -107,10 +107,7 @@ def test_abandoning_the_analysis_workers_cannot_hang_on_a_stuck_pool(monkeypatch
     try:
         analyzer.close(abandon=True)
         assert time.monotonic() - started < 3
-        deadline = time.monotonic() + 10
-        while not all(_dead(worker.pid) for worker in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert all(_dead(worker.pid) for worker in workers)
+        assert wait_gone({worker.pid for worker in workers}, timeout=10) == set()  # gone, or zombies
         assert "did not stop within 0.5 s" in caplog.text
     finally:
         # Let the pool's own terminate run (in the background): left waiting, its exit
@@ -118,15 +115,6 @@ def test_abandoning_the_analysis_workers_cannot_hang_on_a_stuck_pool(monkeypatch
         # held, and hang the test run.
         release.set()
 
-
-def _dead(pid: int) -> bool:
-    """Whether process ``pid`` has ended: gone, or a zombie nobody has reaped yet (who
-    reaps a killed worker, and when, is multiprocessing's business)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (FileNotFoundError, ProcessLookupError):  # reaped before, or while, it was read
-        return True
 
 
 def test_abandoning_the_analysis_workers_stops_them_at_once() -> None:
