@@ -48,7 +48,7 @@ class FetchLost(ImapConnectionError):
     """The connection broke while the server was sending ``uids`` of ``folder``. Once may
     be the network; again and again, a message the server cannot read (Dovecot drops the
     session over a Maildir file whose size is not the one in its name): see
-    :func:`triage.imap.sync.remember_lost_fetch`."""
+    :func:`triage.imap.lostfetch.remember_lost_fetch`."""
 
     def __init__(self, message: str, folder: str, uidvalidity: int, uids: Sequence[int]):
         super().__init__(message)

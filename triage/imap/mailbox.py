@@ -86,7 +86,7 @@ class ImapMailbox:
         self._remembered: dict[str, tuple[float, object]] = {}
         self.fetch_alone: frozenset[int] = frozenset()
         """UIDs of the selected folder read one at a time: the connection broke while
-        they were being sent (:func:`~triage.imap.sync.remember_lost_fetch`)."""
+        they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
 
@@ -266,7 +266,7 @@ class ImapMailbox:
                             ", ".join(chunk)[:300])
                 continue
             hits += [int(n) for line in data if line for n in _text(line).split() if n.isdigit()]
-        return {uid: mid for uid, mid in self.message_ids(sorted(set(hits))).items() if mid in wanted}
+        return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
 
     # -- reading mail -------------------------------------------------------------------
 
