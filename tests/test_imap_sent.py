@@ -416,6 +416,34 @@ def test_answered_set_and_taken_off_by_a_client_is_read_from_what_changed(doveco
         story.engine.close()
 
 
+def test_a_look_at_answered_syncs_the_folder_once_and_misses_no_change(dovecot, mailbox, mail_folder, sent_folder,
+                                                                        tmp_path, monkeypatch):
+    """The sweep's look at \\Answered reads HIGHESTMODSEQ and asks which changed messages
+    carry the flag and which lost it with one NOOP: on Dovecot's Maildir with mail
+    arriving each sync reads the folder again (0.3-0.7 s at 80,000 messages), which new
+    mail waits for. Changes another client made just before are all found."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=2))
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=1))
+        story.service_pass(T0)
+        dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered")
+        story.service_pass(T0 + timedelta(minutes=5))
+        assert history.waiting_uids(mail_folder, answered_flag=True) == [story.uids["bo"]]
+        dovecot_client_flag(dovecot, mail_folder, story.uids["ana"], "\\Answered")
+        dovecot_client_flag(dovecot, mail_folder, story.uids["bo"], "\\Answered", remove=True)
+        commands: list[str] = []
+        real_noop = mailbox.client.noop
+        monkeypatch.setattr(mailbox.client, "noop", lambda: commands.append("NOOP") or real_noop())
+
+        refresh_answered(mailbox, history)
+
+        assert commands == ["NOOP"]
+        assert dict(history.db.execute("SELECT uid, answered_flag FROM messages WHERE direction = 'in'")) == {
+            story.uids["ana"]: 1, story.uids["bo"]: 0}
+        story.engine.close()
+
+
 def test_a_sweep_writes_its_changes_slice_by_slice(dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
     monkeypatch.setattr("triage.imap.sweep.SWEEP_SLICE", 1)
     with History(tmp_path / "state.db") as history:

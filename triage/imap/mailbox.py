@@ -212,26 +212,31 @@ class ImapMailbox:
         """HIGHESTMODSEQ of the selected folder (RFC 7162, CONDSTORE); 0 when the server
         has no CONDSTORE or keeps no MODSEQs for this folder (NOMODSEQ).
 
-        A NOOP first: Dovecot answers STATUS on the selected folder from the session's
-        view, which learns of other clients' changes only at such a sync (a stale value
-        is safe, only wasteful: changes after it are looked at again)."""
+        No NOOP first, though Dovecot answers STATUS on the selected folder from the
+        session's view, as fresh as the last command that synced it: a stale value is
+        safe, only wasteful (changes after it are looked at again), and the
+        :meth:`uids_changed_since` that follows syncs anyway. On Dovecot's Maildir with
+        mail arriving every sync reads the folder again: 0.3-0.7 s at 80,000 messages,
+        which the mail arriving meanwhile waited for, twice a minute."""
         if "CONDSTORE" not in self.capabilities:
             return 0
         with imap_errors(f"reading the HIGHESTMODSEQ of {self.folder}"):
-            self.client.noop()
             status = self.client.folder_status(self.folder, [b"HIGHESTMODSEQ"])
         return int(status.get(b"HIGHESTMODSEQ") or 0)
 
-    def uids_changed_since(self, modseq: int, *also: str, among: Sequence[int] | None = None) -> list[int]:
+    def uids_changed_since(self, modseq: int, *also: str, among: Sequence[int] | None = None,
+                           synced: bool = False) -> list[int]:
         """UIDs whose flags (or Gmail labels) changed after MODSEQ ``modseq``, ascending
         (SEARCH MODSEQ, CONDSTORE); ``also`` adds search keys (``"ANSWERED"``: of those,
         the ones carrying ``\\Answered`` now); ``among`` asks about those UIDs only (a
         few hundred a SEARCH). A NOOP first: SEARCH answers from the session's view of the
         folder, so the view must include every change up to a HIGHESTMODSEQ read just
-        before, or a change counted as seen would never be found."""
+        before, or a change counted as seen would never be found. ``synced``: a search
+        just before, after that HIGHESTMODSEQ was read, made that NOOP already."""
         criteria = ["MODSEQ", str(modseq + 1), *also]
         with imap_errors(f"searching changes in {self.folder}"):
-            self.client.noop()
+            if not synced:
+                self.client.noop()
             if among is None:
                 return sorted(self.client.search(criteria))
             found: list[int] = []

@@ -52,7 +52,7 @@ def refresh_answered(mailbox: ImapMailbox, history: History, stop: Callable[[], 
         # recorded as answered lost the flag: two short answers, however much changed.
         now_answered = mailbox.uids_changed_since(since, "ANSWERED")
         flagged = history.waiting_uids(folder, answered_flag=True)
-        lost = mailbox.uids_changed_since(since, "UNANSWERED", among=flagged) if flagged else []
+        lost = mailbox.uids_changed_since(since, "UNANSWERED", among=flagged, synced=True) if flagged else []
         waiting = history.waiting_uids(folder, among=now_answered) if now_answered else []
         history.set_answered_flags(folder, {**{uid: True for uid in waiting}, **{uid: False for uid in lost}})
         if waiting or lost:
