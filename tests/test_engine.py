@@ -10,6 +10,7 @@ import pytest
 
 from triage.engine import Engine, Settings
 from triage.history import History
+from triage.parsing import content_hash
 from tests.helpers import eml, raw
 from triage.message import RawMail
 
@@ -222,6 +223,39 @@ def test_two_messages_with_one_message_id_are_both_triaged_and_the_same_one_twic
     over_imap = [RawMail(first.raw, "INBOX", "7", uid=7), RawMail(first.raw, "INBOX", "8", uid=8)]
     assert len(engine.decide(over_imap)) == 2  # two UIDs are two messages, whatever they hold
     assert engine.decide(over_imap) == []
+
+
+def test_after_a_renumbering_mail_a_message_id_cannot_name_is_known_by_its_content(engine):
+    """After a UIDVALIDITY change a message without a Message-ID (stored under one made
+    from its content) and two sharing one get their new UIDs by content, so they are not
+    triaged again; identical copies pair off in order, and a copy left over is a message
+    of its own, triaged like any second delivery."""
+    history = engine.history
+    anonymous = eml(sender="Ana <ana@example.org>", subject="Lamp", body="where is my lamp?",
+                    date="Mon, 16 Mar 2026 09:00:00 +0000", message_id="<x@example.org>").replace(
+                        b"Message-ID: <x@example.org>\n", b"")
+    shared = [eml(sender="Bo <bo@example.org>", subject="Refund", body=body, date=date, message_id="<s@example.org>")
+              for body, date in [("refund please", "Mon, 16 Mar 2026 10:00:00 +0000"),
+                                 ("still no refund", "Mon, 16 Mar 2026 11:00:00 +0000")]]
+    old = [RawMail(data, "INBOX", str(uid), uid=uid) for uid, data in
+           [(1, anonymous), (2, shared[0]), (3, shared[1]), (4, anonymous)]]  # 4: the same bytes delivered again
+    assert len(engine.decide(old)) == 4
+    engine.commit()
+    digest = {uid: content_hash(data) for uid, data in
+              [(10, anonymous), (11, shared[0]), (12, shared[1]), (13, anonymous), (14, anonymous)]}
+
+    history.rebind_uids("INBOX", {"<s@example.org>": 12})  # the folder renumbered: 10..14
+    assert history.known_uids("INBOX", list(digest)) == set()
+    assert history.rebind_by_content("Other", digest) == set()  # another folder's mail is not this one's
+    assert history.rebind_by_content("INBOX", digest) == {10, 11, 12, 13}
+
+    rows = history.db.execute("SELECT uid, content_hash FROM messages ORDER BY uid").fetchall()
+    assert [tuple(row) for row in rows] == [(uid, digest[uid]) for uid in (10, 11, 12, 13)]  # each to its content
+    copies = history.db.execute("SELECT uid FROM messages WHERE content_hash = ? ORDER BY id", (digest[10],))
+    assert [row[0] for row in copies] == [10, 13]  # the first triaged (UID 1 before) takes the lowest UID
+    again = [RawMail(data, "INBOX", str(uid), uid=uid) for uid, data in
+             [(10, anonymous), (11, shared[0]), (12, shared[1]), (13, anonymous), (14, anonymous)]]
+    assert [d.uid for d in engine.decide(again)] == [14]
 
 
 def test_a_loading_engine_reads_its_model_at_the_first_new_mail_and_once(tmp_path):

@@ -964,13 +964,38 @@ class History:
         Every old UID of ``mailbox`` is void, so a known message no longer in the folder keeps
         none (otherwise its old UID could pass a new, untriaged message off as known). A
         Message-ID that two stored messages share names neither for sure: both stay without
-        a UID, so their new copies are triaged again rather than mistaken for each other."""
+        a UID, so their new copies are not mistaken for each other (:meth:`rebind_by_content`
+        tells them apart)."""
         self.db.execute("UPDATE messages SET uid = NULL WHERE mailbox = ?", (mailbox,))
         self.db.executemany(
             "UPDATE messages SET uid = ? WHERE mailbox = ? AND message_id = ? AND"
             " (SELECT count(*) FROM messages d WHERE d.mailbox = messages.mailbox AND d.message_id = messages.message_id) = 1",
             [(uid, mailbox, mid) for mid, uid in uid_by_message_id.items()],
         )
+
+    def rebind_by_content(self, mailbox: str, hash_by_uid: dict[int, str]) -> set[int]:
+        """After :meth:`rebind_uids`: attach new UIDs (with the content hash of the message
+        under each, :func:`triage.parsing.content_hash`) to the messages of ``mailbox``
+        still without one that have that content. Returns the UIDs attached. Uncommitted.
+
+        The same bytes are the same message: this knows those a Message-ID cannot name, one
+        without it (stored under an id made from its content) or one whose Message-ID stored
+        messages share, so they are not triaged and counted a second time. Identical copies
+        (the same bytes delivered twice) pair off in order, the oldest stored message with
+        the lowest UID; a copy left over stays unknown, a message of its own, as a UID is
+        whatever it holds."""
+        uids_by_hash: dict[str, list[int]] = {}
+        for uid, digest in sorted(hash_by_uid.items()):
+            uids_by_hash.setdefault(digest, []).append(uid)
+        pairs: list[tuple[int, int]] = []
+        for _, marks, bound in _in_lists(sorted(uids_by_hash)):
+            for row, digest in self.db.execute(
+                    f"SELECT id, content_hash FROM messages WHERE uid IS NULL AND content_hash IN ({marks})"
+                    " AND mailbox = ? ORDER BY id", (*bound, mailbox)).fetchall():
+                if uids_by_hash[digest]:
+                    pairs.append((uids_by_hash[digest].pop(0), row))
+        self.db.executemany("UPDATE messages SET uid = ? WHERE id = ?", pairs)
+        return {uid for uid, _ in pairs}
 
     # -- what the report reads ---------------------------------------------------------
 
