@@ -10,7 +10,8 @@ from __future__ import annotations
 
 
 from dovecot import Dovecot
-from test_imap_service import Box, box, message, password_env, triage_keywords, write_config  # noqa: F401  (fixtures)
+from test_imap_service import (Box, box, message, password_env, triage_keywords,  # noqa: F401  (fixtures)
+                               without_message_id, write_config)
 
 from triage.corrections import corrections_since
 from triage.history import Labeled
@@ -72,6 +73,28 @@ def test_a_folder_recreated_without_keywords_gets_its_labels_back_and_teaches_no
     assert Registry.for_state(box.state).entries() == []  # no retraining
     assert "put back, not taken for corrections" in err
     assert box.once()[1] == [] and corrections_since(box.state) == []  # and the next pass is quiet
+
+
+def test_a_recreated_folder_gives_mail_without_a_message_id_its_labels_back_untriaged(box: Box) -> None:
+    raws = []
+    for i, (subject, body) in enumerate(SUBJECTS):
+        raws.append(without_message_id(message(f"a{i}", sender=f"customer{i}@example.net", subject=subject,
+                                               body=body)[1]))
+        box.append(raws[-1])
+    before = labelled(box)
+    assert all(before.values()) and len(before) == len(SUBJECTS)
+
+    box.dovecot.delete_folder(box.folder)
+    box.dovecot.create_folder(box.folder)
+    for raw in raws:
+        box.append(raw)
+
+    code, rows, _ = box.once()
+
+    assert code == 0 and rows == []  # known by their content, not triaged twice
+    after = keywords_now(box.dovecot, box.folder)
+    assert [after[uid] for uid in sorted(after)] == [before[uid] for uid in sorted(before)]
+    assert corrections_since(box.state) == []
 
 
 def test_keywords_reset_in_place_are_put_back_without_corrections(box: Box) -> None:

@@ -297,6 +297,55 @@ def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> N
     assert box.once()[1] == []
 
 
+def without_message_id(raw: bytes) -> bytes:
+    """``raw`` with its Message-ID header taken out."""
+    return re.sub(rb"Message-ID: [^\r\n]*\r\n", b"", raw, count=1)
+
+
+def test_uidvalidity_reset_knows_mail_a_message_id_cannot_name_by_its_content(box: Box) -> None:
+    """A message without a Message-ID (stored under one made from its content) and two
+    that share one are recognised after the renumbering by their content: each keeps
+    its place in its conversation, which counts what it counted, is not shown again and
+    gets its new UID; mail new in the window is still triaged."""
+    anonymous = without_message_id(message("anon")[1])
+    shared_id, first = message("shared", sender="bob@example.net", subject="Charged twice",
+                               body="You charged my card twice for order 1187, please fix the double charge.")
+    second = first.replace(b"order 1187, please fix", b"order 1187 and again today, please fix")
+    for raw in (anonymous, first, second):
+        box.append(raw)
+    code, rows, _ = box.once()
+    assert code == 0 and len(rows) == 3
+    threads = {row["from"]: row["thread_id"] for row in rows}
+    words = {"ann": b"still waiting for my refund", "first": b"order 1187, please fix",
+             "second": b"again today", "fresh": b"cancel my subscription"}
+
+    def uids_by_words() -> dict[str, int]:
+        with box.dovecot.client() as client:
+            client.select_folder(box.folder, readonly=True)
+            return {name: uid for name, text in words.items() for uid in client.search(["BODY", text])}
+
+    keywords = {name: triage_keywords(box.flags(uid)) for name, uid in uids_by_words().items()}
+    old_validity = box.dovecot.uidvalidity(box.folder)
+    box.dovecot.reset_uidvalidity(box.folder)
+    box.append(without_message_id(message("fresh", sender="cy@example.net", subject="Cancel my plan",
+                                          body="Please cancel my subscription today.")[1]))
+
+    code, rows, err = box.once("-v")
+
+    assert code == 0 and "resynchronising by Message-ID" in err
+    assert [row["from"] for row in rows] == ["cy@example.net"]  # the new one only
+    now = uids_by_words()
+    with History(box.state) as history:
+        assert history.get_cursor(box.folder)[0] != old_validity
+        counts = dict(history.db.execute("SELECT thread_id, count(*) FROM messages WHERE direction = 'in'"
+                                         " GROUP BY thread_id").fetchall())
+        assert counts[threads["ann@example.net"]] == 1 and counts[threads["bob@example.net"]] == 2
+        stored = [row[0] for row in history.db.execute("SELECT uid FROM messages WHERE direction = 'in'")]
+    assert sorted(stored) == sorted(now.values())  # each message has its new UID, and only one row
+    assert {name: triage_keywords(box.flags(uid)) for name, uid in now.items() if name != "fresh"} == keywords
+    assert box.once()[1] == []
+
+
 def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path: Path, capsys,
                                                       password_env: None) -> None:
     message_id, raw = message("nokw")

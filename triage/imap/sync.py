@@ -7,10 +7,11 @@ Where a pass starts comes from the (UIDVALIDITY, last UID) cursor in history:
   team (:mod:`triage.imap.backlog`); both windows count from ``--now`` when given;
 - the same UIDVALIDITY: every UID above the last one triaged;
 - another UIDVALIDITY (the server renumbered the folder): every stored UID is void. The
-  folder's Message-IDs are read (headers only), known messages get their new UIDs and
+  folder's Message-IDs are read (headers only), known messages get their new UIDs (by
+  content, the window's mail a Message-ID cannot name: :func:`resync`) and
   the labels they lost with the renumbering (:func:`triage.imap.restore.restore_folder`:
   a folder recreated or migrated without its keywords), and of the first-run window only
-  mail whose Message-ID is unknown is decided, so nothing is labelled or printed twice.
+  mail still unknown is decided, so nothing is labelled, counted or printed twice.
 
 Each batch is fetched and decided; the labels of about a thousand decided messages are
 stored at once (:class:`LabelGroup`), shown, and only then remembered (cursor and
@@ -43,6 +44,7 @@ from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
 from triage.message import RawMail
 from triage.output import KeptRow, jsonl_line, no_rows
+from triage.parsing import content_hash
 from triage.status import PassReport, utc_now
 from triage.sweep import iter_sweep_changes
 
@@ -239,17 +241,18 @@ def sync_folder(
         store_unstored(labeler, engine, emit)
     now = engine.now()
     since = (now - timedelta(days=imap.first_run_days)).date()
+    # (before the UIDs are looked for: a resync reads messages too)
+    plan_fetches(mailbox, history, state.uidvalidity, cursor[1] if cursor and cursor[0] == state.uidvalidity else 0)
     if arrived:
         uids = array("L", sorted(uid for uid in set(arrived) if uid > cursor[1]))
     elif cursor is None:
         uids = _first_run_uids(mailbox, engine, imap, since)
     else:
-        uids = array("L", new_uids(mailbox, history, state, since, cursor))
+        uids = array("L", new_uids(mailbox, history, state, since, cursor, imap.max_message_bytes))
         if cursor[0] != state.uidvalidity:
             restore_folder(mailbox, labeler, history)
             if not dry_run:
                 store_unstored(labeler, engine, emit, renumbered=True)
-    plan_fetches(mailbox, history, state.uidvalidity, cursor[1] if cursor and cursor[0] == state.uidvalidity else 0)
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
@@ -563,21 +566,30 @@ def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None
 
 
 def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date,
-             cursor: tuple[int, int]) -> list[int]:
+             cursor: tuple[int, int], max_bytes: int) -> list[int]:
     """The UIDs of the selected folder still to triage after its ``cursor`` (UIDVALIDITY,
     last UID), ascending (see the module docstring; a first run has no cursor and takes
-    :func:`_first_run_uids`)."""
+    :func:`_first_run_uids`). ``max_bytes``: how much of a message a pass reads."""
     folder = mailbox.folder or ""
     uidvalidity, last_uid = cursor
     if uidvalidity == state.uidvalidity:
         return mailbox.uids_since(last_uid)
     log.warning("%s: UIDVALIDITY changed from %d to %d; resynchronising by Message-ID",
                 folder, uidvalidity, state.uidvalidity)
-    return resync(mailbox, history, since)
+    return resync(mailbox, history, since, max_bytes)
 
 
-def resync(mailbox: ImapMailbox, history: History, since: date) -> list[int]:
+def resync(mailbox: ImapMailbox, history: History, since: date, max_bytes: int) -> list[int]:
     """Give known messages their new UIDs and return the window's UIDs still unknown.
+
+    Messages are known by Message-ID (:meth:`History.rebind_uids`, headers only), then
+    the window's others by their content (:meth:`History.rebind_by_content`): a message
+    without a Message-ID is stored under one made from its content, an unreadable one
+    under one made up, and a Message-ID two stored messages share names neither; each
+    would be triaged, counted and shown again. Those messages are read for it (as a pass
+    reads them, the first ``max_bytes``: the hash is of those bytes), before their lost
+    labels are put back (:func:`~triage.imap.restore.restore_folder`). Mail older than
+    the window is not read: it is not triaged again either way.
 
     The rebinding is written to history uncommitted: it becomes durable with the pass's
     first commit, or is rolled back with it."""
@@ -587,6 +599,11 @@ def resync(mailbox: ImapMailbox, history: History, since: date) -> list[int]:
     window = mailbox.uids_since_date(since)
     known = history.known_uids(folder, window)
     unknown = [uid for uid in window if uid not in known]
+    if unknown:
+        rebound = history.rebind_by_content(folder, {
+            mail.uid: content_hash(mail.raw) for batch in mailbox.fetch_batches(unknown, max_bytes=max_bytes)
+            for mail in batch if mail.uid is not None and mail.unreadable is None})
+        unknown = [uid for uid in unknown if uid not in rebound]
     log.info("%s: %d message(s) in the folder, %d in the window not triaged yet", folder, len(ids), len(unknown))
     return unknown
 
