@@ -10,7 +10,7 @@ from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, sample_message
 from imapclient import IMAPClient
 
 from triage.errors import ImapError
-from triage.imap.connection import connect
+from triage.imap.connection import FetchLost, connect
 from triage.imap.mailbox import AT_ONCE_BYTES, ImapMailbox, byte_groups
 
 @pytest.fixture
@@ -312,6 +312,20 @@ def test_visiting_another_folder_comes_back(dovecot, mail_folder, mailbox) -> No
     with pytest.raises(ImapError, match="selecting no-such-folder"), mailbox.visiting("no-such-folder"):
         pass
     assert mailbox.uids_since(0) == uids  # a failed SELECT deselects; the old folder is back
+
+
+def test_an_error_in_the_visited_folder_is_not_hidden_by_the_way_back(dovecot, mail_folder, monkeypatch) -> None:
+    """A connection lost in the visited folder fails the SELECT of the folder before too:
+    the block's error is the one reported (a FetchLost names the messages whose reading
+    broke the connection, which the next pass reads alone)."""
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    mailbox = ImapMailbox(connect(dovecot.imap_config()))
+    mailbox.select(mail_folder)
+    lost = FetchLost("fetching headers in INBOX: connection lost", "INBOX", 1, [7])
+    with pytest.raises(FetchLost) as raised, mailbox.visiting("INBOX"):
+        mailbox.client.shutdown()
+        raise lost
+    assert raised.value is lost
 
 
 def test_byte_groups_bound_the_bytes_per_fetch() -> None:

@@ -143,16 +143,29 @@ class ImapMailbox:
     def visiting(self, folder: str, readonly: bool = True) -> Iterator[None]:
         """Select ``folder`` for the duration of the block (read-only unless asked), then
         select the folder selected before again (also when that SELECT failed, which
-        leaves no folder selected)."""
-        previous = self.folder
+        leaves no folder selected).
+
+        When the block raised, its error is the one that propagates even if selecting
+        the folder again fails too: after a lost connection it always does, and the
+        error of the block may say more (:class:`~triage.imap.connection.FetchLost`
+        names the messages whose reading broke the connection)."""
+        previous, failed = self.folder, False
         try:
             self._selected = None
             with imap_errors(f"selecting {folder}"):
                 self.client.select_folder(folder, readonly=readonly)
             yield
+        except Exception:
+            failed = True
+            raise
         finally:
             if previous is not None:
-                self.select(previous)
+                try:
+                    self.select(previous)
+                except ImapError:
+                    if not failed:
+                        raise
+                    log.debug("%s not selected again after an error in %s", previous, folder, exc_info=True)
 
     def remembered(self, key: str, seconds: float, compute: Callable[[], T]) -> T:
         """``compute()``, asked again only once its answer is ``seconds`` old: for what
