@@ -216,6 +216,45 @@ def test_a_message_whose_reading_breaks_the_connection_is_read_alone_then_given_
     assert box.once()[:2] == (0, [])
 
 
+def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(
+        box: Box, sent_folder: str) -> None:
+    """The team's replies are read from Sent first, every pass: a message there that
+    makes Dovecot drop the session failed every pass, and the watched folder was never
+    triaged again. It is read alone twice, like one in the watched folder, then skipped
+    with a warning (a Sent message gets no label: it is only evidence of a reply); the
+    replies before and after it still count, and the watched folder is triaged."""
+    def reply(to_id: str, to: str, subject: str) -> bytes:
+        return eml(sender=SUPPORT, to=to, subject=f"Re: {subject}", body="Done, sorry for the wait.",
+                   date="Mon, 23 Nov 2026 11:00:00 +0000", message_id=f"<re.{uuid.uuid4().hex[:8]}@example.com>",
+                   in_reply_to=to_id).replace(b"\n", b"\r\n")
+
+    ann_id, ann = message("ann", sender="ann@example.net")
+    bob_id, bob = message("bob", sender="bob@example.net", subject="Cancel my plan",
+                          body="Please cancel my subscription today.")
+    cy_id, cy = message("cy", sender="cy@example.net", subject="Broken lamp", body="The lamp arrived broken.")
+    for raw in (ann, bob, cy):
+        box.append(raw)
+    appended = [box.dovecot.append(sent_folder, reply(ann_id, "ann@example.net", "Where is my refund?"))]
+    box.dovecot.deliver(sent_folder, [reply(cy_id, "cy@example.net", "Broken lamp")])
+    [delivered] = (box.dovecot.maildir(sent_folder) / "new").glob("*.triage-tests")
+    delivered.rename(delivered.with_name(delivered.name + ",S=10"))  # the file is bigger
+    appended.append(box.dovecot.append(sent_folder, reply(bob_id, "bob@example.net", "Cancel my plan")))
+    [broken] = set(box.dovecot.uids(sent_folder)) - set(appended)
+
+    runs = [box.once() for _ in range(4)]
+
+    assert [code for code, _, _ in runs] == [1, 1, 1, 0], runs[-1][2]
+    assert all("connection lost" in err for _, _, err in runs[:3])
+    code, rows, err = runs[3]
+    assert f"Sent: UID {broken} is not read" in err
+    waiting = {row["message_id"]: row["waiting_hours"] for row in rows}
+    assert set(waiting) == {ann_id, bob_id, cy_id}
+    assert waiting[ann_id] is None and waiting[bob_id] is None  # the replies around the broken one count
+    assert waiting[cy_id] is not None  # its reply was the broken message
+    assert all(triage_keywords(box.flags(row["uid"])) for row in rows)
+    assert box.once()[:2] == (0, [])
+
+
 def test_first_run_starts_first_run_days_back(box: Box) -> None:
     with box.dovecot.client() as client:
         client.append(box.folder, message("old")[1], msg_time=datetime(2020, 1, 6, tzinfo=timezone.utc))

@@ -11,6 +11,10 @@ the state, committed after the pass rolled back); the next session reads each of
 alone, and one that breaks the connection on its own :data:`GIVE_UP_AFTER` times is not
 read any more: it is decided as unreadable (a row, the ``unreadable`` label) and the
 folder's other mail goes on. Once may be the network; twice alone, the message.
+
+The same goes for the Sent folders, read first on every pass (:mod:`triage.imap.sent`):
+the state keeps these messages per folder, and one given up on there is skipped with a
+warning (it gets no label: it is only evidence of a reply).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def remember_lost_fetch(history: History, lost: FetchLost) -> None:
         uid = lost.uids[0]
         counts[uid] = counts.get(uid, 0) + 1
         log.warning("%s: the connection broke while UID %d was read on its own (%d time(s))%s", lost.folder, uid,
-                    counts[uid], "; it will not be read again" if counts[uid] >= GIVE_UP_AFTER else "")
+                    counts[uid], "; it will not be read again" if given_up(counts[uid]) else "")
     else:
         for uid in lost.uids:
             counts.setdefault(uid, 0)
@@ -46,11 +50,25 @@ def remember_lost_fetch(history: History, lost: FetchLost) -> None:
     history.commit()
 
 
+def lost_fetches_above(history: History, folder: str, uidvalidity: int, above: int) -> dict[int, int]:
+    """UID → times it broke the connection when read alone, of the messages of ``folder``
+    above UID ``above`` (those still to read) whose reading broke a connection; only
+    what was remembered under ``uidvalidity`` (other UIDs are void)."""
+    stored = history.lost_fetches(folder)
+    if stored is None or stored[0] != uidvalidity:
+        return {}
+    return {uid: times for uid, times in stored[1].items() if uid > above}
+
+
+def given_up(times: int) -> bool:
+    """Whether a message that broke the connection ``times`` times when read alone is
+    not to be read any more."""
+    return times >= GIVE_UP_AFTER
+
+
 def plan_fetches(mailbox: ImapMailbox, history: History, uidvalidity: int, above: int) -> None:
     """Tell ``mailbox`` (its folder selected) which of its messages above UID ``above``
     (those still to triage) to read alone, and which not to read at all."""
-    stored = history.lost_fetches(mailbox.folder or "")
-    counts = {uid: times for uid, times in stored[1].items() if uid > above} \
-        if stored and stored[0] == uidvalidity else {}
+    counts = lost_fetches_above(history, mailbox.folder or "", uidvalidity, above)
     mailbox.fetch_alone = frozenset(counts)
-    mailbox.unfetchable = frozenset(uid for uid, times in counts.items() if times >= GIVE_UP_AFTER)
+    mailbox.unfetchable = frozenset(uid for uid, times in counts.items() if given_up(times))

@@ -12,12 +12,16 @@ headers are enough to stop a conversation's clock (:meth:`Engine.record_replies`
   ``BODY.PEEK[HEADER]`` and the folder examined read-only: nothing there changes.
 - :func:`ingest_sent` — one pass over one Sent folder, tracked by its own
   (UIDVALIDITY, last UID) cursor in history.
+
+A message whose reading makes the server drop the connection would fail every pass
+before the watched folder is reached: it is read alone, then skipped, as in the watched
+folder (:mod:`triage.imap.lostfetch`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import islice
 
@@ -25,7 +29,8 @@ from imapclient.imapclient import SENT
 
 from triage.engine import Engine
 from triage.errors import UsageError
-from triage.imap.connection import imap_errors
+from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
+from triage.imap.lostfetch import given_up, lost_fetches_above
 from triage.imap.mailbox import ImapMailbox, _body, _chunks, _utc
 from triage.message import RawMail
 
@@ -62,23 +67,51 @@ def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> l
 
 
 def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date | None = None,
-               batch_size: int = BATCH) -> Iterator[RawMail]:
+               batch_size: int = BATCH, uidvalidity: int = 0, lost: Mapping[int, int] | None = None,
+               ) -> Iterator[RawMail]:
     """Yield the messages of ``folder`` with a UID above ``since_uid`` — or, with
     ``since``, those that arrived on or after that day — oldest first, as RawMail
     holding the header only (``uid`` and ``internaldate`` set).
 
+    ``lost`` (UID → times) are the messages whose reading broke the connection before
+    (:func:`~triage.imap.lostfetch.lost_fetches_above`): each is read on its own, or,
+    given up on, not at all (logged). A connection that breaks while headers are read
+    raises :class:`~triage.imap.connection.FetchLost` naming ``folder``, ``uidvalidity``
+    and the UIDs asked for.
+
     ``folder`` is selected read-only while the generator runs and the folder selected
     before comes back when it ends: consume it before sending other commands."""
+    lost = lost or {}
     with mailbox.visiting(folder):
         uids = mailbox.uids_since_date(since) if since is not None else mailbox.uids_since(since_uid)
         for chunk in _chunks(uids, batch_size):
-            with imap_errors(f"fetching headers in {folder}"):
-                answer = mailbox.client.fetch(chunk, [HEADER, "INTERNALDATE"])
+            answer: dict = {}
+            for group in _fetch_groups(folder, chunk, lost):
+                try:
+                    with imap_errors(f"fetching headers in {folder}"):
+                        answer.update(mailbox.client.fetch(group, [HEADER, "INTERNALDATE"]))
+                except ImapConnectionError as exc:
+                    raise FetchLost(str(exc), folder, uidvalidity, group) from exc
             for uid in chunk:
                 header = _body(answer.get(uid, {}))
                 if header:
                     yield RawMail(raw=bytes(header), mailbox=folder, key=str(uid), uid=uid,
                                   internaldate=_utc(answer[uid].get(b"INTERNALDATE")))
+
+
+def _fetch_groups(folder: str, chunk: list[int], lost: Mapping[int, int]) -> list[list[int]]:
+    """The UIDs of ``chunk`` as FETCHes: each one in ``lost`` alone, the rest together;
+    those given up on left out, with a warning."""
+    groups, rest = [], []
+    for uid in chunk:
+        if uid not in lost:
+            rest.append(uid)
+        elif given_up(lost[uid]):
+            log.warning("%s: UID %d is not read: the connection broke each time the server was asked for it alone; "
+                        "a reply of the team in it is not seen", folder, uid)
+        else:
+            groups.append([uid])
+    return groups + [rest] if rest else groups
 
 
 def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_since: date,
@@ -103,7 +136,9 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
         return 0  # nothing sent since: no need to open the folder (and select the watched one again)
     if cursor is not None and fresh:
         log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
-    raws = fetch_sent(mailbox, folder, 0 if fresh else cursor[1], since=first_run_since if fresh else None)
+    above = 0 if fresh else cursor[1]
+    raws = fetch_sent(mailbox, folder, above, since=first_run_since if fresh else None, uidvalidity=uidvalidity,
+                      lost=lost_fetches_above(history, folder, uidvalidity, above))
     recorded = last = 0
     stopped = False
     while batch := list(islice(raws, BATCH)):  # memory stays one batch, however big Sent is
