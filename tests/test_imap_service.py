@@ -26,7 +26,7 @@ from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, free_ports
 from helpers import eml
 
 from triage.cli import main
-from triage.history import History
+from triage.history import History, StateFileGone
 from triage.config import Config
 from triage.imap.backoff import Backoff
 from triage.imap.connection import ImapConnectionError
@@ -710,6 +710,31 @@ def test_sighup_reloads_the_config(box: Box, services) -> None:
     assert [row["from"] for row in service.rows] == [helper, "ann@example.net"]
 
 
+def test_a_service_whose_state_file_is_deleted_exits_1_and_starts_again_afresh(box: Box, services) -> None:
+    """Deleted under the service, the state file lived on in its open file: every pass
+    after it was lost at the restart, and `triage status` read an empty new state. The
+    service now exits 1 within seconds, its state saved beside the path, and the status
+    file says why; the next run starts on a fresh state."""
+    box.append(message("first")[1])
+    service = services(box.config)
+    service.wait_for_log("idling on")
+
+    box.state.unlink()
+
+    assert service.process.wait(20) == 1
+    for reader in service._readers:
+        reader.join(5)
+    errors = [entry["message"] for entry in service.log if entry["level"] == "error"]
+    assert len(errors) == 1 and f"state file {box.state} was deleted or moved" in errors[0], errors
+    [saved] = box.state.parent.glob("state.db.saved-*")
+    with History(saved) as copy:
+        assert copy.get_cursor(box.folder) is not None and copy.queue_counts()[0] == 1
+    stopped = read_status(box.state.with_name("state.db.status.json"))["stopped"]
+    assert (stopped["reason"], stopped["exit_status"]) == ("state file gone", 1)
+    code, rows, err = box.once()
+    assert code == 0 and len(rows) == 1, err  # a first run on a new state file
+
+
 # -- the pure parts ---------------------------------------------------------------------
 
 
@@ -755,6 +780,56 @@ def test_waits_are_sliced_and_end_early_on_a_stop_or_reload(tmp_path: Path) -> N
         fake.on_sleep = lambda: service.request_stop("SIGTERM")
         service._back_off(ImapConnectionError("connection lost"))
         assert len(fake.sleeps) == 1 and service.stopping
+
+
+def test_the_state_file_deleted_moved_or_replaced_under_an_open_history_is_noticed(tmp_path: Path) -> None:
+    """SQLite goes on writing to the file it opened: deleted or moved, that file is one no
+    later run opens. The History notices, and can still save what it holds."""
+    path = tmp_path / "state.db"
+    for change in ("delete", "move", "replace"):
+        with History(path) as history:
+            history.set_cursor("INBOX", 7, 42)
+            history.commit()
+            history.check_file()  # untouched: nothing to say
+            if change == "delete":
+                path.unlink()
+            elif change == "move":
+                path.rename(tmp_path / "elsewhere.db")
+            else:
+                (tmp_path / "other.db").write_bytes(b"")
+                (tmp_path / "other.db").rename(path)
+            with pytest.raises(StateFileGone, match=f"state file {path} was "
+                               + ("replaced by another file" if change == "replace" else "deleted or moved")):
+                history.check_file()
+            history.save_copy(tmp_path / f"saved-{change}.db")
+        with History(tmp_path / f"saved-{change}.db") as saved:
+            assert saved.get_cursor("INBOX") == (7, 42)
+        assert (tmp_path / f"saved-{change}.db").stat().st_mode & 0o777 == 0o600
+        path.unlink(missing_ok=True)
+    with History.snapshot(tmp_path / "saved-delete.db") as copy:  # a dry run's copy in memory: nothing to watch
+        copy.check_file()
+
+
+def test_the_service_stops_with_status_1_when_its_state_file_is_deleted(tmp_path: Path, caplog) -> None:
+    """Noticed within a second of a wait: one ERROR naming the file and where its contents
+    are saved, and a stop with exit status 1 (systemd restarts triage on a fresh state)."""
+    fake = FakeTime()
+    path = tmp_path / "state.db"
+    args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(path))
+    with History(path) as history:
+        history.set_cursor("INBOX", 7, 42)
+        history.commit()
+        service = Service(args, Config(), history, clock=lambda: fake.now, sleep=fake.sleep)
+        fake.on_sleep = lambda: path.unlink() if len(fake.sleeps) == 2 else None
+        service._pause(60)
+        assert len(fake.sleeps) == 3 and service.stopping and service.exit_status == 1
+        service._pause(60)  # said once
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    [saved] = tmp_path.glob("state.db.saved-*")
+    assert f"state file {path} was deleted or moved" in error.getMessage()
+    assert f"saved in {saved} (to go on with them: stop triage, move it to {path}" in error.getMessage()
+    with History(saved) as copy:
+        assert copy.get_cursor("INBOX") == (7, 42)
 
 
 def test_a_retraining_that_fails_unexpectedly_leaves_the_service_running(tmp_path: Path, monkeypatch, caplog) -> None:

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from triage.automated import SenderCounts
+from triage.errors import TriageError
 from triage.subjects import subject_key
 
 SCHEMA_VERSION = 6
@@ -223,6 +224,25 @@ def _create_private(path: Path) -> None:
         path.chmod(0o600)
 
 
+class StateFileGone(TriageError):
+    """The state file was deleted, moved or replaced while a run had it open: what the
+    run writes from then on reaches no later run (see :meth:`History.check_file`)."""
+
+    def __init__(self, path: str, *, replaced: bool):
+        self.path = path
+        super().__init__(f"state file {path} was {'replaced by another file' if replaced else 'deleted or moved'} "
+                         "while triage had it open: what triage records now would be lost")
+
+
+def _file_identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names, or None when it names none."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _labeled(row: sqlite3.Row) -> Labeled:
     return Labeled(row["id"], row["message_id"], row["mailbox"], row["uid"], tuple(json.loads(row["labels"] or "[]")))
 
@@ -314,6 +334,8 @@ class History:
         self._migrate()
         self.db.executescript(_INDEXES)
         self.db.commit()
+        self._identity = _file_identity(self.path) if self.path != ":memory:" else None
+        """(device, inode) of the file opened (:meth:`check_file`)."""
         self.run = 0
         """The run whose messages are recorded now (0 until :meth:`begin_run`)."""
 
@@ -349,6 +371,29 @@ class History:
                     continue  # a table this version created already has it
                 self.db.execute(statement)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def check_file(self) -> None:
+        """Raise :class:`StateFileGone` when :attr:`path` no longer names the file open
+        here: it was deleted, moved away, or replaced by another. SQLite goes on writing
+        to the file it opened, which no later run (nor `triage status`) opens. One stat,
+        cheap enough for a service to ask between passes. (An in-memory copy: never.)"""
+        if self._identity is None:
+            return
+        found = _file_identity(self.path)
+        if found != self._identity:
+            raise StateFileGone(self.path, replaced=found is not None)
+
+    def save_copy(self, target: str | Path) -> None:
+        """Write everything committed here to a new state file ``target`` (readable by its
+        owner only), with SQLite's online backup: the contents of a state file deleted
+        under a running service survive only in the service's open file."""
+        target = Path(target)
+        _create_private(target)
+        copy = sqlite3.connect(target)
+        try:
+            self.db.backup(copy)
+        finally:
+            copy.close()
 
     def __enter__(self) -> History:
         return self

@@ -12,7 +12,9 @@ SIGINT finish the current batch (or abandon a retraining) and exit 0, within
 between passes, and so does a change of
 the registry's active model (the service's own retraining, or `triage models --rollback`
 and `triage train` run elsewhere), noticed before every pass. Both hold a lock next to
-the state file, so only one triage works a mailbox at a time.
+the state file, so only one triage works a mailbox at a time. A state file deleted,
+moved or replaced under the service makes it save what it holds beside the path and
+exit 1, to start again on the state found there.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -37,7 +40,7 @@ from triage.wiring import log_summary, make_engine, open_history, run_lock, stat
 from triage.config import Config, load_config
 from triage.engine import Engine
 from triage.errors import ConfigError, ImapError, TriageError
-from triage.history import History
+from triage.history import History, StateFileGone
 from triage.imap.backoff import Backoff
 from triage.imap.connection import (Credentials, FetchLost, ImapConnectionError, LoginRefused, connect, disconnect,
                                     drop, imap_errors)
@@ -47,7 +50,7 @@ from triage.imap.mailbox import ImapMailbox
 from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progress, triage_pass
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
-from triage.status import PassReport, StatusFile, ago, status_path_for
+from triage.status import PassReport, StatusFile, ago, status_path_for, utc_now
 from triage.output import no_rows, write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
@@ -397,6 +400,8 @@ class Service:
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
             while not self.interrupted:
+                if self._state_file_lost():
+                    break
                 if self._active_model_moved():  # before the pass: the mail that woke us gets the new model
                     self.request_reload()
                     break
@@ -455,9 +460,11 @@ class Service:
         self.status.passed(report)
 
     def _tick(self) -> None:
-        """Called on every wake-up while waiting: refresh the status file's heartbeat, and
+        """Called on every wake-up while waiting: see whether the state file is still
+        there (:meth:`_state_file_lost`), refresh the status file's heartbeat, and
         log one INFO line when the log has been silent for ``service.heartbeat_seconds``,
         so `journalctl -u triage` shows a quiet service is alive, not dead."""
+        self._state_file_lost()
         self.status.beat()
         every = self.config.service.heartbeat_seconds
         if every > 0 and self.clock() - self.last_heard >= every:
@@ -468,6 +475,36 @@ class Service:
             else:
                 log.info("alive: %s; last pass %s: %d triaged; %d waiting (%d P1); model %s", self.status.data["state"],
                          last.finished_at, last.triaged, last.waiting, last.p1, self.model_name or SHIPPED)
+
+    def _state_file_lost(self) -> bool:
+        """True when the state file was deleted, moved or replaced under the service
+        (:meth:`History.check_file`, asked before every pass and every second of a wait):
+        the service then stops with exit status 1, and systemd starts it again on the
+        state file found at the path, a fresh one if there is none. Going on would
+        record every pass in a file no later run opens, while `triage status` and
+        `triage once` read another. What the file held is saved beside the path first:
+        deleted by mistake, the service's open file is the only copy left."""
+        if self.stopping:
+            return False
+        try:
+            self.history.check_file()
+        except StateFileGone as exc:
+            log.error("%s; %s; exiting (status 1) so that triage starts again on the state file found there, "
+                      "a fresh one if there is none", exc, self._save_lost_state(exc.path))
+            self.exit_status = exc.exit_status
+            self.request_stop("state file gone")
+            return True
+        return False
+
+    def _save_lost_state(self, path: str) -> str:
+        """Save what the state file lost under the service held into a new file beside
+        it; what to tell a person (where it is and how to use it, or why it is not)."""
+        target = f"{path}.saved-{utc_now():%Y%m%dT%H%M%SZ}"
+        try:
+            self.history.save_copy(target)
+        except (OSError, sqlite3.Error) as exc:
+            return f"its contents could not be saved to {target} ({type(exc).__name__}: {exc})"
+        return f"its contents are saved in {target} (to go on with them: stop triage, move it to {path}, start triage)"
 
     def _model_changed(self) -> bool:
         """Start a retraining when enough corrections arrived, take in a finished one, and
