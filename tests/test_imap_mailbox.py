@@ -13,6 +13,8 @@ from triage.errors import ImapError
 from triage.imap.connection import FetchLost, connect
 from triage.imap.mailbox import AT_ONCE_BYTES, ImapMailbox, byte_groups
 
+SEEN = "\\Seen"
+
 @pytest.fixture
 def mailbox(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapMailbox]:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
@@ -157,6 +159,83 @@ def test_seen_set_by_the_fetch_is_taken_off_again(dovecot, mail_folder, count) -
     assert [("\\Seen" in dovecot.flags(mail_folder, uid)) for uid in uids] == [i == 1 for i in range(count)]
 
 
+class PersonOpeningClient(WireRewritingClient):
+    """While triage reads, a person opens the message ``opened`` in their mail client (on
+    a connection of their own: ``\\Seen`` is set on the server). They do it just before the
+    first FETCH sent after the sizes FETCH whose items contain ``when`` (with ``"BODY"``:
+    once the bodies are asked for; with ``""``: right after the sizes came)."""
+
+    opened = 0
+    when = "BODY"
+
+    def __init__(self, dovecot: Dovecot, folder: str) -> None:
+        super().__init__(dovecot.host, dovecot.port, ssl=False, timeout=10)
+        self.dovecot, self.folder = dovecot, folder
+        self.sizes_asked = self.done = False
+
+    def rewrite(self, args):
+        if args[:1] == ["FETCH"]:
+            if "RFC822.SIZE" in args[2]:
+                self.sizes_asked = True
+            elif self.sizes_asked and not self.done and self.when in args[2]:
+                self.done = True
+                with self.dovecot.client() as person:
+                    person.select_folder(self.folder)
+                    person.add_flags([self.opened], [SEEN])
+        return args
+
+
+@pytest.mark.parametrize("count, read_before", [(3, False), (1, True)],
+                         ids=["with others unread", "alone, on a connection that read mail before"])
+def test_seen_set_by_a_person_while_the_bodies_are_read_stays(dovecot, mail_folder, count, read_before) -> None:
+    """Dovecot honours BODY.PEEK: a ``\\Seen`` that appears during the reading is a
+    person's. Taken off again, the team saw the mail unread though someone had read it."""
+    earlier = fill(dovecot, mail_folder, 1)
+    uids = fill(dovecot, mail_folder, count)
+    client = PersonOpeningClient(dovecot, mail_folder)
+    client.opened = uids[0]
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        if read_before:
+            client.done = True  # not during this fetch
+            list(mailbox.fetch_batches(earlier))
+            client.done = client.sizes_asked = False
+        mails = [mail for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=1_000)
+                 for mail in batch]  # batch_bytes below AT_ONCE_BYTES: the sizes first
+    finally:
+        client.logout()
+    assert client.done and [mail.uid for mail in mails] == uids
+    assert [SEEN in dovecot.flags(mail_folder, uid) for uid in uids] == [True] + [False] * (count - 1)
+
+
+def test_on_a_server_that_ignores_peek_a_seen_set_after_the_sizes_stays(dovecot, mail_folder) -> None:
+    """A server that sets ``\\Seen`` on BODY.PEEK gets it taken off again, but only where it
+    was not there just before the body was read: the sizes of a chunk come a round trip
+    (or many, for a big chunk) earlier, and a person may have opened a message since."""
+    uids = fill(dovecot, mail_folder, 3)
+
+    class Client(PersonOpeningClient):
+        when = ""
+
+        def rewrite(self, args):
+            return PeekIgnoringClient.rewrite(self, super().rewrite(args))
+
+    client = Client(dovecot, mail_folder)
+    client.opened = uids[1]
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        mails = [mail for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=1_000)
+                 for mail in batch]
+    finally:
+        client.logout()
+    assert client.done and [mail.uid for mail in mails] == uids
+    assert [SEEN in dovecot.flags(mail_folder, uid) for uid in uids] == [False, True, False]
+
+
 class OneBrokenMessageClient(WireRewritingClient):
     """A server that refuses every body FETCH that includes UID ``broken``, as Dovecot
     does for a message file it cannot read (here by an item it does not know: BAD)."""
@@ -240,7 +319,8 @@ def test_a_few_messages_take_one_round_trip(dovecot, mail_folder) -> None:
         client.logout()
     at_once, sizes_first, with_big = runs
     assert at_once[0] == ["FETCH", f"FETCH (BODY.PEEK[]<0.{AT_ONCE_BYTES}> FLAGS)", "answer", "answer"]
-    assert sizes_first[0] == ["FETCH", "answer", "FETCH (BODY.PEEK[] FLAGS)", "answer"]
+    # the bodies' own round trip asks for the flags just before them (see _restore_seen)
+    assert sizes_first[0] == ["FETCH", "answer", "FETCH", "FETCH (BODY.PEEK[] FLAGS)", "answer", "answer"]
     assert at_once[1] == sizes_first[1] == uids[:3]
     assert with_big[0] == [*at_once[0], *sizes_first[0][2:]]  # tried at once, then the bodies by their sizes
     assert with_big[1] == uids and with_big[2][-1].raw == big  # the big one whole

@@ -2,7 +2,8 @@
 
 Everything is addressed by UID, never by sequence number, and never with ``1:*`` (which
 imapclient refuses in FETCH anyway). Bodies come with ``BODY.PEEK``, so ``\\Seen`` stays
-as the team left it; should a server set it all the same, it is taken off again at once.
+as the team left it; should a server set it all the same, it is taken off again at once
+(unless it has shown that it honours PEEK: then a ``\\Seen`` that appears is a person's).
 A message bigger than ``max_bytes`` is fetched only up to that size, and one round trip
 holds at most ``batch_size`` messages and about ``batch_bytes`` bytes, so memory does not
 grow with the mailbox.
@@ -89,6 +90,10 @@ class ImapMailbox:
         they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
+        self.peek_honoured = False
+        """True once a body read on this connection came back without ``\\Seen``: the
+        server honours BODY.PEEK, so every ``\\Seen`` it shows from then on is a
+        person's (:meth:`_restore_seen`)."""
 
     # -- the server and its folders ----------------------------------------------------
 
@@ -320,9 +325,10 @@ class ImapMailbox:
 
         First RFC822.SIZE, FLAGS and INTERNALDATE for ``batch_size`` UIDs, then the bodies
         with ``BODY.PEEK[]`` — or ``BODY.PEEK[]<0.max_bytes>`` for a bigger message, whose
-        RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``.
-        ``flags`` are those from before the fetch. A message expunged meanwhile is left out;
-        one the server cannot deliver is logged and left out.
+        RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``,
+        each asked for right after its FLAGS (:meth:`_fetch_bodies`). ``flags`` are those
+        from just before the body was read. A message expunged meanwhile is left out; one
+        the server cannot deliver is logged and left out.
 
         A chunk small enough that its bodies, each up to :data:`AT_ONCE_BYTES`, stay
         within ``batch_bytes`` (the messages a service's pass or a first run's fresh mail
@@ -418,14 +424,16 @@ class ImapMailbox:
         return meta, self._mails(found, meta, bodies)
 
     def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
+        before: dict[int, frozenset[str]] = {}
         bodies: dict[int, dict] = {}
         whole = [uid for uid in uids if sizes[uid] <= max_bytes]
         partial = self._too_big(uids, sizes, max_bytes)
-        if whole:
-            bodies.update(self._fetch_bodies(whole, "BODY.PEEK[]"))
-        if partial:
-            bodies.update(self._fetch_bodies(partial, f"BODY.PEEK[]<0.{max_bytes}>"))
-        return self._mails(uids, meta, bodies)
+        for some, item in ((whole, "BODY.PEEK[]"), (partial, f"BODY.PEEK[]<0.{max_bytes}>")):
+            if some:
+                flags, answers = self._fetch_bodies(some, item)
+                before.update(flags)
+                bodies.update(answers)
+        return self._mails(uids, meta, bodies, before)
 
     def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
         """Those of ``uids`` bigger than ``max_bytes`` (only their start is read), logged."""
@@ -434,11 +442,14 @@ class ImapMailbox:
             log.info("%s: UIDs %s exceed %d bytes; reading their start", self.folder, _uid_list(partial), max_bytes)
         return partial
 
-    def _mails(self, uids: list[int], meta: dict, bodies: dict[int, dict]) -> list[RawMail]:
-        """RawMail of each UID with a body, its flags those from before the body was read
-        (and ``\\Seen`` taken off again where reading it set it)."""
-        before = {uid: frozenset(_flags(meta[uid].get(b"FLAGS", ()))) for uid in uids}
-        self._restore_seen(before, {uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in bodies.items()})
+    def _mails(self, uids: list[int], meta: dict, bodies: dict[int, dict],
+               before: dict[int, frozenset[str]] | None = None) -> list[RawMail]:
+        """RawMail of each UID with a body, its flags those from before the body was read:
+        ``before`` when the flags were read just before it, else those of ``meta`` (and
+        ``\\Seen`` taken off again where reading it set it, judged by ``before`` only)."""
+        if before is None:
+            before = {uid: _flagset(meta[uid]) for uid in uids}
+        self._restore_seen(before, bodies)
         mails = []
         for uid in uids:
             raw = _body(bodies.get(uid, {}))
@@ -451,31 +462,61 @@ class ImapMailbox:
                     key=str(uid),
                     uid=uid,
                     internaldate=_utc(meta[uid].get(b"INTERNALDATE")),
-                    flags=tuple(sorted(before[uid])),
+                    flags=tuple(sorted(before[uid] if uid in before else _flagset(meta[uid]))),
                 )
             )
         return mails
 
-    def _fetch_bodies(self, uids: list[int], item: str) -> dict[int, dict]:
-        """FETCH ``item`` and FLAGS; when the server fails the whole batch (one broken
-        message can do that), fetch one by one and skip the ones that still fail."""
-        try:
-            with imap_errors(f"fetching UIDs {_uid_list(uids)} in {self.folder}"):
-                return fetch(self.client, uids, [item, "FLAGS"])
-        except ImapConnectionError:
-            raise
-        except ImapError as exc:
-            if len(uids) == 1:
-                log.warning("skipping a message the server cannot deliver: %s", exc)
-                return {}
-            log.warning("%s; fetching those messages one by one", exc)
-            result: dict[int, dict] = {}
-            for uid in uids:
-                result.update(self._fetch_bodies([uid], item))
-            return result
+    def _fetch_bodies(self, uids: list[int], item: str) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
+        """FETCH FLAGS, then ``item`` and FLAGS, sent back to back: (the flags just before
+        the body was read, the body answers), by UID. The chunk's sizes came a round trip
+        earlier, or many (a chunk of big mail goes in groups of ``batch_bytes``), and a
+        ``\\Seen`` a person set since must not pass for one the reading set
+        (:meth:`_restore_seen`). When the server fails the whole batch (one broken message
+        can do that), fetch one by one and skip the ones that still fail."""
+        where = f"fetching UIDs {_uid_list(uids)} in {self.folder}"
+        ids = join_message_ids(uids)
+        with imap_errors(where):
+            (_, flags_data), (status, data) = pipelined(self.client, [
+                ("FETCH", ids, "(FLAGS)"), ("FETCH", ids, f"({item} FLAGS)")], "FETCH")
+        if status == "OK":
+            before: dict[int, frozenset[str]] = {}
+            bodies: dict[int, dict] = {}
+            for uid, items in fetch_responses(self.client, flags_data + data, set(uids)):
+                if _body(items) is not None:
+                    bodies.setdefault(uid, items)
+                elif b"FLAGS" in items:
+                    before.setdefault(uid, _flagset(items))
+            return before, bodies
+        refusal = f"{where}: {status} {data}"
+        if len(uids) == 1:
+            log.warning("skipping a message the server cannot deliver: %s", refusal)
+            return {}, {}
+        log.warning("%s; fetching those messages one by one", refusal)
+        before, bodies = {}, {}
+        for uid in uids:
+            flags, answers = self._fetch_bodies([uid], item)
+            before.update(flags)
+            bodies.update(answers)
+        return before, bodies
 
-    def _restore_seen(self, before: dict[int, frozenset[str]], after: dict[int, frozenset[str]]) -> None:
-        """Take ``\\Seen`` off messages that gained it during our fetch."""
+    def _restore_seen(self, before: dict[int, frozenset[str]], bodies: dict[int, dict]) -> None:
+        """Take ``\\Seen`` off messages whose reading set it (a server that ignores
+        BODY.PEEK): those without it ``before`` that carry it in their body's answer.
+
+        A person may have opened one in between, though, and that ``\\Seen`` is theirs:
+        the answers cannot tell the two apart (with CONDSTORE neither: either change
+        moves the message's MODSEQ, so a STORE ``UNCHANGEDSINCE`` the MODSEQ of
+        ``before`` would refuse every restore, and one since the body's answer guards only
+        the time after it, when opening a message already ``\\Seen`` changes nothing). So
+        nothing is taken off once the server has shown it honours BODY.PEEK — a body on
+        this connection, in this answer or an earlier one, came back without ``\\Seen``
+        (:attr:`peek_honoured`), as Dovecot does. Elsewhere ``before`` is read right before
+        the body, in the same round trip, leaving a person that moment only."""
+        after = {uid: _flagset(data) for uid, data in bodies.items()}
+        self.peek_honoured = self.peek_honoured or any(SEEN not in flags for flags in after.values())
+        if self.peek_honoured:
+            return
         gained = sorted(uid for uid, flags in after.items() if SEEN in flags and SEEN not in before.get(uid, {SEEN}))
         if gained:
             log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
@@ -543,6 +584,11 @@ def _text(value: bytes | str) -> str:
 
 def _flags(raw: Iterable[bytes | str]) -> list[str]:
     return [flag for flag in map(_text, raw) if flag.lower() != "\\recent"]
+
+
+def _flagset(data: dict) -> frozenset[str]:
+    """The FLAGS of a FETCH answer (``\\Recent`` left out)."""
+    return frozenset(_flags(data.get(b"FLAGS", ())))
 
 
 def _body(data: dict) -> bytes | None:
