@@ -13,9 +13,11 @@ The services are subprocesses against the test Dovecot (tests/test_imap_service.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -261,3 +263,64 @@ def test_sigkill_of_a_local_once_leaves_no_worker_and_no_broken_pipe(big_maildir
 
     assert wait_gone(workers, timeout=2) == set()
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+# -- triage once over IMAP, its rows read slowly ---------------------------------------
+
+
+F_SETPIPE_SZ = 1031
+"""fcntl's command for a pipe's capacity (Linux; Python 3.11's fcntl does not name it)."""
+
+
+def writing_to_a_full_pipe(pid: int) -> bool:
+    """Whether the process's main thread waits in a write to a full pipe."""
+    return Path(f"/proc/{pid}/wchan").read_text().endswith("pipe_write")
+
+
+def read_until_closed(fd: int, timeout: float = 60.0) -> str:
+    """Everything written to the pipe ``fd`` until its writers close it."""
+    chunks, deadline = [], time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, "the pipe was not closed in time"
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks).decode()
+        chunks.append(chunk)
+
+
+@pytest.mark.parametrize("batch_size", [500, 10], ids=["one batch", "label groups"])
+def test_sigterm_while_nobody_reads_the_rows_prints_none_of_them_twice(box: Box, dovecot: Dovecot,
+                                                                       batch_size: int) -> None:
+    """``triage once --format jsonl | slow-reader``, SIGTERM while stdout is full: the
+    rows being written go out once the reader reads on, and the stop waits until they
+    are committed, so the next run prints only the rest. The stop used to take effect
+    right after the rows were written, before their commit: the next run decided and
+    printed them again (with label groups, stored them and printed them again)."""
+    write_config(box.config, dovecot, box.folder, imap={"batch_size": batch_size})
+    dovecot.deliver(box.folder, customer_mail(40))
+    read, write = os.pipe()
+    fcntl.fcntl(write, F_SETPIPE_SZ, 4096)  # a page: a few rows fill it
+    process = subprocess.Popen([sys.executable, "-m", "triage", "once", "--config", str(box.config),
+                                "--format", "jsonl"], stdout=write, stderr=subprocess.PIPE, text=True)
+    os.close(write)
+    try:
+        deadline = time.monotonic() + 60
+        while not writing_to_a_full_pipe(process.pid):
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the rows never filled the pipe"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the stop is there before the reader reads on
+        printed = read_until_closed(read)
+    finally:
+        os.close(read)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode == 1 and "triage: stopped by SIGTERM" in err, err
+    first = [json.loads(line)["uid"] for line in printed.splitlines()]
+    code, rest, _ = box.once()
+    assert code == 0
+    second = [row["uid"] for row in rest]
+    assert not set(first) & set(second)
+    assert sorted(first + second) == dovecot.uids(box.folder)

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class Terminated(KeyboardInterrupt):
@@ -69,12 +65,3 @@ def signals_held() -> Iterator[None]:
         if not _held and _pending is not None:
             kind, _pending = _pending, None
             raise kind()
-
-
-def whole(write: Callable[..., T]) -> Callable[..., T]:
-    """``write`` run inside :func:`signals_held`."""
-    @wraps(write)
-    def held(*args, **kwargs) -> T:
-        with signals_held():
-            return write(*args, **kwargs)
-    return held

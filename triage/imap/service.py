@@ -35,7 +35,6 @@ from types import FrameType
 from imapclient import IMAPClient
 
 from triage.children import ChildJob
-from triage.signals import whole
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, load_config
 from triage.engine import Engine
@@ -197,7 +196,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
     batch is labelled, or a table at the end) and return the exit status. The pass, or
     why it failed, goes into the status file for ``triage status`` (not on a dry run)."""
     state = state_path(args, config)
-    emit = whole(write_jsonl) if args.format == "jsonl" else no_rows
+    emit = write_jsonl if args.format == "jsonl" else no_rows
     with run_lock(args, config), open_history(args, config) as history, \
             make_engine(args, config, history) as engine:
         status = StatusFile(None if args.dry_run else status_path_for(state), "once")

@@ -25,7 +25,7 @@ import logging
 import time
 from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -45,6 +45,7 @@ from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from
 from triage.message import RawMail
 from triage.output import KeptRow, jsonl_line, no_rows
 from triage.parsing import content_hash
+from triage.signals import signals_held
 from triage.status import PassReport, utc_now
 from triage.sweep import iter_sweep_changes
 
@@ -231,7 +232,22 @@ def sync_folder(
     new mail, so the folder is not looked at again (NOOP, SEARCH): on a busy server
     every command costs a look at the folder, and the new mail waits for each. Mail
     arriving after them is found by the next look.
+
+    A stop that raises (SIGTERM, SIGINT in ``triage once``) waits, once rows are
+    printed, until the commit that records them (:class:`RowsHeld`).
     """
+    rows = RowsHeld(emit, dry_run)
+    try:
+        _sync_folder(mailbox, labeler, engine, imap, dry_run=dry_run, emit=rows, stop=stop, progress=progress,
+                     arrived=arrived)
+    finally:
+        rows.recorded()
+
+
+def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: ImapConfig, *, dry_run: bool,
+                 emit: RowsHeld, stop: Callable[[], bool], progress: Progress | None,
+                 arrived: list[int] | None) -> None:
+    """:func:`sync_folder`, its rows printed through ``emit`` and recorded after each commit."""
     history = engine.history
     cursor = history.get_cursor(imap.folder)
     state = mailbox.selected(imap.folder) if arrived else None
@@ -239,6 +255,7 @@ def sync_folder(
         state, arrived = mailbox.select(imap.folder), None
     if not dry_run and cursor is not None and cursor[0] == state.uidvalidity:
         store_unstored(labeler, engine, emit)
+        emit.recorded()
     now = engine.now()
     since = (now - timedelta(days=imap.first_run_days)).date()
     # (before the UIDs are looked for: a resync reads messages too)
@@ -253,6 +270,7 @@ def sync_folder(
             restore_folder(mailbox, labeler, history)
             if not dry_run:
                 store_unstored(labeler, engine, emit, renumbered=True)
+                emit.recorded()
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
     top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
@@ -270,8 +288,10 @@ def sync_folder(
                 group.store_now()
                 if not dry_run:
                     engine.commit()
+                    emit.recorded()
             elif group.full():
                 group.close()
+                emit.recorded()
             progress.advance(len(batch))
             if stop():
                 stopped = True
@@ -286,6 +306,7 @@ def sync_folder(
         engine.rollback()
     else:
         engine.commit()
+        emit.recorded()
 
 
 def _first_run_uids(mailbox: ImapMailbox, engine: Engine, imap: ImapConfig, since: date) -> array:
@@ -392,6 +413,42 @@ class WorkQueue:
         return min(not_done) - 1 if not_done else self.finished
 
 
+class RowsHeld:
+    """A pass's ``emit`` that keeps a stop from falling between rows printed and the
+    commit that records them.
+
+    In ``triage once`` SIGTERM and SIGINT raise (:mod:`triage.signals`). Held only while
+    the rows were written, the stop was raised right after them, before their commit: the
+    pass was forgotten and the next run decided and printed the same rows again. With
+    stdout blocked by a slow reader, a stop sent meanwhile always came there. Now it is
+    held from the first row printed until :meth:`recorded`, which follows each commit:
+    the step that printed is finished (the label STOREs of its batch included). A dry
+    run records nothing, so there only the writing is held. The service's stop raises
+    nothing (it ends a pass between batches): nothing is held there."""
+
+    def __init__(self, emit: Callable[[list[Decision | KeptRow]], None], dry_run: bool) -> None:
+        self.emit, self.dry_run = emit, dry_run
+        self.prints = emit is not no_rows
+        self._held = ExitStack()
+        self._holding = False
+
+    def __call__(self, rows: list[Decision | KeptRow]) -> None:
+        if self.dry_run:
+            with signals_held():
+                self.emit(rows)
+            return
+        if not self._holding:
+            self._held.enter_context(signals_held())
+            self._holding = True
+        self.emit(rows)
+
+    def recorded(self) -> None:
+        """The rows printed so far are committed (or the pass is over): a stop held since
+        takes effect now."""
+        self._holding = False
+        self._held.close()
+
+
 LABEL_GROUP = 1000
 """Decided messages whose labels are stored at once (see :class:`LabelGroup`) ..."""
 LABEL_GROUP_BATCHES = 2
@@ -434,12 +491,12 @@ class LabelGroup:
     rows, until the answers came. A pass that ends in between (a crash, a lost
     connection) leaves them there, and the next one stores their labels and prints their
     rows first (:func:`store_unstored`): nothing is lost; at worst a row is printed
-    twice. Mail arriving during the pass is labelled and shown at once, on its own, and
+    twice. A stop is not such an end: it waits for the commit (:class:`RowsHeld`). Mail arriving during the pass is labelled and shown at once, on its own, and
     while it keeps arriving (:attr:`WorkQueue.arriving`) every batch is stored as soon as
     it is decided, one at a time: new mail's STOREs must not queue behind a group's."""
 
     def __init__(self, labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *, dry_run: bool,
-                 emit: Callable[[list[Decision | KeptRow]], None]) -> None:
+                 emit: RowsHeld) -> None:
         self.labeler, self.engine, self.state, self.work = labeler, engine, state, work
         self.dry_run, self.emit = dry_run, emit
         self.folder = labeler.mailbox.folder or ""
@@ -474,7 +531,7 @@ class LabelGroup:
         decisions = [d for batch in self.batches for d in batch]
         changes = label_changes(self.labeler, decisions)
         self.finish()
-        if self.emit is not no_rows:  # each row is made once: kept with the marks, printed as kept
+        if self.emit.prints:  # each row is made once: kept with the marks, printed as kept
             self.batches = [[KeptRow(jsonl_line(d), d.uid) for d in batch] for batch in self.batches]
         rows = (row for batch in self.batches for row in batch)
         self.engine.history.add_unstored(self.folder, [
