@@ -65,9 +65,11 @@ STOP_DEADLINE_SECONDS = 8.0
 """How long after SIGTERM or SIGINT the service may take to stop cleanly (finish the
 batch, log out). A stop is looked at between batches, between the steps of a pass and
 every :data:`SLICE_SECONDS` while waiting, and a retraining is abandoned at once, so this
-is only reached when the server stops answering mid-command: the service then exits at
-once, as after a crash, which loses nothing (the unfinished batch is decided again at the
-next start). Well inside the 10 s promised and systemd's ``TimeoutStopSec``."""
+is only reached when the server stops answering mid-command, or nobody reads the rows
+on stdout (a pipe whose reader stopped): the service then exits at once, as after a
+crash, which loses nothing (the unfinished batch is decided again at the next start) but
+prints again the rows it had written and not yet recorded. Well inside the 10 s promised
+and systemd's ``TimeoutStopSec``."""
 
 
 # -- the pieces both commands share ----------------------------------------------------
@@ -255,8 +257,8 @@ class StopDeadline:
         backstop = threading.Timer(1.0, os._exit, args=(1,))  # should the log itself be blocked
         backstop.daemon = True
         backstop.start()
-        log.error("not stopped %g s after %s (the server stopped answering?): exiting now, as after a crash; "
-                  "the unfinished batch is decided again at the next start", self.seconds, why)
+        log.error("not stopped %g s after %s (the server stopped answering, or nobody reads stdout?): exiting now, "
+                  "as after a crash; the unfinished batch is decided again at the next start", self.seconds, why)
         os._exit(1)
 
 
