@@ -735,6 +735,31 @@ def test_a_service_whose_state_file_is_deleted_exits_1_and_starts_again_afresh(b
     assert code == 0 and len(rows) == 1, err  # a first run on a new state file
 
 
+def test_a_configured_sent_folder_renamed_away_leaves_the_service_triaging(box: Box, sent_folder: str,
+                                                                         services) -> None:
+    """A person renaming or deleting the folder `[imap] sent_folders` names made the
+    service exit 2 at its next look for it, which systemd does not restart: the mailbox
+    went unwatched until someone edited the config; `triage once` failed every run. Now
+    the folder is logged as missing and left out, and the mail goes on being triaged."""
+    write_config(box.config, box.dovecot, box.folder, imap={"sent_folders": [sent_folder]})
+    box.append(message("first")[1])
+    service = services(box.config)
+    service.wait_for_log("idling on")
+    after = len(service.log)
+
+    box.dovecot.delete_folder(sent_folder)
+    uid = box.append(message("second")[1])
+
+    service.wait_until(lambda: triage_keywords(box.flags(uid)), "the new mail labelled")
+    assert service.wait_for_log("sent_folders: the server has no folder 'Sent'", after) >= after
+    assert service.process.poll() is None
+    assert service.stop() == 0
+    third = box.append(message("third")[1])
+    code, rows, err = box.once()
+    assert code == 0 and [row["uid"] for row in rows] == [third], err
+    assert "sent_folders: the server has no folder 'Sent'" in err
+
+
 # -- the pure parts ---------------------------------------------------------------------
 
 

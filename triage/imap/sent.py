@@ -28,7 +28,6 @@ from itertools import islice
 from imapclient.imapclient import SENT
 
 from triage.engine import Engine
-from triage.errors import UsageError
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
 from triage.imap.mailbox import ImapMailbox, _body, _chunks, _utc
@@ -44,14 +43,23 @@ BATCH = 500
 def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> list[str]:
     """The folders holding the team's sent mail: ``configured`` when given, else every
     selectable folder flagged ``\\Sent``, else the first with a common Sent name; [] when
-    there is none. Raises UsageError for a configured folder the server does not have."""
+    there is none.
+
+    A configured folder the server does not have is logged as an error and left out, not
+    raised: a person renaming or deleting it is enough, and the watched folder's mail must
+    still be triaged. Raised, it ended every ``triage once`` and made the service exit 2,
+    which systemd does not restart, until someone edited the config. It is looked for
+    again whenever the folders are (every pass of ``once``, every few minutes of the service)."""
     client = mailbox.client
     if configured:
         with imap_errors("looking for the configured Sent folders"):
-            missing = [name for name in configured if not client.folder_exists(name)]
+            present = [name for name in configured if client.folder_exists(name)]
+        missing = [name for name in configured if name not in present]
         if missing:
-            raise UsageError(f"[imap] sent_folders: the server has no folder {', '.join(map(repr, missing))}")
-        return list(configured)
+            log.error("[imap] sent_folders: the server has no folder %s (renamed or deleted?); the team's replies "
+                      "there are not seen until it is back or the config names it anew",
+                      ", ".join(map(repr, missing)))
+        return present
     with imap_errors("listing folders"):
         listed = client.list_folders()
     skip = {b"\\noselect", b"\\nonexistent"}
