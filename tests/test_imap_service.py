@@ -963,6 +963,39 @@ def test_waiting_labels_follow_the_wait_and_come_off_when_the_team_answers_from_
     assert json.loads(box.capsys.readouterr().out) == []
 
 
+def test_a_message_moved_out_and_back_is_not_triaged_again(box: Box, dovecot: Dovecot) -> None:
+    """A person moving a message to another folder and back (or undoing a move) gives it
+    a new UID: it was triaged again as the customer's second message without a reply,
+    raised to priority 1 and \\Flagged, its row printed twice. It is now known by its
+    Message-ID and bytes, keeps its decision, and the sweep labels it under its new UID."""
+    asked_id, asked = message("asked")
+    box.append(asked)
+    code, [row], _ = box.once("--now", "2026-11-23T10:30:00+00:00")
+    assert code == 0 and row["priority"] == 2
+    dovecot.recreate_folder("Later")
+    try:
+        with dovecot.client() as client:
+            client.select_folder(box.folder)
+            client.move(client.search("ALL"), "Later")
+            client.select_folder("Later")
+            client.move(client.search("ALL"), box.folder)
+        [uid] = dovecot.uids(box.folder)
+        assert uid != row["uid"]
+
+        code, rows, _ = box.once("--now", "2026-11-23T10:35:00+00:00")
+
+        assert code == 0 and rows == []
+        assert triage_keywords(box.flags(uid)) == keywords_of(row) and "\\Flagged" not in box.flags(uid)
+        assert box.once("--now", "2026-11-25T12:00:00+00:00")[1] == []  # two days on: overdue, on the new UID
+        assert {"triage_overdue", "triage_priority-2"} <= box.flags(uid) and "triage_priority-1" not in box.flags(uid)
+        assert main(["report", "--config", str(box.config), "--format", "json",
+                     "--now", "2026-11-25T12:00:00+00:00"]) == 0
+        [waiting] = json.loads(box.capsys.readouterr().out)
+        assert waiting["last_message_id"] == asked_id and waiting["priority"] == 2
+    finally:
+        dovecot.delete_folder("Later")
+
+
 # -- learning from the team: a person relabels a message in their client -----------------
 
 

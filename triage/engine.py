@@ -7,7 +7,7 @@ nothing visible and loses nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from itertools import chain
@@ -229,7 +229,8 @@ class Engine:
         """The clock for waiting times: ``--now`` when given, else the current time."""
         return self.fixed_now or datetime.now(timezone.utc)
 
-    def decide(self, raws: Iterable[RawMail]) -> list[Decision]:
+    def decide(self, raws: Iterable[RawMail],
+               present: Callable[[list[int]], Collection[int]] | None = None) -> list[Decision]:
         """Parse, classify and prioritise a batch; record it in history uncommitted.
 
         Returns one Decision per new inbound message, oldest first, unreadable ones
@@ -237,6 +238,10 @@ class Engine:
         Decision. Nothing one message does can stop the batch: a message that cannot be
         read, or that triage fails on, is recorded as unreadable with the reason (so it is
         counted, reported and labelled, and never tried again), and the rest go on.
+
+        ``present`` (mail read from a server): which of some UIDs are still in the
+        folder; with it, mail moved out of the folder and back is known again
+        (:meth:`_moved_back`).
         """
         raws = raws if isinstance(raws, list) else list(raws)
         known = self._known(raws)
@@ -254,8 +259,11 @@ class Engine:
         self.stats.parsed += len(analyses)
         self.stats.already_triaged += len(known)
         recorded: list[tuple[Analysis, Message, str, int, str | None]] = []
+        moved = self._moved_back([a.message for a in analyses], present) if present is not None else set()
         for analysis in sorted(analyses, key=lambda a: a.message.date):
             message = analysis.message
+            if message.uid in moved:
+                continue
             try:
                 with self.history.one_message():
                     if self.settings.is_team(message.sender):
@@ -282,6 +290,34 @@ class Engine:
         decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
+
+    def _moved_back(self, messages: list[Message], present: Callable[[list[int]], Collection[int]]) -> set[int]:
+        """The UIDs among ``messages`` of mail triaged before under another UID of its
+        folder that is gone now: a person moved it out and back (or undid a move), and
+        it came back under a new UID. Their records move to the new UIDs; they are
+        counted as already triaged, not decided again (that counted each as the
+        customer's second message, raised its priority and printed its row twice).
+        ``present`` tells which of some UIDs are still in the folder: a copy beside the
+        original is a second delivery, a message of its own."""
+        candidates = {}
+        for message in messages:
+            if message.uid is not None:
+                found = self.history.triaged_as(message.mailbox, message.message_id, message.content_hash, message.uid)
+                if found is not None and found[0] not in {row for row, _ in candidates.values()}:
+                    candidates[message.uid] = found
+        if not candidates:
+            return set()
+        there = set(present(sorted(old for _, old in candidates.values())))
+        moved = set()
+        for message in messages:
+            row, old = candidates.get(message.uid, (0, 0))
+            if row and old not in there:
+                self.history.rebind_uid(row, message.uid)
+                log.info("%s: UID %d is the message triaged as UID %d, moved out and back: not triaged again",
+                         message.mailbox, message.uid, old)
+                moved.add(message.uid)
+        self.stats.already_triaged += len(moved)
+        return moved
 
     def _in_conversation(self, decided: list[tuple[Message, str, int, Content]]) -> list[Decision]:
         """The rows of a batch's customer mail, each as its conversation stands now: a

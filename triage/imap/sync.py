@@ -462,10 +462,11 @@ def _decide_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, work: 
     Mail that arrived while the batch was decided goes first: decided (in this process: a
     few messages), labelled and shown at once, before the batch's own labels are stored,
     and remembered with them."""
-    decisions = engine.decide(batch)
+    present = labeler.mailbox.flags_of  # (only asked about a message moved out and back)
+    decisions = engine.decide(batch, present)
     for fresh in work.fresh():
         work.done(fresh)
-        fresh_decisions = engine.decide(fresh)
+        fresh_decisions = engine.decide(fresh, present)
         labeler.apply_many(label_changes(labeler, fresh_decisions))
         emit(fresh_decisions)
     return decisions
