@@ -405,6 +405,30 @@ def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path
     assert uid in dovecot.uids("INBOX", user="nokw")  # copied, never moved
 
 
+def test_a_folder_a_person_made_under_a_label_folder_does_not_stop_the_labelling(box: Box, dovecot: Dovecot) -> None:
+    """With labels as folder copies, a person's folder under a label folder that does
+    not exist (`triage/refund/done` made before the first refund, or left when the label
+    folder was deleted) makes Dovecot list the label folder as \\Noselect. Triage took
+    it for the label folder, could not open it, and every pass failed: nothing was
+    labelled again. Now it creates the label folder and copies the message there."""
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    write_config(box.config, dovecot, box.folder, labels={"mode": "folders", "prefix": f"{prefix}/"})
+    dovecot.create_folder(f"{prefix}.refund.done")
+    message_id, raw = message("refund")
+    box.append(raw)
+
+    code, [row], err = box.once()
+
+    assert code == 0, err
+    assert f"{prefix}/refund" in row["labels"]
+    with dovecot.client() as client:
+        client.select_folder(f"{prefix}.refund", readonly=True)
+        assert client.search(["HEADER", "Message-ID", message_id])
+    assert box.once() == (0, [], "")
+    for label in [*row["labels"], f"{prefix}/refund/done", prefix]:
+        dovecot.delete_folder(folder_for(label, "", "."))
+
+
 def test_an_unreachable_server_exits_1_with_one_line(dovecot: Dovecot, tmp_path: Path, capsys,
                                                      password_env: None) -> None:
     (closed,) = free_ports(1)

@@ -434,11 +434,16 @@ class Labeler:
 
     def _copy(self, action: Action) -> None:
         """COPY into the label's folder the messages not already there (by Message-ID;
-        a message without one is copied every time it is labeled)."""
+        a message without one is copied every time it is labeled).
+
+        The folder is created when the server has none that can hold mail: a name
+        listed ``\\Noselect`` is only the parent of a folder a person made under it
+        (``triage/refund/done``, made before the first refund, or left when the label
+        folder was deleted); opening it failed every pass, and no label was stored."""
         client, folder = self.mailbox.client, action.target
         ids = self.mailbox.message_ids(action.uids)
-        with imap_errors(f"creating folder {folder}"):
-            if not client.folder_exists(folder):
+        if not self._can_hold_mail(folder):
+            with imap_errors(f"creating folder {folder}"):
                 client.create_folder(folder)
                 client.subscribe_folder(folder)  # many clients show subscribed folders only
         with self.mailbox.visiting(folder):
@@ -453,9 +458,8 @@ class Labeler:
         \\Deleted and expunge exactly those (UID EXPUNGE), never anything else there."""
         client, folder = self.mailbox.client, action.target
         ids = self.mailbox.message_ids(action.uids).values()
-        with imap_errors(f"looking for folder {folder}"):
-            if not ids or not client.folder_exists(folder):
-                return
+        if not ids or not self._can_hold_mail(folder):
+            return
         uidplus = "UIDPLUS" in self.mailbox.capabilities
         with self.mailbox.visiting(folder, readonly=False):
             copies = sorted(self.mailbox.search_message_ids(ids))
@@ -466,6 +470,11 @@ class Labeler:
                         client.uid_expunge(copies)
                     else:
                         log.warning("no UIDPLUS: triage's copies in %s are marked \\Deleted, not expunged", folder)
+
+    def _can_hold_mail(self, folder: str) -> bool:
+        """True when the server has ``folder`` and it is no ``\\Noselect`` name (its
+        case as the server lists it may differ: Microsoft 365 and Gmail ignore it)."""
+        return folder.lower() in {name.lower() for name in self.mailbox.folders(folder)}
 
     def _folder_labels_of(self, uids: list[int]) -> dict[int, frozenset[str]]:
         namespace, delimiter = self.mailbox.hierarchy()
