@@ -193,8 +193,8 @@ def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_dec
             story.customer_writes(f"old{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0)
         decide, arrived = story.engine.decide, []
 
-        def decide_and_meanwhile(raws):
-            decisions = decide(raws)
+        def decide_and_meanwhile(raws, *rest):
+            decisions = decide(raws, *rest)
             if not arrived:  # while the first batch is decided
                 arrived.append(story.customer_writes("new", "new@example.org", "Plan", "please cancel", T0))
             return decisions
@@ -330,7 +330,7 @@ def test_a_long_pass_makes_each_row_once_and_prints_it_as_made(dovecot, mailbox,
         uids = [story.uids[f"c{n}"] for n in range(7)]
         decided: list[Decision] = []
         decide = story.engine.decide
-        monkeypatch.setattr(story.engine, "decide", lambda raws: decided.extend(found := decide(raws)) or found)
+        monkeypatch.setattr(story.engine, "decide", lambda raws, *rest: decided.extend(found := decide(raws, *rest)) or found)
         made: list[int] = []
         to_json = Decision.to_json
         monkeypatch.setattr(Decision, "to_json", lambda self: made.append(self.uid) or to_json(self))
