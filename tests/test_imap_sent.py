@@ -80,6 +80,21 @@ def test_without_special_use_a_common_name_is_found_and_otherwise_none(mailbox, 
         dovecot.delete_folder("Sent Items")
 
 
+def test_a_sent_folder_left_only_as_the_parent_of_others_is_no_sent_folder(mailbox, dovecot, caplog):
+    """`Sent Items` deleted with `Sent Items/2025` kept (or the child made first) is
+    listed \\Noselect: found by its name, or named in the config, it was asked for its
+    STATUS on every pass, which failed every pass: nothing was triaged again."""
+    dovecot.create_folder("Sent Items.2025")
+    try:
+        assert [name for flags, _, name in mailbox.client.list_folders() if b"\\Noselect" in flags
+                and name == "Sent Items"]
+        assert find_sent_folders(mailbox) == []
+        assert find_sent_folders(mailbox, ["Sent Items"]) == []
+        assert "sent_folders: the server has no folder 'Sent Items' that holds mail" in caplog.text
+    finally:
+        dovecot.delete_folder("Sent Items.2025")
+
+
 def test_fetch_sent_reads_headers_only_and_changes_nothing(mailbox, sent_folder, dovecot):
     ids, uids = [], []
     for n in range(3):

@@ -442,7 +442,7 @@ class Labeler:
         folder was deleted); opening it failed every pass, and no label was stored."""
         client, folder = self.mailbox.client, action.target
         ids = self.mailbox.message_ids(action.uids)
-        if not self._can_hold_mail(folder):
+        if not self.mailbox.holds_mail(folder):
             with imap_errors(f"creating folder {folder}"):
                 client.create_folder(folder)
                 client.subscribe_folder(folder)  # many clients show subscribed folders only
@@ -458,7 +458,7 @@ class Labeler:
         \\Deleted and expunge exactly those (UID EXPUNGE), never anything else there."""
         client, folder = self.mailbox.client, action.target
         ids = self.mailbox.message_ids(action.uids).values()
-        if not ids or not self._can_hold_mail(folder):
+        if not ids or not self.mailbox.holds_mail(folder):
             return
         uidplus = "UIDPLUS" in self.mailbox.capabilities
         with self.mailbox.visiting(folder, readonly=False):
@@ -470,11 +470,6 @@ class Labeler:
                         client.uid_expunge(copies)
                     else:
                         log.warning("no UIDPLUS: triage's copies in %s are marked \\Deleted, not expunged", folder)
-
-    def _can_hold_mail(self, folder: str) -> bool:
-        """True when the server has ``folder`` and it is no ``\\Noselect`` name (its
-        case as the server lists it may differ: Microsoft 365 and Gmail ignore it)."""
-        return folder.lower() in {name.lower() for name in self.mailbox.folders(folder)}
 
     def _folder_labels_of(self, uids: list[int]) -> dict[int, frozenset[str]]:
         namespace, delimiter = self.mailbox.hierarchy()

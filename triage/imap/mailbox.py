@@ -203,6 +203,14 @@ class ImapMailbox:
         skip = {b"\\noselect", b"\\nonexistent"}
         return [name for flags, _, name in listed if not skip & {f.lower() for f in flags}]
 
+    def holds_mail(self, folder: str) -> bool:
+        """True when the server has ``folder`` and it can be opened: a name listed
+        ``\\Noselect`` is only the parent of other folders (Dovecot lists one when a
+        person makes ``Sent/2025`` without ``Sent``, or deletes ``Sent`` and keeps its
+        children). Its case as the server lists it may differ (Microsoft 365 and Gmail
+        ignore case)."""
+        return folder.lower() in {name.lower() for name in self.folders(folder)}
+
     # -- finding mail ------------------------------------------------------------------
 
     def uids_since(self, last_uid: int) -> list[int]:

@@ -43,7 +43,9 @@ BATCH = 500
 def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> list[str]:
     """The folders holding the team's sent mail: ``configured`` when given, else every
     selectable folder flagged ``\\Sent``, else the first with a common Sent name; [] when
-    there is none.
+    there is none. A folder that cannot be opened (``\\Noselect``: only the parent of
+    others, e.g. ``Sent`` deleted with ``Sent/2025`` kept) is none: asked for its STATUS,
+    it failed every pass.
 
     A configured folder the server does not have is logged as an error and left out, not
     raised: a person renaming or deleting it is enough, and the watched folder's mail must
@@ -52,12 +54,11 @@ def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> l
     again whenever the folders are (every pass of ``once``, every few minutes of the service)."""
     client = mailbox.client
     if configured:
-        with imap_errors("looking for the configured Sent folders"):
-            present = [name for name in configured if client.folder_exists(name)]
+        present = [name for name in configured if mailbox.holds_mail(name)]
         missing = [name for name in configured if name not in present]
         if missing:
-            log.error("[imap] sent_folders: the server has no folder %s (renamed or deleted?); the team's replies "
-                      "there are not seen until it is back or the config names it anew",
+            log.error("[imap] sent_folders: the server has no folder %s that holds mail (renamed or deleted?); "
+                      "the team's replies there are not seen until it is back or the config names it anew",
                       ", ".join(map(repr, missing)))
         return present
     with imap_errors("listing folders"):
@@ -69,6 +70,8 @@ def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> l
         return flagged
     with imap_errors("looking for a Sent folder"):
         guessed = client.find_special_folder(SENT)
+    if guessed is not None and not mailbox.holds_mail(guessed):
+        guessed = None
     if guessed is None:
         log.info("no Sent folder found; the team's replies are seen only in %s", mailbox.folder)
     return [guessed] if guessed else []
