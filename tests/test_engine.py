@@ -228,7 +228,8 @@ def test_two_messages_with_one_message_id_are_both_triaged_and_the_same_one_twic
 def test_mail_moved_out_of_its_folder_and_back_is_known_and_a_copy_beside_it_is_not(engine):
     """A message under a new UID with the Message-ID and bytes of one triaged under a UID
     the folder no longer has was moved out and back: its record takes the new UID and it
-    is not decided again. While the old UID is still there it is a second delivery."""
+    is not decided again. While the old UID is still there it is a second delivery. In
+    another folder (the watched one renamed) it is the same message too."""
     first = customer(1, "where is my parcel?", "Mon, 16 Mar 2026 09:00:00 +0000", subject="Parcel")
     [row] = engine.decide([RawMail(first.raw, "INBOX", "7", uid=7)], present=lambda uids: set())
     engine.commit()
@@ -236,6 +237,11 @@ def test_mail_moved_out_of_its_folder_and_back_is_known_and_a_copy_beside_it_is_
     assert engine.history.known_uids("INBOX", [7, 9]) == {9}
     [copy] = engine.decide([RawMail(first.raw, "INBOX", "12", uid=12)], present=lambda uids: set(uids))
     assert copy.message.uid == 12 and engine.history.known_uids("INBOX", [9, 12]) == {9, 12}
+    engine.commit()
+    # The folder renamed, and the config with it: the same messages, not new mail.
+    moved = [RawMail(first.raw, "Support", str(uid), uid=uid) for uid in (9, 12)]
+    assert engine.decide(moved, present=lambda uids: set(uids)) == []
+    assert engine.history.known_uids("Support", [9, 12]) == {9, 12} and not engine.history.known_uids("INBOX", [9, 12])
 
 
 def test_after_a_renumbering_mail_a_message_id_cannot_name_is_known_by_its_content(engine):

@@ -1020,6 +1020,31 @@ def test_a_message_moved_out_and_back_is_not_triaged_again(box: Box, dovecot: Do
         dovecot.delete_folder("Later")
 
 
+def test_a_folder_renamed_with_the_config_following_is_not_triaged_again(box: Box, dovecot: Dovecot) -> None:
+    """The watched folder renamed and `imap.folder` changed with it: the new name had no
+    cursor, so its mail was a first run's, every message decided again as its customer's
+    second without a reply, raised to priority 1, its row printed twice. It is known now
+    by Message-ID and bytes, and stays as it was decided."""
+    uids = [box.append(message(f"m{i}", sender=f"c{i}@example.net")[1]) for i in range(3)]
+    code, rows, _ = box.once("--now", "2026-11-23T10:30:00+00:00")
+    assert code == 0 and [row["priority"] for row in rows] == [2, 2, 2]
+    renamed = f"{box.folder}-renamed"
+    with dovecot.client() as client:
+        client.rename_folder(box.folder, renamed)
+    box.folder = renamed
+    write_config(box.config, dovecot, renamed)
+    try:
+        code, again, err = box.once("--now", "2026-11-23T10:35:00+00:00")
+
+        assert code == 0 and again == [], err
+        assert all(triage_keywords(box.flags(uid)) == keywords_of(row) for uid, row in zip(uids, rows))
+        assert main(["report", "--config", str(box.config), "--format", "json",
+                     "--now", "2026-11-23T10:35:00+00:00"]) == 0
+        assert sorted(w["priority"] for w in json.loads(box.capsys.readouterr().out)) == [2, 2, 2]
+    finally:
+        dovecot.delete_folder(renamed)
+
+
 # -- learning from the team: a person relabels a message in their client -----------------
 
 

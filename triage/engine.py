@@ -292,30 +292,35 @@ class Engine:
         return decisions
 
     def _moved_back(self, messages: list[Message], present: Callable[[list[int]], Collection[int]]) -> set[int]:
-        """The UIDs among ``messages`` of mail triaged before under another UID of its
-        folder that is gone now: a person moved it out and back (or undid a move), and
-        it came back under a new UID. Their records move to the new UIDs; they are
-        counted as already triaged, not decided again (that counted each as the
+        """The UIDs among ``messages`` of mail triaged before elsewhere
+        (:meth:`History.triaged_as`): under a UID of its folder that is gone now (a person
+        moved it out and back, or undid a move), or in the folder triage watched before
+        (renamed, and the config changed with it). Their records move to the new place;
+        they are counted as already triaged, not decided again (that counted each as the
         customer's second message, raised its priority and printed its row twice).
         ``present`` tells which of some UIDs are still in the folder: a copy beside the
         original is a second delivery, a message of its own."""
-        candidates = {}
-        for message in messages:
-            if message.uid is not None:
-                found = self.history.triaged_as(message.mailbox, message.message_id, message.content_hash, message.uid)
-                if found is not None and found[0] not in {row for row, _ in candidates.values()}:
-                    candidates[message.uid] = found
-        if not candidates:
-            return set()
-        there = set(present(sorted(old for _, old in candidates.values())))
+        candidates: dict[int, tuple[int, str, int | None]] = {}
+        for message in sorted((m for m in messages if m.uid is not None), key=lambda m: m.uid):
+            taken = {row for row, _, _ in candidates.values()}
+            found = self.history.triaged_as(message.mailbox, message.message_id, message.content_hash, message.uid)
+            free = [match for match in found if match[0] not in taken]
+            if free:
+                candidates[message.uid] = free[0]
+        mailbox_of = {message.uid: message.mailbox for message in messages}
+        here = sorted(old for uid, (_, folder, old) in candidates.items() if folder == mailbox_of[uid] and old)
+        there = set(present(here)) if here else set()
         moved = set()
         for message in messages:
-            row, old = candidates.get(message.uid, (0, 0))
-            if row and old not in there:
-                self.history.rebind_uid(row, message.uid)
-                log.info("%s: UID %d is the message triaged as UID %d, moved out and back: not triaged again",
-                         message.mailbox, message.uid, old)
-                moved.add(message.uid)
+            if message.uid not in candidates:
+                continue
+            row, folder, old = candidates[message.uid]
+            if folder == message.mailbox and old in there:
+                continue
+            self.history.rebind_uid(row, message.mailbox, message.uid)
+            log.info("%s: UID %d is the message triaged in %s as UID %s: not triaged again",
+                     message.mailbox, message.uid, folder, old if old is not None else "(none)")
+            moved.add(message.uid)
         self.stats.already_triaged += len(moved)
         return moved
 

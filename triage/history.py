@@ -641,20 +641,22 @@ class History:
             found.update(row[0] for row in rows)
         return found
 
-    def triaged_as(self, mailbox: str, message_id: str, content_hash: str, uid: int) -> tuple[int, int] | None:
-        """(row, UID) of the customer message of ``mailbox`` recorded with the same
-        Message-ID and the same bytes as the message now under ``uid``, but under another
-        UID; None when there is none. (The Message-ID alone names no message: real mail
-        reuses them.)"""
-        found = self.db.execute(
-            "SELECT id, uid FROM messages WHERE message_id = ? AND mailbox = ? AND content_hash = ?"
-            " AND direction = 'in' AND uid IS NOT NULL AND uid != ? ORDER BY uid LIMIT 1",
-            (message_id, mailbox, content_hash, uid)).fetchone()
-        return None if found is None else (int(found[0]), int(found[1]))
+    def triaged_as(self, mailbox: str, message_id: str, content_hash: str,
+                   uid: int) -> list[tuple[int, str, int | None]]:
+        """(row, folder, UID) of each customer message recorded with the same Message-ID
+        and the same bytes as the message now under ``uid`` in ``mailbox``, but elsewhere:
+        under another UID of ``mailbox`` (first), under none (a resync did not find it), or
+        in another folder triage watched before. (The Message-ID alone names no message:
+        real mail reuses them.)"""
+        return [(int(row), str(folder), old) for row, folder, old in self.db.execute(
+            "SELECT id, mailbox, uid FROM messages WHERE message_id = ? AND content_hash = ? AND direction = 'in'"
+            " AND (uid IS NOT NULL OR mailbox = ?) AND NOT (mailbox = ? AND uid IS ?)"
+            " ORDER BY mailbox = ? DESC, uid IS NULL, uid, id",
+            (message_id, content_hash, mailbox, mailbox, uid, mailbox))]
 
-    def rebind_uid(self, row: int, uid: int) -> None:
-        """The message of ``row`` is under ``uid`` now (moved out of its folder and back). Uncommitted."""
-        self.db.execute("UPDATE messages SET uid = ? WHERE id = ?", (uid, row))
+    def rebind_uid(self, row: int, mailbox: str, uid: int) -> None:
+        """The message of ``row`` is under ``uid`` in ``mailbox`` now. Uncommitted."""
+        self.db.execute("UPDATE messages SET mailbox = ?, uid = ? WHERE id = ?", (mailbox, uid, row))
 
     def known_hashes(self, hashes: list[str]) -> set[str]:
         """The subset of content hashes already recorded for local mail (its identity; mail
