@@ -17,6 +17,7 @@ from triage.imap.labeler import (
     Action,
     LabelChange,
     Labeler,
+    check_folder_prefix,
     choose_mode,
     folder_for,
     keyword_for,
@@ -381,3 +382,20 @@ def test_each_keyword_is_read_back_once_per_labeler(dovecot, mail_folder, suppor
 
     assert read_back == [[first], [second]]  # refund once, then cancellation once
     assert {"triage_refund", "triage_cancellation"} <= dovecot.flags(mail_folder, second)
+
+
+@pytest.mark.parametrize("prefix, delimiter, refused", [
+    ("triage/", ".", False), ("triage/", "/", False), ("tri.v2/", "/", False),
+    ("tri.v2/", ".", True), ("a\\b/", "\\", True),
+])
+def test_a_label_prefix_with_the_folder_separator_cannot_name_label_folders(prefix, delimiter, refused) -> None:
+    """A label's folder is its name with '/' as the server's separator; a prefix holding
+    the separator itself would not read back as the same label."""
+    if refused:
+        with pytest.raises(UsageError, match="labels.prefix"):
+            check_folder_prefix(prefix, delimiter)
+    else:
+        check_folder_prefix(prefix, delimiter)
+        label = prefix + "refund"
+        assert label_for_folder(folder_for(label, "", delimiter), "", delimiter) == label
+

@@ -405,6 +405,30 @@ def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path
     assert uid in dovecot.uids("INBOX", user="nokw")  # copied, never moved
 
 
+def test_a_label_prefix_holding_the_folder_separator_is_refused_when_labels_are_folders(box: Box,
+                                                                                         dovecot: Dovecot) -> None:
+    """With labels as folders, ``tri.v2/`` on a server whose folders are separated by
+    ``.`` made ``tri.v2.refund``, read back as the label ``tri/v2/refund``: triage never
+    knew its own copies, and took them for labels a person had removed on every pass.
+    Refused with exit status 2 and a message naming the key; nothing labelled."""
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    write_config(box.config, dovecot, box.folder, labels={"mode": "folders", "prefix": f"{prefix}.v2/"})
+    box.append(message("refund")[1])
+
+    code, rows, err = box.once()
+
+    assert (code, rows) == (2, [])
+    assert "labels.prefix" in err and f"{prefix}/v2/" in err
+    with dovecot.client() as client:
+        assert not client.list_folders(pattern=f"{prefix}*")
+    write_config(box.config, dovecot, box.folder, labels={"mode": "folders", "prefix": f"{prefix}/v2/"})
+    code, [row], err = box.once()
+    assert code == 0, err
+    assert f"{prefix}/v2/refund" in row["labels"]
+    for label in [*row["labels"], f"{prefix}/v2", prefix]:
+        dovecot.delete_folder(folder_for(label, "", "."))
+
+
 def test_a_folder_a_person_made_under_a_label_folder_does_not_stop_the_labelling(box: Box, dovecot: Dovecot) -> None:
     """With labels as folder copies, a person's folder under a label folder that does
     not exist (`triage/refund/done` made before the first refund, or left when the label

@@ -487,6 +487,19 @@ class Labeler:
         return {uid: frozenset(labels) for uid, labels in found.items()}
 
 
+def check_folder_prefix(prefix: str, delimiter: str) -> None:
+    """Raise UsageError when ``labels.prefix`` holds the server's hierarchy delimiter
+    (other than ``/``, which stands for it) and labels are folders: ``tri.v2/refund``
+    becomes the folder ``tri.v2.refund`` on a server that separates with ``.``, which
+    reads back as the label ``tri/v2/refund``. Triage then never knew its own copies: each
+    pass took them for labels a person had removed, and put them back or recorded
+    corrections."""
+    if delimiter != "/" and delimiter in prefix:
+        raise UsageError(f"labels.prefix = {prefix!r} holds {delimiter!r}, which separates folders on this server, "
+                         f"and labels are folders here: write the hierarchy with '/' "
+                         f"(e.g. {prefix.replace(delimiter, '/')!r}) or choose a prefix without {delimiter!r}")
+
+
 def make_labeler(mailbox: ImapMailbox, config: LabelsConfig, *, dry_run: bool = False) -> Labeler:
     """A :class:`Labeler` for the folder ``mailbox`` has selected, its mode resolved
     against the server (:func:`choose_mode`). ``\\Flagged`` follows
@@ -494,6 +507,8 @@ def make_labeler(mailbox: ImapMailbox, config: LabelsConfig, *, dry_run: bool = 
     if mailbox.state is None:
         raise ValueError("select a folder before making its labeler")
     mode = choose_mode(config.mode, mailbox.capabilities, mailbox.state)
+    if mode == "folders":
+        check_folder_prefix(config.prefix, mailbox.hierarchy()[1])
     flag_label = f"{config.prefix}priority-1"
     flag = config.flag_priority_1 and mode != "none" and mailbox.state.allows(FLAGGED)
     if config.flag_priority_1 and not flag and mode != "none":
