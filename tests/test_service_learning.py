@@ -181,7 +181,7 @@ def test_the_service_retrains_after_enough_corrections_and_decides_new_mail_with
     service.wait_until(lambda: any(r["message_id"] == during_id for r in service.rows), "mail during the retraining",
                        timeout=15)
     assert not any("wrote model-" in m for m in service.messages()[start:]), "triaged only after the retraining"
-    wrote = service.wait_for_log("wrote model-", after=start, timeout=300)
+    wrote = service.wait_for_log("wrote model-", after=start, timeout=600)  # retraining: 2-4 min here
     summary = service.messages()[wrote]
     assert "now active" in summary, summary
     reloaded = service.wait_for_log("reloaded", after=wrote, timeout=60)
