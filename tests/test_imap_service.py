@@ -970,6 +970,50 @@ def test_the_lock_admits_one_holder(tmp_path: Path) -> None:
         pass
 
 
+
+def test_a_lock_file_deleted_under_its_holder_is_taken_again(tmp_path: Path) -> None:
+    """Deleted, the lock file locked nothing: a second triage could create a new one and
+    start beside the first. Kept, the holder locks the file at the path again; when
+    another holds that one already, it is told so and keeps what it held."""
+    path = tmp_path / "state.db.lock"
+    with InstanceLock(path) as lock:
+        assert lock.keep() is False
+        path.unlink()
+        assert lock.keep() is True
+        assert path.read_text() == f"{os.getpid()}\n"
+        with pytest.raises(AlreadyRunning), InstanceLock(path):
+            pass
+        assert lock.keep() is False
+        path.unlink()
+        with InstanceLock(path):  # a second triage, started meanwhile
+            with pytest.raises(AlreadyRunning):
+                lock.keep()
+    with InstanceLock(path):  # everything released on exit
+        pass
+
+
+def test_the_service_stops_when_another_triage_took_its_deleted_lock_file(tmp_path: Path, caplog) -> None:
+    """A lock file deleted under the service is taken again (a warning, the service goes
+    on); one another triage took meanwhile stops it, with exit status 1 and one ERROR."""
+    fake = FakeTime()
+    path, lock_path = tmp_path / "state.db", tmp_path / "state.db.lock"
+    args = argparse.Namespace(format=None, dry_run=False, config=None, state=str(path))
+    with History(path) as history, InstanceLock(lock_path) as lock:
+        service = Service(args, Config(), history, clock=lambda: fake.now, sleep=fake.sleep, lock=lock)
+        fake.on_sleep = lambda: lock_path.unlink() if len(fake.sleeps) == 2 else None
+        service._pause(5)
+        assert not service.stopping and lock_path.exists()
+        assert any("locked again" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+        other = InstanceLock(lock_path)
+        fake.on_sleep = lambda: (lock_path.unlink(), other.__enter__()) if len(fake.sleeps) == 7 else None
+        try:
+            service._pause(60)
+        finally:
+            other.__exit__(None, None, None)
+        assert service.stopping and service.exit_status == 1
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "another triage" in error.getMessage() and str(lock_path) in error.getMessage()
+
 # -- who is waiting: Sent, the sweep and the report, through `triage once` ---------------
 
 

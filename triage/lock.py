@@ -50,6 +50,31 @@ class InstanceLock:
         self._fd = fd
         return self
 
+    def keep(self) -> bool:
+        """Make sure the lock is still the file at :attr:`path`; True when it had to be
+        taken again. A lock file deleted (or replaced) under a running triage locks
+        nothing: a second triage would create a new one, lock it, and both would decide
+        the same mail. So the lock is taken again on whatever file is at the path now;
+        raises :class:`AlreadyRunning` when another triage holds that one already."""
+        if self._fd is None:
+            return False
+        held = os.fstat(self._fd)
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            found = None
+        if found is not None and (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino):
+            return False
+        old, self._fd = self._fd, None
+        try:
+            self.__enter__()
+        finally:
+            if self._fd is None:
+                self._fd = old  # not taken: keep what is held, for the exit to release
+            else:
+                os.close(old)
+        return True
+
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the lock; the file stays, harmless

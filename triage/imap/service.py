@@ -40,6 +40,7 @@ from triage.config import Config, load_config
 from triage.engine import Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History, StateFileGone
+from triage.lock import AlreadyRunning, InstanceLock
 from triage.imap.backoff import Backoff
 from triage.imap.connection import (Credentials, FetchLost, ImapConnectionError, LoginRefused, connect, disconnect,
                                     drop, imap_errors)
@@ -226,8 +227,8 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
 def run_service(args: argparse.Namespace, config: Config) -> int:
     """The background service until SIGTERM or SIGINT; returns the exit status."""
     check_service_config(config)
-    with run_lock(args, config), open_history(args, config) as history:
-        service = Service(args, config, history)
+    with run_lock(args, config) as lock, open_history(args, config) as history:
+        service = Service(args, config, history, lock=lock)
         with _signals_to(service):
             return service.run()
 
@@ -294,9 +295,12 @@ class Service:
     """
 
     def __init__(self, args: argparse.Namespace, config: Config, history: History, *,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 lock: InstanceLock | None = None) -> None:
         self.args = args
         self.history = history
+        self.lock = lock
+        """The instance lock held (none on a dry run), kept by :meth:`_state_file_lost`."""
         self.clock = clock
         self.sleep = sleep
         self.stopping = False
@@ -484,9 +488,22 @@ class Service:
         state file found at the path, a fresh one if there is none. Going on would
         record every pass in a file no later run opens, while `triage status` and
         `triage once` read another. What the file held is saved beside the path first:
-        deleted by mistake, the service's open file is the only copy left."""
+        deleted by mistake, the service's open file is the only copy left.
+
+        The lock file next to it is looked at too (:meth:`InstanceLock.keep`): deleted
+        or replaced, it locked nothing, and a second triage could start beside this one.
+        It is taken again; when another triage already holds the new one, this one
+        stops with exit status 1 (restarted, it finds the lock held and exits 2)."""
         if self.stopping:
             return False
+        try:
+            if self.lock is not None and self.lock.keep():
+                log.warning("the lock file %s was deleted or replaced under the service: locked again", self.lock.path)
+        except AlreadyRunning as exc:
+            log.error("%s (its lock file was deleted under this one, and another started); exiting (status 1)", exc)
+            self.exit_status = 1
+            self.request_stop("another triage on the state file")
+            return True
         try:
             self.history.check_file()
         except StateFileGone as exc:
