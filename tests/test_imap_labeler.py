@@ -154,18 +154,43 @@ def test_stores_are_merged_per_message_with_removals_first() -> None:
     assert merged_stores(folders) == [("add", "flags", ("\\Flagged",), (1, 2))]  # the copies are not STOREs
 
 
-def test_stores_are_merged_per_label_when_that_takes_fewer_commands() -> None:
-    """Five messages, five different label sets, four labels: four STOREs, not five (each
-    command costs a busy server with a big folder far more than a message does)."""
+def test_stores_are_merged_per_label_when_that_takes_fewer_lots() -> None:
+    """Five messages, five different label sets, four labels: four STOREs, one lot of
+    pipelined commands, not five, two lots (each lot costs a busy server with a big folder
+    a look at it, far more than a message costs); the STOREs writing most messages first."""
     sets = [("refund", "priority-2"), ("refund", "priority-3"), ("cancellation", "priority-2"),
             ("cancellation", "priority-3"), ("refund", "cancellation", "priority-2")]
     changes = [LabelChange.of(uid, [f"triage/{label}" for label in labels]) for uid, labels in enumerate(sets, 1)]
     assert merged_stores(plan(changes, "keyword", keyword_for)) == [
         ("add", "flags", ("triage_cancellation",), (3, 4, 5)),
         ("add", "flags", ("triage_priority-2",), (1, 3, 5)),
-        ("add", "flags", ("triage_priority-3",), (2, 4)),
         ("add", "flags", ("triage_refund",), (1, 2, 5)),
+        ("add", "flags", ("triage_priority-3",), (2, 4)),
     ]
+
+
+def test_stores_stay_merged_per_message_when_both_fit_in_one_lot() -> None:
+    """Four sets over three labels: per label would be three STOREs, per set four, both
+    one lot of pipelined commands: the one writing fewer messages wins (per set: each
+    message written once, not once per label)."""
+    sets = [("refund",), ("cancellation",), ("refund", "cancellation"), ("refund", "cancellation", "fee_dispute")]
+    changes = [LabelChange.of(uid, [f"triage/{label}" for label in labels]) for uid, labels in enumerate(sets, 1)]
+    stores = merged_stores(plan(changes, "keyword", keyword_for))
+    assert len(stores) == 4
+    assert sorted(uid for *_, uids in stores for uid in uids) == [1, 2, 3, 4]
+
+
+def test_the_stores_writing_the_most_messages_come_first_after_the_removals() -> None:
+    """More label sets than one lot of pipelined commands holds: the first lot labels the
+    most messages; removals still come before every addition."""
+    many = [LabelChange.of(uid, ["triage/refund", "triage/priority-2"]) for uid in (10, 11, 12)]
+    few = [LabelChange.of(uid, [f"triage/{label}", "triage/priority-3"])
+           for uid, label in zip(range(1, 6), ("cancellation", "fee_dispute", "follow_up", "refund", "other"))]
+    removal = [LabelChange.of(20, ["triage/priority-4"], remove=["triage/priority-3"])]
+    stores = merged_stores(plan(few + removal + many, "keyword", keyword_for))
+    assert stores[0][:3] == ("remove", "flags", ("triage_priority-3",))
+    assert stores[1] == ("add", "flags", ("triage_priority-2", "triage_refund"), (10, 11, 12))
+    assert [len(uids) for *_, uids in stores[1:]] == sorted((len(uids) for *_, uids in stores[1:]), reverse=True)
 
 
 class FakeGmailClient:
@@ -283,6 +308,42 @@ def test_many_stores_in_one_go_are_pipelined_in_order_and_refusals_are_errors(do
     with pytest.raises(ImapError, match="refund"):
         labeler._store_pipelined([("add", "flags", ("triage_refund",), (uids[0],)),
                                   ("add", "flags", ("triage_refund",), (0,))])  # UID 0 is not a UID: BAD
+
+
+class CountingSocket:
+    """A socket that counts its writes (and does everything else as the real one)."""
+
+    def __init__(self, sock) -> None:
+        self.sock, self.writes = sock, []
+
+    def sendall(self, data) -> None:
+        self.writes.append(bytes(data))
+        self.sock.sendall(data)
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+
+def test_pipelined_stores_reach_the_server_in_one_write(dovecot, mail_folder, support_box) -> None:
+    """Dovecot starts on the first command it reads and leaves those it has not read yet
+    for another look at the folder: the STOREs of a pass go in one write, all answered."""
+    uids = [new_message(dovecot, support_box)[0] for _ in range(3)]
+    labeler = make_labeler(support_box, LabelsConfig())
+    labeler.apply_many([LabelChange.of(uids[0], ["triage/refund"])])  # the keyword seen kept: no read-back below
+    imap = support_box.client._imap
+    imap.sock = counting = CountingSocket(imap.sock)
+    try:
+        labeler._store_pipelined([("add", "flags", ("triage_refund",), (uids[1],)),
+                                  ("add", "flags", ("triage_cancellation",), (uids[2],)),
+                                  ("add", "flags", ("triage_priority-2",), tuple(uids))])
+    finally:
+        imap.sock = counting.sock
+    assert len(counting.writes) == 1
+    assert counting.writes[0].count(b" UID STORE ") == 3 and counting.writes[0].endswith(b"\r\n")
+    assert labeler.labels_of(uids) == {uids[0]: {"triage/refund", "triage/priority-2"},
+                                       uids[1]: {"triage/refund", "triage/priority-2"},
+                                       uids[2]: {"triage/cancellation", "triage/priority-2"}}
+    assert support_box.uids_since(0) == uids  # the connection goes on after them
 
 
 def test_labels_sent_now_are_answered_later_and_a_refusal_is_an_error_then(dovecot, mail_folder,

@@ -188,7 +188,10 @@ def plan(
 MESSAGE_WRITES_PER_COMMAND = 10
 """How many message writes cost as much as one more STORE command (measured on Dovecot's
 Maildir, quiet, 10,000 messages: writing each message once per label instead of once per
-batch made `triage once` 5 % slower; under load on 100,000 a command costs far more)."""
+batch made `triage once` 5 % slower; under load on 100,000 a command costs far more).
+Pipelined, what a command costs is its share of a lot's look at the folder
+(:data:`~triage.imap.pipeline.SERVER_QUEUE`): a lot of STOREs costs as much as
+``SERVER_QUEUE`` times this many writes, whether it holds one STORE or four."""
 
 
 def merged_stores(actions: Iterable[Action]) -> list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]:
@@ -198,10 +201,12 @@ def merged_stores(actions: Iterable[Action]) -> list[tuple[Verb, str, tuple[str,
     that get exactly the same ones (each message written once), or one STORE per target
     with every message that gets it (fewer commands, each message written once per
     target); the cheaper by :data:`MESSAGE_WRITES_PER_COMMAND` is used. On Dovecot's
-    Maildir every message written is a file renamed, and every command a look at the
-    folder, which on a big folder with mail arriving means reading it again: a backlog
-    batch of 500 is cheaper per set, the service's pass of a few dozen new messages per
-    target. Removals come first, as in :func:`plan`; folder actions are left out (they
+    Maildir every message written is a file renamed, and every lot of pipelined commands
+    a look at the folder, which on a big folder with mail arriving means reading it
+    again: a backlog batch of 500 is cheaper per set, a service's pass of a few messages
+    whose sets need a second lot per target. Removals come first, as in :func:`plan`;
+    then the additions that write the most messages, so that when they take more than
+    one lot the first one labels the most new mail. Folder actions are left out (they
     are copies)."""
     per_message: dict[tuple[Verb, str, int], set[str]] = defaultdict(set)
     per_target: dict[tuple[Verb, str, tuple[str, ...]], list[int]] = defaultdict(list)
@@ -216,11 +221,13 @@ def merged_stores(actions: Iterable[Action]) -> list[tuple[Verb, str, tuple[str,
     for (verb, command, uid), targets in per_message.items():
         per_set[(verb, command, tuple(sorted(targets)))].append(uid)
     def cost(grouped: dict) -> float:
-        return len(grouped) + sum(len(set(uids)) for uids in grouped.values()) / MESSAGE_WRITES_PER_COMMAND
+        lots = -(-len(grouped) // pipeline.SERVER_QUEUE)
+        writes = sum(len(set(uids)) for uids in grouped.values())
+        return lots * pipeline.SERVER_QUEUE + writes / MESSAGE_WRITES_PER_COMMAND
 
     grouped = per_set if cost(per_set) <= cost(per_target) else per_target
-    ordered = sorted(grouped.items(), key=lambda item: (item[0][0] == "add", item[0][1], item[0][2]))
-    return [(verb, command, targets, tuple(sorted(set(uids)))) for (verb, command, targets), uids in ordered]
+    merged = [(verb, command, targets, tuple(sorted(set(uids)))) for (verb, command, targets), uids in grouped.items()]
+    return sorted(merged, key=lambda store: (store[0] == "add", store[1], -len(store[3]), store[2]))
 
 
 # -- acting -----------------------------------------------------------------------------

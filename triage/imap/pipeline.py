@@ -5,7 +5,9 @@ it finishes (Dovecot re-reads a Maildir's cur/ once another session changed it: 
 quarter of a second at 100,000 messages). Commands sent back to back it finishes as a
 lot, with that look once — measured on a 60,000-message Maildir with four connections
 appending: ten STOREs 0.4–0.8 s one by one, 0.01–0.3 s pipelined. Every round trip a
-pass saves is also time a new message does not wait.
+pass saves is also time a new message does not wait. Dovecot takes at most
+:data:`SERVER_QUEUE` commands of a client at a time: the commands of one lot share one
+look, the next lot needs another.
 
 imapclient has no pipelining, so this uses the split imaplib itself makes of every
 command (``_command`` sends, ``_command_complete`` reads the answer), the one imapclient's
@@ -19,6 +21,10 @@ from collections.abc import Collection, Iterator, Sequence
 from imapclient import IMAPClient
 
 from triage.imap.fetchparse import parse_fetch
+
+SERVER_QUEUE = 4
+"""Commands Dovecot reads ahead and runs as one lot, with one look at the folder at its
+end (``CLIENT_COMMAND_QUEUE_MAX_SIZE`` in its imap server)."""
 
 Answer = tuple[str, list]
 """(``OK``, ``NO`` or ``BAD``; the command's untagged responses of the kind asked for,
@@ -38,12 +44,34 @@ def pipelined(client: IMAPClient, commands: Sequence[Sequence[bytes | str]], res
 
 
 def send(client: IMAPClient, commands: Sequence[Sequence[bytes | str]]) -> list[str]:
-    """Send ``commands`` (as :func:`pipelined`) and return their tags, answers unread:
-    the caller reads them with :func:`answers` when it needs them. Commands sent
-    meanwhile on the connection are answered after these; imaplib keeps the answers it
-    reads on the way by tag."""
+    """Send ``commands`` (as :func:`pipelined`) in one write and return their tags,
+    answers unread: the caller reads them with :func:`answers` when it needs them.
+    Commands sent meanwhile on the connection are answered after these; imaplib keeps
+    the answers it reads on the way by tag.
+
+    One write, not one per command: Dovecot starts on the first command that reaches it,
+    and a command it has not read when that one ends waits for another look at the folder
+    (traced at 80,400 messages under load: two STOREs written 0.2 ms apart finished 0.4 s
+    apart in 10 of 17 passes). Commands with a literal cannot be sent so (the server
+    must ask for the literal first); none of triage's pipelined commands has one."""
     imap = client._imap
-    return [imap._command("UID", *args) for args in commands]
+    if imap.literal is not None:
+        raise ValueError("a pipelined command cannot carry a literal")
+    written: list[bytes] = []
+    own = vars(imap).get("send")
+    imap.send = written.append  # imaplib's _command writes through self.send: collect the lines instead
+    try:
+        tags = [imap._command("UID", *args) for args in commands]
+    finally:
+        if own is None:
+            del imap.send
+        else:
+            imap.send = own
+    try:
+        imap.send(b"".join(written))
+    except OSError as exc:
+        raise imap.abort(f"socket error: {exc}") from exc
+    return tags
 
 
 def answers(client: IMAPClient, tags: Sequence[str], response: str) -> list[Answer]:
