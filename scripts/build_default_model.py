@@ -2,8 +2,9 @@
 
 Trains the category model (cross-validated thresholds) and the tone model on
 data/corpus with scikit-learn, scores both on data/holdout, data/holdout2 and
-data/holdout3 (each written separately, never trained on; the second and third reported
-apart as ``holdout2`` and ``holdout3``), and writes, in triage's data-only model format:
+data/holdout3 and data/holdout4 (each written separately, never trained on; the last
+three reported apart as ``holdout2``, ``holdout3`` and ``holdout4``), and writes, in
+triage's data-only model format:
 
 - models/default.npz and its card models/default.card.json;
 - triage/shipped_model.py, the file's sha256 compiled into the package (a model file
@@ -36,6 +37,7 @@ REFERENCE = REPO_ROOT / "tests" / "fixtures" / "shipped_model_scores.json"
 SAMPLES = REPO_ROOT / "samples" / "inbox"
 HOLDOUT2_DIR = REPO_ROOT / "data" / "holdout2"
 HOLDOUT3_DIR = REPO_ROOT / "data" / "holdout3"
+HOLDOUT4_DIR = REPO_ROOT / "data" / "holdout4"
 
 DIGEST_TEMPLATE = '''"""The sha256 of the shipped model file (models/default.npz).
 
@@ -77,7 +79,7 @@ def main() -> int:
     progress("reading data/corpus and data/holdout")
     corpus, holdout = load_labeled(CORPUS_DIR), load_labeled(HOLDOUT_DIR)
     model, card = train_model(corpus, holdout=holdout, progress=progress, source="data/corpus")
-    for name, directory in (("holdout2", HOLDOUT2_DIR), ("holdout3", HOLDOUT3_DIR)):
+    for name, directory in (("holdout2", HOLDOUT2_DIR), ("holdout3", HOLDOUT3_DIR), ("holdout4", HOLDOUT4_DIR)):
         progress(f"scoring data/{name}")
         other = load_labeled(directory)
         card[name] = {"sha256": other.sha256, "counts": other.counts(), **evaluate(model, other),
@@ -86,13 +88,13 @@ def main() -> int:
     DIGEST_MODULE.write_text(DIGEST_TEMPLATE.format(sha256=card["sha256"]),
                              encoding="utf-8")
     rows = write_reference(TARGET)
-    cv, held, held2, held3, tone = (card["cross_validation"], card["holdout"], card["holdout2"], card["holdout3"],
-                                    card["tone"])
+    cv, held, tone = card["cross_validation"], card["holdout"], card["tone"]
+    later = [(name, card[name]) for name in ("holdout2", "holdout3", "holdout4")]
     print(f"wrote {TARGET.relative_to(REPO_ROOT)} (format {card['format_version']}, sha256 {card['sha256'][:12]}…): "
-          f"categories macro-F1 {cv['macro_f1']:.3f} cross-validated, {held['macro_f1']:.3f} held-out, "
-          f"{held2['macro_f1']:.3f} on holdout2, {held3['macro_f1']:.3f} on holdout3; frustration F1 "
-          f"{tone['cross_validation']['f1']:.3f} cross-validated, {tone['holdout']['f1']:.3f} held-out, "
-          f"{held2['tone']['f1']:.3f} on holdout2, {held3['tone']['f1']:.3f} on holdout3; "
+          f"categories macro-F1 {cv['macro_f1']:.3f} cross-validated, {held['macro_f1']:.3f} held-out"
+          + "".join(f", {scores['macro_f1']:.3f} on {name}" for name, scores in later) + "; frustration F1 "
+          f"{tone['cross_validation']['f1']:.3f} cross-validated, {tone['holdout']['f1']:.3f} held-out"
+          + "".join(f", {scores['tone']['f1']:.3f} on {name}" for name, scores in later) + "; "
           f"{DIGEST_MODULE.relative_to(REPO_ROOT)}; {rows} reference scores in {REFERENCE.relative_to(REPO_ROOT)}")
     return 0
 

@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "0e50b790236eff785781cb66cc3ac4a42d994853c45f6112b79baa8fc070096f"
+SHA256 = "1bfd6b70382bd05375a1a8be9aa127ff880edf2b04a016e4eba1d349197a0217"
