@@ -13,7 +13,7 @@ arrivals.
 
 ``--label-sets N`` makes it a labeller whose messages do not all get the same labels: the
 new messages are split into N groups (by UID) and each group gets its own keywords
-(``triage_floor`` and ``triage_floor_set<i>``), one STORE a group, sent back to back. A
+(``triage_floor`` and ``triage_floor_set<i>``), one STORE a group, sent in one write. A
 STORE is one keyword set on a set of messages, so a labeller needs one per distinct set
 of labels in a pass; on a busy Maildir each command costs the server a look at the
 folder, and under load that, not the messages written, is most of a pass.
@@ -58,8 +58,9 @@ def serve(client: IMAPClient, folder: str, stop: list[bool], label_sets: int = 1
 
 def store(client: IMAPClient, uids: list[int], label_sets: int) -> None:
     """One STORE of ``triage_floor`` on ``uids``, or with ``label_sets`` > 1 one STORE per
-    group of them (by UID), each with its own second keyword, sent back to back and then
-    answered (as triage sends its label sets)."""
+    group of them (by UID), each with its own second keyword, sent in one write and then
+    answered (as triage sends its label sets: Dovecot reads at most four commands ahead,
+    and one it has not read when the first ends waits for another look at the folder)."""
     if label_sets <= 1:
         client.add_flags(uids, [KEYWORD], silent=True)
         return
@@ -67,9 +68,15 @@ def store(client: IMAPClient, uids: list[int], label_sets: int) -> None:
     for uid in uids:
         groups.setdefault(uid % label_sets, []).append(uid)
     imap = client._imap
-    tags = [imap._command("UID", "STORE", join_message_ids(group), "+FLAGS.SILENT",
-                          seq_to_parenstr([KEYWORD, f"{KEYWORD}_set{i}"]))
-            for i, group in sorted(groups.items())]
+    written: list[bytes] = []
+    imap.send = written.append  # collect the command lines: all of them go in one write, as triage's
+    try:
+        tags = [imap._command("UID", "STORE", join_message_ids(group), "+FLAGS.SILENT",
+                              seq_to_parenstr([KEYWORD, f"{KEYWORD}_set{i}"]))
+                for i, group in sorted(groups.items())]
+    finally:
+        del imap.send
+    imap.send(b"".join(written))
     for tag in tags:
         status, text = imap._command_complete("UID", tag)
         imap.untagged_responses.pop("FETCH", None)
