@@ -10,7 +10,7 @@ from email.policy import compat32
 import pytest
 
 from triage import boundaries, parsing  # noqa: F401  (importing parsing installs the matcher)
-from triage.boundaries import BoundaryMatcher, boundary_compile
+from triage.boundaries import BoundaryMatcher, GatedSubFile, boundary_compile, may_delimit
 
 SEPARATORS = ["--simple", "--=_Part_12_3456.789", "--(weird)+*?[]{}|^$.\\b", "--a b", "----dash--", "--ümlaut"]
 TAILS = ["", "--", "-", "---", " ", "\t", " \t ", "-- ", "--\t", "x", " x", "--x"]
@@ -60,3 +60,42 @@ def test_the_parser_uses_it_and_reads_the_same_parts(monkeypatch):
     slow = shape(BytesParser(policy=compat32).parsebytes(raw))
     assert fast == slow
     assert fast[2] == ("text/plain", "plain words")
+
+
+@pytest.mark.parametrize("separator", SEPARATORS)
+def test_the_gate_lets_through_every_line_a_matcher_matches(separator):
+    """:func:`may_delimit` may say yes to a line no matcher takes, never no to one it does."""
+    lines = [prefix + separator + tail + end for prefix, tail, end in itertools.product(["", " ", "x"], TAILS, ENDS)]
+    for others in ([], SEPARATORS):
+        separators = frozenset([separator, *others])
+        for line in lines:
+            if real(separator).match(line):
+                assert may_delimit(line, separators), repr(line)
+    assert not may_delimit("text\n", frozenset(SEPARATORS))
+    assert not may_delimit(separator + "x\n", frozenset([separator]))
+
+
+GATED = (b"From: a@example.net\nSubject: x\nMIME-Version: 1.0\n"
+         b'Content-Type: multipart/mixed; boundary="outer"\n\npreamble\n--outer\n'
+         b'Content-Type: multipart/alternative; boundary="inner--"\n\n--inner--\n'
+         b"Content-Type: text/plain\n\n--inner--x\n--outerx\n-- \n--\nwords\n--inner-- \t\n"
+         b"Content-Type: text/html\n\n<p>html</p>\n--outer\t\n"  # an outer delimiter ends the inner multipart
+         b"Content-Type: multipart/report; report-type=delivery-status; boundary=r\n\n--r\n"
+         b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\nAction: failed\n--r--\n"
+         b"--outer--  \nepilogue\n--outer\n")
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_the_parser_reads_the_same_parts_with_the_gated_buffer(monkeypatch, newline):
+    assert email.feedparser.BufferedSubFile is GatedSubFile
+    raw = GATED.replace(b"\n", newline)
+
+    def shape(message):
+        return [(part.get_content_type(), part.get_payload() if not part.is_multipart() else None, part.preamble,
+                 part.epilogue, [type(d) for d in part.defects]) for part in message.walk()]
+
+    gated = shape(BytesParser(policy=compat32).parsebytes(raw))
+    monkeypatch.setattr(email.feedparser, "BufferedSubFile", GatedSubFile.__mro__[1])
+    plain = shape(BytesParser(policy=compat32).parsebytes(raw))
+    assert gated == plain
+    assert len(gated) >= 6

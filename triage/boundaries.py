@@ -11,6 +11,12 @@ or with attachments) about a tenth of triage's per-message analysis. :func:`inst
 gives the parser a ``compile`` that answers that one pattern shape with
 :class:`BoundaryMatcher`, plain string tests with the same results (every other pattern
 goes to :func:`re.compile`), so each message is parsed exactly as before.
+
+The parser also tests every line of a part against the boundary of every multipart
+around it, most nested first: 49 nested multiparts over 2 MB of short lines took 4.7 s.
+:class:`GatedSubFile`, the parser's line buffer, first asks whether a line could be a
+delimiter of any of them at all (one set lookup), and runs those tests only when it
+could: the same answers, a line costing what it costs under one multipart.
 """
 
 from __future__ import annotations
@@ -66,6 +72,56 @@ class BoundaryMatcher:
         return None
 
 
+class GatedSubFile(email.feedparser.BufferedSubFile):
+    """``email.feedparser.BufferedSubFile`` whose ``readline`` returns a line that is no
+    delimiter of any enclosing multipart without testing it against each: while every
+    matcher on its stack is a :class:`BoundaryMatcher`, their separators are kept in a
+    set, and only a line that :func:`may_delimit` for that set is tested (as before)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._separators: frozenset[str] | None = frozenset()
+        """The separators of the matchers on the stack; None when one is not a
+        :class:`BoundaryMatcher` (the lines are then all tested)."""
+
+    def push_eof_matcher(self, pred) -> None:
+        super().push_eof_matcher(pred)
+        self._separators = _separators(self._eofstack)
+
+    def pop_eof_matcher(self):
+        pred = super().pop_eof_matcher()
+        self._separators = _separators(self._eofstack)
+        return pred
+
+    def readline(self):
+        separators, lines = self._separators, self._lines
+        if separators is not None and lines and not may_delimit(lines[0], separators):
+            return lines.popleft()
+        return super().readline()
+
+
+def _separators(matchers: list) -> frozenset[str] | None:
+    """The separators of ``matchers`` (bound ``match`` methods), or None when one of them
+    is not a :class:`BoundaryMatcher`'s or its separator does not start with ``--``."""
+    separators = set()
+    for match in matchers:
+        matcher = getattr(match, "__self__", None)
+        if not isinstance(matcher, BoundaryMatcher) or not matcher.separator.startswith("--"):
+            return None
+        separators.add(matcher.separator)
+    return frozenset(separators)
+
+
+def may_delimit(line: str, separators: frozenset[str]) -> bool:
+    """False when ``line`` matches no :class:`BoundaryMatcher` of ``separators`` (each
+    starting with ``--``): a delimiter line is a separator, perhaps ``--``, blanks and
+    the line end, and a separator never ends in a blank (the parser strips the boundary)."""
+    if not line.startswith("--"):
+        return False
+    core = line.rstrip("\r\n").rstrip(" \t")
+    return core in separators or (core.endswith("--") and core[:-2] in separators)
+
+
 def boundary_compile(pattern, flags: int = 0):
     """:func:`re.compile`, but the boundary pattern of ``email.feedparser`` becomes a
     :class:`BoundaryMatcher` (only when the separator reads back exactly)."""
@@ -78,13 +134,17 @@ def boundary_compile(pattern, flags: int = 0):
 
 
 def install() -> bool:
-    """Give ``email.feedparser`` :func:`boundary_compile` (idempotent). Returns whether the
-    parser is one this was written for: it reaches the ``re`` module by that name."""
+    """Give ``email.feedparser`` :func:`boundary_compile` and :class:`GatedSubFile`
+    (idempotent). Returns whether the parser is one this was written for: it reaches the
+    ``re`` module by that name (the line buffer is replaced only where it is the class
+    :class:`GatedSubFile` extends, with the attributes it reads)."""
     if not hasattr(email.feedparser, "re"):
         return False
     current = email.feedparser.re
-    if getattr(current, "compile", None) is boundary_compile:
-        return True
-    names = {name: getattr(re, name) for name in dir(re) if not name.startswith("__")}
-    email.feedparser.re = SimpleNamespace(**{**names, "compile": boundary_compile})
+    if getattr(current, "compile", None) is not boundary_compile:
+        names = {name: getattr(re, name) for name in dir(re) if not name.startswith("__")}
+        email.feedparser.re = SimpleNamespace(**{**names, "compile": boundary_compile})
+    buffer = getattr(email.feedparser, "BufferedSubFile", None)
+    if buffer is GatedSubFile.__base__ and all(hasattr(buffer(), name) for name in ("_lines", "_eofstack")):
+        email.feedparser.BufferedSubFile = GatedSubFile
     return True
