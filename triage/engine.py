@@ -21,7 +21,7 @@ from triage.frustration import frustration_score
 from triage.history import History
 from triage.labels import NO_ACTION, UNREADABLE, category_labels, waiting_labels
 from triage.message import Message, RawMail
-from triage.parsing import content_hash, parse_message
+from triage.parsing import content_hash, mail_digest, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
 from triage.waiting import REPEATS_CLAIM, conversations
@@ -215,7 +215,7 @@ class Engine:
                 if raws[i].uid in known_uids or raws[i].uid in seen_uids:
                     known.add(i)
                 seen_uids.add(raws[i].uid)
-        local = {i: content_hash(r.raw) for i, r in enumerate(raws) if r.uid is None}
+        local = {i: mail_digest(r) for i, r in enumerate(raws) if r.uid is None}
         if local:
             known_hashes = self.history.known_hashes(list(set(local.values())))
             seen: set[str] = set()
@@ -404,7 +404,8 @@ class Engine:
         self.stats.broken += 1
         self.stats.broken_keys.append(f"{raw.mailbox}:{raw.key}")
         log.info("%s:%s could not be read: %s", raw.mailbox, raw.key, reason)
-        digest = content_hash(f"{raw.mailbox}\0{raw.key}".encode() if raw.unreadable else raw.raw)  # never delivered
+        # A message never delivered is known by where it was.
+        digest = content_hash(f"{raw.mailbox}\0{raw.key}".encode()) if raw.unreadable else mail_digest(raw)
         date = raw.internaldate or self.now()
         message = Message(message_id=f"<{digest[:40]}@triage.invalid>", sender="", sender_name="", recipients=(),
                           subject="", date=date, in_reply_to=None, references=(), body_text="", newest_text="",

@@ -15,7 +15,7 @@ from pathlib import Path
 from triage import CATEGORIES, OTHER
 from triage.errors import MessageParseError, SourceError
 from triage.message import Message, RawMail
-from triage.parsing import parse_message
+from triage.parsing import mail_digest, parse_message
 from triage.sources.local import read_local
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def build_labeled(by_folder: Iterable[tuple[str, Iterable[RawMail]]]) -> Labeled
     skipped = 0
     raws: list[tuple[str, RawMail]] = [(folder, raw) for folder, mails in by_folder for raw in mails]
     for folder, raw in sorted(raws, key=lambda pair: (pair[0], pair[1].key)):
-        digest.update(folder.encode() + b"\0" + hashlib.sha256(raw.raw).digest())
+        digest.update(folder.encode() + b"\0" + bytes.fromhex(mail_digest(raw)))
         try:
             message = parse_message(raw)
         except MessageParseError as exc:

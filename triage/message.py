@@ -25,6 +25,10 @@ class RawMail:
     unreadable: str | None = None
     """Why the source could not deliver the message's bytes (``raw`` is empty then): it
     is decided as unreadable without being parsed."""
+    digest: str | None = None
+    """The SHA-256 (hex) of the whole message when ``raw`` is only its start (local mail
+    over what triage parses): the identity of local mail is all of its bytes
+    (:func:`triage.parsing.mail_digest`)."""
 
 
 @dataclass(frozen=True)

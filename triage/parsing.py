@@ -163,6 +163,12 @@ def content_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+def mail_digest(mail: RawMail) -> str:
+    """:func:`content_hash` of the whole message: the digest its source took when it read
+    only the start (``mail.digest``), else the hash of ``mail.raw``."""
+    return mail.digest or content_hash(mail.raw)
+
+
 def parse_message(mail: RawMail) -> Message:
     """Parse one raw message (see the module docstring); MessageParseError only when the
     bytes hold no mail header at all."""
@@ -192,7 +198,7 @@ def parse_message(mail: RawMail) -> Message:
         parts = []
     if not any(headers.has(h) for h in _MAIL_HEADERS):
         raise MessageParseError(f"{name}: no mail headers found")
-    return _message(mail, headers, body, notes, content_hash(mail.raw), parts)
+    return _message(mail, headers, body, notes, mail_digest(mail), parts)
 
 
 def _cap_multiparts(raw: bytes, notes: list[str]) -> bytes:

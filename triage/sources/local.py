@@ -1,11 +1,14 @@
 """Read mail from local storage: a Maildir, an mbox file, a folder of .eml files, or one .eml.
 
 All readers are lazy: they yield one :class:`RawMail` at a time so memory does not grow
-with the size of the folder.
+with the size of the folder; and of a message they keep only what triage parses (its
+first :data:`~triage.parsing.MAX_PARSE_BYTES`, as IMAP fetches), so it does not grow
+with the size of attachments either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import mailbox
 import os
 from collections.abc import Iterator
@@ -14,6 +17,10 @@ from pathlib import Path
 
 from triage.errors import SourceError
 from triage.message import RawMail
+from triage.parsing import MAX_PARSE_BYTES
+
+_CHUNK_BYTES = 1 << 20
+"""How much of a message beyond what is kept is read at a time (to hash it)."""
 
 _MAILDIR_FLAGS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged", "T": "\\Deleted", "D": "\\Draft"}
 
@@ -61,7 +68,8 @@ def read_local(path: str | os.PathLike) -> Iterator[RawMail]:
 
 
 def _read_eml(path: Path, name: str) -> RawMail:
-    return RawMail(raw=path.read_bytes(), mailbox=name, key=path.name, internaldate=_mtime(path))
+    raw, digest = _read_file(path)
+    return RawMail(raw=raw, mailbox=name, key=path.name, internaldate=_mtime(path), digest=digest)
 
 
 def _read_maildir(path: Path) -> Iterator[RawMail]:
@@ -75,16 +83,43 @@ def _read_maildir(path: Path) -> Iterator[RawMail]:
                 continue
             info = file.name.split(":2,", 1)[1] if ":2," in file.name else ""
             flags = tuple(_MAILDIR_FLAGS[c] for c in info if c in _MAILDIR_FLAGS)
-            yield RawMail(raw=file.read_bytes(), mailbox=name, key=file.name, internaldate=_mtime(file), flags=flags)
+            raw, digest = _read_file(file)
+            yield RawMail(raw=raw, mailbox=name, key=file.name, internaldate=_mtime(file), flags=flags, digest=digest)
 
 
 def _read_mbox(path: Path) -> Iterator[RawMail]:
     box = mailbox.mbox(path, create=False)
     try:
         for index, key in enumerate(box.iterkeys()):
-            yield RawMail(raw=box.get_bytes(key), mailbox=source_name(path), key=str(index))
+            if os.linesep == "\n":  # get_bytes turns os.linesep into "\n": here the bytes as they are
+                with box.get_file(key) as handle:
+                    raw, digest = _read_start(handle)
+            else:
+                raw, digest = box.get_bytes(key), None
+            yield RawMail(raw=raw, mailbox=source_name(path), key=str(index), digest=digest)
     finally:
         box.close()
+
+
+def _read_file(path: Path) -> tuple[bytes, str | None]:
+    with path.open("rb") as handle:
+        return _read_start(handle)
+
+
+def _read_start(handle) -> tuple[bytes, str | None]:
+    """The first :data:`~triage.parsing.MAX_PARSE_BYTES` of a message, and the SHA-256 of
+    all of it when there is more (else None). A Maildir of 70 messages with 8 MB
+    attachments took 1.2 GB, read whole, and the workers a copy each; the identity of
+    local mail stays the hash of its whole bytes."""
+    start = handle.read(MAX_PARSE_BYTES)
+    more = handle.read(_CHUNK_BYTES)
+    if not more:
+        return start, None
+    digest = hashlib.sha256(start)
+    while more:
+        digest.update(more)
+        more = handle.read(_CHUNK_BYTES)
+    return start, digest.hexdigest()
 
 
 def _mtime(path: Path) -> datetime:

@@ -1,0 +1,61 @@
+"""Local mail (a Maildir, a folder of .eml files, one .eml, an mbox) is read up to what
+triage parses, as IMAP fetches it, and keeps the identity of its whole bytes."""
+
+import hashlib
+import mailbox
+
+import pytest
+
+from triage.parsing import MAX_PARSE_BYTES, mail_digest, parse_message
+from triage.sources.local import read_local
+
+
+def message(n: int, attachment_bytes: int) -> bytes:
+    return (f"From: Ann <ann@example.org>\nTo: help@shop.example\nSubject: refund {n}\n"
+            f"Message-ID: <m{n}@example.org>\nDate: Mon, 23 Nov 2026 10:00:00 +0000\nMIME-Version: 1.0\n"
+            'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\n'
+            "Please refund order 4471, it arrived broken.\n--b\nContent-Type: application/pdf\n"
+            "Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename=x.pdf\n\n").encode() \
+        + b"QUJD\n" * (attachment_bytes // 5) + b"--b--\n"
+
+
+BIG, SMALL = message(1, 3 * MAX_PARSE_BYTES), message(2, 1_000)
+
+
+def write(kind: str, tmp_path) -> object:
+    """A source of ``kind`` holding BIG then SMALL."""
+    if kind == "maildir":
+        (tmp_path / "md" / "cur").mkdir(parents=True)
+        (tmp_path / "md" / "cur" / "1:2,S").write_bytes(BIG)
+        (tmp_path / "md" / "cur" / "2:2,S").write_bytes(SMALL)
+        return tmp_path / "md"
+    if kind == "eml folder":
+        (tmp_path / "emls").mkdir()
+        (tmp_path / "emls" / "1.eml").write_bytes(BIG)
+        (tmp_path / "emls" / "2.eml").write_bytes(SMALL)
+        return tmp_path / "emls"
+    if kind == "mbox":
+        box = mailbox.mbox(tmp_path / "box.mbox")
+        box.add(BIG)
+        box.add(SMALL)
+        box.close()
+        return tmp_path / "box.mbox"
+    (tmp_path / "1.eml").write_bytes(BIG)
+    return tmp_path / "1.eml"
+
+
+@pytest.mark.parametrize("kind", ["maildir", "eml folder", "mbox", "one eml"])
+def test_a_big_message_is_read_up_to_what_is_parsed_and_known_by_all_its_bytes(kind, tmp_path):
+    """A Maildir of 70 messages with 8 MB attachments took 1.2 GB, read whole (and the
+    analysis workers a copy each), though triage parses the first 2 MB of each."""
+    mails = list(read_local(write(kind, tmp_path)))
+    big = mails[0]
+    assert len(big.raw) == MAX_PARSE_BYTES and BIG.startswith(big.raw)
+    assert mail_digest(big) == hashlib.sha256(BIG).hexdigest()
+    parsed = parse_message(big)
+    assert parsed.content_hash == hashlib.sha256(BIG).hexdigest()
+    assert parsed.newest_text == "Please refund order 4471, it arrived broken."
+    if kind != "one eml":
+        small = mails[1]
+        assert small.raw == SMALL and small.digest is None
+        assert mail_digest(small) == hashlib.sha256(SMALL).hexdigest()
