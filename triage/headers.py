@@ -34,12 +34,17 @@ _CHARSET_ALIASES = {
 """Labels mail uses for charsets Python calls otherwise, or supersets that decode what
 senders really meant (mail labelled iso-8859-1 is usually windows-1252; gb2312 is gb18030)."""
 
+_NOT_CHARSETS = frozenset({"punycode"})
+"""Text codecs that are no character set of mail: punycode encodes host names (IDNA), and
+Python's decoder takes time with the square of the length (a part of 800 KB of letters
+labelled ``charset=punycode`` took 40 s)."""
+
 
 def codec_for(charset: str | None) -> str:
     """A codec name Python knows for a MIME charset label; utf-8 when it knows none, or
     when the label names a codec that is not a character set (``rot13``, ``zlib``,
-    ``base64``, ``hex``…: Python refuses them for decoding text) or ``undefined`` (which
-    refuses everything)."""
+    ``base64``, ``hex``…: Python refuses them for decoding text; ``punycode``:
+    :data:`_NOT_CHARSETS`) or ``undefined`` (which refuses everything)."""
     name = (charset or "").strip().strip('"').lower()
     name = _CHARSET_ALIASES.get(name, name)
     if not name:
@@ -48,7 +53,7 @@ def codec_for(charset: str | None) -> str:
         codec = codecs.lookup(name)
     except (LookupError, ValueError):  # ValueError: a NUL in the label
         return "utf-8"
-    if not getattr(codec, "_is_text_encoding", True) or codec.name == "undefined":
+    if not getattr(codec, "_is_text_encoding", True) or codec.name == "undefined" or codec.name in _NOT_CHARSETS:
         return "utf-8"
     return codec.name
 
