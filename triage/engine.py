@@ -495,12 +495,12 @@ class Engine:
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
-            unanswered = self.history.unanswered_from_customer(message.sender, message.date)
-            repeat_count = max(len(unanswered), 1)
-            waited_hours = _hours(message.date - unanswered[0]) if unanswered else None
-            gap = self.settings.follow_up_gap_hours
-            earlier = [d for d in unanswered if _hours(message.date - d) >= gap]
-            if earlier and "follow_up" not in categories:
+            unanswered, oldest = self.history.unanswered_from_customer(message.sender, message.date)
+            repeat_count = max(unanswered, 1)
+            waited_hours = _hours(message.date - oldest) if oldest else None
+            # an earlier unanswered message at least the gap before this one: the oldest is
+            if waited_hours is not None and waited_hours >= self.settings.follow_up_gap_hours and \
+                    "follow_up" not in categories:
                 categories = [c for c in self.model.labels if c in {*categories, "follow_up"}]
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated or bool(asks_nothing))
         frustrated = frustration >= self.settings.frustration_threshold
