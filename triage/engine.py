@@ -498,9 +498,8 @@ class Engine:
             unanswered, oldest = self.history.unanswered_from_customer(message.sender, message.date)
             repeat_count = max(unanswered, 1)
             waited_hours = _hours(message.date - oldest) if oldest else None
-            # an earlier unanswered message at least the gap before this one: the oldest is
-            if waited_hours is not None and waited_hours >= self.settings.follow_up_gap_hours and \
-                    "follow_up" not in categories:
+            chasing = waited_hours is not None and waited_hours >= self.settings.follow_up_gap_hours
+            if chasing and "follow_up" not in categories:  # (an earlier unanswered one came the gap before)
                 categories = [c for c in self.model.labels if c in {*categories, "follow_up"}]
         frustration = frustration_score(tone, repeat_count, waited_hours, message.automated or bool(asks_nothing))
         frustrated = frustration >= self.settings.frustration_threshold
