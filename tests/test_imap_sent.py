@@ -22,10 +22,11 @@ from triage.engine import Engine, Settings
 from triage.history import History
 from triage.imap.connection import connect
 from triage.imap.labeler import keyword_for, make_labeler
-from triage.imap.mailbox import ImapMailbox
+from triage.imap.mailbox import HEADER_FETCH_BYTES, ImapMailbox
 from triage.imap.sent import fetch_sent, find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered
 from triage.imap.sync import sync_folder
+from triage.parsing import parse_message
 from triage.sla import Policy
 from triage.sweep import sweep_changes
 from triage.waiting import waiting_conversations
@@ -111,6 +112,22 @@ def test_fetch_sent_reads_headers_only_and_changes_nothing(mailbox, sent_folder,
     assert all("\\Seen" not in dovecot.flags(sent_folder, uid) for uid in uids)
     assert mailbox.folder == folder_before and mailbox.uids_since(0) == []  # the watched folder is back
     assert [m.uid for m in fetch_sent(mailbox, sent_folder, 0, since=LONG_AGO)] == uids
+
+
+def test_a_header_block_of_megabytes_is_read_only_as_far_as_triage_parses_it(mailbox, sent_folder, dovecot):
+    """Headers-only FETCHes (Sent folders, a first run's older mail) ask for the first
+    HEADER_FETCH_BYTES of the header block: a hostile message's megabytes of header are
+    not held in memory, and what triage reads at its top still is."""
+    message_id, raw = mail("Jo <jo@gmail.com>", "ana@example.org", "Re: lamp", "body", T0)
+    head, body = raw.split(b"\r\n\r\n", 1)
+    bloated = head + b"".join(b"\r\nX-Trace: %08d %s" % (n, b"x" * 90) for n in range(12_000)) + b"\r\n\r\n" + body
+    assert len(bloated) > 2 * HEADER_FETCH_BYTES
+    uid = dovecot.append(sent_folder, bloated)
+
+    [got] = fetch_sent(mailbox, sent_folder, 0, since=LONG_AGO)
+
+    assert got.uid == uid and len(got.raw) == HEADER_FETCH_BYTES
+    assert parse_message(got).message_id == message_id
 
 
 def test_ingest_sent_moves_its_own_cursor_and_counts_nothing_twice(mailbox, sent_folder, dovecot, tmp_path):

@@ -29,8 +29,18 @@ from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
+from triage.parsing import MAX_HEADER_BYTES
 
 log = logging.getLogger(__name__)
+
+HEADER_FETCH_BYTES = 2 * MAX_HEADER_BYTES
+"""How much of a message's header block a headers-only FETCH asks for (the Sent folders,
+a first run's older mail): parsing keeps :data:`~triage.parsing.MAX_HEADER_BYTES` of it
+and the fields triage reads a little beyond. Asked for whole, a hostile message's header
+of many megabytes was held in memory, a batch of such messages at once."""
+
+HEADER_FETCH = f"BODY.PEEK[HEADER]<0.{HEADER_FETCH_BYTES}>"
+"""The FETCH item for a message's header block, up to :data:`HEADER_FETCH_BYTES`."""
 
 SEEN = "\\Seen"
 DEFAULT_BATCH_BYTES = 25_000_000

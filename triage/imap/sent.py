@@ -9,7 +9,8 @@ headers are enough to stop a conversation's clock (:meth:`Engine.record_replies`
   server marks SPECIAL-USE ``\\Sent`` (RFC 6154); else one with a common name ("Sent",
   "Sent Items", …, imapclient's ``find_special_folder``).
 - :func:`fetch_sent` — the messages above a UID (or since a date), headers only, with
-  ``BODY.PEEK[HEADER]`` and the folder examined read-only: nothing there changes.
+  ``BODY.PEEK[HEADER]`` (its first :data:`~triage.imap.mailbox.HEADER_FETCH_BYTES`) and the folder
+  examined read-only: nothing there changes.
 - :func:`ingest_sent` — one pass over one Sent folder, tracked by its own
   (UIDVALIDITY, last UID) cursor in history.
 
@@ -30,12 +31,11 @@ from imapclient.imapclient import SENT
 from triage.engine import Engine
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
-from triage.imap.mailbox import ImapMailbox, _body, _chunks, _utc
+from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
 
-HEADER = "BODY.PEEK[HEADER]"
 BATCH = 500
 """Headers fetched per round trip (a few kB each)."""
 
@@ -100,7 +100,7 @@ def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date
             for group in _fetch_groups(folder, chunk, lost):
                 try:
                     with imap_errors(f"fetching headers in {folder}"):
-                        answer.update(mailbox.client.fetch(group, [HEADER, "INTERNALDATE"]))
+                        answer.update(mailbox.client.fetch(group, [HEADER_FETCH, "INTERNALDATE"]))
                 except ImapConnectionError as exc:
                     raise FetchLost(str(exc), folder, uidvalidity, group) from exc
             for uid in chunk:
