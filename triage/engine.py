@@ -301,12 +301,13 @@ class Engine:
         ``present`` tells which of some UIDs are still in the folder: a copy beside the
         original is a second delivery, a message of its own."""
         candidates: dict[int, tuple[int, str, int | None]] = {}
+        taken: set[int] = set()  # rows already matched to a message of the batch
         for message in sorted((m for m in messages if m.uid is not None), key=lambda m: m.uid):
-            taken = {row for row, _, _ in candidates.values()}
             found = self.history.triaged_as(message.mailbox, message.message_id, message.content_hash, message.uid)
             free = [match for match in found if match[0] not in taken]
             if free:
                 candidates[message.uid] = free[0]
+                taken.add(free[0][0])
         mailbox_of = {message.uid: message.mailbox for message in messages}
         here = sorted(old for uid, (_, folder, old) in candidates.items() if folder == mailbox_of[uid] and old)
         there = set(present(here)) if here else set()
