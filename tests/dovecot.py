@@ -49,6 +49,10 @@ PASSWORD_ENV = "TRIAGE_TEST_IMAP_PASSWORD"
 USERS = ("support", "nokw", "oauth")
 
 _STARTUP_SECONDS = 15.0
+
+MAIL_FORMATS = ("maildir", "sdbox", "mdbox")
+"""The storage formats a :class:`Dovecot` can keep its mail in (tests use Maildir; the
+benchmarks also measure the dbox formats, whose flag changes touch no file names)."""
 _INDEX_FILES = ("dovecot-uidlist", "dovecot.index", "dovecot.index.log", "dovecot.index.cache", "dovecot.index.log.2")
 
 
@@ -88,8 +92,11 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, binary: str, *, tls: bool = False) -> None:
+    def __init__(self, binary: str, *, tls: bool = False, mail_format: str = "maildir") -> None:
+        if mail_format not in MAIL_FORMATS:
+            raise ValueError(f"mail_format {mail_format!r}: one of {', '.join(MAIL_FORMATS)}")
         self.binary = binary
+        self.mail_format = mail_format
         self.root = Path(tempfile.mkdtemp(prefix="triage-dovecot-"))
         self.root.chmod(0o755)  # the mail user must be able to reach its home below
         self.port, self.tls_port = free_ports(2) if tls else (*free_ports(1), None)
@@ -256,6 +263,8 @@ class Dovecot:
 
     def maildir(self, folder: str, user: str = "support") -> Path:
         """The Maildir++ directory of ``folder`` (ASCII names; hierarchy separator ``.``)."""
+        if self.mail_format != "maildir":
+            raise ValueError(f"this Dovecot keeps its mail in {self.mail_format}, not in Maildirs")
         home = self.root / "home" / user / "Maildir"
         return home if folder.upper() == "INBOX" else home / f".{folder}"
 
@@ -302,7 +311,7 @@ mail_uid = {self._mail_uid}
 mail_gid = {self._mail_gid}
 first_valid_uid = {min(self._mail_uid, 500)}
 first_valid_gid = 0
-mail_location = maildir:~/Maildir
+mail_location = {self.mail_format}:~/{"Maildir" if self.mail_format == "maildir" else self.mail_format}
 # The benchmarks' folders hold 100,000+ messages; a session re-reading such a Maildir's
 # UID list needs more than the default 256 MB of address space (it failed there).
 default_vsz_limit = 1G
