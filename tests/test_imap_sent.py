@@ -215,6 +215,41 @@ def test_mail_the_service_just_found_is_triaged_without_looking_again(dovecot, m
         assert story.keywords("di") == kw("refund", "priority-2")
 
 
+def test_a_pass_that_finds_no_new_mail_leaves_the_cursor_where_it_was(dovecot, mailbox, mail_folder, sent_folder,
+                                                                     tmp_path, monkeypatch):
+    """The session keeps its SELECT's state from pass to pass, and that UIDNEXT falls
+    behind every message triaged since. A pass that finds nothing new (the housekeeping
+    pass after deferred sweeps; a wake-up for a flag change) must not move the cursor back
+    to it: the next pass would read again every message since the SELECT — hundreds a pass
+    on a busy folder, each fetched whole, to be found already triaged."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        imap = dovecot.imap_config(folder=mail_folder)
+        pass_ = lambda: sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False,  # noqa: E731
+                                    emit=lambda d: None)
+        story.customer_writes("ana", "ana@example.org", "Lamp", "I want a refund", T0)
+        pass_()  # the cursor is set; the session's state is the SELECT's, from before bo and cy
+        story.customer_writes("bo", "bo@example.org", "My plan", "please cancel", T0)
+        story.customer_writes("cy", "cy@example.org", "Money back", "I want a refund", T0)
+        pass_()
+        assert history.get_cursor(mail_folder)[1] == story.uids["cy"]
+
+        pass_()  # nothing new
+
+        assert history.get_cursor(mail_folder)[1] == story.uids["cy"]
+        story.customer_writes("di", "di@example.org", "Refund", "refund please", T0)
+        fetched: list[int] = []
+        real_fetch = mailbox.fetch_batches
+        def fetch_batches(uids, *args, **kwargs):
+            fetched.extend(uids := list(uids))
+            return real_fetch(uids, *args, **kwargs)
+        monkeypatch.setattr(mailbox, "fetch_batches", fetch_batches)
+        pass_()
+        assert fetched == [story.uids["di"]]
+        assert story.keywords("di") == kw("refund", "priority-2")
+        assert history.get_cursor(mail_folder)[1] == story.uids["di"]
+
+
 def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_decided(
         dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
     """A first run of several batches: a customer who writes while one is decided is

@@ -124,7 +124,7 @@ class ImapMailbox:
         When the folder is selected already, in the same mode (the service's next pass),
         a NOOP brings the session's view up to date instead (so a SEARCH sees what other
         clients delivered) and the state of the SELECT is kept: its ``uidnext`` may then
-        be behind, which only ever makes a pass look from an earlier UID. A SELECT
+        be behind (a pass's cursor never goes back to it: :func:`~triage.imap.sync.sync_folder`). A SELECT
         re-opens the folder, which on a big Maildir makes the server re-read it (a tenth
         of a second per 100,000 messages, every pass), and every command counts on a busy
         server. A folder renumbered under the session is not missed: the server ends the

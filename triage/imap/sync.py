@@ -273,7 +273,11 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
                 emit.recorded()
     progress = progress or NoProgress()
     progress.start(imap.folder, len(uids))
-    top = cursor[1] if arrived else state.uidnext - 1  # (a stale SELECT's UIDNEXT must not pass unseen mail)
+    # The cursor passes what was found, never what a SELECT's UIDNEXT says now (a later
+    # SELECT's must not pass unseen mail); nor does it go back: the session's state is its
+    # SELECT's, whose UIDNEXT falls behind every message triaged since.
+    done = cursor[1] if cursor is not None and cursor[0] == state.uidvalidity else 0
+    top = done if arrived else max(done, state.uidnext - 1)
     work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes)
     del uids  # the queue holds them now
     group = LabelGroup(labeler, engine, state, work, dry_run=dry_run, emit=emit)
