@@ -475,14 +475,15 @@ class KeywordWatcher:
                     client.noop()
                     # SEARCH MODSEQ, then FETCH by UID: imapclient's fetch drops the answers to a
                     # "from:*" range (it keeps only UIDs it was given).
-                    changed = [u for u in client.search(["UID", f"{self.from_uid}:*", "MODSEQ", str(modseq + 1)])
-                               if u >= self.from_uid]
-                    answer = client.fetch(changed, ["FLAGS", "MODSEQ"]) if changed else {}
+                    found = client.search(["UID", f"{self.from_uid}:*", "MODSEQ", str(modseq + 1)])
+                    changed = [u for u in found if u >= self.from_uid]
+                    answer = client.fetch(changed, ["FLAGS"]) if changed else {}
                     now = time.monotonic()
                     self.polls += 1
+                    # The next poll asks from the SEARCH's MODSEQ (the highest of what it found),
+                    # not from the FETCH's: a message changed between the two would be skipped.
+                    modseq = max(modseq, found.modseq or 0)
                     for uid, data in answer.items():
-                        if b"MODSEQ" in data:
-                            modseq = max(modseq, int(data[b"MODSEQ"][0]))
                         if uid >= self.from_uid and uid not in self.seen and any(
                                 f.lower().startswith(TRIAGE_KEYWORD) for f in data.get(b"FLAGS", ())):
                             self.seen[uid] = now

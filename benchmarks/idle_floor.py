@@ -41,12 +41,16 @@ def serve(client: IMAPClient, folder: str, stop: list[bool], label_sets: int = 1
     client.select_folder(folder)
     last = max(client.search(["ALL"]) or [0])
     new: list[int] = []
+    announced = client._imap.untagged_responses  # EXISTS the answers of its commands carried
     while not stop[0]:
-        if not new:
+        if not new and not announced.pop("EXISTS", None):
             client.idle()
             while not stop[0] and not any(len(r) > 1 and r[1] == b"EXISTS" for r in client.idle_check(timeout=0.5)):
                 pass
             client.idle_done()
+        announced.pop("EXISTS", None)
+        # Mail the server announces in the SEARCH's answer, after the SEARCH ran, is not in
+        # its result and would not wake the IDLE either: looked for again at once.
         new = [uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last]
         if not new:
             continue
