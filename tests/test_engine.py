@@ -262,6 +262,22 @@ def test_mail_moved_out_of_its_folder_and_back_is_known_and_a_copy_beside_it_is_
     assert engine.history.known_uids("Support", [9, 12]) == {9, 12} and not engine.history.known_uids("INBOX", [9, 12])
 
 
+def test_after_a_renumbering_a_team_message_without_a_message_id_is_known_by_its_content(engine):
+    """The team's message in the watched folder keeps its content hash, so a renumbering
+    finds it by content (it was recorded a second time: its record had none)."""
+    history = engine.history
+    asked = customer(1, "where is my lamp?", "Mon, 16 Mar 2026 09:00:00 +0000")
+    answer = team(1, "it ships today", "Mon, 16 Mar 2026 10:00:00 +0000").raw.replace(
+        b"Message-ID: <t1@larkspur.example>\n", b"")
+    engine.decide([RawMail(asked.raw, "INBOX", "1", uid=1), RawMail(answer, "INBOX", "2", uid=2)])
+    engine.commit()
+
+    history.rebind_uids("INBOX", {"<c1@example.org>": 11})  # renumbered: 11, 12
+    assert history.rebind_by_content("INBOX", {12: content_hash(answer)}) == {12}
+    assert engine.decide([RawMail(answer, "INBOX", "12", uid=12)]) == []
+    assert history.db.execute("SELECT count(*) FROM messages WHERE direction = 'out'").fetchone()[0] == 1
+
+
 def test_after_a_renumbering_mail_a_message_id_cannot_name_is_known_by_its_content(engine):
     """After a UIDVALIDITY change a message without a Message-ID (stored under one made
     from its content) and two sharing one get their new UIDs by content, so they are not

@@ -385,6 +385,26 @@ def test_uidvalidity_reset_knows_mail_a_message_id_cannot_name_by_its_content(bo
     assert box.once()[1] == []
 
 
+def test_uidvalidity_reset_knows_a_team_message_without_a_message_id_by_its_content(box: Box) -> None:
+    """The team's own message in the watched folder, without a Message-ID, was recorded
+    again after a renumbering (its record kept no content to be known by): the team's
+    reply counted twice. It is now known by its content like a customer's message."""
+    box.append(message("asked")[1])
+    box.append(without_message_id(message("answer", sender=SUPPORT, subject="Re: Where is my refund?",
+                                          body="Your refund was sent today.")[1]))
+    code, rows, _ = box.once()
+    assert code == 0 and len(rows) == 1 and rows[0]["waiting_hours"] is None  # answered
+
+    box.dovecot.reset_uidvalidity(box.folder)
+    code, rows, err = box.once("-v")
+
+    assert code == 0 and "resynchronising by Message-ID" in err and rows == []
+    with History(box.state) as history:
+        team = history.db.execute("SELECT uid FROM messages WHERE direction = 'out'").fetchall()
+    assert len(team) == 1 and team[0][0] in box.dovecot.uids(box.folder)  # one record, under its new UID
+    assert box.once()[1] == []
+
+
 def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path: Path, capsys,
                                                       password_env: None) -> None:
     message_id, raw = message("nokw")
