@@ -189,3 +189,25 @@ def test_labels_whose_folder_is_gone_are_told_apart() -> None:
                2: Labeled(2, "<b@x>", "F", 2, ("triage/Cancellation",))}
     assert vanished_folders(written, frozenset({"triage/priority-2", "triage/cancellation"})) == {"triage/refund"}
     assert vanished_folders(written, frozenset({"triage/refund", "triage/priority-2", "triage/cancellation"})) == set()
+
+
+def test_a_second_priority_a_person_adds_is_taken_off_and_triage_s_own_stays(box: Box) -> None:
+    """A person adding ``priority-1`` to a message triage made priority 2 left it
+    carrying both, which says nothing, until the conversation's next deadline.
+    Priority is triage's to decide (not learned from people): its own stays, the other
+    comes off at the next pass, with the ``\\Flagged`` that goes with priority 1, and
+    nothing is recorded as a correction."""
+    uid = box.append(message("asked")[1])
+    code, [row], _ = box.once("--now", "2026-11-23T10:30:00+00:00")
+    assert code == 0 and row["priority"] == 2
+    with box.dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.add_flags([uid], ["triage_priority-1", "\\Flagged"])
+
+    assert box.once("--now", "2026-11-23T10:35:00+00:00")[:2] == (0, [])
+
+    flags = box.flags(uid)
+    assert "triage_priority-2" in flags and "triage_priority-1" not in flags and "\\Flagged" not in flags
+    assert corrections_since(box.state) == []
+    assert box.once("--now", "2026-11-23T10:40:00+00:00")[:2] == (0, []) and triage_keywords(box.flags(uid)) == \
+        triage_keywords(flags)

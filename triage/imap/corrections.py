@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import logging
 
-from triage.corrections import CorrectionStore, human_change
+from triage.corrections import CorrectionStore, extra_priorities, human_change
 from triage.errors import MessageParseError
 from triage.history import History, Labeled
-from triage.imap.labeler import Labeler
+from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
 from triage.imap.restore import is_mass_loss, lost_labels, restore, stripped, vanished_folders
 from triage.message import RawMail
@@ -126,6 +126,7 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
     elif bare:
         log.info("%s: triage's labels were taken off %d message(s); left so", mailbox.folder, len(bare))
     changed = relabelled(written, compared, labeler.prefix)
+    now_on_server = _one_priority(mailbox, labeler, written, now_on_server)
     recorded = 0
     with CorrectionStore(state_path) as store:
         for batch in mailbox.fetch_batches(sorted(changed), 50, max_bytes):
@@ -158,6 +159,21 @@ def _as_if_kept(mailbox: ImapMailbox, labeler: Labeler, written: Written,
                     mailbox.folder, labeler.target_of(label), sum(label in written[uid].labels for uid in had))
     return {uid: labels | (gone & set(written[uid].labels)) if uid in had else labels
             for uid, labels in now_on_server.items()}
+
+
+def _one_priority(mailbox: ImapMailbox, labeler: Labeler, written: Written,
+                  now_on_server: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
+    """Take the priority labels triage did not write off messages a person gave a second
+    one (:func:`~triage.corrections.extra_priorities`); returns ``now_on_server`` as it
+    is then. With ``priority-1`` goes ``\\Flagged``, which follows it."""
+    extra = {uid: found for uid, labels in now_on_server.items() if uid in written
+             if (found := extra_priorities(written[uid].labels, labels, labeler.prefix))}
+    if not extra:
+        return now_on_server
+    labeler.apply_many([LabelChange.of(uid, remove=labels) for uid, labels in sorted(extra.items())])
+    log.info("%s: %d message(s) carried two priorities; triage's own kept, the other taken off (UIDs %s)",
+             mailbox.folder, len(extra), ",".join(map(str, sorted(extra)))[:200])
+    return {uid: labels - set(extra.get(uid, ())) for uid, labels in now_on_server.items()}
 
 
 def _record_one(store: CorrectionStore, raw: RawMail, message_id: str, before: tuple[str, ...],
