@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from triage.corrections import (CorrectionStore, corrections_since, human_change, labels_intact, missing_labels,
-                                record_correction)
+from triage.corrections import (CorrectionStore, corrections_since, extra_priorities, human_change, labels_intact,
+                                missing_labels, record_correction)
 from triage.history import History
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -102,3 +102,13 @@ def test_missing_labels_and_intact_labels_compare_case_insensitively():
     assert not labels_intact(written, ["triage/refund", "triage/priority-1"], "triage/")
     assert labels_intact(written, ["triage/Priority-1", "triage/frustrated"], "triage/")
     assert not labels_intact(written, [], "triage/")
+
+
+def test_of_two_priorities_on_a_message_the_one_triage_did_not_write_comes_off():
+    p = "triage/"
+    assert extra_priorities([p + "refund", p + "priority-2"], [p + "refund", p + "priority-2", "Triage/Priority-1"],
+                            p) == ("Triage/Priority-1",)
+    assert extra_priorities([p + "priority-2"], [p + "priority-1"], p) == ()  # one: no conflict, left
+    assert extra_priorities([p + "priority-2"], [p + "priority-2", "$label1"], p) == ()
+    assert extra_priorities([p + "refund"], [p + "priority-1", p + "priority-3"], p) == (p + "priority-1",
+                                                                                          p + "priority-3")

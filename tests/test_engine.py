@@ -262,6 +262,59 @@ def test_mail_moved_out_of_its_folder_and_back_is_known_and_a_copy_beside_it_is_
     assert engine.history.known_uids("Support", [9, 12]) == {9, 12} and not engine.history.known_uids("INBOX", [9, 12])
 
 
+def test_a_conversation_whose_waiting_mail_left_the_folder_is_filed_until_it_comes_back(engine):
+    """Every waiting message of a conversation gone from the folder: the conversation is
+    filed (answered up to the latest of them); a customer writing again starts a new
+    wait; a message moved back (its record rebound) makes it wait again as before. A
+    conversation with a waiting message still there waits on, all of them counted."""
+    history = engine.history
+    first = customer(1, "where is my lamp?", "Mon, 16 Mar 2026 09:00:00 +0000")
+    again = customer(2, "hello? the lamp?", "Mon, 16 Mar 2026 10:00:00 +0000")
+    bo = [raw(eml(sender="Bo <bo@example.org>", subject="Refund", body=body, date=date,
+                  message_id=f"<b{n}@example.org>")) for n, (body, date) in
+          enumerate([("refund please", "Mon, 16 Mar 2026 09:30:00 +0000"),
+                     ("still no refund", "Mon, 16 Mar 2026 11:00:00 +0000")])]
+    engine.decide([RawMail(m.raw, "INBOX", str(uid), uid=uid) for uid, m in
+                   [(1, first), (2, again), (3, bo[0]), (4, bo[1])]])
+    engine.commit()
+    since = {w.customer: w.waiting_since.isoformat() for w in history.waiting()}
+    assert since == {"ana@example.org": "2026-03-16T09:00:00+00:00", "bo@example.org": "2026-03-16T09:30:00+00:00"}
+
+    assert history.file_departed("INBOX", {1, 3}) == []  # each conversation has a message still there
+    assert history.file_departed("Other", {2}) == []  # another folder's UID 2 is another message
+    [ana_thread] = history.file_departed("INBOX", {1, 2, 3})
+    assert {w.customer: w.waiting_since.isoformat() for w in history.waiting()} == {
+        "bo@example.org": "2026-03-16T09:30:00+00:00"}
+    assert history.waiting_since(ana_thread) is None and history.waiting_uids("INBOX") == [3, 4]
+    history.commit()
+
+    later = customer(3, "and now the cable is missing", "Tue, 17 Mar 2026 09:00:00 +0000")
+    engine.decide([RawMail(later.raw, "INBOX", "5", uid=5)])
+    assert history.waiting_since(ana_thread).isoformat() == "2026-03-17T09:00:00+00:00"  # a new wait
+    engine.rollback()
+
+    row = history.db.execute("SELECT id FROM messages WHERE uid = 2").fetchone()[0]
+    history.rebind_uid(row, "INBOX", 9)  # moved back under UID 9
+    assert history.waiting_since(ana_thread).isoformat() == "2026-03-16T09:00:00+00:00"  # as before it left
+    assert history.waiting_uids("INBOX") == [1, 3, 4, 9]
+
+
+def test_after_a_renumbering_a_team_message_without_a_message_id_is_known_by_its_content(engine):
+    """The team's message in the watched folder keeps its content hash, so a renumbering
+    finds it by content (it was recorded a second time: its record had none)."""
+    history = engine.history
+    asked = customer(1, "where is my lamp?", "Mon, 16 Mar 2026 09:00:00 +0000")
+    answer = team(1, "it ships today", "Mon, 16 Mar 2026 10:00:00 +0000").raw.replace(
+        b"Message-ID: <t1@larkspur.example>\n", b"")
+    engine.decide([RawMail(asked.raw, "INBOX", "1", uid=1), RawMail(answer, "INBOX", "2", uid=2)])
+    engine.commit()
+
+    history.rebind_uids("INBOX", {"<c1@example.org>": 11})  # renumbered: 11, 12
+    assert history.rebind_by_content("INBOX", {12: content_hash(answer)}) == {12}
+    assert engine.decide([RawMail(answer, "INBOX", "12", uid=12)]) == []
+    assert history.db.execute("SELECT count(*) FROM messages WHERE direction = 'out'").fetchone()[0] == 1
+
+
 def test_after_a_renumbering_mail_a_message_id_cannot_name_is_known_by_its_content(engine):
     """After a UIDVALIDITY change a message without a Message-ID (stored under one made
     from its content) and two sharing one get their new UIDs by content, so they are not

@@ -8,6 +8,7 @@ tests/test_corrections.py and below.
 
 from __future__ import annotations
 
+import uuid
 
 from dovecot import Dovecot
 from test_imap_service import (Box, box, message, password_env, triage_keywords,  # noqa: F401  (fixtures)
@@ -15,8 +16,8 @@ from test_imap_service import (Box, box, message, password_env, triage_keywords,
 
 from triage.corrections import corrections_since
 from triage.history import Labeled
-from triage.imap.labeler import keyword_for
-from triage.imap.restore import MASS_LOSS_MESSAGES, is_mass_loss, lost_labels, stripped
+from triage.imap.labeler import folder_for, keyword_for
+from triage.imap.restore import MASS_LOSS_MESSAGES, is_mass_loss, lost_labels, stripped, vanished_folders
 from triage.registry import Registry
 
 SUBJECTS = [("Where is my refund?", "I returned the boots two weeks ago and I am still waiting for my refund."),
@@ -135,6 +136,44 @@ def test_a_few_stripped_messages_are_left_alone_and_a_real_relabel_still_counts(
     assert box.once()[0] == 0 and len(corrections_since(box.state)) == 1
 
 
+def test_a_label_folder_a_person_deletes_is_no_correction_of_its_messages(box: Box) -> None:
+    """Labels as folder copies: a person deleting the whole ``refund`` label folder made
+    the next pass record every recent refund request as a person's correction to
+    "other" (training data, and a retraining). A folder gone is nobody's word on each
+    message: nothing is recorded, a warning says so, and the folder comes back (as
+    whenever a label folder is missing) when a message next gets the label, the
+    messages of before not in it and not taken for corrections then either."""
+    prefix = f"t{uuid.uuid4().hex[:6]}/"
+    write_config(box.config, box.dovecot, box.folder, labels={"mode": "folders", "prefix": prefix},
+                 model={"retrain_after_corrections": 1})
+    inbox(box, 6)
+    code, rows, _ = box.once()
+    refunds = [row["uid"] for row in rows if f"{prefix}refund" in row["labels"]]
+    assert code == 0 and len(refunds) == 2
+    refund_folder = folder_for(f"{prefix}refund", "", ".")
+    box.dovecot.delete_folder(refund_folder)
+
+    code, rows, err = box.once("-v")
+
+    assert (code, rows) == (0, [])
+    assert corrections_since(box.state) == [] and Registry.for_state(box.state).entries() == []
+    assert f"label folder {refund_folder} is gone" in err
+    with box.dovecot.client() as client:
+        assert not client.list_folders(pattern=refund_folder)  # not fought: made again when needed
+    assert box.once() == (0, [], "")  # and the next pass is quiet
+
+    box.append(message("later", sender="dee@example.net", subject=SUBJECTS[0][0], body=SUBJECTS[0][1])[1])
+    code, [row], _ = box.once()
+    assert code == 0 and f"{prefix}refund" in row["labels"]
+    with box.dovecot.client() as client:
+        client.select_folder(refund_folder, readonly=True)
+        assert len(client.search("ALL")) == 1  # the new refund request only
+    assert box.once()[0] == 0 and corrections_since(box.state) == []
+    for label in {f"{prefix}{name}" for name in ("refund", "cancellation", "fee_dispute", "priority-1",
+                                                 "priority-2", "priority-3", "priority-4", "overdue", "frustrated")}:
+        box.dovecot.delete_folder(folder_for(label, "", "."))
+
+
 def test_lost_and_stripped_labels_are_told_apart() -> None:
     written = {1: Labeled(1, "<a@x>", "F", 1, ("triage/refund", "triage/priority-2")),
                2: Labeled(2, "<b@x>", "F", 2, ("Triage/Cancellation",)),
@@ -143,3 +182,32 @@ def test_lost_and_stripped_labels_are_told_apart() -> None:
     assert lost_labels(written, now, "triage/") == {1: ("triage/priority-2",), 2: ("Triage/Cancellation",)}
     assert stripped(written, now, "triage/") == {2}
     assert not is_mass_loss(MASS_LOSS_MESSAGES - 1) and is_mass_loss(MASS_LOSS_MESSAGES)
+
+
+def test_labels_whose_folder_is_gone_are_told_apart() -> None:
+    written = {1: Labeled(1, "<a@x>", "F", 1, ("triage/refund", "triage/priority-2")),
+               2: Labeled(2, "<b@x>", "F", 2, ("triage/Cancellation",))}
+    assert vanished_folders(written, frozenset({"triage/priority-2", "triage/cancellation"})) == {"triage/refund"}
+    assert vanished_folders(written, frozenset({"triage/refund", "triage/priority-2", "triage/cancellation"})) == set()
+
+
+def test_a_second_priority_a_person_adds_is_taken_off_and_triage_s_own_stays(box: Box) -> None:
+    """A person adding ``priority-1`` to a message triage made priority 2 left it
+    carrying both, which says nothing, until the conversation's next deadline.
+    Priority is triage's to decide (not learned from people): its own stays, the other
+    comes off at the next pass, with the ``\\Flagged`` that goes with priority 1, and
+    nothing is recorded as a correction."""
+    uid = box.append(message("asked")[1])
+    code, [row], _ = box.once("--now", "2026-11-23T10:30:00+00:00")
+    assert code == 0 and row["priority"] == 2
+    with box.dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.add_flags([uid], ["triage_priority-1", "\\Flagged"])
+
+    assert box.once("--now", "2026-11-23T10:35:00+00:00")[:2] == (0, [])
+
+    flags = box.flags(uid)
+    assert "triage_priority-2" in flags and "triage_priority-1" not in flags and "\\Flagged" not in flags
+    assert corrections_since(box.state) == []
+    assert box.once("--now", "2026-11-23T10:40:00+00:00")[:2] == (0, []) and triage_keywords(box.flags(uid)) == \
+        triage_keywords(flags)

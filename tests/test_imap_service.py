@@ -385,6 +385,26 @@ def test_uidvalidity_reset_knows_mail_a_message_id_cannot_name_by_its_content(bo
     assert box.once()[1] == []
 
 
+def test_uidvalidity_reset_knows_a_team_message_without_a_message_id_by_its_content(box: Box) -> None:
+    """The team's own message in the watched folder, without a Message-ID, was recorded
+    again after a renumbering (its record kept no content to be known by): the team's
+    reply counted twice. It is now known by its content like a customer's message."""
+    box.append(message("asked")[1])
+    box.append(without_message_id(message("answer", sender=SUPPORT, subject="Re: Where is my refund?",
+                                          body="Your refund was sent today.")[1]))
+    code, rows, _ = box.once()
+    assert code == 0 and len(rows) == 1 and rows[0]["waiting_hours"] is None  # answered
+
+    box.dovecot.reset_uidvalidity(box.folder)
+    code, rows, err = box.once("-v")
+
+    assert code == 0 and "resynchronising by Message-ID" in err and rows == []
+    with History(box.state) as history:
+        team = history.db.execute("SELECT uid FROM messages WHERE direction = 'out'").fetchall()
+    assert len(team) == 1 and team[0][0] in box.dovecot.uids(box.folder)  # one record, under its new UID
+    assert box.once()[1] == []
+
+
 def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path: Path, capsys,
                                                       password_env: None) -> None:
     message_id, raw = message("nokw")
@@ -1086,6 +1106,100 @@ def test_a_message_moved_out_and_back_is_not_triaged_again(box: Box, dovecot: Do
         assert waiting["last_message_id"] == asked_id and waiting["priority"] == 2
     finally:
         dovecot.delete_folder("Later")
+
+
+def waiting_now(box: Box, now: str) -> list[dict]:
+    """``triage report --format json`` at ``now``: the conversations waiting."""
+    box.capsys.readouterr()
+    assert main(["report", "--config", str(box.config), "--format", "json", "--now", now]) == 0
+    return json.loads(box.capsys.readouterr().out)
+
+
+def queue_now(box: Box) -> dict:
+    """The queue as ``triage status --format json`` counts it."""
+    box.capsys.readouterr()
+    main(["status", "--config", str(box.config), "--format", "json", "--max-age", "999999999"])
+    return json.loads(box.capsys.readouterr().out)["queue"]
+
+
+def move(dovecot: Dovecot, uids: list[int], source: str, target: str) -> None:
+    with dovecot.client() as client:
+        client.select_folder(source)
+        client.move(uids, target)
+
+
+@pytest.fixture
+def look_every_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look for waiting mail that left the folder at every pass, not every 5 minutes."""
+    from triage.imap import departures
+    monkeypatch.setattr(departures, "LOOK_SECONDS", 0.0)
+
+
+def test_a_conversation_whose_mail_left_the_folder_no_longer_waits_and_moved_back_waits_again(
+        box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
+    """A person moving a customer's message out of the folder (archived, handled
+    elsewhere) left its conversation waiting in the state for ever, soon overdue, counted
+    by `triage status` and `triage report`: mail nobody could see in the folder. Missed
+    by two looks, it is filed now: no longer waiting. A conversation with a message still
+    in the folder waits on, and one moved back waits again, not triaged again."""
+    asked_id, asked = message("asked")
+    other_id, other = message("other", sender="bo@example.net", subject="Cancel my plan",
+                              body="Please cancel my subscription today.")
+    asked_uid, other_uid = box.append(asked), box.append(other)
+    box.append(message("more", sender="bo@example.net", subject="Cancel my plan",
+                       body="Hello? Please cancel my subscription today.")[1])
+    code, rows, _ = box.once("--now", "2026-11-23T10:30:00+00:00")
+    assert code == 0 and len(rows) == 3
+    assert len(waiting_now(box, "2026-11-23T10:35:00+00:00")) == 2
+    dovecot.recreate_folder("Done")
+    try:
+        move(dovecot, [asked_uid, other_uid], box.folder, "Done")  # bo's second message stays
+
+        assert box.once("--now", "2026-11-23T10:35:00+00:00")[:2] == (0, [])  # missed once: not yet
+        assert len(waiting_now(box, "2026-11-23T10:35:00+00:00")) == 2
+        assert box.once("--now", "2026-11-23T10:40:00+00:00")[:2] == (0, [])  # missed twice: filed
+
+        [left] = waiting_now(box, "2026-11-25T12:00:00+00:00")
+        assert left["customer"] == "bo@example.net" and left["messages"] == 2  # still here: waits, both count
+        assert queue_now(box)["waiting"] == 1
+
+        with dovecot.client() as client:  # moved back: waits again, known, not triaged again
+            client.select_folder("Done")
+            client.move(client.search(["HEADER", "Message-ID", asked_id]), box.folder)
+        code, rows, _ = box.once("--now", "2026-11-25T12:00:00+00:00")
+        assert code == 0 and rows == []
+        waiting = {w["customer"]: w for w in waiting_now(box, "2026-11-25T12:00:00+00:00")}
+        assert waiting["ann@example.net"]["last_message_id"] == asked_id
+        assert waiting["ann@example.net"]["waiting_since"] == "2026-11-23T09:30:00+00:00"
+        [back] = [uid for uid in dovecot.uids(box.folder) if uid > other_uid + 1]
+        assert {"triage_overdue", "triage_priority-2"} <= box.flags(back)
+        assert queue_now(box)["waiting"] == 2
+        assert box.once("--now", "2026-11-25T12:05:00+00:00")[1] == []
+        assert len(waiting_now(box, "2026-11-25T12:05:00+00:00")) == 2
+    finally:
+        dovecot.delete_folder("Done")
+
+
+def test_a_renumbering_or_a_failed_look_files_nothing(box: Box, monkeypatch: pytest.MonkeyPatch,
+                                                      look_every_pass: None) -> None:
+    """Mail missing from a look that failed, or under UIDs a renumbering voided, has not
+    left: its conversations wait on."""
+    from triage.errors import ImapError
+    from triage.imap.mailbox import ImapMailbox
+    for i in range(3):
+        box.append(message(f"m{i}", sender=f"c{i}@example.net")[1])
+    assert len(box.once()[1]) == 3
+    box.dovecot.reset_uidvalidity(box.folder)
+    for _ in range(3):
+        assert box.once()[:2] == (0, [])
+    assert queue_now(box)["waiting"] == 3
+
+    def refused(self, uids):
+        raise ImapError("SEARCH refused")
+    monkeypatch.setattr(ImapMailbox, "present", refused)
+    code, rows, err = box.once()
+    assert (code, rows) == (0, []) and "nothing taken for gone" in err
+    assert queue_now(box)["waiting"] == 3
 
 
 def test_a_folder_renamed_with_the_config_following_is_not_triaged_again(box: Box, dovecot: Dovecot) -> None:

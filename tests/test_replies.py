@@ -183,7 +183,22 @@ def test_an_old_state_file_is_brought_up_to_the_current_schema_with_its_mail(tmp
         indexes = {row[1] for row in history.db.execute("PRAGMA index_list(messages)")}
         assert "messages_local_hash" in indexes  # what each recorded message pays for: no index more
         assert not {"messages_out_customer", "messages_content_hash"} & indexes
-    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("7",)
+
+
+def test_a_schema_6_state_file_gets_what_files_a_conversation_whose_mail_left(tmp_path):
+    path = tmp_path / "v6.db"
+    with History(path):
+        pass
+    old = sqlite3.connect(path)
+    old.executescript("ALTER TABLE threads DROP COLUMN filed_upto; ALTER TABLE messages DROP COLUMN departed;"
+                      "UPDATE meta SET value = '6' WHERE key = 'schema_version';")
+    old.close()
+    with History(path) as history:
+        assert "filed_upto" in {row[1] for row in history.db.execute("PRAGMA table_info(threads)")}
+        assert "departed" in {row[1] for row in history.db.execute("PRAGMA table_info(messages)")}
+        assert history.waiting() == []
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("7",)
 
 
 def test_a_schema_5_state_file_gets_the_p1_share_indexes_that_spare_each_batch_a_scan(tmp_path):

@@ -106,6 +106,25 @@ def _triage_labels(labels: Iterable[str], prefix: str) -> set[str]:
     return {label.lower() for label in labels if label.lower().startswith(start)}
 
 
+PRIORITY_NAMES = ("priority-1", "priority-2", "priority-3", "priority-4")
+
+
+def extra_priorities(written: Iterable[str], current: Iterable[str], prefix: str) -> tuple[str, ...]:
+    """The priority labels to take off a message that carries more than one (``current``):
+    those triage did not write (``written``, as stored), in their spelling on the server.
+    A priority says how soon the team should answer; two say nothing. Priority is
+    triage's to decide and it is not learned from people, so its own stands; when
+    triage wrote none of them (a person put two on a message triage gave none), all go.
+    One priority label a person set alone is not a conflict and is left (the
+    conversation's next sweep puts triage's back, as for any waiting label)."""
+    names = {(prefix + name).lower() for name in PRIORITY_NAMES}
+    on = [label for label in current if label.lower() in names]
+    if len({label.lower() for label in on}) < 2:
+        return ()
+    mine = {label.lower() for label in written}
+    return tuple(sorted(label for label in on if label.lower() not in mine))
+
+
 def missing_labels(written: Iterable[str], current: Iterable[str], prefix: str) -> frozenset[str]:
     """The triage labels triage wrote (``written``, as stored) that the message no longer carries."""
     return frozenset(_triage_labels(written, prefix) - _triage_labels(current, prefix))

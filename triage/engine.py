@@ -267,7 +267,7 @@ class Engine:
             try:
                 with self.history.one_message():
                     if self.settings.is_team(message.sender):
-                        self._record_reply(message, message.uid)
+                        self._record_reply(message, message.uid, content_hash=message.content_hash)
                     else:
                         chasing = ("follow_up" in self.model.decide(analysis.scores)
                                    or analysis.reading.chasing is not None)
@@ -461,10 +461,15 @@ class Engine:
         """Acting failed: forget the last batch so it is decided again next time."""
         self.history.rollback()
 
-    def _record_reply(self, reply: Message, uid: int | None) -> None:
+    def _record_reply(self, reply: Message, uid: int | None, *, content_hash: str = "") -> None:
         """Record one message of the team's: in the conversation its In-Reply-To or
         References name, else in the one of its customer (a recipient outside the team)
-        and normalised subject, else in a new one (see :meth:`History.reply_customer`)."""
+        and normalised subject, else in a new one (see :meth:`History.reply_customer`).
+
+        ``content_hash``: the hash of its bytes, for one read in the watched folder or in
+        local mail, where it is the message's identity beside its UID: a renumbering finds
+        a message by it that a Message-ID cannot name (:meth:`History.rebind_by_content`),
+        and local mail is known by it. (Mail read from Sent, headers only, keeps none.)"""
         outside = [a for a in reply.recipients if not self.settings.is_team(a)]
         customer = self.history.reply_customer(reply.in_reply_to, reply.references,
                                                outside or list(reply.recipients) or [reply.sender], reply.subject)
@@ -472,7 +477,7 @@ class Engine:
                                             reply.subject)
         self.history.record(message_id=reply.message_id, thread_id=thread_id, mailbox=reply.mailbox, uid=uid,
                             direction="out", customer=customer, subject=reply.subject, date=reply.date,
-                            automated=reply.automated, awaits_reply=False)
+                            automated=reply.automated, awaits_reply=False, content_hash=content_hash)
         self.stats.team_replies += 1
 
     def categories(self, scores: dict[str, float], reading: rules.Reading) -> list[str]:

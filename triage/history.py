@@ -21,6 +21,11 @@ no more):
   and without In-Reply-To, which threading cannot place). ``\\Answered`` alone never
   counts: clients set it for a forward or a draft, and many never set it at all.
 
+- every waiting customer message of the conversation left the watched folder (a person
+  moved or archived it elsewhere: :meth:`History.file_departed`) answers the
+  conversation up to the latest of them: it was filed, or handled elsewhere. A message
+  moved back is waiting again (:meth:`History.rebind_uid`).
+
 A customer writing after that moment starts a new wait.
 """
 
@@ -40,7 +45,7 @@ from triage.automated import SenderCounts
 from triage.errors import TriageError
 from triage.subjects import subject_key
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _MESSAGES = """
 CREATE TABLE IF NOT EXISTS messages(
@@ -66,14 +71,17 @@ CREATE TABLE IF NOT EXISTS messages(
     unreadable   TEXT,
     customer_name TEXT NOT NULL DEFAULT '',
     kind         TEXT NOT NULL DEFAULT 'customer',
-    run          INTEGER NOT NULL DEFAULT 0
+    run          INTEGER NOT NULL DEFAULT 0,
+    departed     INTEGER NOT NULL DEFAULT 0
 );
 """
 """One row per message seen: ``id`` is its identity (a Message-ID is threading evidence
 only: bounces, broken mailers and forwards reuse them); an IMAP message is also known by
 (``mailbox``, ``uid``), local mail by ``content_hash``. ``unreadable`` says why a message
 could not be read (NULL for the others). ``kind`` is what the message is to the queue
-(:data:`KINDS`); ``run`` is the run that triaged it (:meth:`History.begin_run`)."""
+(:data:`KINDS`); ``run`` is the run that triaged it (:meth:`History.begin_run`);
+``departed``: it left the watched folder, and its conversation was filed with it
+(:meth:`History.file_departed`); it keeps its UID, so that moved back it is known."""
 
 KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team")
 """What a message is to the queue: a customer who waits for a reply; or mail that asks
@@ -92,7 +100,8 @@ CREATE TABLE IF NOT EXISTS threads(
     due         TEXT,
     waiting     INTEGER NOT NULL DEFAULT 0,
     claim       TEXT,
-    p1          INTEGER NOT NULL DEFAULT 0
+    p1          INTEGER NOT NULL DEFAULT 0,
+    filed_upto  TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors(
     mailbox     TEXT PRIMARY KEY,
@@ -166,6 +175,9 @@ _MIGRATIONS = {
     # Every batch reads the P1 share: the strongest claims from their index alone (it
     # holds the thread too, recreated below) and the waiting count from an index of its own.
     6: ["DROP INDEX IF EXISTS threads_claim"],
+    # A conversation whose waiting messages all left the watched folder is filed.
+    7: ["ALTER TABLE threads ADD COLUMN filed_upto TEXT",
+        "ALTER TABLE messages ADD COLUMN departed INTEGER NOT NULL DEFAULT 0"],
 }
 """Schema version -> the statements that bring a file of the version before up to it."""
 _ADD_COLUMN = re.compile(r"ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)")
@@ -176,6 +188,7 @@ def _answered_upto(thread: str) -> str:
     counts as answered, as ISO text ('' when never): see the module docstring."""
     return f"""max(
         coalesce((SELECT max(o.date) FROM messages o WHERE o.thread_id = {thread} AND o.direction = 'out'), ''),
+        coalesce((SELECT f.filed_upto FROM threads f WHERE f.thread_id = {thread}), ''),
         coalesce((SELECT max(a.date) FROM messages a WHERE a.thread_id = {thread} AND a.direction = 'in'
                   AND a.answered_flag = 1 AND EXISTS (SELECT 1 FROM messages r WHERE r.direction = 'out'
                   AND r.customer = a.customer AND r.date > a.date)), ''))"""
@@ -424,6 +437,20 @@ class History:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost-fetches:{mailbox}", json.dumps(
             {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
 
+    def absent(self, mailbox: str) -> tuple[int, set[int]] | None:
+        """(UIDVALIDITY, UIDs) of the waiting messages of ``mailbox`` that the last look
+        did not find in the folder (:mod:`triage.imap.departures`), or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"absent:{mailbox}",)).fetchone()
+        if row is None:
+            return None
+        stored = json.loads(row["value"])
+        return int(stored["uidvalidity"]), {int(uid) for uid in stored["uids"]}
+
+    def set_absent(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Remember ``uids`` (see :meth:`absent`); uncommitted."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"absent:{mailbox}", json.dumps(
+            {"uidvalidity": uidvalidity, "uids": sorted(uids)})))
+
     def commit(self) -> None:
         """Make the batch's writes durable: call only after acting on its decisions."""
         self.db.commit()
@@ -659,8 +686,48 @@ class History:
             (message_id, content_hash, mailbox, mailbox, uid, mailbox))]
 
     def rebind_uid(self, row: int, mailbox: str, uid: int) -> None:
-        """The message of ``row`` is under ``uid`` in ``mailbox`` now. Uncommitted."""
+        """The message of ``row`` is under ``uid`` in ``mailbox`` now. Uncommitted. A
+        message whose leaving filed its conversation is back: the conversation waits
+        again (:meth:`_back`)."""
         self.db.execute("UPDATE messages SET mailbox = ?, uid = ? WHERE id = ?", (mailbox, uid, row))
+        self._back([row])
+
+    def _back(self, rows: Iterable[int]) -> None:
+        """Those of ``rows`` that departed (:meth:`file_departed`) are in the folder again:
+        their conversation is no longer filed up to them. The whole stretch filed with
+        them waits again, its other messages still gone included (as a conversation does
+        of which only some messages left): a filing is undone, not split. Uncommitted."""
+        back = [(row,) for row in rows]
+        self.db.executemany(
+            "UPDATE threads SET filed_upto = NULL, dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
+            " WHERE m.id = ? AND m.departed = 1) AND filed_upto IS NOT NULL", back)
+        self.db.executemany("UPDATE messages SET departed = 0 WHERE id = ? AND departed = 1", back)
+
+    def file_departed(self, mailbox: str, uids: Iterable[int]) -> list[str]:
+        """The waiting customer messages of ``mailbox`` under ``uids`` have left the
+        folder (two looks some minutes apart did not find them: see
+        :mod:`triage.imap.departures`). Each conversation all of whose waiting messages
+        are among them is filed: answered up to the latest of them (module docstring),
+        due for the sweep. One that still has a waiting message in the folder (or one
+        the folder could not be asked about: in another folder, or without a UID) waits
+        on, all its messages counted. Returns the conversations filed. Uncommitted."""
+        gone = set(uids)
+        threads: set[str] = set()
+        for _, marks, bound in _in_lists(sorted(gone)):
+            threads.update(r[0] for r in self.db.execute(
+                f"SELECT thread_id FROM messages WHERE mailbox = ? AND uid IN ({marks}) AND direction = 'in'",
+                (mailbox, *bound)))
+        filed = []
+        for thread in sorted(threads):
+            rows = self.db.execute(
+                "SELECT id, mailbox, uid, date FROM messages WHERE thread_id = :t AND direction = 'in'"
+                f" AND awaits_reply = 1 AND date > {_answered_upto(':t')}", {"t": thread}).fetchall()
+            if rows and all(r["mailbox"] == mailbox and r["uid"] in gone for r in rows):
+                self.db.execute("UPDATE threads SET filed_upto = ?, dirty = 1 WHERE thread_id = ?",
+                                (max(r["date"] for r in rows), thread))
+                self.db.executemany("UPDATE messages SET departed = 1 WHERE id = ?", [(r["id"],) for r in rows])
+                filed.append(thread)
+        return filed
 
     def known_hashes(self, hashes: list[str]) -> set[str]:
         """The subset of content hashes already recorded for local mail (its identity; mail
@@ -1043,6 +1110,8 @@ class History:
             " (SELECT count(*) FROM messages d WHERE d.mailbox = messages.mailbox AND d.message_id = messages.message_id) = 1",
             [(uid, mailbox, mid) for mid, uid in uid_by_message_id.items()],
         )
+        self._back([r[0] for r in self.db.execute(
+            "SELECT id FROM messages WHERE mailbox = ? AND departed = 1 AND uid IS NOT NULL", (mailbox,))])
 
     def rebind_by_content(self, mailbox: str, hash_by_uid: dict[int, str]) -> set[int]:
         """After :meth:`rebind_uids`: attach new UIDs (with the content hash of the message
@@ -1066,6 +1135,7 @@ class History:
                 if uids_by_hash[digest]:
                     pairs.append((uids_by_hash[digest].pop(0), row))
         self.db.executemany("UPDATE messages SET uid = ? WHERE id = ?", pairs)
+        self._back(row for _, row in pairs)
         return {uid for uid, _ in pairs}
 
     # -- what the report reads ---------------------------------------------------------

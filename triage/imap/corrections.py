@@ -21,20 +21,21 @@ new).
 Labels that were lost rather than changed are no correction (:mod:`triage.imap.restore`):
 after a UIDVALIDITY change, or when :data:`~triage.imap.restore.MASS_LOSS_MESSAGES` or
 more messages lost every triage label at once, the lost labels are put back; a message
-whose other triage labels are gone is no person's edit of its categories either. What a
-message carries otherwise becomes its stored labels, so it is not compared again.
+whose other triage labels are gone is no person's edit of its categories either; nor is
+a label whose whole folder a person deleted (labels as folder copies). What a message
+carries otherwise becomes its stored labels, so it is not compared again.
 """
 
 from __future__ import annotations
 
 import logging
 
-from triage.corrections import CorrectionStore, human_change
+from triage.corrections import CorrectionStore, extra_priorities, human_change
 from triage.errors import MessageParseError
 from triage.history import History, Labeled
-from triage.imap.labeler import Labeler
+from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.mailbox import ImapMailbox
-from triage.imap.restore import is_mass_loss, lost_labels, restore, stripped
+from triage.imap.restore import is_mass_loss, lost_labels, restore, stripped, vanished_folders
 from triage.message import RawMail
 from triage.parsing import parse_message
 
@@ -113,8 +114,9 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
     holds the state file's write lock until the pass commits, and the correction store
     (its own connection) would wait for it."""
     now_on_server = labeler.labels_of(written)
-    lost = lost_labels(written, now_on_server, labeler.prefix)
-    bare = stripped(written, now_on_server, labeler.prefix)
+    compared = _as_if_kept(mailbox, labeler, written, now_on_server)
+    lost = lost_labels(written, compared, labeler.prefix)
+    bare = stripped(written, compared, labeler.prefix)
     if lost and (renumbered or is_mass_loss(len(bare))):
         restore(labeler, lost)
         log.warning("%s: %d message(s) lost triage's labels (%d of them every one) %s: put back, not taken for "
@@ -123,7 +125,8 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
         now_on_server = {uid: labels for uid, labels in now_on_server.items() if uid not in lost}
     elif bare:
         log.info("%s: triage's labels were taken off %d message(s); left so", mailbox.folder, len(bare))
-    changed = relabelled(written, now_on_server, labeler.prefix)
+    changed = relabelled(written, compared, labeler.prefix)
+    now_on_server = _one_priority(mailbox, labeler, written, now_on_server)
     recorded = 0
     with CorrectionStore(state_path) as store:
         for batch in mailbox.fetch_batches(sorted(changed), 50, max_bytes):
@@ -134,6 +137,43 @@ def _record(mailbox: ImapMailbox, labeler: Labeler, history: History, state_path
         if uid in written and {label.lower() for label in labels} != {label.lower() for label in written[uid].labels}:
             history.set_labels(written[uid].row, sorted(labels))
     return recorded
+
+
+def _as_if_kept(mailbox: ImapMailbox, labeler: Labeler, written: Written,
+                now_on_server: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
+    """``now_on_server`` as compared with what triage wrote: with labels as folder copies,
+    a label whose whole folder is gone (:func:`~triage.imap.restore.vanished_folders`) is
+    counted as still on its messages. A person deleting the ``refund`` folder made every
+    recent refund request a correction to "other"; that is no word on any one message.
+    It is not put back either (the folder is made again when a message next gets the
+    label); the messages' stored labels become what they carry, so the loss is not
+    taken for a correction later, once the folder is back without them."""
+    existing = labeler.label_folders()
+    gone = vanished_folders(written, existing) if existing is not None else set()
+    if not gone:
+        return now_on_server
+    had = {uid for uid in now_on_server if uid in written and gone & set(written[uid].labels)}
+    for label in sorted(gone):
+        log.warning("%s: label folder %s is gone (a person deleted it?): the %d message(s) that had the label are not "
+                    "taken for corrections; the folder is made again when a message next gets the label",
+                    mailbox.folder, labeler.target_of(label), sum(label in written[uid].labels for uid in had))
+    return {uid: labels | (gone & set(written[uid].labels)) if uid in had else labels
+            for uid, labels in now_on_server.items()}
+
+
+def _one_priority(mailbox: ImapMailbox, labeler: Labeler, written: Written,
+                  now_on_server: dict[int, frozenset[str]]) -> dict[int, frozenset[str]]:
+    """Take the priority labels triage did not write off messages a person gave a second
+    one (:func:`~triage.corrections.extra_priorities`); returns ``now_on_server`` as it
+    is then. With ``priority-1`` goes ``\\Flagged``, which follows it."""
+    extra = {uid: found for uid, labels in now_on_server.items() if uid in written
+             if (found := extra_priorities(written[uid].labels, labels, labeler.prefix))}
+    if not extra:
+        return now_on_server
+    labeler.apply_many([LabelChange.of(uid, remove=labels) for uid, labels in sorted(extra.items())])
+    log.info("%s: %d message(s) carried two priorities; triage's own kept, the other taken off (UIDs %s)",
+             mailbox.folder, len(extra), ",".join(map(str, sorted(extra)))[:200])
+    return {uid: labels - set(extra.get(uid, ())) for uid, labels in now_on_server.items()}
 
 
 def _record_one(store: CorrectionStore, raw: RawMail, message_id: str, before: tuple[str, ...],

@@ -351,6 +351,17 @@ class Labeler:
             return self._folder_labels_of(uids)
         return {uid: frozenset() for uid in self.mailbox.flags_of(uids)}
 
+    def label_folders(self) -> frozenset[str] | None:
+        """With labels as folder copies, the labels (lower-cased) whose folder the server
+        has and can hold mail (one LIST); None in the other modes, where a label cannot
+        vanish without its messages' flags changing."""
+        if self.mode != "folders":
+            return None
+        namespace, delimiter = self.mailbox.hierarchy()
+        pattern = folder_for(self.prefix, namespace, delimiter) + "*"
+        return frozenset(label_for_folder(folder, namespace, delimiter).lower()
+                         for folder in self.mailbox.folders(pattern))
+
     def labels_in_flags(self, flags: Iterable[str]) -> frozenset[str]:
         """The triage labels among a message's flags and keywords (keywords mode)."""
         return frozenset(filter(None, (label_for_keyword(flag, self.prefix) for flag in flags)))
@@ -360,6 +371,10 @@ class Labeler:
     @property
     def _kind(self) -> Kind | None:
         return _KIND_OF_MODE.get(self.mode)
+
+    def target_of(self, label: str) -> str:
+        """Where ``label`` is stored: its keyword, its folder, or itself (Gmail)."""
+        return self._target(label)
 
     def _target(self, label: str) -> str:
         if self.mode == "keywords":

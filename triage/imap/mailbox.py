@@ -309,6 +309,28 @@ class ImapMailbox:
             hits += [int(n) for line in data if line for n in _text(line).split() if n.isdigit()]
         return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
 
+    def present(self, uids: Iterable[int]) -> set[int]:
+        """Those of ``uids`` the selected folder still has (UID SEARCH, :data:`_UID_CHUNK`
+        UIDs a command, sent back to back). Raises ImapError when the server refuses any
+        of them: an answer in part says nothing of the UIDs it left out, and must never
+        be taken for their being gone."""
+        wanted = sorted(set(uids))
+        chunks = list(_chunks(wanted, _UID_CHUNK))
+        if not chunks:
+            return set()
+        # (No NOOP first: a view of the folder older than now shows messages since
+        # removed, which only puts their departure off to a later look.)
+        with imap_errors(f"searching {self.folder}"):
+            answers = pipelined(self.client, [("SEARCH", "UID", ",".join(map(str, chunk))) for chunk in chunks],
+                                "SEARCH")
+        found: set[int] = set()
+        for status, data in answers:
+            if status != "OK":
+                raise ImapError(f"{self.folder}: the server refused to say which messages are still there: "
+                                f"{status} {_text(b' '.join(d for d in data if isinstance(d, bytes)))[:200]}")
+            found.update(int(n) for line in data if line for n in _text(line).split() if n.isdigit())
+        return found & set(wanted)
+
     # -- reading mail -------------------------------------------------------------------
 
     def flags_of(self, uids: Iterable[int]) -> dict[int, frozenset[str]]:

@@ -14,6 +14,11 @@ Two signs tell such a loss from a person's edit:
   taken as a person's doing and left as they are.
 
 Restoring only adds labels: whatever a message carries besides stays.
+
+A label folder a person deleted whole (labels as folder copies) is neither: its labels
+are gone from every message at once, by a person's hand but about no message in
+particular (:func:`vanished_folders`). They are not put back and not taken for
+corrections; the folder is made again when a message next gets its label.
 """
 
 from __future__ import annotations
@@ -54,6 +59,15 @@ def stripped(written: Mapping[int, Labeled], now_on_server: Mapping[int, frozens
     start = prefix.lower()
     return {uid for uid, labels in now_on_server.items()
             if uid in written and written[uid].labels and not any(label.lower().startswith(start) for label in labels)}
+
+
+def vanished_folders(written: Mapping[int, Labeled], existing: frozenset[str]) -> set[str]:
+    """The labels (as written) of ``written`` whose label folder the server no longer has:
+    ``existing`` holds the labels, lower-cased, whose folder is there (labels as folder
+    copies, :meth:`~triage.imap.labeler.Labeler.label_folders`). Such a label vanished
+    from every message that had it at once: a person deleted the folder, which says
+    nothing about any one message's categories."""
+    return {label for labeled in written.values() for label in labeled.labels if label.lower() not in existing}
 
 
 def is_mass_loss(stripped_count: int) -> bool:

@@ -27,7 +27,7 @@ from array import array
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 from triage.config import Config, ImapConfig
@@ -35,6 +35,7 @@ from triage.engine import BatchStats, Decision, Engine
 from triage.history import History, Unstored
 from triage.imap.backlog import scan_backlog
 from triage.imap.corrections import scan_corrections
+from triage.imap.departures import note_departures
 from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.lostfetch import plan_fetches
@@ -101,7 +102,8 @@ def triage_pass(
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
     client is not shown as waiting; then the new mail of the watched folder
-    (:func:`sync_folder`); then the sweep, which re-reads ``\\Answered``, raises the
+    (:func:`sync_folder`); then the sweep, which files the conversations whose waiting mail
+    left the folder (:mod:`triage.imap.departures`), re-reads ``\\Answered``, raises the
     priority of conversations past their reply target, marks them overdue, and takes the
     waiting labels off answered ones; last, with ``state_path``, it records as corrections
     the label changes people made (:mod:`triage.imap.corrections`) and the mail they
@@ -157,7 +159,9 @@ def triage_pass(
 def _sweep(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, config: Config, now: datetime,
            stop: Callable[[], bool]) -> int | None:
     """The sweep (see :func:`triage_pass`): how many messages it relabelled, or None when
-    a stop cut it short (rolled back)."""
+    a stop cut it short (rolled back). It first files the conversations whose waiting
+    mail left the folder (:mod:`triage.imap.departures`), so their labels change with it."""
+    note_departures(mailbox, engine.history, datetime.now(timezone.utc))
     refresh_answered(mailbox, engine.history, stop=stop)
     if stop():
         engine.rollback()
