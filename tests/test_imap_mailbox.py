@@ -49,6 +49,28 @@ def test_uids_since_never_returns_the_last_seen_uid_again(dovecot, mail_folder, 
     assert mailbox.uids_since(uids[-1] + 100) == []
 
 
+def test_present_answers_which_uids_the_folder_still_has_window_by_window(dovecot, mail_folder, mailbox,
+                                                                          monkeypatch) -> None:
+    """One SEARCH per window of the UIDs' span that holds any of them, not per UID or per
+    few hundred; the UIDs the folder no longer has, and those not asked about, are not
+    in the answer."""
+    uids = fill(dovecot, mail_folder, 9)
+    with dovecot.client() as other:
+        other.select_folder(mail_folder)
+        other.delete_messages([uids[1], uids[7]])
+        other.expunge()
+    mailbox.select(mail_folder)
+    monkeypatch.setattr("triage.imap.mailbox.PRESENT_WINDOW", 3)
+    sent: list[bytes] = []
+    real_send = mailbox.client._imap.send
+    monkeypatch.setattr(mailbox.client._imap, "send", lambda data: sent.append(data) or real_send(data))
+    asked = [uids[0], uids[1], uids[2], uids[7], uids[8]]
+
+    assert mailbox.present(asked) == {uids[0], uids[2], uids[8]}
+    assert b"".join(sent).count(b"UID SEARCH UID") == len({uid // 3 for uid in asked})
+    assert mailbox.present([]) == set()
+
+
 def test_mail_arriving_after_the_last_command_is_announced_by_the_next_not_found_by_it(
         dovecot, mail_folder, mailbox) -> None:
     """What the service's look after a pass relies on: a SEARCH answers from the view the

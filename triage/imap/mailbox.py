@@ -56,6 +56,9 @@ _UID_CHUNK = 500
 """UIDs per command where the caller's list may be long (keeps command lines short)."""
 _SEARCH_CHUNK = 50
 """Message-IDs per OR-chained SEARCH."""
+PRESENT_WINDOW = 50_000
+"""UIDs of a folder's span one SEARCH of :meth:`ImapMailbox.present` covers (its answer:
+at most this many numbers, about 300 KB)."""
 _MSGID = re.compile(rb"<[^<>\s]+>")
 T = TypeVar("T")
 
@@ -310,26 +313,33 @@ class ImapMailbox:
         return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
 
     def present(self, uids: Iterable[int]) -> set[int]:
-        """Those of ``uids`` the selected folder still has (UID SEARCH, :data:`_UID_CHUNK`
-        UIDs a command, sent back to back). Raises ImapError when the server refuses any
-        of them: an answer in part says nothing of the UIDs it left out, and must never
-        be taken for their being gone."""
-        wanted = sorted(set(uids))
-        chunks = list(_chunks(wanted, _UID_CHUNK))
-        if not chunks:
+        """Those of ``uids`` the selected folder still has. One ``UID SEARCH UID a:b`` per
+        :data:`PRESENT_WINDOW` UIDs of the span that holds any of them (the commands sent
+        back to back): a folder of 100,000 messages is asked in two or three commands,
+        where a list of the UIDs themselves (tens of thousands waiting) would take a
+        command per few hundred, and on a busy server each costs a look at the folder.
+        What an answer holds beyond ``uids`` is dropped as it is read. Raises ImapError
+        when the server refuses any of them: an answer in part says nothing of the UIDs
+        it left out, and must never be taken for their being gone."""
+        wanted = set(uids)
+        windows = sorted({uid // PRESENT_WINDOW for uid in wanted})
+        if not windows:
             return set()
+        commands = [("SEARCH", "UID", f"{max(1, w * PRESENT_WINDOW)}:{(w + 1) * PRESENT_WINDOW - 1}")
+                    for w in windows]
         # (No NOOP first: a view of the folder older than now shows messages since
         # removed, which only puts their departure off to a later look.)
         with imap_errors(f"searching {self.folder}"):
-            answers = pipelined(self.client, [("SEARCH", "UID", ",".join(map(str, chunk))) for chunk in chunks],
-                                "SEARCH")
+            answers = pipelined(self.client, commands, "SEARCH")
         found: set[int] = set()
         for status, data in answers:
             if status != "OK":
                 raise ImapError(f"{self.folder}: the server refused to say which messages are still there: "
                                 f"{status} {_text(b' '.join(d for d in data if isinstance(d, bytes)))[:200]}")
-            found.update(int(n) for line in data if line for n in _text(line).split() if n.isdigit())
-        return found & set(wanted)
+            for line in data:
+                if line:
+                    found.update(uid for n in _text(line).split() if n.isdigit() and (uid := int(n)) in wanted)
+        return found
 
     # -- reading mail -------------------------------------------------------------------
 
