@@ -152,17 +152,14 @@ def load_folder(dovecot: Dovecot, folder: str, messages: Iterable[tuple[bytes, f
     home = dovecot.root / "home" / "support"
     staging = home / "staging"
     target = staging / f".{folder}"
-    for sub in ("cur", "new", "tmp"):
-        (staging / sub).mkdir(parents=True, exist_ok=True)
-        (target / sub).mkdir(parents=True, exist_ok=True)
     owner = home.stat()
+    for directory in (staging, target):
+        for sub in ("", "cur", "new", "tmp"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+            os.chown(directory / sub, owner.st_uid, owner.st_gid)
     count, size = _write_maildir(target / "cur", messages, owner.st_uid, owner.st_gid)
-    for path in (staging, *staging.rglob("*")):
-        os.chown(path, owner.st_uid, owner.st_gid)
-    doveadm = Path(dovecot.binary).with_name("doveadm")
-    if not doveadm.exists():
-        doveadm = Path("/usr/bin/doveadm")
-    done = subprocess.run([str(doveadm), "-c", str(dovecot.root / "dovecot.conf"), "import", "-u", "support",
+    doveadm = shutil.which("doveadm") or shutil.which("doveadm", path="/usr/bin:/usr/sbin") or "doveadm"
+    done = subprocess.run([doveadm, "-c", str(dovecot.root / "dovecot.conf"), "import", "-u", "support",
                            f"maildir:{staging}", "", "mailbox", folder], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"doveadm import into {dovecot.mail_format} failed ({done.returncode}): {done.stderr[-2000:]}")
