@@ -38,8 +38,9 @@ from triage.imap.mailbox import ImapMailbox
 log = logging.getLogger(__name__)
 
 LOOK_SECONDS = 300.0
-"""How often the waiting messages of the watched folder are looked for (one SEARCH of a
-few hundred UIDs a command); a message missing at two looks this far apart has left."""
+"""How often the waiting messages of the watched folder are looked for (a UID SEARCH per
+50,000 UIDs of the folder's span: :meth:`~triage.imap.mailbox.ImapMailbox.present`); a
+message missing at two looks this far apart has left."""
 
 
 def departed(absent_now: set[int], absent_before: set[int]) -> set[int]:
