@@ -309,7 +309,7 @@ class ImapMailbox:
                             len(chunk), _text(b" ".join(d for d in data if isinstance(d, bytes)))[:200],
                             ", ".join(chunk)[:300])
                 continue
-            hits += [int(n) for line in data if line for n in _text(line).split() if n.isdigit()]
+            hits += _searched_uids(data)
         return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
 
     def present(self, uids: Iterable[int]) -> set[int]:
@@ -336,9 +336,7 @@ class ImapMailbox:
             if status != "OK":
                 raise ImapError(f"{self.folder}: the server refused to say which messages are still there: "
                                 f"{status} {_text(b' '.join(d for d in data if isinstance(d, bytes)))[:200]}")
-            for line in data:
-                if line:
-                    found.update(uid for n in _text(line).split() if n.isdigit() and (uid := int(n)) in wanted)
+            found.update(uid for uid in _searched_uids(data) if uid in wanted)
         return found
 
     # -- reading mail -------------------------------------------------------------------
@@ -626,6 +624,11 @@ def _quoted(text: str) -> str:
 def _chunks(items: Sequence, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def _searched_uids(data: list) -> Iterator[int]:
+    """The numbers of a pipelined SEARCH's untagged answers, as they are read."""
+    return (int(n) for line in data if line for n in _text(line).split() if n.isdigit())
 
 
 def _text(value: bytes | str) -> str:
