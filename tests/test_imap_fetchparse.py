@@ -13,6 +13,7 @@ import triage.imap.fetchparse as fetchparse
 from triage.imap.connection import connect
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.mailbox import fetch
+from triage.imap.pipeline import answers, send
 
 BODY = b"From: a@example.org\r\nSubject: hi\r\n\r\nbody with ) and ( and {3}\r\n"
 
@@ -29,13 +30,19 @@ USUAL = {
     "flags only": [b"3 (UID 12 FLAGS (\\Seen \\Flagged))", b"4 (FLAGS (\\Seen) UID 13)"],
     "no UID (an unsolicited change)": [b"3 (FLAGS (\\Deleted))"],
     "a date nobody can read": [b'3 (UID 3 INTERNALDATE "yesterday")'],
+    # With CONDSTORE on, the answers to triage's own STOREs (read with the next FETCH):
+    "a flag change's MODSEQ": [b"1005 (UID 1005 MODSEQ (209))", b"6 (UID 6 FLAGS (\\Seen) MODSEQ (12345678901234))"],
+    "a body beside a MODSEQ": [b"4 (UID 4 MODSEQ (7))", (b"2 (UID 8 FLAGS () BODY[] {%d}" % len(BODY), BODY), b")"],
 }
 
 UNUSUAL = {
     "NIL in the flags": [b"3 (UID 3 FLAGS (NIL \\Seen))"],
     "a keyword of digits": [b"3 (UID 3 FLAGS (\\Seen 2024))"],
     "a partial body": [(b"1 (UID 3 BODY[]<0> {%d}" % len(BODY), BODY), b" FLAGS ())"],
-    "another item": [b"3 (UID 3 MODSEQ (12345) FLAGS (\\Seen))"],
+    "another item": [b"3 (UID 3 X-GM-MSGID 12345 FLAGS (\\Seen))"],
+    "a MODSEQ without parentheses": [b"3 (UID 3 MODSEQ 12345)"],
+    "a MODSEQ of two numbers": [b"3 (UID 3 MODSEQ (1 2))"],
+    "a flag list of digits as MODSEQ": [b"3 (UID 3 MODSEQ (\\Seen))"],
     "lower case": [b"3 (uid 3 flags (\\Seen))"],
     "an escaped quote": [b'3 (UID 3 INTERNALDATE "06-Dec-2026 \\"10:00:00 +0000")'],
     "a header literal": [(b"1 (UID 3 BODY[HEADER] {%d}" % len(BODY), BODY), b")"],
@@ -94,5 +101,34 @@ def test_a_real_servers_answers_read_as_imapclient_reads_them(dovecot, mail_fold
             assert fetch(client, uids, items) == expected
             assert bool(handed_over) is not usual
         assert fetch(client, [], ["FLAGS"]) == {}
+    finally:
+        client.logout()
+
+
+def test_the_answers_to_triages_stores_under_condstore_need_no_imapclient(dovecot, mail_folder, monkeypatch) -> None:
+    """With CONDSTORE on (triage's sessions ask for it), a STORE's answers carry MODSEQ and
+    wait in imaplib for the next FETCH: they once sent every such FETCH answer, a batch of
+    bodies with them, to imapclient's slow parser."""
+    for n in range(3):
+        dovecot.append(mail_folder, sample_message(f"<m{n}@example.net>"))
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    client = connect(dovecot.imap_config())
+    try:
+        client.enable("CONDSTORE")
+        client.select_folder(mail_folder)
+        uids = client.search("ALL")
+        handed_over = []
+        monkeypatch.setattr(fetchparse, "parse_fetch_response",
+                            lambda *args: handed_over.append(args) or parse_fetch_response(*args))
+        # Labels are sent and their answers read later (Labeler.apply_later): the STORE's
+        # untagged answer arrives among the next FETCH's.
+        tags = send(client, [("STORE", str(uids[0]), "+FLAGS.SILENT", "(triage_refund)")])
+        found = fetch(client, uids, ["BODY.PEEK[]", "FLAGS"])
+        assert [status for status, _ in answers(client, tags, "FETCH")] == ["OK"]
+        assert handed_over == []
+        [modseq] = found[uids[0]].pop(b"MODSEQ")  # the STORE's, merged in as imapclient merges it
+        assert isinstance(modseq, int)
+        assert found == client.fetch(uids, ["BODY.PEEK[]", "FLAGS"])
+        assert b"triage_refund" in found[uids[0]][b"FLAGS"]
     finally:
         client.logout()

@@ -19,10 +19,12 @@ from collections import defaultdict
 from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
 
-# One attribute and its value: a number, a flag list (atoms only), a quoted string
-# without escapes. The whole text between the parentheses must be made of these.
+# One attribute and its value: a number, a number in parentheses (MODSEQ: with CONDSTORE
+# on, the answers to triage's own STOREs, read among the next FETCH's), a flag list (atoms
+# only), a quoted string without escapes. The whole text between the parentheses must be
+# made of these.
 _ITEM = re.compile(
-    rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE) (?:([0-9]+)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
+    rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE|MODSEQ) (?:([0-9]+)|\(([0-9]+)\)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
     rb'(?: \\?[A-Za-z$][^\s()"{}\[\]\\%*]*)*)?)\)|"([^"\\\r\n]*)")'
 )
 _RESPONSE = re.compile(rb"([0-9]+) \((.*)\)\Z", re.S)
@@ -90,10 +92,14 @@ def _items(text: bytes, normalise_times: bool) -> dict:
         if match.start() != end:
             raise _Unusual
         end = match.end()
-        name, number, flags, quoted = match.groups()
+        name, number, modseq, flags, quoted = match.groups()
         if name in values:
             raise _Unusual
-        if name == b"FLAGS":
+        if name == b"MODSEQ":
+            if modseq is None:
+                raise _Unusual
+            values[name] = (int(modseq),)
+        elif name == b"FLAGS":
             if flags is None:
                 raise _Unusual
             words = tuple(flags.split()) if flags else ()
