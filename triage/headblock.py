@@ -24,6 +24,8 @@ from email.message import Message
 from email.parser import BytesParser, Parser
 from email.policy import compat32
 
+from triage.unread_parts import without_attachment_bodies
+
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 """A field name as the parser takes one: printable ASCII without a colon (RFC 5322 2.2)."""
 _CRLF_FIELDS = re.compile(r"\r\n(?![ \t])")
@@ -35,8 +37,11 @@ class HeaderBlockParser:
     """``BytesParser(_class=message_class, policy=compat32)``'s ``parsebytes``, the top
     header block read here when it is plainly formed (see the module docstring)."""
 
-    def __init__(self, message_class: type[Message]) -> None:
+    def __init__(self, message_class: type[Message], skip_unread: bool = False) -> None:
         self.message_class = message_class
+        self.skip_unread = skip_unread
+        """Whether a multipart's attachments reach the parser without their bodies
+        (:mod:`triage.unread_parts`): the tree is then the parser's but for those."""
         self._whole = BytesParser(_class=message_class, policy=compat32)
         self._body = Parser(_class=message_class, policy=compat32)
 
@@ -75,6 +80,9 @@ class HeaderBlockParser:
             message._payload = body
             return message
         consulted = _first_fields(fields, ("content-type", "content-transfer-encoding"))
+        if self.skip_unread:
+            content_type = next((value for name, value in consulted if name.lower() == "content-type"), "")
+            body = without_attachment_bodies(body, content_type, newline)
         head = "".join(f"{name}: {value}{newline}" for name, value in consulted)
         parsed = self._body.parsestr(f"{head}{newline}{body}")
         message._payload = parsed._payload

@@ -154,7 +154,7 @@ class _IndexedMessage(EmailMessage):
         return known[2]
 
 
-_PARSER = HeaderBlockParser(_IndexedMessage)
+_PARSER = HeaderBlockParser(_IndexedMessage, skip_unread=True)
 boundaries.install()
 
 
