@@ -100,8 +100,12 @@ def tfidf_rows(row_of: np.ndarray, columns: np.ndarray, n_rows: int, idf: np.nda
     as ``TfidfTransformer`` computes them from term counts: tf = count (or 1 + ln count
     when ``sublinear_tf``), times idf, each row divided by its Euclidean norm."""
     width = len(idf)
-    keys, counts = np.unique(row_of.astype(np.int64) * width + columns, return_counts=True)
-    rows, columns = np.divmod(keys, width)
+    # 32-bit keys when they fit (a batch of 500 rows of 60,000 columns does): the sort in
+    # np.unique, the most of this, takes half the time on half the bytes.
+    key_type = np.int32 if n_rows * width < 2**31 else np.int64
+    keys, counts = np.unique(row_of.astype(key_type) * key_type(width) + columns.astype(key_type),
+                             return_counts=True)
+    rows, columns = np.divmod(keys.astype(np.int64), width)
     values = counts.astype(np.float64)
     if sublinear_tf:
         np.log(values, out=values)
