@@ -1180,6 +1180,41 @@ def test_a_conversation_whose_mail_left_the_folder_no_longer_waits_and_moved_bac
         dovecot.delete_folder("Done")
 
 
+def test_when_only_the_latest_waiting_message_leaves_the_waiting_labels_go_to_the_one_still_there(
+        box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
+    """A person moving out only a customer's latest message of a waiting conversation: it
+    waits on (its earlier message is still there, both counted), and the waiting labels,
+    which were on the message that left, are on the one still in the folder; moved back,
+    they are on it again."""
+    now = ("--now", "2026-11-25T12:00:00+00:00")
+    first = box.append(message("first", sender="bo@example.net", subject="Cancel my plan",
+                               body="Please cancel my subscription today.")[1])
+    latest_id, latest = message("latest", sender="bo@example.net", subject="Cancel my plan",
+                                body="Hello? Please cancel my subscription today.")
+    box.append(latest)
+    assert len(box.once(*now)[1]) == 2
+    waiting = {flag for flag in box.flags(first + 1) if flag.startswith(("triage_priority", "triage_overdue"))}
+    assert "triage_overdue" in waiting and not waiting & box.flags(first)
+    dovecot.recreate_folder("Done")
+    try:
+        move(dovecot, [first + 1], box.folder, "Done")
+        for _ in range(2):  # missed twice: gone
+            assert box.once(*now)[:2] == (0, [])
+        [left] = waiting_now(box, now[1])
+        assert left["messages"] == 2 and left["last_message_id"] != latest_id
+        assert waiting <= box.flags(first)
+
+        with dovecot.client() as client:  # moved back: the labels go back to the latest
+            client.select_folder("Done")
+            client.move(client.search(["HEADER", "Message-ID", latest_id]), box.folder)
+        assert box.once(*now)[:2] == (0, [])
+        [back] = [uid for uid in dovecot.uids(box.folder) if uid > first + 1]
+        assert waiting <= box.flags(back) and not waiting & box.flags(first)
+        assert waiting_now(box, now[1])[0]["last_message_id"] == latest_id
+    finally:
+        dovecot.delete_folder("Done")
+
+
 def test_a_renumbering_or_a_failed_look_files_nothing(box: Box, monkeypatch: pytest.MonkeyPatch,
                                                       look_every_pass: None) -> None:
     """Mail missing from a look that failed, or under UIDs a renumbering voided, has not

@@ -80,8 +80,9 @@ only: bounces, broken mailers and forwards reuse them); an IMAP message is also 
 (``mailbox``, ``uid``), local mail by ``content_hash``. ``unreadable`` says why a message
 could not be read (NULL for the others). ``kind`` is what the message is to the queue
 (:data:`KINDS`); ``run`` is the run that triaged it (:meth:`History.begin_run`);
-``departed``: it left the watched folder, and its conversation was filed with it
-(:meth:`History.file_departed`); it keeps its UID, so that moved back it is known."""
+``departed``: it left the watched folder (:meth:`History.file_departed`), and its
+conversation was filed with it, or waits on with its waiting labels on a message still
+there; it keeps its UID, so that moved back it is known."""
 
 KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team")
 """What a message is to the queue: a customer who waits for a reply; or mail that asks
@@ -204,7 +205,7 @@ _PENDING = f"""
 
 
 _CUSTOMER_ROW = ("id, message_id, thread_id, mailbox, uid, subject, date, awaits_reply, kind, customer_name,"
-                 " categories, frustration, frustrated, priority, reasons, labels")
+                 " categories, frustration, frustrated, priority, reasons, labels, departed")
 """The columns of a customer message that a conversation's standing and the sweep read."""
 
 SCRATCH_CACHE_KIB = 256
@@ -701,6 +702,9 @@ class History:
         self.db.executemany(
             "UPDATE threads SET filed_upto = NULL, dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
             " WHERE m.id = ? AND m.departed = 1) AND filed_upto IS NOT NULL", back)
+        # Of a conversation that waited on, the waiting labels go back to it if it is the latest.
+        self.db.executemany("UPDATE threads SET dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
+                            " WHERE m.id = ? AND m.departed = 1) AND dirty = 0", back)
         self.db.executemany("UPDATE messages SET departed = 0 WHERE id = ? AND departed = 1", back)
 
     def file_departed(self, mailbox: str, uids: Iterable[int]) -> list[str]:
@@ -710,7 +714,9 @@ class History:
         are among them is filed: answered up to the latest of them (module docstring),
         due for the sweep. One that still has a waiting message in the folder (or one
         the folder could not be asked about: in another folder, or without a UID) waits
-        on, all its messages counted. Returns the conversations filed. Uncommitted."""
+        on, all its messages counted, and its waiting labels move to the latest message
+        still there (:func:`triage.waiting.standings` places them on the latest that has
+        not departed). Returns the conversations filed. Uncommitted."""
         gone = set(uids)
         threads: set[str] = set()
         for _, marks, bound in _in_lists(sorted(gone)):
@@ -720,13 +726,16 @@ class History:
         filed = []
         for thread in sorted(threads):
             rows = self.db.execute(
-                "SELECT id, mailbox, uid, date FROM messages WHERE thread_id = :t AND direction = 'in'"
+                "SELECT id, mailbox, uid, date, departed FROM messages WHERE thread_id = :t AND direction = 'in'"
                 f" AND awaits_reply = 1 AND date > {_answered_upto(':t')}", {"t": thread}).fetchall()
-            if rows and all(r["mailbox"] == mailbox and r["uid"] in gone for r in rows):
+            left = [r for r in rows if r["mailbox"] == mailbox and r["uid"] in gone]
+            if rows and len(left) == len(rows):
                 self.db.execute("UPDATE threads SET filed_upto = ?, dirty = 1 WHERE thread_id = ?",
                                 (max(r["date"] for r in rows), thread))
-                self.db.executemany("UPDATE messages SET departed = 1 WHERE id = ?", [(r["id"],) for r in rows])
                 filed.append(thread)
+            elif any(not r["departed"] for r in left):  # it waits on: its labels move to what is still there
+                self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ?", (thread,))
+            self.db.executemany("UPDATE messages SET departed = 1 WHERE id = ?", [(r["id"],) for r in left])
         return filed
 
     def known_hashes(self, hashes: list[str]) -> set[str]:

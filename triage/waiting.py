@@ -181,7 +181,9 @@ def _evaluate(facts: ThreadFacts, repeats: dict[str, int], started: datetime | N
     waiting = [r for r in rows if r["awaits_reply"] and (answered is None or parse_iso(r["date"]) > answered)]
     if not waiting:
         return None
-    last = waiting[-1]
+    # The waiting labels go on the latest message still in the folder: one a person moved
+    # out (History.file_departed) is counted, but shows nothing there.
+    last = next((r for r in reversed(waiting) if not r["departed"]), waiting[-1])
     since = parse_iso(waiting[0]["date"])
     hours = round(max((now - since).total_seconds() / 3600, 0.0), 1)
     decided = [_decision(r) for r in waiting if r["priority"] is not None]
