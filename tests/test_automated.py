@@ -803,6 +803,32 @@ Email: arjun.mehta@protonmail.example
 Message: Hi, I need to cancel the two nights 14-16 August please.
 """
 
+FORM_RELAYS = [  # (display name, subject): a form builder or a shop's own form, sent from a no-reply address
+    ("Typeform", "New response: Contact us"),
+    ("Support form", "New support request"),
+    ("Helpdesk form", "[Acme] New ticket from web"),
+    ("JotForm", "Re: Returns form"),
+    ("Booking form", "Booking request"),
+    ("Gravity Forms", "New submission"),
+    ("Website Formulier", "Nieuw bericht"),
+]
+
+
+@pytest.mark.parametrize(("name", "subject"), FORM_RELAYS)
+def test_a_form_relay_from_a_no_reply_address_stays_a_customer(name, subject):
+    text = f"""
+From: {name} <no-reply@harbourpine.example>
+To: help@harbourpine.example
+Subject: {subject}
+Message-ID: <fr-1@harbourpine.example>
+Content-Type: text/plain; charset=utf-8
+
+Email: holly@example.org
+Message: I'd like to stop paying for premium when this month finishes.
+"""
+    assert decide(text) == (None, None)
+
+
 PARCEL_COMPLAINTS = [
     "Undeliverable parcel - where is my refund?", "Delivery failure - order 1234", "Niedostarczone posiłki",
     "Auto-reply not working in your app", "Order not delivered", "Re: Out of office",

@@ -28,7 +28,7 @@ def assert_same_tree(raw: bytes) -> None:
 
 def repository_mail(every: int) -> list[bytes]:
     files = [*sorted((ROOT / "data" / "corpus").rglob("*.eml"))[::every],
-             *(p for name in ("holdout", "holdout2", "holdout3", "holdout4", "noncustomer")
+             *(p for name in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "noncustomer")
                for p in (ROOT / "data" / name).rglob("*.eml")),
              *(ROOT / "tests" / "fixtures").glob("*.eml"), *(p for p in (ROOT / "samples").rglob("*") if p.is_file())]
     return [p.read_bytes() for p in files]

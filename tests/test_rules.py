@@ -117,6 +117,20 @@ ACKNOWLEDGEMENTS = [
     "Danke, alles angekommen. Schönes Wochenende!",
     "Perfecto, muchas gracias por la ayuda.",
     "Thank you!",
+    # thanks in the languages the list lacked (Norwegian, Swedish, Danish, Finnish, Turkish, Czech, ...)
+    "Takk!",
+    "Tack så mycket, pengarna har kommit!",
+    "Tak for hjælpen, beløbet er modtaget.",
+    "Kiitos!",
+    "Teşekkürler, geldi.",
+    "Děkuji!",
+    # a thank-you for a refund names the refund and asks for none
+    "Thank you, the refund has landed in my account this morning. Much appreciated!",
+    "Thanks for the refund!",
+    "Refund received, thank you.",
+    "Got the refund, cheers",
+    "Bien reçu, merci beaucoup pour le remboursement !",
+    "Recebi o estorno, obrigada pela atenção!",
 ]
 
 NOT_ACKNOWLEDGEMENTS = [
@@ -129,6 +143,15 @@ NOT_ACKNOWLEDGEMENTS = [
     "Thanks in advance",
     "Please cancel my subscription. Thanks!",
     "Thanks, but I still haven't been refunded.",
+    # a short request with a thank-you and no "please"
+    "no more boxes after this friday thank you, we're managing on our own now",
+    "Olá, quero encerrar minha assinatura no fim deste mês. Não quero que renove. Obrigada",
+    "stop the deliveries from next week, thanks",
+    "dont renew it thanks",
+    # the refund the thanks mentions is not all there
+    "Thanks, the refund has not arrived",
+    "Thanks for the refund but it is short by £10.",
+    "Thanks for the refund, can you also refund the delivery fee?",
     "Following up on the below - thanks!",
     "Hi Sarah, checking back in on my note from last Thursday about pricing. Thanks!",
     "Great, thanks for confirming. One more small thing: my address changed.",

@@ -136,7 +136,8 @@ _TOKEN_SEPARATORS = re.compile(r"[-_.+=]")
 _FORM_RELAY = re.compile(
     r"\b(web ?form|contact ?form|form submission|website (enquiry|inquiry|form|contact)|new (form )?(submission|"
     r"enquiry|inquiry)|formul[aá]rio|formulaire|kontaktformular|webformular|formulario|modulo (di )?contatto|"
-    r"contactformulier|formularz)\b",
+    r"contactformulier|formulier|formularz|(support|help ?desk|booking|enquiry|inquiry|feedback|request|order|"
+    r"site|online|customer) forms?|type ?form|jot ?form|wufoo|gravity ?forms|formspree|form ?mailer)\b",
     re.IGNORECASE,
 )
 """A customer's words relayed by the shop's own web form: a person wrote them."""

@@ -511,7 +511,9 @@ _THANKS = _word_start_alternation((
     r"perfecto\b", r"vale\b", r"entendido\b", r"danke\b", r"vielen dank\b", r"alles klar\b", r"perfekt\b",
     r"super\b", r"merci\b", r"parfait\b", r"c'est not[ée]\b", r"entendu\b", r"grazie\b", r"perfetto\b",
     r"obrigad[oa]\b", r"perfeito\b", r"bedankt\b", r"dank je\b", r"dank u\b", r"prima\b", r"dzi[eę]kuj[eę]\b",
-    r"agradec\w*", r"ringrazi\w*", r"remerci\w*", r"bedank\w*",
+    r"agradec\w*", r"ringrazi\w*", r"remerci\w*", r"bedank\w*", r"takk\b", r"tusen takk\b", r"tack\b",
+    r"tak\b", r"kiitos\b", r"te[şs]ekk[üu]r\w*", r"k[öo]sz[öo]n\w*", r"d[ěe]kuj\w*", r"ďakujem\b", r"dakujem\b",
+    r"hvala\b", r"mul[țt]umesc\b", r"ευχαριστ\w*", r"спасибо\b", r"дякую\b",
 ))
 """Words that thank or acknowledge ("received" is not one: it starts complaints too)."""
 
@@ -521,6 +523,14 @@ _POLITE_NEGATIONS = _word_start_alternation((
     r"no need (?:for|to (?:reply|respond|do)) anything(?: else)?\b", r"no need to (?:reply|respond)\b",
     r"no further action\b", r"(?:thanks|thank you) (?:so much )?for chasing\b", r"all the best\b",
     r"best wishes\b", r"no complaints\b",
+    (r"(?:thanks|thank you|thank u|thx|cheers|many thanks) (?:so much |very much |a lot |again )?for "
+     r"(?:the|my|your|sorting(?: out)? the|processing the|issuing the|sending the) refund\b"),
+    (r"(?:the |my )?refund (?:has |have |is |was )?(?:now )?(?:arrived|landed|received|come through|came through"
+     r"|gone through|went through|showed up|shown up|turned up|cleared)\b"),
+    r"(?:received|got|seen) (?:the|my) refund\b", r"merci (?:beaucoup |bien )?pour (?:le|votre) remboursement\b",
+    r"(?:danke|vielen dank) f[üu]r die (?:r[üu]ck)?erstattung\b", r"gracias por el reembolso\b",
+    r"grazie (?:mille )?per il rimborso\b", r"obrigad[oa] pelo (?:reembolso|estorno)\b",
+    r"recebi o (?:reembolso|estorno)\b",
 ))
 """Words that deny something without asking for anything ("I didn't realise", "can't thank
 you enough"): taken out before looking for what a note asks."""
@@ -555,7 +565,8 @@ _ASKS = _word_start_alternation((
     r"terugbetal\w*", r"opzeg\w*", r"zwrot\w*", r"anulowa\w*", r"dar de baja\b", r"pe[çc]o\b", r"pido\b",
     r"pedimos\b", r"favor\b", r"verifi\w*", r"estorn\w*", r"cobran[çc]\w*", r"cobr\w*", r"cargos?\b",
     r"addebit\w*", r"abbuch\w*", r"pr[ée]l[eè]vement\b", r"frais\b", r"geb[üu]hr\w*", r"doppelt\b",
-    r"duplicad\w*", r"duplicat\w*",
+    r"duplicad\w*", r"duplicat\w*", r"no more\b", r"n[ãa]o\b", r"quero\b", r"dont\b", r"cant\b", r"wont\b",
+    r"stop\b",
 ))
 """Words of a note that asks, complains or says "but": any one of them and it is no
 thank-you."""

@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "1bfd6b70382bd05375a1a8be9aa127ff880edf2b04a016e4eba1d349197a0217"
+SHA256 = "0cd2911b297a17ea5f904deadadbce21325ba3b97601f9f0c5eeb14aff80a23c"
