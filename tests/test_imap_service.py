@@ -216,6 +216,31 @@ def test_a_message_whose_reading_breaks_the_connection_is_read_alone_then_given_
     assert box.once()[:2] == (0, [])
 
 
+def test_a_message_the_server_refuses_to_deliver_is_labelled_unreadable_not_lost(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that answers NO (or BAD) to the FETCH of one message and keeps the
+    session (Gmail's "Some messages could not be FETCHed" for a message it cannot
+    render) had that message skipped with a warning, and the cursor passed it: never a
+    row, never labelled, out of the queue for good. It is now decided as unreadable."""
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+
+    class Refusing(OneBrokenMessageClient):
+        broken = uids[1]
+
+    monkeypatch.setattr(connection, "IMAPClient", Refusing)
+    code, rows, err = box.once()
+    assert code == 0, err
+    assert sorted(row["uid"] for row in rows) == uids
+    [unread] = [row for row in rows if row["uid"] == uids[1]]
+    assert unread["labels"] == ["triage/unreadable"] and "refused to deliver" in unread["reasons"][0]
+    assert "triage_unreadable" in box.flags(uids[1])
+    assert box.once()[:2] == (0, [])
+
+
 def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(
         box: Box, sent_folder: str) -> None:
     """The team's replies are read from Sent first, every pass: a message there that

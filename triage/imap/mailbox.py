@@ -368,6 +368,7 @@ class ImapMailbox:
         batch_size: int = 200,
         max_bytes: int = 2_000_000,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
+        refused_unreadable: bool = False,
     ) -> Iterator[list[RawMail]]:
         """Yield the messages of ``uids`` (ascending) as lists of :class:`RawMail`.
 
@@ -376,7 +377,10 @@ class ImapMailbox:
         RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``,
         each asked for right after its FLAGS (:meth:`_fetch_bodies`). ``flags`` are those
         from just before the body was read. A message expunged meanwhile is left out; one
-        the server cannot deliver is logged and left out.
+        the server refuses to deliver even alone is logged and left out, or, with
+        ``refused_unreadable`` (the messages a pass decides), handed over as a stand-in
+        without bytes that is decided as unreadable (:func:`refusal_kind`): left out, the
+        cursor passed it, and a customer's message was never a row nor labelled.
 
         A chunk small enough that its bodies, each up to :data:`AT_ONCE_BYTES`, stay
         within ``batch_bytes`` (the messages a service's pass or a first run's fresh mail
@@ -389,15 +393,16 @@ class ImapMailbox:
         for chunk in _chunks(sorted(set(uids)), batch_size):
             alone = [uid for uid in chunk if uid in self.fetch_alone or uid in self.unfetchable]
             if not alone:
-                yield from self._fetch_chunk(chunk, max_bytes, batch_bytes)
+                yield from self._fetch_chunk(chunk, max_bytes, batch_bytes, refused_unreadable)
                 continue
-            mails = [mail for uid in alone for mail in self._fetch_one(uid, max_bytes, batch_bytes)]
+            mails = [mail for uid in alone for mail in self._fetch_one(uid, max_bytes, batch_bytes, refused_unreadable)]
             rest = [uid for uid in chunk if uid not in alone]
-            mails += [mail for batch in self._fetch_chunk(rest, max_bytes, batch_bytes) for mail in batch]
+            mails += [mail for batch in self._fetch_chunk(rest, max_bytes, batch_bytes, refused_unreadable)
+                      for mail in batch]
             if mails:
                 yield sorted(mails, key=lambda mail: mail.uid or 0)
 
-    def _fetch_one(self, uid: int, max_bytes: int, batch_bytes: int) -> list[RawMail]:
+    def _fetch_one(self, uid: int, max_bytes: int, batch_bytes: int, refused_unreadable: bool) -> list[RawMail]:
         """The message ``uid`` read on its own; for one in :attr:`unfetchable`, a
         stand-in without bytes, which is decided as unreadable."""
         if uid in self.unfetchable:
@@ -405,9 +410,11 @@ class ImapMailbox:
                         self.folder, uid)
             return [RawMail(b"", self.folder or "", str(uid), uid,
                             unreadable="the server broke the connection each time it was asked for this message")]
-        return [mail for batch in self._fetch_chunk([uid], max_bytes, batch_bytes) for mail in batch]
+        return [mail for batch in self._fetch_chunk([uid], max_bytes, batch_bytes, refused_unreadable)
+                for mail in batch]
 
-    def _fetch_chunk(self, chunk: list[int], max_bytes: int, batch_bytes: int) -> Iterator[list[RawMail]]:
+    def _fetch_chunk(self, chunk: list[int], max_bytes: int, batch_bytes: int,
+                     refused_unreadable: bool = False) -> Iterator[list[RawMail]]:
         """:meth:`fetch_batches` of one chunk of UIDs; a connection that breaks meanwhile
         raises :class:`~triage.imap.connection.FetchLost` naming the chunk."""
         if not chunk:
@@ -425,7 +432,7 @@ class ImapMailbox:
                     meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
             sizes = _sizes(meta)
             for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
-                mails = self._fetch_group(group, meta, sizes, max_bytes)
+                mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
                 if mails:
                     yield mails
         except FetchLost:
@@ -471,17 +478,33 @@ class ImapMailbox:
         self._too_big(found, sizes, max_bytes)
         return meta, self._mails(found, meta, bodies)
 
-    def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
+    def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int,
+                     refused_unreadable: bool = False) -> list[RawMail]:
         before: dict[int, frozenset[str]] = {}
         bodies: dict[int, dict] = {}
+        refused: dict[int, str] = {}
         whole = [uid for uid in uids if sizes[uid] <= max_bytes]
         partial = self._too_big(uids, sizes, max_bytes)
         for some, item in ((whole, "BODY.PEEK[]"), (partial, f"BODY.PEEK[]<0.{max_bytes}>")):
             if some:
-                flags, answers = self._fetch_bodies(some, item)
+                flags, answers = self._fetch_bodies(some, item, refused)
                 before.update(flags)
                 bodies.update(answers)
-        return self._mails(uids, meta, bodies, before)
+        mails = self._mails(uids, meta, bodies, before)
+        if refused_unreadable and refused:
+            mails = sorted([*mails, *self._refused_mails(refused, meta)], key=lambda mail: mail.uid or 0)
+        return mails
+
+    def _refused_mails(self, refused: dict[int, str], meta: dict) -> list[RawMail]:
+        """Stand-ins without bytes for the messages the server refused to deliver alone,
+        decided as unreadable: a row, the ``unreadable`` label, a person looks."""
+        mails = []
+        for uid, reason in sorted(refused.items()):
+            known = meta.get(uid, {})
+            mails.append(RawMail(b"", self.folder or "", str(uid), uid, internaldate=_utc(known.get(b"INTERNALDATE")),
+                                 flags=tuple(sorted(_flagset(known))),
+                                 unreadable=f"the server refused to deliver it: {reason}"))
+        return mails
 
     def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
         """Those of ``uids`` bigger than ``max_bytes`` (only their start is read), logged."""
@@ -515,13 +538,16 @@ class ImapMailbox:
             )
         return mails
 
-    def _fetch_bodies(self, uids: list[int], item: str) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
+    def _fetch_bodies(self, uids: list[int], item: str,
+                      refused: dict[int, str]) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
         """FETCH FLAGS, then ``item`` and FLAGS, sent back to back: (the flags just before
         the body was read, the body answers), by UID. The chunk's sizes came a round trip
         earlier, or many (a chunk of big mail goes in groups of ``batch_bytes``), and a
         ``\\Seen`` a person set since must not pass for one the reading set
         (:meth:`_restore_seen`). When the server fails the whole batch (one broken message
-        can do that), fetch one by one and skip the ones that still fail."""
+        can do that), fetch one by one and skip the ones that still fail, adding to
+        ``refused`` the UID and the server's words for each that still exists
+        (:func:`refusal_kind`); a refusal that says "later" raises ImapError."""
         where = f"fetching UIDs {_uid_list(uids)} in {self.folder}"
         ids = join_message_ids(uids)
         with imap_errors(where):
@@ -536,14 +562,22 @@ class ImapMailbox:
                 elif b"FLAGS" in items:
                     before.setdefault(uid, _flagset(items))
             return before, bodies
-        refusal = f"{where}: {status} {data}"
+        answer = f"{status} {' '.join(_text(part) for part in data if isinstance(part, bytes | str))}"
+        refusal = f"{where}: {answer}"
         if len(uids) == 1:
+            kind = refusal_kind(answer)
+            if kind == "later":
+                raise ImapError(f"{refusal} (the server says to try again later)")
+            if kind == "gone":
+                log.info("%s: UID %d was expunged meanwhile: %s", self.folder, uids[0], refusal)
+                return {}, {}
             log.warning("skipping a message the server cannot deliver: %s", refusal)
+            refused[uids[0]] = answer
             return {}, {}
         log.warning("%s; fetching those messages one by one", refusal)
         before, bodies = {}, {}
         for uid in uids:
-            flags, answers = self._fetch_bodies([uid], item)
+            flags, answers = self._fetch_bodies([uid], item, refused)
             before.update(flags)
             bodies.update(answers)
         return before, bodies
@@ -570,6 +604,23 @@ class ImapMailbox:
             log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
             with imap_errors(f"restoring \\Seen in {self.folder}"):
                 self.client.remove_flags(gained, [SEEN], silent=True)
+
+
+_GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
+_LATER_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]")
+
+
+def refusal_kind(answer: str) -> str:
+    """What a server's refusal of one message's FETCH means, by its response code
+    (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
+    busy or limited: try the pass again) or "broken" (this message cannot be read: it is
+    decided as unreadable, so a person sees it)."""
+    upper = answer.upper()
+    if any(code in upper for code in _GONE_CODES):
+        return "gone"
+    if any(code in upper for code in _LATER_CODES):
+        return "later"
+    return "broken"
 
 
 def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict[int, dict]:
