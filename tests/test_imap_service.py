@@ -450,6 +450,33 @@ def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path
     assert uid in dovecot.uids("INBOX", user="nokw")  # copied, never moved
 
 
+def test_a_folder_the_user_may_only_read_gets_folder_copies(dovecot: Dovecot, tmp_path: Path, capsys,
+                                                           password_env: None) -> None:
+    """An ACL of only ``lr`` on the watched folder (a cautious admin's first grant): the
+    server answers SELECT with [READ-ONLY], which imaplib raised as an abort, so `once`
+    exited 1 with "connection lost (… is not writable)" and `run` reconnected for ever.
+    The folder is EXAMINEd and labelled by copies, which need only the right to read."""
+    folder = f"readonly-{uuid.uuid4().hex[:8]}"
+    dovecot.create_folder(folder, user="nokw")
+    message_id, raw = message("ro")
+    uid = dovecot.append(folder, raw, user="nokw")
+    acl = dovecot.maildir("INBOX", user="nokw") / f".{folder}" / "dovecot-acl"
+    acl.write_text("owner lr\n")
+    os.chown(acl, dovecot._mail_uid, dovecot._mail_gid)
+    config = write_config(tmp_path / "triage.toml", dovecot, folder, user="nokw")
+
+    assert main(["once", "--config", str(config), "--format", "jsonl"]) == 0
+    out = capsys.readouterr()
+    [row] = [json.loads(line) for line in out.out.splitlines()]
+    assert row["uid"] == uid and "triage/refund" in row["labels"]
+    assert out.err.count("is read-only for this user") == 1
+    with dovecot.client("nokw") as client:
+        client.select_folder(folder_for("triage/refund", "", "."), readonly=True)
+        assert client.search(["HEADER", "Message-ID", message_id])
+    assert main(["once", "--config", str(config), "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out == ""
+
+
 def test_a_label_prefix_holding_the_folder_separator_is_refused_when_labels_are_folders(box: Box,
                                                                                          dovecot: Dovecot) -> None:
     """With labels as folders, ``tri.v2/`` on a server whose folders are separated by

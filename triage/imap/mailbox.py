@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError
 from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
@@ -103,6 +103,8 @@ class ImapMailbox:
         they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
+        self.read_only: set[str] = set()
+        """Folders the server lets this user only read (:meth:`_examine_read_only`)."""
         self.peek_honoured = False
         """True once a body read on this connection came back without ``\\Seen``: the
         server honours BODY.PEEK, so every ``\\Seen`` it shows from then on is a
@@ -132,6 +134,12 @@ class ImapMailbox:
         of a second per 100,000 messages, every pass), and every command counts on a busy
         server. A folder renumbered under the session is not missed: the server ends the
         session (Dovecot does), and a new one SELECTs.
+
+        A folder the user may only read (the server answers SELECT with ``[READ-ONLY]``:
+        an ACL with the ``r`` right and no ``s``, ``w``, ``t``, ``i`` or ``e``) is
+        EXAMINEd instead and has no PERMANENTFLAGS: labels go as copies into label
+        folders, which need only the right to read it. imaplib took that answer for a
+        lost connection, so every pass failed and ``triage run`` reconnected for ever.
         """
         if self._selected == (folder, readonly) and self.state is not None:
             with imap_errors(f"checking {folder}"):
@@ -139,7 +147,13 @@ class ImapMailbox:
             return self.state
         self._selected = None
         with imap_errors(f"selecting {folder}"):
-            answer = self.client.select_folder(folder, readonly=readonly)
+            if folder in self.read_only:
+                answer = self._examine_read_only(folder)
+            else:
+                try:
+                    answer = self.client.select_folder(folder, readonly=readonly)
+                except IMAPClientReadOnlyError:
+                    answer = self._examine_read_only(folder)
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
                 uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
@@ -152,6 +166,17 @@ class ImapMailbox:
         self._selected = (folder, readonly)
         self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
         return self.state
+
+    def _examine_read_only(self, folder: str) -> dict:
+        """EXAMINE ``folder``, which the server would SELECT only read-only: its answer,
+        with no flag that can be stored (:meth:`select`). Said once a connection."""
+        if folder not in self.read_only:
+            self.read_only.add(folder)
+            log.warning("%s is read-only for this user: triage labels its messages with copies in label folders; "
+                        "grant the right to write flags (ACL w) to label them in place", folder)
+        answer = dict(self.client.select_folder(folder, readonly=True))
+        answer[b"PERMANENTFLAGS"] = ()
+        return answer
 
     def selected(self, folder: str) -> FolderState | None:
         """The state of ``folder`` when this session has it selected read-write now, else None."""
