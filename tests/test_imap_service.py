@@ -1326,3 +1326,55 @@ def test_a_relabel_wakes_the_idling_service_and_is_recorded_within_seconds(box: 
     service.wait_for_log("idling on", after=mark + 1)
     assert service.stop() == 0
     assert len(service.rows) == 1  # woken, not re-triaged
+
+
+def test_a_connection_that_fails_after_every_pass_backs_off_more_and_more(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that advertises IDLE and refuses it (a proxy in front of the real one),
+    or a middlebox that drops every connection moments in: each connection makes a good
+    pass, then fails. The backoff was reset by every good pass, so the service logged in
+    and passed again after 0-1 s, for ever — thousands of logins an hour, which Gmail
+    and Microsoft 365 throttle or lock. Only a connection that stays up resets it."""
+    from imapclient.exceptions import IMAPClientError
+
+    from triage.config import load_config
+    from triage.imap import connection
+
+    class RefusingIdle(connection.IMAPClient):
+        def idle(self):
+            raise IMAPClientError("IDLE command error: BAD [b'Unknown command']")
+
+    monkeypatch.setattr(connection, "IMAPClient", RefusingIdle)
+    box.append(message("a")[1])
+    config = load_config(str(box.config))  # reconnect_min_seconds 0.1, reconnect_max_seconds 0.5
+    args = argparse.Namespace(format=None, dry_run=False, config=str(box.config), state=str(box.state), verbose=0)
+    fake = FakeTime()
+    attempts: list[int] = []
+    with History(box.state) as history:
+        service = Service(args, config, history, clock=lambda: fake.now, sleep=fake.sleep)
+        back_off = service._back_off
+
+        def counted(error) -> None:
+            back_off(error)
+            attempts.append(service.backoff.attempt)
+            if len(attempts) == 4:
+                service.request_stop("enough")
+
+        service._back_off = counted
+        assert service.run() == 0
+    assert attempts == [1, 2, 3, 4]  # waits of up to 0.1, 0.2, 0.4, 0.5 s, not 0.1 s each time
+
+
+def test_a_connection_that_stayed_up_a_minute_starts_the_backoff_again(tmp_path: Path) -> None:
+    from triage.imap.service import STABLE_SECONDS
+
+    fake = FakeTime()
+    args = argparse.Namespace(format=None, dry_run=False, config=None)
+    with History(tmp_path / "state.db") as history:
+        service = Service(args, Config(), history, clock=lambda: fake.now, sleep=fake.sleep)
+        service.backoff.attempt = 5
+        service.connected_at = fake.now - STABLE_SECONDS
+        service._back_off(ImapConnectionError("connection lost"))
+        assert service.backoff.attempt == 1 and service.connected_at is None
+        service._back_off(ImapConnectionError("cannot connect"))  # no connection in between
+        assert service.backoff.attempt == 2
