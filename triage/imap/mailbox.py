@@ -318,6 +318,20 @@ class ImapMailbox:
         (control characters, over :data:`_MAX_SEARCHED_ID` characters) are not looked
         for, and a SEARCH the server refuses all the same only loses its own IDs."""
         wanted = {m for m in message_ids if _searchable(m)}
+        hits = self._message_id_hits(wanted)
+        return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
+
+    def search_message_keys(self, keys: Iterable[tuple[str, int]]) -> dict[int, tuple[str, int]]:
+        """UID → (Message-ID, RFC822.SIZE) of the messages in the selected folder that are
+        one of ``keys`` (:meth:`message_keys`): a copy of a message, told from another
+        message that reuses its Message-ID (a web form's fixed one, a mail loop)."""
+        wanted = set(keys)
+        hits = self._message_id_hits({mid for mid, _ in wanted if _searchable(mid)})
+        return {uid: key for uid, key in self.message_keys(hits).items() if key in wanted}
+
+    def _message_id_hits(self, wanted: set[str]) -> list[int]:
+        """The UIDs a HEADER Message-ID SEARCH for ``wanted`` finds (substring matches
+        included: callers check what they find)."""
         chunks = list(_chunks(sorted(wanted), _SEARCH_CHUNK))
         commands = []
         for chunk in chunks:
@@ -335,7 +349,7 @@ class ImapMailbox:
                             ", ".join(chunk)[:300])
                 continue
             hits += _searched_uids(data)
-        return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
+        return hits
 
     def present(self, uids: Iterable[int]) -> set[int]:
         """Those of ``uids`` the selected folder still has. One ``UID SEARCH UID a:b`` per
@@ -373,6 +387,20 @@ class ImapMailbox:
             with imap_errors(f"fetching flags in {self.folder}"):
                 answer = fetch(self.client, chunk, ["FLAGS"])
             result.update({uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in answer.items()})
+        return result
+
+    def message_keys(self, uids: Iterable[int]) -> dict[int, tuple[str, int]]:
+        """(Message-ID, RFC822.SIZE) of each UID that has a Message-ID: what knows a
+        message's copy in a label folder (COPY keeps the bytes), where the Message-ID
+        alone took another message reusing it for the copy."""
+        result: dict[int, tuple[str, int]] = {}
+        for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
+            with imap_errors(f"fetching Message-IDs in {self.folder}"):
+                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "RFC822.SIZE"])
+            for uid, data in answer.items():
+                match = _MSGID.search(_body(data) or b"")
+                if match and data.get(b"RFC822.SIZE") is not None:
+                    result[uid] = (match.group(0).decode("ascii", "replace"), int(data[b"RFC822.SIZE"]))
         return result
 
     def message_ids(self, uids: Iterable[int]) -> dict[int, str]:
