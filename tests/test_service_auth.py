@@ -46,6 +46,10 @@ def counting_command(tmp_path: Path, *secrets: str) -> tuple[str, Path]:
 def test_refusal_codes_that_mean_try_again_later() -> None:
     assert is_temporary_refusal("[UNAVAILABLE] Temporary authentication failure. [host:2026-11-23]")
     assert is_temporary_refusal("[inuse] mailbox locked")
+    # Gmail's, with no code: 15 connections in use, or a first run over its bandwidth limit
+    assert is_temporary_refusal("[ALERT] Too many simultaneous connections. (Failure)")
+    assert is_temporary_refusal("[ALERT] Account exceeded command or bandwidth limits. (Failure)")
+    assert not is_temporary_refusal("[ALERT] Application-specific password required: https://support.google.com/")
     assert not is_temporary_refusal("[AUTHENTICATIONFAILED] Authentication failed.")
     assert not is_temporary_refusal("Invalid credentials (Failure)")
     assert LoginRefused.exit_status == 2

@@ -70,10 +70,19 @@ TEMPORARY_REFUSALS = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
 secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried again later."""
 
 
+TEMPORARY_REFUSAL_WORDS = ("TOO MANY SIMULTANEOUS CONNECTIONS", "EXCEEDED COMMAND OR BANDWIDTH LIMITS")
+"""Gmail's words for a login it refuses for now, with no RFC 5530 code (``NO [ALERT] Too
+many simultaneous connections. (Failure)``: the team's phones and clients took the 15
+connections an account may have; ``… Account exceeded command or bandwidth limits``: a
+big first run). Counted as refusals of the password, three in a row stopped the
+service with exit status 2, which systemd does not restart: triage stayed down until
+someone noticed, for a colleague's extra mail client."""
+
+
 def is_temporary_refusal(reason: str) -> bool:
     """True when the server's words for a refused login say the failure is temporary."""
     upper = reason.upper()
-    return any(code in upper for code in TEMPORARY_REFUSALS)
+    return any(code in upper for code in TEMPORARY_REFUSALS) or any(w in upper for w in TEMPORARY_REFUSAL_WORDS)
 
 
 @contextmanager
