@@ -315,6 +315,7 @@ def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_fol
     ("NO [NONEXISTENT] No such message", "gone"),
     ("NO [UNAVAILABLE] Try again later", "later"),
     ("NO [LIMIT] Too many fetches", "later"),
+    ("NO [SERVERBUG] Internal error occurred. Refer to server log for more information.", "later"),
     ("NO Some messages could not be FETCHed (Failure)", "broken"),
     ("BAD Error in IMAP command", "broken"),
 ])

@@ -660,14 +660,15 @@ class ImapMailbox:
 
 
 _GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
-_LATER_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]")
+_LATER_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]")
 
 
 def refusal_kind(answer: str) -> str:
     """What a server's refusal of one message's FETCH means, by its response code
     (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
-    busy or limited: try the pass again) or "broken" (this message cannot be read: it is
-    decided as unreadable, so a person sees it)."""
+    busy, limited or failing: try the pass again, rather than take its trouble for the
+    message's) or "broken" (this message cannot be read: it is decided as unreadable,
+    so a person sees it)."""
     upper = answer.upper()
     if any(code in upper for code in _GONE_CODES):
         return "gone"
