@@ -46,6 +46,16 @@ def test_example_loads_cleanly():
     ({"model": {"training_folders": "Triage/*"}}, "model.training_folders", "triage's own label folders"),
     ({"model": {"training_folders": "triage-mine/*"}, "labels": {"prefix": "triage-mine/"}}, "model.training_folders",
      "triage's own label folders"),
+    # Values TOML allows that no run can use: they ended `triage once` and `run` with a
+    # traceback and exit status 1 (so systemd restarted them for ever), not exit 2.
+    ({"imap": {"timeout_seconds": float("nan")}}, "imap.timeout_seconds", "finite number"),
+    ({"imap": {"timeout_seconds": float("inf")}}, "imap.timeout_seconds", "finite number"),
+    ({"service": {"reconnect_max_seconds": float("inf")}}, "service.reconnect_max_seconds", "finite number"),
+    ({"sla": {"priority_2_hours": float("nan")}}, "sla.priority_2_hours", "finite number"),
+    ({"imap": {"port": 99999999999999999999}}, "imap.port", "between 1 and 65535"),
+    ({"imap": {"port": 0}}, "imap.port", "between 1 and 65535"),
+    ({"imap": {"batch_size": 0}}, "imap.batch_size", "greater than 0"),
+    ({"imap": {"max_message_bytes": 0}}, "imap.max_message_bytes", "greater than 0"),
 ])
 def test_bad_config_names_file_and_key(data, key, words):
     with pytest.raises(ConfigError) as error:
@@ -68,3 +78,22 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_plain_to_loopback_is_allowed():
     config = config_from_dict({"imap": {"host": "127.0.0.1", "security": "plain", "port": 143}})
     assert config.imap.security == "plain"
+
+
+def test_a_config_saved_with_a_byte_order_mark_loads(tmp_path):
+    """Notepad saves UTF-8 with a BOM; tomllib called that "Invalid statement (at line 1,
+    column 1)", an error nobody can see in the file."""
+    path = tmp_path / "config.toml"
+    path.write_bytes("\ufeff[imap]\nhost = \"mail.example.com\"\n".encode())
+    assert load_config(path).imap.host == "mail.example.com"
+
+
+def test_a_non_finite_timeout_exits_2_naming_the_key(tmp_path, capsys, monkeypatch):
+    from triage.cli import main
+
+    monkeypatch.setenv("TP", "x")
+    path = tmp_path / "config.toml"
+    path.write_text('[imap]\nhost = "127.0.0.1"\nport = 1\nsecurity = "plain"\nusername = "u"\n'
+                    'password_env = "TP"\ntimeout_seconds = nan\n')
+    assert main(["once", "--config", str(path), "--state", str(tmp_path / "s.db")]) == 2
+    assert "[imap.timeout_seconds]: must be a finite number" in capsys.readouterr().err

@@ -410,6 +410,31 @@ def test_server_without_keywords_gets_folder_copies_once(dovecot, nokw_box) -> N
     assert nokw_box.folder == "INBOX"
 
 
+def test_folder_copies_tell_apart_messages_that_share_a_message_id(dovecot, nokw_box) -> None:
+    """A web form that sends every submission with one Message-ID: by Message-ID alone,
+    the second submission's refund label was never copied (a copy "was there"), and
+    taking a label off one removed the other's copy too. Copies are known by Message-ID
+    and size."""
+    message_id = f"<form.{uuid.uuid4().hex[:8]}@shop.example>"
+    first = dovecot.append("INBOX", sample_message(message_id, body="Refund order 1, please.\n"), user="nokw")
+    second = dovecot.append("INBOX", sample_message(message_id, body="Please refund my order 22.\n"), user="nokw")
+    nokw_box.client.noop()
+    labeler = make_labeler(nokw_box, LabelsConfig())
+    assert labeler.mode == "folders"
+
+    labeler.apply(first, ["triage/refund", "triage/priority-2"])
+    labeler.apply(second, ["triage/refund", "triage/priority-2"])  # a later pass
+    assert labeler.labels_of([first, second]) == {
+        first: frozenset({"triage/refund", "triage/priority-2"}),
+        second: frozenset({"triage/refund", "triage/priority-2"})}
+    labeler.apply(first, remove=["triage/priority-2"])
+    assert labeler.labels_of([first, second]) == {first: frozenset({"triage/refund"}),
+                                                  second: frozenset({"triage/refund", "triage/priority-2"})}
+    with dovecot.client("nokw") as client:
+        client.select_folder("triage.refund", readonly=True)
+        assert len(client.search(["HEADER", "Message-ID", message_id])) == 2
+
+
 def test_keywords_forced_on_a_server_that_drops_them_is_an_error(dovecot, nokw_box) -> None:
     uid, _ = new_message(dovecot, nokw_box, user="nokw")
     with pytest.raises(UsageError, match="no new keywords"):

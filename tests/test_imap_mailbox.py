@@ -11,7 +11,7 @@ from imapclient import IMAPClient
 
 from triage.errors import ImapError
 from triage.imap.connection import FetchLost, connect
-from triage.imap.mailbox import AT_ONCE_BYTES, ImapMailbox, byte_groups
+from triage.imap.mailbox import AT_ONCE_BYTES, ImapMailbox, byte_groups, refusal_kind
 
 SEEN = "\\Seen"
 
@@ -285,6 +285,42 @@ def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, ca
     assert [[mail.uid for mail in batch] for batch in batches] == [[uids[0]], uids[2:]]
     assert f"fetching UIDs {uids[1]} in {mail_folder}: " in caplog.text
     assert "skipping a message the server cannot deliver" in caplog.text
+
+
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
+def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_folder, batch_bytes) -> None:
+    """The messages a pass decides: one the server refuses to deliver alone comes back as
+    a stand-in without bytes, decided as unreadable (a row and a label), not left out."""
+    uids = fill(dovecot, mail_folder, 4)
+    client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
+    client.broken = uids[1]
+    client.login("support", PASSWORD)
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        batches = list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes,
+                                             refused_unreadable=True))
+    finally:
+        client.logout()
+    mails = [mail for batch in batches for mail in batch]
+    assert [mail.uid for mail in mails] == uids
+    stand_in = mails[1]
+    assert stand_in.raw == b"" and stand_in.unreadable.startswith("the server refused to deliver it: BAD")
+    assert stand_in.internaldate is not None
+    assert all(mail.unreadable is None for mail in mails if mail is not stand_in)
+
+
+@pytest.mark.parametrize("answer, kind", [
+    ("NO [EXPUNGEISSUED] Some of the requested messages no longer exist", "gone"),
+    ("NO [NONEXISTENT] No such message", "gone"),
+    ("NO [UNAVAILABLE] Try again later", "later"),
+    ("NO [LIMIT] Too many fetches", "later"),
+    ("NO [SERVERBUG] Internal error occurred. Refer to server log for more information.", "later"),
+    ("NO Some messages could not be FETCHed (Failure)", "broken"),
+    ("BAD Error in IMAP command", "broken"),
+])
+def test_what_a_refused_fetch_means(answer: str, kind: str) -> None:
+    assert refusal_kind(answer) == kind
 
 
 @pytest.mark.parametrize("batch_bytes", [25_000_000, 15_000], ids=["one round trip", "sizes first"])

@@ -216,6 +216,31 @@ def test_a_message_whose_reading_breaks_the_connection_is_read_alone_then_given_
     assert box.once()[:2] == (0, [])
 
 
+def test_a_message_the_server_refuses_to_deliver_is_labelled_unreadable_not_lost(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that answers NO (or BAD) to the FETCH of one message and keeps the
+    session (Gmail's "Some messages could not be FETCHed" for a message it cannot
+    render) had that message skipped with a warning, and the cursor passed it: never a
+    row, never labelled, out of the queue for good. It is now decided as unreadable."""
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+
+    class Refusing(OneBrokenMessageClient):
+        broken = uids[1]
+
+    monkeypatch.setattr(connection, "IMAPClient", Refusing)
+    code, rows, err = box.once()
+    assert code == 0, err
+    assert sorted(row["uid"] for row in rows) == uids
+    [unread] = [row for row in rows if row["uid"] == uids[1]]
+    assert unread["labels"] == ["triage/unreadable"] and "refused to deliver" in unread["reasons"][0]
+    assert "triage_unreadable" in box.flags(uids[1])
+    assert box.once()[:2] == (0, [])
+
+
 def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(
         box: Box, sent_folder: str) -> None:
     """The team's replies are read from Sent first, every pass: a message there that
@@ -423,6 +448,33 @@ def test_a_server_without_keywords_gets_folder_copies(dovecot: Dovecot, tmp_path
             assert client.search(["HEADER", "Message-ID", message_id]), label
     assert dovecot.flags("INBOX", uid, user="nokw") == before
     assert uid in dovecot.uids("INBOX", user="nokw")  # copied, never moved
+
+
+def test_a_folder_the_user_may_only_read_gets_folder_copies(dovecot: Dovecot, tmp_path: Path, capsys,
+                                                           password_env: None) -> None:
+    """An ACL of only ``lr`` on the watched folder (a cautious admin's first grant): the
+    server answers SELECT with [READ-ONLY], which imaplib raised as an abort, so `once`
+    exited 1 with "connection lost (… is not writable)" and `run` reconnected for ever.
+    The folder is EXAMINEd and labelled by copies, which need only the right to read."""
+    folder = f"readonly-{uuid.uuid4().hex[:8]}"
+    dovecot.create_folder(folder, user="nokw")
+    message_id, raw = message("ro")
+    uid = dovecot.append(folder, raw, user="nokw")
+    acl = dovecot.maildir("INBOX", user="nokw") / f".{folder}" / "dovecot-acl"
+    acl.write_text("owner lr\n")
+    os.chown(acl, dovecot._mail_uid, dovecot._mail_gid)
+    config = write_config(tmp_path / "triage.toml", dovecot, folder, user="nokw")
+
+    assert main(["once", "--config", str(config), "--format", "jsonl"]) == 0
+    out = capsys.readouterr()
+    [row] = [json.loads(line) for line in out.out.splitlines()]
+    assert row["uid"] == uid and "triage/refund" in row["labels"]
+    assert out.err.count("is read-only for this user") == 1
+    with dovecot.client("nokw") as client:
+        client.select_folder(folder_for("triage/refund", "", "."), readonly=True)
+        assert client.search(["HEADER", "Message-ID", message_id])
+    assert main(["once", "--config", str(config), "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_a_label_prefix_holding_the_folder_separator_is_refused_when_labels_are_folders(box: Box,
@@ -1309,3 +1361,55 @@ def test_a_relabel_wakes_the_idling_service_and_is_recorded_within_seconds(box: 
     service.wait_for_log("idling on", after=mark + 1)
     assert service.stop() == 0
     assert len(service.rows) == 1  # woken, not re-triaged
+
+
+def test_a_connection_that_fails_after_every_pass_backs_off_more_and_more(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that advertises IDLE and refuses it (a proxy in front of the real one),
+    or a middlebox that drops every connection moments in: each connection makes a good
+    pass, then fails. The backoff was reset by every good pass, so the service logged in
+    and passed again after 0-1 s, for ever — thousands of logins an hour, which Gmail
+    and Microsoft 365 throttle or lock. Only a connection that stays up resets it."""
+    from imapclient.exceptions import IMAPClientError
+
+    from triage.config import load_config
+    from triage.imap import connection
+
+    class RefusingIdle(connection.IMAPClient):
+        def idle(self):
+            raise IMAPClientError("IDLE command error: BAD [b'Unknown command']")
+
+    monkeypatch.setattr(connection, "IMAPClient", RefusingIdle)
+    box.append(message("a")[1])
+    config = load_config(str(box.config))  # reconnect_min_seconds 0.1, reconnect_max_seconds 0.5
+    args = argparse.Namespace(format=None, dry_run=False, config=str(box.config), state=str(box.state), verbose=0)
+    fake = FakeTime()
+    attempts: list[int] = []
+    with History(box.state) as history:
+        service = Service(args, config, history, clock=lambda: fake.now, sleep=fake.sleep)
+        back_off = service._back_off
+
+        def counted(error) -> None:
+            back_off(error)
+            attempts.append(service.backoff.attempt)
+            if len(attempts) == 4:
+                service.request_stop("enough")
+
+        service._back_off = counted
+        assert service.run() == 0
+    assert attempts == [1, 2, 3, 4]  # waits of up to 0.1, 0.2, 0.4, 0.5 s, not 0.1 s each time
+
+
+def test_a_connection_that_stayed_up_a_minute_starts_the_backoff_again(tmp_path: Path) -> None:
+    from triage.imap.service import STABLE_SECONDS
+
+    fake = FakeTime()
+    args = argparse.Namespace(format=None, dry_run=False, config=None)
+    with History(tmp_path / "state.db") as history:
+        service = Service(args, Config(), history, clock=lambda: fake.now, sleep=fake.sleep)
+        service.backoff.attempt = 5
+        service.connected_at = fake.now - STABLE_SECONDS
+        service._back_off(ImapConnectionError("connection lost"))
+        assert service.backoff.attempt == 1 and service.connected_at is None
+        service._back_off(ImapConnectionError("cannot connect"))  # no connection in between
+        assert service.backoff.attempt == 2

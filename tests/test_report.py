@@ -168,6 +168,26 @@ def test_nobody_waiting_says_so(tmp_path, capsys):
     assert "Nobody is waiting" in page and "0 conversations waiting" in page
 
 
+def test_the_report_reads_while_the_service_is_writing(capsys, state, tmp_path):
+    """`triage report` from cron while `triage run` holds a write transaction (a pass
+    commits two batches of decisions at a time): it used to open the state for writing
+    and fail after SQLite's 5-second wait with "database is locked". It only reads."""
+    import sqlite3
+
+    writer = sqlite3.connect(state, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('busy', 'yes')")
+    try:
+        rows = json.loads(report(capsys, state, "--format", "json"))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert len(rows) == 5
+    missing = tmp_path / "nowhere.db"
+    report(capsys, str(missing), "--format", "json")
+    assert not missing.exists()  # a reader creates no state file
+
+
 # -- in a real browser ---------------------------------------------------------------
 
 

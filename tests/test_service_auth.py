@@ -9,7 +9,10 @@ The services run as real subprocesses against the test Dovecot (tests/test_imap_
 
 from __future__ import annotations
 
+import base64
+import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,6 +46,10 @@ def counting_command(tmp_path: Path, *secrets: str) -> tuple[str, Path]:
 def test_refusal_codes_that_mean_try_again_later() -> None:
     assert is_temporary_refusal("[UNAVAILABLE] Temporary authentication failure. [host:2026-11-23]")
     assert is_temporary_refusal("[inuse] mailbox locked")
+    # Gmail's, with no code: 15 connections in use, or a first run over its bandwidth limit
+    assert is_temporary_refusal("[ALERT] Too many simultaneous connections. (Failure)")
+    assert is_temporary_refusal("[ALERT] Account exceeded command or bandwidth limits. (Failure)")
+    assert not is_temporary_refusal("[ALERT] Application-specific password required: https://support.google.com/")
     assert not is_temporary_refusal("[AUTHENTICATIONFAILED] Authentication failed.")
     assert not is_temporary_refusal("Invalid credentials (Failure)")
     assert LoginRefused.exit_status == 2
@@ -115,3 +122,25 @@ def test_network_errors_keep_the_backoff_past_the_refusal_limit(dovecot: Dovecot
 
     assert service.process.poll() is None
     assert service.stop() == 0
+
+
+def test_a_password_beyond_ascii_logs_in_and_stays_out_of_the_wire_log(box: Box) -> None:
+    """LOGIN carries ASCII only: imaplib raised UnicodeEncodeError for "pässwört", a
+    traceback with exit status 1 that systemd restarted every 30 seconds for ever. Such a
+    password goes by AUTHENTICATE PLAIN (UTF-8), and -vv's wire log shows neither it nor
+    its base64 form."""
+    secret = "Grüße pässwört €"
+    box.dovecot.set_password("oauth", secret)
+    try:
+        config = write_config(box.config, box.dovecot, "INBOX", user="oauth",
+                              imap={"password_env": "TRIAGE_TEST_UTF8_PASSWORD"})
+        done = subprocess.run([sys.executable, "-m", "triage", "once", "--config", str(config), "-vv"],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "TRIAGE_TEST_UTF8_PASSWORD": secret})
+    finally:
+        box.dovecot.set_password("oauth", PASSWORD)
+    err = done.stderr
+    assert done.returncode == 0, err
+    assert " AUTHENTICATE " in err and "OK Logged in" in err  # the wire was logged
+    encoded = base64.b64encode(f"\0oauth\0{secret}".encode()).decode()
+    assert secret not in err and encoded not in err and "pässwört" not in err

@@ -21,7 +21,7 @@ class Arrivals:
     def announced_new_mail(self) -> bool:
         return False
 
-    def fetch_batches(self, uids, batch_size, max_bytes):
+    def fetch_batches(self, uids, batch_size, max_bytes, refused_unreadable=False):
         for start in range(0, len(uids), batch_size):
             yield [RawMail(b"x", "INBOX", str(uid), uid=uid) for uid in uids[start:start + batch_size]]
 
@@ -99,7 +99,7 @@ def test_a_small_batch_is_decided_before_the_big_one_the_workers_analyse():
 
 def test_a_uid_that_vanished_before_its_fetch_holds_the_cursor_below_it():
     class Expunged(Arrivals):
-        def fetch_batches(self, uids, batch_size, max_bytes):
+        def fetch_batches(self, uids, batch_size, max_bytes, refused_unreadable=False):
             for batch in super().fetch_batches(uids, batch_size, max_bytes):
                 yield [m for m in batch if m.uid != 7]
 

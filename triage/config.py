@@ -8,6 +8,7 @@ variable or a command that yields them.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -142,7 +143,7 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is no statement
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -163,6 +164,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
         sections[name] = _section(SECTIONS[name], name, value, path)
     config = Config(**sections, source=str(path))
     _check_security(config, path)
+    _check_ranges(config, path)
     _check_training_folders(config, path)
     return config
 
@@ -192,9 +194,27 @@ def _coerce(kind: Any, value: Any, where: str, path) -> Any:
         value = float(value)
     if kind is int and isinstance(value, bool) or not isinstance(value, kind):
         raise ConfigError(path, where, f"must be {kind.__name__}, not {type(value).__name__}")
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(path, where, f"must be a finite number, not {value}")
     if kind in (int, float) and value < 0:
         raise ConfigError(path, where, "must not be negative")
     return value
+
+
+_POSITIVE = ("imap.batch_size", "imap.max_message_bytes")
+"""Keys a run divides by or counts down with: 0 cannot work."""
+
+
+def _check_ranges(config: Config, path) -> None:
+    """Numbers TOML takes that no run can use, refused here, where the message names the
+    file and the key (they ended a run in a traceback, exit status 1: systemd restarted
+    it for ever): NaN and infinity (:func:`_coerce`), a port no socket has, a zero batch."""
+    if not 1 <= config.imap.port <= 65535:
+        raise ConfigError(path, "imap.port", f"must be between 1 and 65535, not {config.imap.port}")
+    for key in _POSITIVE:
+        section, name = key.split(".")
+        if getattr(getattr(config, section), name) <= 0:
+            raise ConfigError(path, key, "must be greater than 0")
 
 
 def _check_security(config: Config, path) -> None:

@@ -360,7 +360,8 @@ class History:
     @classmethod
     def snapshot(cls, path: str | Path) -> History:
         """An in-memory copy of the state file at ``path`` (empty when there is none):
-        everything reads as usual, nothing reaches the disk. For ``--dry-run``."""
+        everything reads as usual, nothing reaches the disk. For ``--dry-run`` and the
+        readers (``report``, ``status``), which must not wait for a writer's lock."""
         memory = sqlite3.connect(":memory:", isolation_level="DEFERRED")
         source = Path(path).expanduser()
         if source.is_file():

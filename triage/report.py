@@ -26,12 +26,17 @@ from triage.waiting import Conversation, waiting_conversations
 
 
 def run_report(args, config) -> int:
-    """The ``report`` command: ``--format table|json|html``, ``--out FILE``."""
+    """The ``report`` command: ``--format table|json|html``, ``--out FILE``.
+
+    It reads a copy of the state (:meth:`History.snapshot`), as ``triage status`` does:
+    opened for writing, it waited for the running service's write transaction and
+    failed after five seconds ("database is locked"), and it created a state file
+    where there was none."""
     from triage.wiring import state_path
 
     now = args.now or datetime.now(timezone.utc)
     policy = Policy.from_config(config.sla)
-    with History(state_path(args, config)) as history:
+    with History.snapshot(state_path(args, config)) as history:
         rows = waiting_conversations(history, now, policy)
     if args.format == "json":
         text = json.dumps([r.to_json() for r in rows], indent=2, ensure_ascii=False) + "\n"

@@ -70,10 +70,19 @@ TEMPORARY_REFUSALS = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
 secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried again later."""
 
 
+TEMPORARY_REFUSAL_WORDS = ("TOO MANY SIMULTANEOUS CONNECTIONS", "EXCEEDED COMMAND OR BANDWIDTH LIMITS")
+"""Gmail's words for a login it refuses for now, with no RFC 5530 code (``NO [ALERT] Too
+many simultaneous connections. (Failure)``: the team's phones and clients took the 15
+connections an account may have; ``… Account exceeded command or bandwidth limits``: a
+big first run). Counted as refusals of the password, three in a row stopped the
+service with exit status 2, which systemd does not restart: triage stayed down until
+someone noticed, for a colleague's extra mail client."""
+
+
 def is_temporary_refusal(reason: str) -> bool:
     """True when the server's words for a refused login say the failure is temporary."""
     upper = reason.upper()
-    return any(code in upper for code in TEMPORARY_REFUSALS)
+    return any(code in upper for code in TEMPORARY_REFUSALS) or any(w in upper for w in TEMPORARY_REFUSAL_WORDS)
 
 
 @contextmanager
@@ -287,16 +296,32 @@ def _untrusted(where: str, exc: ssl.SSLCertVerificationError) -> ImapError:
 
 
 def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | None:
-    """Log in; return the server's reason when it refuses, None when logged in."""
+    """Log in; return the server's reason when it refuses, None when logged in.
+
+    A user name or password with characters beyond ASCII (``pässwort``) goes by
+    AUTHENTICATE PLAIN, whose SASL string is UTF-8 (RFC 4616): LOGIN's strings are ASCII
+    only, and imaplib raised UnicodeEncodeError for them, a traceback (and under
+    systemd a restart every 30 seconds for ever)."""
+    plain = config.auth != "oauth2" and not (config.username.isascii() and secret.isascii())
+    if plain and "AUTH=PLAIN" not in {c.upper() for c in _capabilities(client, config)}:
+        raise UsageError(f"{config.host}: the password or user name holds characters beyond ASCII, which IMAP "
+                         "LOGIN cannot send, and the server offers no AUTHENTICATE PLAIN")
     with imap_errors(f"logging in to {config.host}"):
         try:
             if config.auth == "oauth2":
                 client.oauth2_login(config.username, secret)
+            elif plain:
+                client.plain_login(config.username, secret)
             else:
                 client.login(config.username, secret)
         except LoginError as exc:
             return describe(exc)
     return None
+
+
+def _capabilities(client: IMAPClient, config: ImapConfig) -> list[str]:
+    with imap_errors(f"asking {config.host} for its capabilities"):
+        return [c.decode("ascii", "replace") if isinstance(c, bytes) else c for c in client.capabilities()]
 
 
 def _send_id(client: IMAPClient) -> None:

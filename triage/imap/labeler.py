@@ -455,22 +455,25 @@ class Labeler:
             self._kept.add(wanted)
 
     def _copy(self, action: Action) -> None:
-        """COPY into the label's folder the messages not already there (by Message-ID;
-        a message without one is copied every time it is labeled).
+        """COPY into the label's folder the messages not already there (by Message-ID and
+        size, :meth:`~triage.imap.mailbox.ImapMailbox.message_keys`: by Message-ID alone,
+        a second message reusing one was never copied, and removing a label from one
+        removed the other's copy too; a message without one is copied every time it is
+        labeled).
 
         The folder is created when the server has none that can hold mail: a name
         listed ``\\Noselect`` is only the parent of a folder a person made under it
         (``triage/refund/done``, made before the first refund, or left when the label
         folder was deleted); opening it failed every pass, and no label was stored."""
         client, folder = self.mailbox.client, action.target
-        ids = self.mailbox.message_ids(action.uids)
+        keys = self.mailbox.message_keys(action.uids)
         if not self.mailbox.holds_mail(folder):
             with imap_errors(f"creating folder {folder}"):
                 client.create_folder(folder)
                 client.subscribe_folder(folder)  # many clients show subscribed folders only
         with self.mailbox.visiting(folder):
-            present = set(self.mailbox.search_message_ids(ids.values()).values())
-        todo = [uid for uid in action.uids if ids.get(uid) not in present]
+            present = set(self.mailbox.search_message_keys(keys.values()).values())
+        todo = [uid for uid in action.uids if keys.get(uid) not in present]
         if todo:
             with imap_errors(f"copying UIDs to {folder}"):
                 client.copy(todo, folder)
@@ -479,12 +482,12 @@ class Labeler:
         """Delete triage's copies of the messages from the label's folder: flag them
         \\Deleted and expunge exactly those (UID EXPUNGE), never anything else there."""
         client, folder = self.mailbox.client, action.target
-        ids = self.mailbox.message_ids(action.uids).values()
-        if not ids or not self.mailbox.holds_mail(folder):
+        keys = self.mailbox.message_keys(action.uids).values()
+        if not keys or not self.mailbox.holds_mail(folder):
             return
         uidplus = "UIDPLUS" in self.mailbox.capabilities
         with self.mailbox.visiting(folder, readonly=False):
-            copies = sorted(self.mailbox.search_message_ids(ids))
+            copies = sorted(self.mailbox.search_message_keys(keys))
             if copies:
                 with imap_errors(f"removing copies from {folder}"):
                     client.add_flags(copies, ["\\Deleted"], silent=True)
@@ -495,16 +498,16 @@ class Labeler:
 
     def _folder_labels_of(self, uids: list[int]) -> dict[int, frozenset[str]]:
         namespace, delimiter = self.mailbox.hierarchy()
-        ids = self.mailbox.message_ids(uids)
+        keys = self.mailbox.message_keys(uids)
         known = self.mailbox.flags_of(uids).keys()
         found: dict[int, set[str]] = {uid: set() for uid in known}
         pattern = folder_for(self.prefix, namespace, delimiter) + "*"
         for folder in self.mailbox.folders(pattern):
             with self.mailbox.visiting(folder):
-                present = set(self.mailbox.search_message_ids(ids.values()).values())
+                present = set(self.mailbox.search_message_keys(keys.values()).values())
             label = label_for_folder(folder, namespace, delimiter)
-            for uid, message_id in ids.items():
-                if message_id in present and uid in found:
+            for uid, key in keys.items():
+                if key in present and uid in found:
                     found[uid].add(label)
         return {uid: frozenset(labels) for uid, labels in found.items()}
 

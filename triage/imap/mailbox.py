@@ -20,7 +20,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError
 from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
@@ -103,6 +103,8 @@ class ImapMailbox:
         they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
+        self.read_only: set[str] = set()
+        """Folders the server lets this user only read (:meth:`_examine_read_only`)."""
         self.peek_honoured = False
         """True once a body read on this connection came back without ``\\Seen``: the
         server honours BODY.PEEK, so every ``\\Seen`` it shows from then on is a
@@ -132,6 +134,12 @@ class ImapMailbox:
         of a second per 100,000 messages, every pass), and every command counts on a busy
         server. A folder renumbered under the session is not missed: the server ends the
         session (Dovecot does), and a new one SELECTs.
+
+        A folder the user may only read (the server answers SELECT with ``[READ-ONLY]``:
+        an ACL with the ``r`` right and no ``s``, ``w``, ``t``, ``i`` or ``e``) is
+        EXAMINEd instead and has no PERMANENTFLAGS: labels go as copies into label
+        folders, which need only the right to read it. imaplib took that answer for a
+        lost connection, so every pass failed and ``triage run`` reconnected for ever.
         """
         if self._selected == (folder, readonly) and self.state is not None:
             with imap_errors(f"checking {folder}"):
@@ -139,7 +147,13 @@ class ImapMailbox:
             return self.state
         self._selected = None
         with imap_errors(f"selecting {folder}"):
-            answer = self.client.select_folder(folder, readonly=readonly)
+            if folder in self.read_only:
+                answer = self._examine_read_only(folder)
+            else:
+                try:
+                    answer = self.client.select_folder(folder, readonly=readonly)
+                except IMAPClientReadOnlyError:
+                    answer = self._examine_read_only(folder)
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
                 uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
@@ -152,6 +166,17 @@ class ImapMailbox:
         self._selected = (folder, readonly)
         self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
         return self.state
+
+    def _examine_read_only(self, folder: str) -> dict:
+        """EXAMINE ``folder``, which the server would SELECT only read-only: its answer,
+        with no flag that can be stored (:meth:`select`). Said once a connection."""
+        if folder not in self.read_only:
+            self.read_only.add(folder)
+            log.warning("%s is read-only for this user: triage labels its messages with copies in label folders; "
+                        "grant the right to write flags (ACL w) to label them in place", folder)
+        answer = dict(self.client.select_folder(folder, readonly=True))
+        answer[b"PERMANENTFLAGS"] = ()
+        return answer
 
     def selected(self, folder: str) -> FolderState | None:
         """The state of ``folder`` when this session has it selected read-write now, else None."""
@@ -293,6 +318,20 @@ class ImapMailbox:
         (control characters, over :data:`_MAX_SEARCHED_ID` characters) are not looked
         for, and a SEARCH the server refuses all the same only loses its own IDs."""
         wanted = {m for m in message_ids if _searchable(m)}
+        hits = self._message_id_hits(wanted)
+        return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
+
+    def search_message_keys(self, keys: Iterable[tuple[str, int]]) -> dict[int, tuple[str, int]]:
+        """UID → (Message-ID, RFC822.SIZE) of the messages in the selected folder that are
+        one of ``keys`` (:meth:`message_keys`): a copy of a message, told from another
+        message that reuses its Message-ID (a web form's fixed one, a mail loop)."""
+        wanted = set(keys)
+        hits = self._message_id_hits({mid for mid, _ in wanted if _searchable(mid)})
+        return {uid: key for uid, key in self.message_keys(hits).items() if key in wanted}
+
+    def _message_id_hits(self, wanted: set[str]) -> list[int]:
+        """The UIDs a HEADER Message-ID SEARCH for ``wanted`` finds (substring matches
+        included: callers check what they find)."""
         chunks = list(_chunks(sorted(wanted), _SEARCH_CHUNK))
         commands = []
         for chunk in chunks:
@@ -310,7 +349,7 @@ class ImapMailbox:
                             ", ".join(chunk)[:300])
                 continue
             hits += _searched_uids(data)
-        return {uid: mid for uid, mid in self.message_ids(hits).items() if mid in wanted}  # (it sorts and dedups)
+        return hits
 
     def present(self, uids: Iterable[int]) -> set[int]:
         """Those of ``uids`` the selected folder still has. One ``UID SEARCH UID a:b`` per
@@ -350,6 +389,20 @@ class ImapMailbox:
             result.update({uid: frozenset(_flags(data.get(b"FLAGS", ()))) for uid, data in answer.items()})
         return result
 
+    def message_keys(self, uids: Iterable[int]) -> dict[int, tuple[str, int]]:
+        """(Message-ID, RFC822.SIZE) of each UID that has a Message-ID: what knows a
+        message's copy in a label folder (COPY keeps the bytes), where the Message-ID
+        alone took another message reusing it for the copy."""
+        result: dict[int, tuple[str, int]] = {}
+        for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
+            with imap_errors(f"fetching Message-IDs in {self.folder}"):
+                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "RFC822.SIZE"])
+            for uid, data in answer.items():
+                match = _MSGID.search(_body(data) or b"")
+                if match and data.get(b"RFC822.SIZE") is not None:
+                    result[uid] = (match.group(0).decode("ascii", "replace"), int(data[b"RFC822.SIZE"]))
+        return result
+
     def message_ids(self, uids: Iterable[int]) -> dict[int, str]:
         """The Message-ID of each UID that has one (read with BODY.PEEK)."""
         result: dict[int, str] = {}
@@ -368,6 +421,7 @@ class ImapMailbox:
         batch_size: int = 200,
         max_bytes: int = 2_000_000,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
+        refused_unreadable: bool = False,
     ) -> Iterator[list[RawMail]]:
         """Yield the messages of ``uids`` (ascending) as lists of :class:`RawMail`.
 
@@ -376,7 +430,10 @@ class ImapMailbox:
         RawMail then holds only its first ``max_bytes`` — in groups of about ``batch_bytes``,
         each asked for right after its FLAGS (:meth:`_fetch_bodies`). ``flags`` are those
         from just before the body was read. A message expunged meanwhile is left out; one
-        the server cannot deliver is logged and left out.
+        the server refuses to deliver even alone is logged and left out, or, with
+        ``refused_unreadable`` (the messages a pass decides), handed over as a stand-in
+        without bytes that is decided as unreadable (:func:`refusal_kind`): left out, the
+        cursor passed it, and a customer's message was never a row nor labelled.
 
         A chunk small enough that its bodies, each up to :data:`AT_ONCE_BYTES`, stay
         within ``batch_bytes`` (the messages a service's pass or a first run's fresh mail
@@ -389,15 +446,16 @@ class ImapMailbox:
         for chunk in _chunks(sorted(set(uids)), batch_size):
             alone = [uid for uid in chunk if uid in self.fetch_alone or uid in self.unfetchable]
             if not alone:
-                yield from self._fetch_chunk(chunk, max_bytes, batch_bytes)
+                yield from self._fetch_chunk(chunk, max_bytes, batch_bytes, refused_unreadable)
                 continue
-            mails = [mail for uid in alone for mail in self._fetch_one(uid, max_bytes, batch_bytes)]
+            mails = [mail for uid in alone for mail in self._fetch_one(uid, max_bytes, batch_bytes, refused_unreadable)]
             rest = [uid for uid in chunk if uid not in alone]
-            mails += [mail for batch in self._fetch_chunk(rest, max_bytes, batch_bytes) for mail in batch]
+            mails += [mail for batch in self._fetch_chunk(rest, max_bytes, batch_bytes, refused_unreadable)
+                      for mail in batch]
             if mails:
                 yield sorted(mails, key=lambda mail: mail.uid or 0)
 
-    def _fetch_one(self, uid: int, max_bytes: int, batch_bytes: int) -> list[RawMail]:
+    def _fetch_one(self, uid: int, max_bytes: int, batch_bytes: int, refused_unreadable: bool) -> list[RawMail]:
         """The message ``uid`` read on its own; for one in :attr:`unfetchable`, a
         stand-in without bytes, which is decided as unreadable."""
         if uid in self.unfetchable:
@@ -405,9 +463,11 @@ class ImapMailbox:
                         self.folder, uid)
             return [RawMail(b"", self.folder or "", str(uid), uid,
                             unreadable="the server broke the connection each time it was asked for this message")]
-        return [mail for batch in self._fetch_chunk([uid], max_bytes, batch_bytes) for mail in batch]
+        return [mail for batch in self._fetch_chunk([uid], max_bytes, batch_bytes, refused_unreadable)
+                for mail in batch]
 
-    def _fetch_chunk(self, chunk: list[int], max_bytes: int, batch_bytes: int) -> Iterator[list[RawMail]]:
+    def _fetch_chunk(self, chunk: list[int], max_bytes: int, batch_bytes: int,
+                     refused_unreadable: bool = False) -> Iterator[list[RawMail]]:
         """:meth:`fetch_batches` of one chunk of UIDs; a connection that breaks meanwhile
         raises :class:`~triage.imap.connection.FetchLost` naming the chunk."""
         if not chunk:
@@ -425,7 +485,7 @@ class ImapMailbox:
                     meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
             sizes = _sizes(meta)
             for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
-                mails = self._fetch_group(group, meta, sizes, max_bytes)
+                mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
                 if mails:
                     yield mails
         except FetchLost:
@@ -471,17 +531,33 @@ class ImapMailbox:
         self._too_big(found, sizes, max_bytes)
         return meta, self._mails(found, meta, bodies)
 
-    def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int) -> list[RawMail]:
+    def _fetch_group(self, uids: list[int], meta: dict, sizes: dict[int, int], max_bytes: int,
+                     refused_unreadable: bool = False) -> list[RawMail]:
         before: dict[int, frozenset[str]] = {}
         bodies: dict[int, dict] = {}
+        refused: dict[int, str] = {}
         whole = [uid for uid in uids if sizes[uid] <= max_bytes]
         partial = self._too_big(uids, sizes, max_bytes)
         for some, item in ((whole, "BODY.PEEK[]"), (partial, f"BODY.PEEK[]<0.{max_bytes}>")):
             if some:
-                flags, answers = self._fetch_bodies(some, item)
+                flags, answers = self._fetch_bodies(some, item, refused)
                 before.update(flags)
                 bodies.update(answers)
-        return self._mails(uids, meta, bodies, before)
+        mails = self._mails(uids, meta, bodies, before)
+        if refused_unreadable and refused:
+            mails = sorted([*mails, *self._refused_mails(refused, meta)], key=lambda mail: mail.uid or 0)
+        return mails
+
+    def _refused_mails(self, refused: dict[int, str], meta: dict) -> list[RawMail]:
+        """Stand-ins without bytes for the messages the server refused to deliver alone,
+        decided as unreadable: a row, the ``unreadable`` label, a person looks."""
+        mails = []
+        for uid, reason in sorted(refused.items()):
+            known = meta.get(uid, {})
+            mails.append(RawMail(b"", self.folder or "", str(uid), uid, internaldate=_utc(known.get(b"INTERNALDATE")),
+                                 flags=tuple(sorted(_flagset(known))),
+                                 unreadable=f"the server refused to deliver it: {reason}"))
+        return mails
 
     def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
         """Those of ``uids`` bigger than ``max_bytes`` (only their start is read), logged."""
@@ -515,13 +591,16 @@ class ImapMailbox:
             )
         return mails
 
-    def _fetch_bodies(self, uids: list[int], item: str) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
+    def _fetch_bodies(self, uids: list[int], item: str,
+                      refused: dict[int, str]) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
         """FETCH FLAGS, then ``item`` and FLAGS, sent back to back: (the flags just before
         the body was read, the body answers), by UID. The chunk's sizes came a round trip
         earlier, or many (a chunk of big mail goes in groups of ``batch_bytes``), and a
         ``\\Seen`` a person set since must not pass for one the reading set
         (:meth:`_restore_seen`). When the server fails the whole batch (one broken message
-        can do that), fetch one by one and skip the ones that still fail."""
+        can do that), fetch one by one and skip the ones that still fail, adding to
+        ``refused`` the UID and the server's words for each that still exists
+        (:func:`refusal_kind`); a refusal that says "later" raises ImapError."""
         where = f"fetching UIDs {_uid_list(uids)} in {self.folder}"
         ids = join_message_ids(uids)
         with imap_errors(where):
@@ -536,14 +615,22 @@ class ImapMailbox:
                 elif b"FLAGS" in items:
                     before.setdefault(uid, _flagset(items))
             return before, bodies
-        refusal = f"{where}: {status} {data}"
+        answer = f"{status} {' '.join(_text(part) for part in data if isinstance(part, bytes | str))}"
+        refusal = f"{where}: {answer}"
         if len(uids) == 1:
+            kind = refusal_kind(answer)
+            if kind == "later":
+                raise ImapError(f"{refusal} (the server says to try again later)")
+            if kind == "gone":
+                log.info("%s: UID %d was expunged meanwhile: %s", self.folder, uids[0], refusal)
+                return {}, {}
             log.warning("skipping a message the server cannot deliver: %s", refusal)
+            refused[uids[0]] = answer
             return {}, {}
         log.warning("%s; fetching those messages one by one", refusal)
         before, bodies = {}, {}
         for uid in uids:
-            flags, answers = self._fetch_bodies([uid], item)
+            flags, answers = self._fetch_bodies([uid], item, refused)
             before.update(flags)
             bodies.update(answers)
         return before, bodies
@@ -570,6 +657,24 @@ class ImapMailbox:
             log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
             with imap_errors(f"restoring \\Seen in {self.folder}"):
                 self.client.remove_flags(gained, [SEEN], silent=True)
+
+
+_GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
+_LATER_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]")
+
+
+def refusal_kind(answer: str) -> str:
+    """What a server's refusal of one message's FETCH means, by its response code
+    (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
+    busy, limited or failing: try the pass again, rather than take its trouble for the
+    message's) or "broken" (this message cannot be read: it is decided as unreadable,
+    so a person sees it)."""
+    upper = answer.upper()
+    if any(code in upper for code in _GONE_CODES):
+        return "gone"
+    if any(code in upper for code in _LATER_CODES):
+        return "later"
+    return "broken"
 
 
 def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict[int, dict]:

@@ -62,6 +62,13 @@ SWEEP_MAX_DEFERRAL_SECONDS = 60.0
 """While mail keeps arriving, passes triage it and put the sweep off, for at most this long
 (the corrections follow in the pass after the sweep's: :meth:`Service._housekeeping`)."""
 
+STABLE_SECONDS = 60.0
+"""How long a connection must have stayed up for the reconnect backoff to start again
+from ``service.reconnect_min_seconds`` when it fails. A good pass alone is no proof: a
+server that refuses IDLE, or a middlebox that drops every connection moments in, fails
+each connection right after its pass, and a reset there made the service log in again
+every 0-1 s for ever (:meth:`Service._back_off`)."""
+
 STOP_DEADLINE_SECONDS = 8.0
 """How long after SIGTERM or SIGINT the service may take to stop cleanly (finish the
 batch, log out). A stop is looked at between batches, between the steps of a pass and
@@ -309,6 +316,8 @@ class Service:
         self.reload_requested = False
         self.refused_logins = 0
         """Logins the server refused in a row; reset by a successful one."""
+        self.connected_at: float | None = None
+        """When the current connection logged in (None: not connected)."""
         self.retraining: ChildJob | None = None
         """A retraining running in the background, if any (:meth:`_model_changed`)."""
         self._configure(config)
@@ -401,6 +410,7 @@ class Service:
         imap = self.config.imap
         self.arrived = []  # another session's findings: this one looks for itself
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
+            self.connected_at = self.clock()
             self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
@@ -420,7 +430,6 @@ class Service:
                 self._passed(report)
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):
                     write_queue(engine.history, engine.history.run, engine.now(), engine.settings.sla)
-                self.backoff.reset()
                 if self.stopping:
                     break
                 if not self.args.dry_run and self._model_changed():
@@ -641,6 +650,11 @@ class Service:
             self.sleep(min(SLICE_SECONDS, left))
 
     def _back_off(self, error: ImapError) -> None:
+        """Wait before reconnecting: longer with each failure in a row, from the start
+        again when the connection that failed had stayed up :data:`STABLE_SECONDS`."""
+        if self.connected_at is not None and self.clock() - self.connected_at >= STABLE_SECONDS:
+            self.backoff.reset()
+        self.connected_at = None
         self.status.failed(error)
         self.last_heard = self.clock()
         delay = self.backoff.next_delay()

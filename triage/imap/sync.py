@@ -380,7 +380,7 @@ class WorkQueue:
             head = self.queue[self.next:self.next + self._backlog_batch()].tolist()
             self.next += len(head)
             self.in_flight.update(head)
-            yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes)
+            yield from self.mailbox.fetch_batches(head, self.batch_size, self.max_bytes, refused_unreadable=True)
 
     def fresh(self) -> list[list[RawMail]]:
         """The mail that arrived since the pass began or last looked, fetched; nothing in a
@@ -398,7 +398,7 @@ class WorkQueue:
         self.arrived += fresh
         self.in_flight.update(fresh)
         self.last_arrival = self.clock()
-        return list(self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes))
+        return list(self.mailbox.fetch_batches(fresh, self.batch_size, self.max_bytes, refused_unreadable=True))
 
     @property
     def arriving(self) -> bool:
