@@ -15,7 +15,7 @@ import triage.parsing as parsing
 from triage.headblock import HeaderBlockParser
 from triage.message import RawMail
 from triage.parsing import _IndexedMessage, parse_message
-from triage.unread_parts import SKIPPED_TYPES, boundary_of, without_attachment_bodies
+from triage.unread_parts import MAX_CONTENT_TYPE_CHARS, SKIPPED_TYPES, boundary_of, without_attachment_bodies
 
 WHOLE = BytesParser(_class=_IndexedMessage, policy=compat32)
 SKIPPING = HeaderBlockParser(_IndexedMessage, skip_unread=True)
@@ -151,6 +151,18 @@ def top(content_type: bytes, body: bytes) -> bytes:
     (top(b'multipart/mixed; boundary="b1"',  # a message attached: the parser reads it whole
          b"--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\nContent-Type: multipart/mixed; "
          b"boundary=b2\r\n\r\n" + ATTACHED.replace(b"b1", b"b2") + b"--b1--\r\n"), 0),
+    # The parser finds no boundary (the body is one text, read): a quoted ";" does not end a parameter,
+    (top(b'multipart/mixed; name="; boundary=b1', ATTACHED), 0),
+    (top(b'multipart/mixed; name="a;boundary=b1;"', ATTACHED), 0),
+    # and only the first parsing.MAX_PARAMS_CHARS of the field are read for it.
+    (top(b'multipart/mixed; name="' + b"a" * 4000 + b'"; boundary=b1', ATTACHED), 0),
+    (top(b"multipart/mixed; name=" + b"a" * 3990 + b"; boundary=b1", ATTACHED), 0),
+    # A part without a Content-Type in a digest is an attached message (read when there is no text).
+    (top(b"multipart/digest; boundary=b1", b"--b1\r\nContent-Disposition: attachment\r\n\r\nFrom: c@example.org"
+         b"\r\nSubject: s\r\n\r\nthe words\r\n--b1--\r\n"), 0),
+    (top(b"multipart/mixed; boundary=b1", b"--b1\r\nContent-Type: multipart/digest; boundary=b2\r\n\r\n--b2\r\n"
+         b"Content-Disposition: attachment\r\n\r\nFrom: c@example.org\r\n\r\nthe words\r\n--b2--\r\n--b1--\r\n"), 0),
+    (top(b"multipart/digest; boundary=b1", ATTACHED), 1),  # a typed part in a digest is its type
 ])
 def test_only_plainly_delimited_unread_parts_lose_their_bodies(raw, emptied):
     assert check(raw) == emptied
@@ -180,3 +192,7 @@ def test_the_boundary_is_read_only_when_plain():
     assert boundary_of('multipart/mixed; boundary="a\\"b"') is None
     assert boundary_of('multipart/mixed; boundary=""') is None
     assert without_attachment_bodies("x", "multipart/mixed", "\r\n") == "x"
+    assert boundary_of('multipart/mixed; name="a;b"; boundary=xyz') is None  # other quotes: not read here
+    assert boundary_of('multipart/mixed; name="x"; boundary="xyz"') is None
+    assert boundary_of("multipart/mixed; boundary=xyz; name=" + "a" * MAX_CONTENT_TYPE_CHARS) is None
+    assert MAX_CONTENT_TYPE_CHARS <= parsing.MAX_PARAMS_CHARS  # the parser reads this much for the boundary

@@ -14,7 +14,9 @@ or ``model`` type, or its Content-Disposition says ``attachment`` (and it is nei
 multipart nor an attached message). Whatever this module is not sure to read as the
 parser does — mixed line ends, a boundary parameter that is not a plain token, the same
 boundary twice, a multipart without its close delimiter, a part's header block with a
-line that is no field or that is not ASCII, nesting deeper than :data:`MAX_DEPTH` — is
+line that is no field or that is not ASCII, a part without a Content-Type (in a ``multipart/digest``
+it is an attached message), a Content-Type with quotes other than the boundary's or
+longer than :data:`MAX_CONTENT_TYPE_CHARS`, nesting deeper than :data:`MAX_DEPTH` — is
 left as it was: the worst it can do is save nothing. tests/test_unread_parts.py checks
 that the parser's tree is the same but for those payloads, on the repository's mail,
 generated mail and hostile mutants.
@@ -29,6 +31,11 @@ SKIPPED_TYPES = frozenset({"application", "image", "audio", "video", "font", "mo
 
 MAX_DEPTH = 8
 """Multiparts nested deeper than this are left as they are (real mail nests 2 or 3)."""
+
+MAX_CONTENT_TYPE_CHARS = 1_000
+"""A multipart's Content-Type longer than this is left as it is: the parser reads only
+the first :data:`triage.parsing.MAX_PARAMS_CHARS` of it for the boundary (a real one is
+under 200 characters)."""
 
 _BOUNDARY = re.compile(
     r"""(?i)(?:^|;)\s*boundary\s*=\s*(?:"([0-9A-Za-z'()+_,./:=?-]{1,70})"|([0-9A-Za-z'()+_,./:=?-]{1,70}))\s*(?:;|$)""")
@@ -57,11 +64,14 @@ def without_attachment_bodies(body: str, content_type: str, newline: str) -> str
 
 def boundary_of(content_type: str) -> str | None:
     """The boundary of a multipart Content-Type value, when it is one plain parameter;
-    None otherwise (absent, given twice, with blanks or escapes, RFC 2231 encoded)."""
-    if content_type.lower().count("boundary") != 1:
+    None otherwise (absent, given twice, with blanks or escapes, RFC 2231 encoded, in a
+    field with other quotes or over :data:`MAX_CONTENT_TYPE_CHARS`)."""
+    if len(content_type) > MAX_CONTENT_TYPE_CHARS or content_type.lower().count("boundary") != 1:
         return None
     found = _BOUNDARY.search(content_type)
-    return None if found is None else (found[1] or found[2])
+    if found is None or content_type.count('"') != (0 if found[1] is None else 2):
+        return None  # the parser does not split a quoted string at its ";": 'a="; boundary=b' has none
+    return found[1] or found[2]
 
 
 def _elide(body: str, separator: str, newline: str, outer: frozenset[str]) -> str | None:
@@ -128,10 +138,12 @@ def _part_kept(part: str, newline: str, outer: frozenset[str]) -> str | None:
         return None
     body_start = blank + 2 * len(newline)
     content_type = fields.get("content-type")
-    kind = "" if content_type is None else content_type.split(";", 1)[0].strip().lower()
+    if content_type is None:
+        return None  # the parent's default type: text/plain, or message/rfc822 in a digest
+    kind = content_type.split(";", 1)[0].strip().lower()
     main = kind.partition("/")[0] if kind.count("/") == 1 else ""  # the parser reads any other as text/plain
     if main == "multipart":
-        boundary = boundary_of(content_type or "")
+        boundary = boundary_of(content_type)
         inner = None if boundary is None else _elide(part[body_start:], "--" + boundary, newline, outer)
         return None if inner is None else part[:body_start] + inner
     if main == "message":
