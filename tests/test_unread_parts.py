@@ -15,7 +15,8 @@ import triage.parsing as parsing
 from triage.headblock import HeaderBlockParser
 from triage.message import RawMail
 from triage.parsing import _IndexedMessage, parse_message
-from triage.unread_parts import MAX_CONTENT_TYPE_CHARS, SKIPPED_TYPES, boundary_of, without_attachment_bodies
+from triage.unread_parts import (MAX_CONTENT_TYPE_CHARS, MAX_NEAR_DELIMITERS, SKIPPED_TYPES, boundary_of,
+                                 without_attachment_bodies)
 
 WHOLE = BytesParser(_class=_IndexedMessage, policy=compat32)
 SKIPPING = HeaderBlockParser(_IndexedMessage, skip_unread=True)
@@ -174,6 +175,12 @@ def test_nested_multiparts_lose_their_attachments_bodies_down_to_a_depth():
         body = (b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (level, level - 1) + body
                 + b"--b%d\r\nContent-Type: image/png\r\n\r\niVBORw0KGgo=\r\n--b%d--\r\n" % (level, level))
     assert check(top(b"multipart/mixed; boundary=b11", body)) == 8  # the eight levels from the top
+
+
+@pytest.mark.parametrize("near", [MAX_NEAR_DELIMITERS, MAX_NEAR_DELIMITERS + 1])
+def test_lines_like_delimiters_are_tested_up_to_a_number(near):
+    body = b"--b1\r\nContent-Type: image/png\r\n\r\n" + b"--b1X\r\n" * near + b"--b1--\r\n"
+    assert check(top(b"multipart/mixed; boundary=b1", body)) == (near <= MAX_NEAR_DELIMITERS)
 
 
 def test_a_big_attachment_is_not_read():
