@@ -192,6 +192,19 @@ def test_a_big_attachment_is_not_read():
     assert parsed.get_payload(0).get_payload() == "the words"
 
 
+@pytest.mark.parametrize("content_type", [
+    'multipart/mixed; boundary="b1"; type="text/html"', 'multipart/mixed; a="x;y"; boundary=b1',
+    'multipart/mixed; a="; boundary=b1', 'multipart/mixed; a="x;boundary=b1;"', 'multipart/mixed; a="\\";boundary=b1"',
+    "multipart/mixed; a='x;y'; boundary=b1", 'multipart/mixed; a="x""y"; boundary=b1',
+    'multipart/mixed; boundary=b1 (c)',
+    'multipart/mixed;;boundary = "b1" ;', "multipart/mixed; boundary*=''b1", 'multipart/mixed; a="x" ; boundary="b1"x',
+])
+def test_the_boundary_read_here_is_the_parsers(content_type):
+    message = _IndexedMessage(compat32)
+    message["Content-Type"] = content_type
+    assert boundary_of(content_type) in (None, message.get_boundary())
+
+
 def test_the_boundary_is_read_only_when_plain():
     assert boundary_of('multipart/mixed; boundary="=_a.b:c"') == "=_a.b:c"
     assert boundary_of("multipart/mixed;\r\n\tBoundary = xyz ; charset=x") == "xyz"
@@ -199,7 +212,9 @@ def test_the_boundary_is_read_only_when_plain():
     assert boundary_of('multipart/mixed; boundary="a\\"b"') is None
     assert boundary_of('multipart/mixed; boundary=""') is None
     assert without_attachment_bodies("x", "multipart/mixed", "\r\n") == "x"
-    assert boundary_of('multipart/mixed; name="a;b"; boundary=xyz') is None  # other quotes: not read here
-    assert boundary_of('multipart/mixed; name="x"; boundary="xyz"') is None
+    assert boundary_of('multipart/related; type="text/html"; boundary="xyz"') == "xyz"
+    assert boundary_of('multipart/mixed; name="a;b"; boundary=xyz') is None  # a quoted ";": not read here
+    assert boundary_of('multipart/mixed; name="x; boundary=xyz') is None
+    assert boundary_of('multipart/mixed; name="a\\"; boundary=xyz') is None
     assert boundary_of("multipart/mixed; boundary=xyz; name=" + "a" * MAX_CONTENT_TYPE_CHARS) is None
     assert MAX_CONTENT_TYPE_CHARS <= parsing.MAX_PARAMS_CHARS  # the parser reads this much for the boundary

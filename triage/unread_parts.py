@@ -15,12 +15,13 @@ multipart nor an attached message). Whatever this module is not sure to read as 
 parser does — mixed line ends, a boundary parameter that is not a plain token, the same
 boundary twice, a multipart without its close delimiter, a part's header block with a
 line that is no field or that is not ASCII, a part without a Content-Type (in a
-``multipart/digest`` it is an attached message), a Content-Type with quotes other than
-the boundary's or longer than :data:`MAX_CONTENT_TYPE_CHARS`, more than
-:data:`MAX_NEAR_DELIMITERS` lines that start like a delimiter and are none, nesting
-deeper than :data:`MAX_DEPTH` — is left as it was: the worst it can do is save
-nothing. tests/test_unread_parts.py checks that the parser's tree is the same but for
-those payloads, on the repository's mail, generated mail and hostile mutants.
+``multipart/digest`` it is an attached message), a Content-Type with quotes the parser
+may split otherwise (a quoted ``;``, a backslash, an odd number) or longer than
+:data:`MAX_CONTENT_TYPE_CHARS`, more than :data:`MAX_NEAR_DELIMITERS` lines that start
+like a delimiter and are none, nesting deeper than :data:`MAX_DEPTH` — is left as it
+was: the worst it can do is save nothing. tests/test_unread_parts.py checks that the
+parser's tree is the same but for those payloads, on the repository's mail, generated
+mail and hostile mutants.
 """
 
 from __future__ import annotations
@@ -72,13 +73,15 @@ def without_attachment_bodies(body: str, content_type: str, newline: str) -> str
 def boundary_of(content_type: str) -> str | None:
     """The boundary of a multipart Content-Type value, when it is one plain parameter;
     None otherwise (absent, given twice, with blanks or escapes, RFC 2231 encoded, in a
-    field with other quotes or over :data:`MAX_CONTENT_TYPE_CHARS`)."""
+    field with an odd number of quotes, a backslash or a quoted ``;``, or over
+    :data:`MAX_CONTENT_TYPE_CHARS`)."""
     if len(content_type) > MAX_CONTENT_TYPE_CHARS or content_type.lower().count("boundary") != 1:
         return None
+    quoted = content_type.split('"')[1::2]  # the quoted strings, when the quotes pair up
+    if content_type.count('"') % 2 or "\\" in content_type or any(";" in q for q in quoted):
+        return None  # the parser splits the parameters at a ";" only outside quotes: 'a="; boundary=b' has none
     found = _BOUNDARY.search(content_type)
-    if found is None or content_type.count('"') != (0 if found[1] is None else 2):
-        return None  # the parser does not split a quoted string at its ";": 'a="; boundary=b' has none
-    return found[1] or found[2]
+    return None if found is None else (found[1] or found[2])
 
 
 def _elide(body: str, separator: str, newline: str, outer: frozenset[str]) -> str | None:
