@@ -15,7 +15,8 @@ import triage.parsing as parsing
 from triage.headblock import HeaderBlockParser
 from triage.message import RawMail
 from triage.parsing import _IndexedMessage, parse_message
-from triage.unread_parts import SKIPPED_TYPES, boundary_of, without_attachment_bodies
+from triage.unread_parts import (MAX_CONTENT_TYPE_CHARS, MAX_NEAR_DELIMITERS, SKIPPED_TYPES, boundary_of,
+                                 without_attachment_bodies)
 
 WHOLE = BytesParser(_class=_IndexedMessage, policy=compat32)
 SKIPPING = HeaderBlockParser(_IndexedMessage, skip_unread=True)
@@ -151,6 +152,18 @@ def top(content_type: bytes, body: bytes) -> bytes:
     (top(b'multipart/mixed; boundary="b1"',  # a message attached: the parser reads it whole
          b"--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@example.org\r\nContent-Type: multipart/mixed; "
          b"boundary=b2\r\n\r\n" + ATTACHED.replace(b"b1", b"b2") + b"--b1--\r\n"), 0),
+    # The parser finds no boundary (the body is one text, read): a quoted ";" does not end a parameter,
+    (top(b'multipart/mixed; name="; boundary=b1', ATTACHED), 0),
+    (top(b'multipart/mixed; name="a;boundary=b1;"', ATTACHED), 0),
+    # and only the first parsing.MAX_PARAMS_CHARS of the field are read for it.
+    (top(b'multipart/mixed; name="' + b"a" * 4000 + b'"; boundary=b1', ATTACHED), 0),
+    (top(b"multipart/mixed; name=" + b"a" * 3990 + b"; boundary=b1", ATTACHED), 0),
+    # A part without a Content-Type in a digest is an attached message (read when there is no text).
+    (top(b"multipart/digest; boundary=b1", b"--b1\r\nContent-Disposition: attachment\r\n\r\nFrom: c@example.org"
+         b"\r\nSubject: s\r\n\r\nthe words\r\n--b1--\r\n"), 0),
+    (top(b"multipart/mixed; boundary=b1", b"--b1\r\nContent-Type: multipart/digest; boundary=b2\r\n\r\n--b2\r\n"
+         b"Content-Disposition: attachment\r\n\r\nFrom: c@example.org\r\n\r\nthe words\r\n--b2--\r\n--b1--\r\n"), 0),
+    (top(b"multipart/digest; boundary=b1", ATTACHED), 1),  # a typed part in a digest is its type
 ])
 def test_only_plainly_delimited_unread_parts_lose_their_bodies(raw, emptied):
     assert check(raw) == emptied
@@ -164,6 +177,12 @@ def test_nested_multiparts_lose_their_attachments_bodies_down_to_a_depth():
     assert check(top(b"multipart/mixed; boundary=b11", body)) == 8  # the eight levels from the top
 
 
+@pytest.mark.parametrize("near", [MAX_NEAR_DELIMITERS, MAX_NEAR_DELIMITERS + 1])
+def test_lines_like_delimiters_are_tested_up_to_a_number(near):
+    body = b"--b1\r\nContent-Type: image/png\r\n\r\n" + b"--b1X\r\n" * near + b"--b1--\r\n"
+    assert check(top(b"multipart/mixed; boundary=b1", body)) == (near <= MAX_NEAR_DELIMITERS)
+
+
 def test_a_big_attachment_is_not_read():
     pdf = b"JVBERi0xLjcKJeLjz9MKMSAwIG9iago8PC9UeXBlL0NhdGFsb2cvUGFnZXMgMiAwIFI+PgplbmRv\r\n" * 20_000
     raw = top(b'multipart/mixed; boundary="b1"', ATTACHED.replace(b"JVBERi0xLjcK\r\nJVBERi0xLjcK\r\n", pdf))
@@ -173,6 +192,19 @@ def test_a_big_attachment_is_not_read():
     assert parsed.get_payload(0).get_payload() == "the words"
 
 
+@pytest.mark.parametrize("content_type", [
+    'multipart/mixed; boundary="b1"; type="text/html"', 'multipart/mixed; a="x;y"; boundary=b1',
+    'multipart/mixed; a="; boundary=b1', 'multipart/mixed; a="x;boundary=b1;"', 'multipart/mixed; a="\\";boundary=b1"',
+    "multipart/mixed; a='x;y'; boundary=b1", 'multipart/mixed; a="x""y"; boundary=b1',
+    'multipart/mixed; boundary=b1 (c)',
+    'multipart/mixed;;boundary = "b1" ;', "multipart/mixed; boundary*=''b1", 'multipart/mixed; a="x" ; boundary="b1"x',
+])
+def test_the_boundary_read_here_is_the_parsers(content_type):
+    message = _IndexedMessage(compat32)
+    message["Content-Type"] = content_type
+    assert boundary_of(content_type) in (None, message.get_boundary())
+
+
 def test_the_boundary_is_read_only_when_plain():
     assert boundary_of('multipart/mixed; boundary="=_a.b:c"') == "=_a.b:c"
     assert boundary_of("multipart/mixed;\r\n\tBoundary = xyz ; charset=x") == "xyz"
@@ -180,3 +212,9 @@ def test_the_boundary_is_read_only_when_plain():
     assert boundary_of('multipart/mixed; boundary="a\\"b"') is None
     assert boundary_of('multipart/mixed; boundary=""') is None
     assert without_attachment_bodies("x", "multipart/mixed", "\r\n") == "x"
+    assert boundary_of('multipart/related; type="text/html"; boundary="xyz"') == "xyz"
+    assert boundary_of('multipart/mixed; name="a;b"; boundary=xyz') is None  # a quoted ";": not read here
+    assert boundary_of('multipart/mixed; name="x; boundary=xyz') is None
+    assert boundary_of('multipart/mixed; name="a\\"; boundary=xyz') is None
+    assert boundary_of("multipart/mixed; boundary=xyz; name=" + "a" * MAX_CONTENT_TYPE_CHARS) is None
+    assert MAX_CONTENT_TYPE_CHARS <= parsing.MAX_PARAMS_CHARS  # the parser reads this much for the boundary
