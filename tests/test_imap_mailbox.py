@@ -270,18 +270,25 @@ class OneBrokenMessageClient(WireRewritingClient):
         return args
 
 
-@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
-def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog, batch_bytes) -> None:
-    uids = fill(dovecot, mail_folder, 4)
+def fetch_with_one_refused(dovecot, folder: str, batch_bytes: int, **options) -> tuple[list[int], list]:
+    """Four messages in ``folder``, fetched in batches of two by a client whose FETCHes of
+    the second the server refuses: (their UIDs, the batches)."""
+    uids = fill(dovecot, folder, 4)
     client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
     client.broken = uids[1]
     client.login("support", PASSWORD)
     try:
         mailbox = ImapMailbox(client)
-        mailbox.select(mail_folder)
-        batches = list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes))
+        mailbox.select(folder)
+        return uids, list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes,
+                                                **options))
     finally:
         client.logout()
+
+
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
+def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, caplog, batch_bytes) -> None:
+    uids, batches = fetch_with_one_refused(dovecot, mail_folder, batch_bytes)
     assert [[mail.uid for mail in batch] for batch in batches] == [[uids[0]], uids[2:]]
     assert f"fetching UIDs {uids[1]} in {mail_folder}: " in caplog.text
     assert "skipping a message the server cannot deliver" in caplog.text
@@ -291,17 +298,7 @@ def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, ca
 def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_folder, batch_bytes) -> None:
     """The messages a pass decides: one the server refuses to deliver alone comes back as
     a stand-in without bytes, decided as unreadable (a row and a label), not left out."""
-    uids = fill(dovecot, mail_folder, 4)
-    client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
-    client.broken = uids[1]
-    client.login("support", PASSWORD)
-    try:
-        mailbox = ImapMailbox(client)
-        mailbox.select(mail_folder)
-        batches = list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes,
-                                             refused_unreadable=True))
-    finally:
-        client.logout()
+    uids, batches = fetch_with_one_refused(dovecot, mail_folder, batch_bytes, refused_unreadable=True)
     mails = [mail for batch in batches for mail in batch]
     assert [mail.uid for mail in mails] == uids
     stand_in = mails[1]
