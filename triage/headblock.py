@@ -14,7 +14,9 @@ mbox ``From`` line, a first line that continues nothing, an attached message
 (``message/*``) — and the parser reads the message whole, as before. Either way the
 result is the tree the parser alone makes: same fields in the same order, same payloads,
 preamble, epilogue and defects (tests/test_headblock.py compares them on the
-repository's mail, in both line ends, and on hostile mutants of it).
+repository's mail, in both line ends, and on hostile mutants of it) — but for the
+attachments' bodies a parser made with ``skip_unread`` leaves out
+(:mod:`triage.unread_parts`).
 """
 
 from __future__ import annotations

@@ -700,12 +700,11 @@ class History:
         them waits again, its other messages still gone included (as a conversation does
         of which only some messages left): a filing is undone, not split. Uncommitted."""
         back = [(row,) for row in rows]
+        # (Of a conversation that waited on, not filed, the sweep puts its waiting labels
+        # back on the message if it is the latest.)
         self.db.executemany(
             "UPDATE threads SET filed_upto = NULL, dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
-            " WHERE m.id = ? AND m.departed = 1) AND filed_upto IS NOT NULL", back)
-        # Of a conversation that waited on, the waiting labels go back to it if it is the latest.
-        self.db.executemany("UPDATE threads SET dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
-                            " WHERE m.id = ? AND m.departed = 1) AND dirty = 0", back)
+            " WHERE m.id = ? AND m.departed = 1)", back)
         self.db.executemany("UPDATE messages SET departed = 0 WHERE id = ? AND departed = 1", back)
 
     def file_departed(self, mailbox: str, uids: Iterable[int]) -> list[str]:
