@@ -393,27 +393,24 @@ class ImapMailbox:
         """(Message-ID, RFC822.SIZE) of each UID that has a Message-ID: what knows a
         message's copy in a label folder (COPY keeps the bytes), where the Message-ID
         alone took another message reusing it for the copy."""
-        result: dict[int, tuple[str, int]] = {}
-        for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
-            with imap_errors(f"fetching Message-IDs in {self.folder}"):
-                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "RFC822.SIZE"])
-            for uid, data in answer.items():
-                match = _MSGID.search(_body(data) or b"")
-                if match and data.get(b"RFC822.SIZE") is not None:
-                    result[uid] = (match.group(0).decode("ascii", "replace"), int(data[b"RFC822.SIZE"]))
-        return result
+        return {uid: (message_id, int(data[b"RFC822.SIZE"]))
+                for uid, message_id, data in self._with_message_ids(uids, ["RFC822.SIZE"])
+                if data.get(b"RFC822.SIZE") is not None}
 
     def message_ids(self, uids: Iterable[int]) -> dict[int, str]:
         """The Message-ID of each UID that has one (read with BODY.PEEK)."""
-        result: dict[int, str] = {}
+        return {uid: message_id for uid, message_id, _ in self._with_message_ids(uids)}
+
+    def _with_message_ids(self, uids: Iterable[int], items: Sequence[str] = ()) -> Iterator[tuple[int, str, dict]]:
+        """(UID, Message-ID, the FETCH answer with ``items`` too) of each of ``uids`` that
+        has a Message-ID, ascending, a chunk of UIDs a FETCH."""
         for chunk in _chunks(sorted(set(uids)), _UID_CHUNK):
             with imap_errors(f"fetching Message-IDs in {self.folder}"):
-                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+                answer = self.client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", *items])
             for uid, data in answer.items():
                 match = _MSGID.search(_body(data) or b"")
                 if match:
-                    result[uid] = match.group(0).decode("ascii", "replace")
-        return result
+                    yield uid, match.group(0).decode("ascii", "replace"), data
 
     def fetch_batches(
         self,
