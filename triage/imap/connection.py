@@ -67,7 +67,8 @@ class LoginRefused(ImapError):
 
 TEMPORARY_REFUSALS = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]", "[LIMIT]")
 """RFC 5530 response codes of a refused login that are the server's trouble, not the
-secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried again later."""
+secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried again later.
+A refused FETCH with one of them is tried again too (:func:`~triage.imap.mailbox.refusal_kind`)."""
 
 
 TEMPORARY_REFUSAL_WORDS = ("TOO MANY SIMULTANEOUS CONNECTIONS", "EXCEEDED COMMAND OR BANDWIDTH LIMITS")

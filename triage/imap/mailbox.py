@@ -25,7 +25,7 @@ from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
 from triage.errors import ImapError
-from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
+from triage.imap.connection import TEMPORARY_REFUSALS, FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.message import RawMail
@@ -657,7 +657,6 @@ class ImapMailbox:
 
 
 _GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
-_LATER_CODES = ("[UNAVAILABLE]", "[INUSE]", "[LIMIT]", "[SERVERBUG]")
 
 
 def refusal_kind(answer: str) -> str:
@@ -669,7 +668,7 @@ def refusal_kind(answer: str) -> str:
     upper = answer.upper()
     if any(code in upper for code in _GONE_CODES):
         return "gone"
-    if any(code in upper for code in _LATER_CODES):
+    if any(code in upper for code in TEMPORARY_REFUSALS):  # the server's trouble, as for a login
         return "later"
     return "broken"
 
