@@ -38,6 +38,7 @@ from pathlib import Path
 
 from triage import CATEGORIES, OTHER
 from triage.history import iso, parse_iso
+from triage.labels import PRIORITY_LABELS
 from triage.labeled import Example
 from triage.message import Message
 
@@ -106,9 +107,6 @@ def _triage_labels(labels: Iterable[str], prefix: str) -> set[str]:
     return {label.lower() for label in labels if label.lower().startswith(start)}
 
 
-PRIORITY_NAMES = ("priority-1", "priority-2", "priority-3", "priority-4")
-
-
 def extra_priorities(written: Iterable[str], current: Iterable[str], prefix: str) -> tuple[str, ...]:
     """The priority labels to take off a message that carries more than one (``current``):
     those triage did not write (``written``, as stored), in their spelling on the server.
@@ -117,7 +115,7 @@ def extra_priorities(written: Iterable[str], current: Iterable[str], prefix: str
     triage wrote none of them (a person put two on a message triage gave none), all go.
     One priority label a person set alone is not a conflict and is left (the
     conversation's next sweep puts triage's back, as for any waiting label)."""
-    names = {(prefix + name).lower() for name in PRIORITY_NAMES}
+    names = {(prefix + name).lower() for name in PRIORITY_LABELS}
     on = [label for label in current if label.lower() in names]
     if len({label.lower() for label in on}) < 2:
         return ()

@@ -24,6 +24,9 @@ latest waiting message and takes them off once the conversation is answered."""
 NO_ACTION = "priority-4"
 """The label of mail that asks nothing of the team; it never changes."""
 
+PRIORITY_LABELS = ("priority-1", "priority-2", "priority-3", NO_ACTION)
+"""The priority labels, most urgent first: a message carries one."""
+
 
 def label_names(prefix: str) -> list[str]:
     """Every label triage may write, prefixed: the whole vocabulary on the server."""
