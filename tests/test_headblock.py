@@ -5,7 +5,7 @@ from email.policy import compat32
 
 import pytest
 from fuzz import mutants
-from helpers import ROOT
+from helpers import repository_mail
 
 from triage.headblock import HeaderBlockParser, header_end
 from triage.parsing import _IndexedMessage
@@ -24,14 +24,6 @@ def tree(message) -> tuple:
 
 def assert_same_tree(raw: bytes) -> None:
     assert tree(FAST.parsebytes(raw)) == tree(WHOLE.parsebytes(raw)), raw[:300]
-
-
-def repository_mail(every: int) -> list[bytes]:
-    files = [*sorted((ROOT / "data" / "corpus").rglob("*.eml"))[::every],
-             *(p for name in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "noncustomer")
-               for p in (ROOT / "data" / name).rglob("*.eml")),
-             *(ROOT / "tests" / "fixtures").glob("*.eml"), *(p for p in (ROOT / "samples").rglob("*") if p.is_file())]
-    return [p.read_bytes() for p in files]
 
 
 def test_the_repository_mail_parses_to_the_same_tree_with_either_line_end():
