@@ -80,9 +80,53 @@ def test_only_conversations_where_something_happened_or_a_deadline_came_are_look
     assert _flat(history.threads_to_sweep(T0)) == []
     decide(history, customer(3, "still waiting for the cushions?", MON, subject="Re: Cushions",
                              in_reply_to="<c2@example.org>"))
-    # c2 hands its labels on to c3; and Ana's third message without a reply ranks her
-    # claims to P1 higher, c1's too
-    assert _flat(history.threads_to_sweep(T0)) == ["<c1@example.org>", "<c2@example.org>"]
+    # c2 hands its labels on to c3; Ana's third message without a reply would rank her
+    # claims to P1 higher, but c1 claims none: nothing of its standing moved
+    assert _flat(history.threads_to_sweep(T0)) == ["<c2@example.org>"]
+
+
+def test_a_third_message_without_a_reply_has_the_customers_p1_claims_looked_at_again(history):
+    def claim_of_c1():
+        return history.db.execute("SELECT claim FROM threads WHERE thread_id = '<c1@example.org>'").fetchone()[0]
+
+    later = T0 + timedelta(days=6, hours=1)
+    decide(history, customer(1, "I want a refund", MON))
+    sweep(history, later)  # P1 now, by its wait
+    claim = claim_of_c1()
+    assert claim is not None
+    decide(history, customer(2, "cushions?", MON, subject="Cushions"), now=later)
+    decide(history, customer(3, "still waiting for the cushions?", MON, subject="Re: Cushions",
+                             in_reply_to="<c2@example.org>"), now=later)
+    assert "<c1@example.org>" in _flat(history.threads_to_sweep(later))
+    sweep(history, later)
+    assert claim_of_c1() > claim  # a third message without a reply ranks above a long wait
+    assert _flat(history.threads_to_sweep(later)) == []
+    decide(history, customer(4, "hello??", MON, subject="Re: Cushions", in_reply_to="<c3@example.org>"), now=later)
+    assert "<c1@example.org>" not in _flat(history.threads_to_sweep(later))  # a fourth lifts it no further
+
+
+def test_a_threat_ranks_first_however_often_its_customer_wrote(history):
+    decide(history, customer(1, "Refund me or I file a chargeback", MON))  # P1: a threat
+    decide(history, customer(2, "cushions?", MON, subject="Cushions"))
+    decide(history, customer(3, "still waiting for the cushions?", MON, subject="Re: Cushions",
+                             in_reply_to="<c2@example.org>"))
+    assert "<c1@example.org>" not in _flat(history.threads_to_sweep(T0))
+    claim = history.db.execute("SELECT claim FROM threads WHERE thread_id = '<c1@example.org>'").fetchone()[0]
+    everything = sweep_changes(history, T0, Policy(), P, threads=_flat(history.threads_to_sweep(T0, every=True)))
+    assert [c.uid for c in everything] == [2]  # c2 hands its labels on to c3; nothing of c1's moves
+    assert history.db.execute("SELECT claim FROM threads WHERE thread_id = '<c1@example.org>'").fetchone()[0] == claim
+
+
+def test_mail_that_asks_nothing_makes_no_conversation_due(history):
+    decide(history, customer(1, "I want a refund", MON))
+    thanks, bounce = decide(
+        history, customer(2, "Thank you so much!", MON, subject="Re: Lamp", in_reply_to="<c1@example.org>"),
+        raw(eml(sender="MAILER-DAEMON@mx.example.net", subject="Undelivered Mail Returned to Sender",
+                body="This is the mail system. Your message could not be delivered.", date=MON,
+                message_id="<c3@example.org>", extra="Auto-Submitted: auto-replied"), key="c3"))
+    assert (thanks.priority, bounce.priority) == (4, 4)
+    assert _flat(history.threads_to_sweep(T0)) == []
+    assert sweep_changes(history, T0, Policy(), P, threads=_flat(history.threads_to_sweep(T0, every=True))) == []
 
 
 def test_the_sweep_after_a_first_run_looks_only_at_what_a_batch_could_not_settle(history):

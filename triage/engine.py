@@ -24,7 +24,7 @@ from triage.message import Message, RawMail
 from triage.parsing import content_hash, mail_digest, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
-from triage.waiting import REPEATS_CLAIM, conversations
+from triage.waiting import REPEATS_CLAIM, REPEATS_TIER, conversations
 
 if TYPE_CHECKING:  # the model brings numpy: see Engine.loading
     from triage.model import CategoryModel
@@ -360,10 +360,10 @@ class Engine:
                                       priority, reasons, labels, flag, overdue))
         # A waiting conversation all of whose customer mail is in this batch now carries
         # what the sweep would put on it: the sweep after a first run need not look again.
-        # Unless its customer has written often enough for their other conversations'
-        # claims to P1 to rank higher: those the sweep evaluates again.
-        self.history.mark_customers_dirty({c.customer for c in standings.values()
-                                           if c is not None and c.repeat_count >= REPEATS_CLAIM})
+        # Its customer's other conversations that claim P1 rank higher once they wrote
+        # often enough: those the sweep evaluates again.
+        self.history.mark_claims_dirty({c.customer for c in standings.values()
+                                        if c is not None and c.repeat_count >= REPEATS_CLAIM}, str(REPEATS_TIER))
         self.history.mark_labelled((thread_id, c.due, c.priority == 1) for thread_id, c in standings.items()
                                    if c is not None and labelled[thread_id].issuperset(c.customer_rows))
         return decisions

@@ -572,10 +572,12 @@ class History:
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
                         (iso(due) if due else None, thread_id))
 
-    def mark_customers_dirty(self, customers: Iterable[str]) -> None:
-        """Every conversation of ``customers`` is due for the sweep again. Uncommitted."""
-        self.db.executemany("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0",
-                            [(customer,) for customer in customers])
+    def mark_claims_dirty(self, customers: Iterable[str], below: str) -> None:
+        """The conversations of ``customers`` whose claim to P1 sorts ``below`` are due for
+        the sweep again: how often a customer wrote ranks their claims
+        (:func:`triage.waiting.claim`), and nothing else of their standing. Uncommitted."""
+        self.db.executemany("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0 AND claim < ?",
+                            [(customer, below) for customer in customers])
 
     def mark_labelled(self, standings: Iterable[tuple[str, datetime | None, bool]]) -> None:
         """Conversations (thread, due, P1) whose every customer message was just labelled
@@ -800,7 +802,7 @@ class History:
         if thread_id is None:
             thread_id = self._new_thread_id(message_id)
         self.db.execute(
-            "INSERT OR IGNORE INTO threads(thread_id, customer, subject, subject_key) VALUES (?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO threads(thread_id, customer, subject, subject_key, dirty) VALUES (?, ?, ?, ?, 0)",
             (thread_id, customer, subject, key),
         )
         for ref in {message_id, *(r for r in [in_reply_to, *references] if r)}:
@@ -843,9 +845,9 @@ class History:
         ``answered_flag``: the message carries ``\\Answered`` (see the module docstring).
         ``unreadable``: why the message could not be read, for mail recorded unread.
         ``kind``: see :data:`KINDS` (by default derived from the other arguments).
-        The conversation is due for the sweep again; so, for a reply of the team, is
-        every conversation of its customer (``\\Answered`` counts with a later reply in
-        any of them).
+        The conversation is due for the sweep again (unless the message asks nothing: it
+        changes no standing); so, for a reply of the team, is every conversation of its
+        customer (``\\Answered`` counts with a later reply in any of them).
         """
         if kind is None:
             kind = ("team" if direction == "out" else "unreadable" if unreadable else "automated" if automated
@@ -859,7 +861,8 @@ class History:
         )
         if direction == "out":
             self.db.execute("UPDATE threads SET dirty = 1 WHERE customer = ? AND dirty = 0", (customer,))
-        self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ? AND dirty = 0", (thread_id,))
+        if direction == "out" or awaits_reply:  # (mail that asks nothing changes no standing)
+            self.db.execute("UPDATE threads SET dirty = 1 WHERE thread_id = ? AND dirty = 0", (thread_id,))
         return int(cursor.lastrowid)
 
     def inbound_count(self, sender: str, since: datetime) -> int:

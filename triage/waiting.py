@@ -138,6 +138,9 @@ def within_share(conversation: Conversation, members: frozenset[str]) -> Convers
 
 REPEATS_CLAIM = 3
 """From this many messages without a reply a customer's P1 claims rank above the rest."""
+REPEATS_TIER = 2
+"""The tier of those claims (:func:`claim`): a claim below it is lifted by a customer's
+:data:`REPEATS_CLAIM`-th message, one at or above it (a threat) is not."""
 
 
 def claim(conversation: Conversation) -> str | None:
@@ -146,8 +149,8 @@ def claim(conversation: Conversation) -> str | None:
     within each, the longest wait first. None for any other priority."""
     if conversation.priority != 1:
         return None
-    tier = 3 if any(r.startswith("threatens") for r in conversation.reasons) else \
-        2 if conversation.repeat_count >= REPEATS_CLAIM else 1
+    tier = REPEATS_TIER + 1 if any(r.startswith("threatens") for r in conversation.reasons) else \
+        REPEATS_TIER if conversation.repeat_count >= REPEATS_CLAIM else REPEATS_TIER - 1
     return f"{tier}{10**11 - int(conversation.waiting_since.timestamp()):012d}"
 
 
