@@ -335,6 +335,60 @@ def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leav
         assert history.unstored(mail_folder) == []
 
 
+
+def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_a_failure_loses_none(
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
+    """A conversation's waiting labels leave its earlier message when a later batch brings
+    the next one: stored with that batch's labels (in the same group: the message is
+    written once, with what it carries in the end), not left to the sweep. When the
+    answer never comes, the message moved is kept as unstored with the batch's, and the
+    next pass stores it."""
+    from triage.errors import ImapError
+
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        ana = story.customer_writes("c0", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
+        bo = story.customer_writes("c1", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=8))
+        for n in range(2, 11):
+            if n == 4:  # batch 2, the same group as batch 1
+                story.customer_writes("c4", "bo@example.org", "Re: My plan", "hello? please cancel", T0 - timedelta(hours=6),
+                                      in_reply_to=bo)
+            elif n == 7:  # batch 3, the next group
+                story.customer_writes("c7", "ana@example.org", "Re: Lamp", "where is my refund??", T0 - timedelta(hours=3),
+                                      in_reply_to=ana)
+            else:
+                story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0 - timedelta(hours=7))
+        sent: list[list[int]] = []
+        apply_later = story.labeler.apply_later
+
+        def send(changes):
+            sent.append([c.uid for c in changes])
+            if len(sent) == 2:  # sent, and then the connection drops
+                def never_answered():
+                    raise ImapError("the connection dropped")
+                return never_answered
+            return apply_later(changes)
+
+        monkeypatch.setattr(story.labeler, "apply_later", send)
+        imap = dovecot.imap_config(folder=mail_folder, batch_size=3)
+        with pytest.raises(ImapError):
+            sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None)
+        story.engine.rollback()
+        assert story.keywords("c1") == kw("cancellation")  # written once, as it ends
+        assert kw("cancellation", "priority-2") <= story.keywords("c4")
+        assert sent[0].count(story.uids["c1"]) == 1
+        assert story.keywords("c0") == kw("refund", "priority-2")  # its move was in the group never answered
+        assert story.uids["c0"] in [m.uid for m in history.unstored(mail_folder)]
+
+        monkeypatch.setattr(story.labeler, "apply_later", apply_later)
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None)
+        assert story.keywords("c0") == kw("refund")
+        assert kw("refund", "priority-2") <= story.keywords("c7")
+        assert history.unstored(mail_folder) == []
+        assert list(history.threads_to_sweep(T0)) == []  # nothing left for the sweep
+        assert sweep_changes(history, T0, Policy(), "triage/") == []
+
+
 # -- the whole story -------------------------------------------------------------------------
 
 

@@ -219,3 +219,33 @@ def test_labels_after():
 
     change = SweepChange("INBOX", 1, "<a@x>", frozenset({"b"}), frozenset({"a"}), 1)
     assert labels_after(["a", "c"], change) == ["b", "c"]
+
+
+def test_a_batch_moves_the_waiting_labels_off_earlier_mail_itself_and_says_what_to_store(history):
+    """With a collector for what it moves, a batch takes the waiting labels off its
+    conversations' earlier messages (on a server: the collector's, to store) and records
+    them moved, so the sweep after a first run finds nothing left to do there."""
+    engine = Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({TEAM})), now=T0)
+    moved: list = []
+    [first] = engine.decide([RawMail(customer(1, "I want a refund", MON).raw, "INBOX", "c1", uid=1)], moved=moved)
+    assert first.labels == [P + "refund", P + "priority-2"] and moved == []
+    [second] = engine.decide([RawMail(customer(2, "where is my refund??", "Mon, 16 Mar 2026 09:10:00 +0000",
+                                              subject="Re: Lamp", in_reply_to="<c1@example.org>").raw,
+                                      "INBOX", "c2", uid=2)], moved=moved)
+    assert P + "priority-2" in second.labels
+    assert [(m.uid, m.add, m.remove) for m in moved] == [(1, frozenset(), {P + "priority-2"})]
+    assert labels_of(history, "<c1@example.org>") == (P + "refund",)
+    assert _flat(history.threads_to_sweep(T0)) == []
+    assert sweep_changes(history, T0, Policy(), P, threads=_flat(history.threads_to_sweep(T0, every=True))) == []
+
+
+def test_without_a_collector_mail_on_a_server_is_left_to_the_sweep_and_local_mail_is_moved_at_once(history):
+    decide(history, customer(1, "I want a refund", MON))
+    decide(history, customer(2, "where is my refund??", MON, subject="Re: Lamp", in_reply_to="<c1@example.org>"))
+    assert _flat(history.threads_to_sweep(T0)) == ["<c1@example.org>"]  # UIDs: nobody to store them
+
+    engine = Engine(KeywordModel(), CALM, history, Settings(support_addresses=frozenset({TEAM})), now=T0)
+    engine.decide([customer(3, "please cancel", MON, subject="Plan")])  # local mail: no UID
+    engine.decide([customer(4, "hello?? cancel it", MON, subject="Re: Plan", in_reply_to="<c3@example.org>")])
+    assert "<c3@example.org>" not in _flat(history.threads_to_sweep(T0))
+    assert labels_of(history, "<c3@example.org>") == (P + "cancellation",)

@@ -6,6 +6,7 @@ nothing visible and loses nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,8 @@ from triage.message import Message, RawMail
 from triage.parsing import content_hash, mail_digest, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
-from triage.waiting import REPEATS_CLAIM, REPEATS_TIER, conversations
+from triage.sweep import SweepChange, labels_after, row_changes
+from triage.waiting import REPEATS_CLAIM, REPEATS_TIER, Conversation, conversations
 
 if TYPE_CHECKING:  # the model brings numpy: see Engine.loading
     from triage.model import CategoryModel
@@ -229,8 +231,8 @@ class Engine:
         """The clock for waiting times: ``--now`` when given, else the current time."""
         return self.fixed_now or datetime.now(timezone.utc)
 
-    def decide(self, raws: Iterable[RawMail],
-               present: Callable[[list[int]], Collection[int]] | None = None) -> list[Decision]:
+    def decide(self, raws: Iterable[RawMail], present: Callable[[list[int]], Collection[int]] | None = None,
+               moved: list[SweepChange] | None = None) -> list[Decision]:
         """Parse, classify and prioritise a batch; record it in history uncommitted.
 
         Returns one Decision per new inbound message, oldest first, unreadable ones
@@ -242,6 +244,11 @@ class Engine:
         ``present`` (mail read from a server): which of some UIDs are still in the
         folder; with it, mail moved out of the folder and back is known again
         (:meth:`_moved_back`).
+
+        ``moved``: where the labels of earlier messages go that the batch moves (a
+        conversation's waiting labels leave its earlier message for the batch's), for the
+        caller to store on the server with the batch's; they are recorded as moved. Without
+        it, only local mail's are moved, and the sweep moves the others.
         """
         raws = raws if isinstance(raws, list) else list(raws)
         known = self._known(raws)
@@ -259,10 +266,10 @@ class Engine:
         self.stats.parsed += len(analyses)
         self.stats.already_triaged += len(known)
         recorded: list[tuple[Analysis, Message, str, int, str | None]] = []
-        moved = self._moved_back([a.message for a in analyses], present) if present is not None else set()
+        moved_back = self._moved_back([a.message for a in analyses], present) if present is not None else set()
         for analysis in sorted(analyses, key=lambda a: a.message.date):
             message = analysis.message
-            if message.uid in moved:
+            if message.uid in moved_back:
                 continue
             try:
                 with self.history.one_message():
@@ -286,7 +293,7 @@ class Engine:
                 log.exception("deciding %s:%s failed", message.mailbox, message.key)
                 unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))
                 self.history.mark_unreadable(row, unreadable[-1][1])
-        decisions = self._in_conversation(decided)
+        decisions = self._in_conversation(decided, moved)
         decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
@@ -325,11 +332,13 @@ class Engine:
         self.stats.already_triaged += len(moved)
         return moved
 
-    def _in_conversation(self, decided: list[tuple[Message, str, int, Content]]) -> list[Decision]:
+    def _in_conversation(self, decided: list[tuple[Message, str, int, Content]],
+                         moved: list[SweepChange] | None) -> list[Decision]:
         """The rows of a batch's customer mail, each as its conversation stands now: a
         message of a waiting conversation has the conversation's priority, reasons and
         wait, and its latest message the waiting labels; an answered message has its
-        categories only; mail that asks nothing is priority 4. Labels are recorded."""
+        categories only; mail that asks nothing is priority 4. Labels are recorded, and
+        those of the conversations' earlier messages moved (:meth:`_move_earlier`)."""
         now, policy, prefix = self.now(), self.settings.sla, self.settings.label_prefix
         # Mail that asks nothing neither starts a wait nor changes one: only the
         # conversations of this batch's asking mail are evaluated (a bounce or a feed
@@ -358,15 +367,43 @@ class Engine:
             decisions.append(Decision(message, thread_id, content.categories or [OTHER], content.scores,
                                       content.frustration, content.frustrated, content.repeat_count, waiting_hours,
                                       priority, reasons, labels, flag, overdue))
-        # A waiting conversation all of whose customer mail is in this batch now carries
-        # what the sweep would put on it: the sweep after a first run need not look again.
+        # A waiting conversation whose customer mail is in this batch, or was moved with
+        # it, now carries what the sweep would put on it: the sweep need not look again.
         # Its customer's other conversations that claim P1 rank higher once they wrote
         # often enough: those the sweep evaluates again.
+        settled = self._move_earlier({thread_id: c for thread_id, c in standings.items()
+                                      if c is not None and not labelled[thread_id].issuperset(c.customer_rows)},
+                                     labelled, {thread_id: message.mailbox for message, thread_id, _, _ in decided},
+                                     moved, now)
         self.history.mark_claims_dirty({c.customer for c in standings.values()
                                         if c is not None and c.repeat_count >= REPEATS_CLAIM}, str(REPEATS_TIER))
         self.history.mark_labelled((thread_id, c.due, c.priority == 1) for thread_id, c in standings.items()
-                                   if c is not None and labelled[thread_id].issuperset(c.customer_rows))
+                                   if c is not None and (thread_id in settled
+                                                         or labelled[thread_id].issuperset(c.customer_rows)))
         return decisions
+
+    def _move_earlier(self, unsettled: dict[str, Conversation], labelled: dict[str, set[int]],
+                      mailbox_of: dict[str, str], moved: list[SweepChange] | None, now: datetime) -> set[str]:
+        """Move the waiting labels of conversations with earlier mail than the batch's
+        (an earlier batch of a first run, an earlier pass) onto their latest waiting
+        message, recording the changes and adding them to ``moved``; returns the
+        conversations so settled. Left to the sweep: a conversation with mail in another
+        folder, and, without ``moved``, one with mail on a server."""
+        prefix, settled = self.settings.label_prefix, set()
+        rows_of = self.history.customer_rows(list(unsettled)) if unsettled else {}
+        for thread_id, c in unsettled.items():
+            earlier = [r for r in rows_of.get(thread_id, []) if r["id"] not in labelled[thread_id]]
+            if any(r["mailbox"] != mailbox_of[thread_id] or (moved is None and r["uid"] is not None) for r in earlier):
+                continue
+            on_last = frozenset(waiting_labels(c.priority, c.frustrated, c.overdue, prefix))
+            labels = {r["id"]: json.loads(r["labels"] or "[]") for r in earlier}
+            for change in row_changes(earlier, c.last.last_row, on_last, prefix,
+                                      c.flag_due(now, self.settings.flag_backlog_days)):
+                self.history.set_labels(change.row, labels_after(labels[change.row], change))
+                if change.uid is not None:
+                    moved.append(change)
+            settled.add(thread_id)
+        return settled
 
     def _record_inbound(self, message: Message, reading: rules.Reading,
                         chasing: bool = False) -> tuple[Message, str, int, str | None]:

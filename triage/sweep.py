@@ -66,7 +66,6 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
     100,000 messages changes thousands: as a list they were +8 MiB of the process). The
     caller may write to history between changes; conversations are marked swept as they
     are read, so the whole must be consumed before the caller commits."""
-    ours = {prefix + name for name in WAITING_LABELS}
     if threads is None:
         chunks: Iterable[list[str]] = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
     else:
@@ -86,18 +85,29 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
     for found in history.found_in_chunks(STANDINGS_CHUNK):
         customer_rows = history.customer_rows([f["thread_id"] for f in found])
         for f in found:
-            thread_id, waits = f["thread_id"], f["priority"] is not None
-            if waits:
+            thread_id, on_last = f["thread_id"], frozenset()
+            if f["priority"] is not None:
                 priority = 2 if f["priority"] == 1 and thread_id not in members else f["priority"]
-                on_last = set(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
-            for row in customer_rows.get(thread_id, []):  # (mail that asks nothing keeps its own labels)
-                current = set(json.loads(row["labels"] or "[]"))
-                wanted = on_last if waits and row["id"] == f["last_row"] else set()
-                add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
-                if add or remove:
-                    yield SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"],
-                                      bool(f["flag"]) if waits else True)
+                on_last = frozenset(waiting_labels(priority, bool(f["frustrated"]), bool(f["overdue"]), prefix))
+            # (mail that asks nothing keeps its own labels: it is no customer row)
+            yield from row_changes(customer_rows.get(thread_id, []), f["last_row"] if on_last else None, on_last,
+                                   prefix, bool(f["flag"]) if on_last else True)
             history.mark_swept(thread_id, parse_iso(f["due"]) if f["due"] else None)
+
+
+def row_changes(rows: Iterable, last_row: int | None, on_last: frozenset[str], prefix: str,
+                flag: bool = True) -> Iterator[SweepChange]:
+    """The changes that leave the waiting labels ``on_last`` on the customer row
+    ``last_row`` of a conversation (None: nobody waits in it) and none on its other
+    ``rows`` (history's customer rows, with the labels each carries), as recorded; the
+    category labels stay."""
+    ours = {prefix + name for name in WAITING_LABELS}
+    for row in rows:
+        current = set(json.loads(row["labels"] or "[]"))
+        wanted = on_last if row["id"] == last_row else frozenset()
+        add, remove = frozenset(wanted - current), frozenset((current & ours) - wanted)
+        if add or remove:
+            yield SweepChange(row["mailbox"], row["uid"], row["message_id"], add, remove, row["id"], flag)
 
 
 def labels_after(labels: Iterable[str], change: SweepChange) -> list[str]:

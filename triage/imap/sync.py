@@ -28,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from triage.config import Config, ImapConfig
 from triage.engine import BatchStats, Decision, Engine
@@ -48,7 +48,7 @@ from triage.output import KeptRow, jsonl_line, no_rows
 from triage.parsing import content_hash
 from triage.signals import signals_held
 from triage.status import PassReport, utc_now
-from triage.sweep import iter_sweep_changes
+from triage.sweep import SweepChange, iter_sweep_changes
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,8 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
             if not work.arriving:
                 group.send()  # the server stores the last group's labels while this batch is decided
             work.done(batch)
-            group.add(batch, _decide_batch(batch, labeler, engine, work, emit))
+            moved: list[SweepChange] = []
+            group.add(batch, _decide_batch(batch, labeler, engine, work, emit, moved), moved)
             if work.arriving:  # new mail must not wait behind a group: each batch's labels now
                 group.store_now()
                 if not dry_run:
@@ -457,6 +458,16 @@ class RowsHeld:
         self._held.close()
 
 
+class _Taken(NamedTuple):
+    """Batches of a :class:`LabelGroup` on their way to the server."""
+
+    batches: list[list[Decision | KeptRow]]
+    read: list[tuple[int, int]]
+    """Per batch: messages read, the highest UID among them (for the log)."""
+    uids: list[int]
+    """The messages whose labels they store (remembered as unstored until they are)."""
+
+
 LABEL_GROUP = 1000
 """Decided messages whose labels are stored at once (see :class:`LabelGroup`) ..."""
 LABEL_GROUP_BATCHES = 2
@@ -464,17 +475,18 @@ LABEL_GROUP_BATCHES = 2
 
 
 def _decide_batch(batch: list[RawMail], labeler: Labeler, engine: Engine, work: WorkQueue,
-                  emit: Callable[[list[Decision]], None]) -> list[Decision]:
-    """Decide one batch (recorded, uncommitted) and return its decisions.
+                  emit: Callable[[list[Decision]], None], moved: list[SweepChange]) -> list[Decision]:
+    """Decide one batch (recorded, uncommitted) and return its decisions; the labels it
+    moves on earlier messages go to ``moved`` (see :meth:`Engine.decide`).
 
     Mail that arrived while the batch was decided goes first: decided (in this process: a
     few messages), labelled and shown at once, before the batch's own labels are stored,
-    and remembered with them."""
+    and remembered with them (and the labels it moves with the batch's)."""
     present = labeler.mailbox.flags_of  # (only asked about a message moved out and back)
-    decisions = engine.decide(batch, present)
+    decisions = engine.decide(batch, present, moved)
     for fresh in work.fresh():
         work.done(fresh)
-        fresh_decisions = engine.decide(fresh, present)
+        fresh_decisions = engine.decide(fresh, present, moved)
         labeler.apply_many(label_changes(labeler, fresh_decisions))
         emit(fresh_decisions)
     return decisions
@@ -510,22 +522,26 @@ class LabelGroup:
         self.dry_run, self.emit = dry_run, emit
         self.folder = labeler.mailbox.folder or ""
         self.batches: list[list[Decision | KeptRow]] = []
+        self.moved: list[SweepChange] = []
+        """Labels the batches moved on earlier messages (:meth:`Engine.decide`)."""
         self.read: list[tuple[int, int]] = []
         """Per batch: messages read, the highest UID among them (for the log)."""
         self.size = 0
         """Messages decided and not remembered yet."""
-        self._queued: tuple[list[LabelChange], list[list[Decision | KeptRow]], list[tuple[int, int]]] | None = None
+        self._queued: tuple[list[LabelChange], _Taken] | None = None
         """Remembered, labels not sent yet."""
-        self._sent: tuple[Callable[[], object], list[list[Decision | KeptRow]], list[tuple[int, int]]] | None = None
+        self._sent: tuple[Callable[[], object], _Taken] | None = None
         """Labels sent, answers not read yet."""
 
     def full(self) -> bool:
         """Whether the group should be closed now (:data:`LABEL_GROUP`, :data:`LABEL_GROUP_BATCHES`)."""
         return self.size >= LABEL_GROUP or len(self.batches) >= LABEL_GROUP_BATCHES
 
-    def add(self, batch: list[RawMail], decisions: list[Decision]) -> None:
-        """One more batch read and its decisions (recorded in history, uncommitted)."""
+    def add(self, batch: list[RawMail], decisions: list[Decision], moved: Iterable[SweepChange] = ()) -> None:
+        """One more batch read and its decisions (recorded in history, uncommitted), and
+        the labels it moved on earlier messages."""
         self.batches.append(decisions)
+        self.moved += moved
         self.read.append((len(batch), max(mail.uid or 0 for mail in batch)))
         self.size += len(decisions)
 
@@ -538,15 +554,20 @@ class LabelGroup:
         if not self.batches:
             return
         decisions = [d for batch in self.batches for d in batch]
-        changes = label_changes(self.labeler, decisions)
+        changes = with_moved(label_changes(self.labeler, decisions), self.moved)
         self.finish()
         if self.emit.prints:  # each row is made once: kept with the marks, printed as kept
             self.batches = [[KeptRow(jsonl_line(d), d.uid) for d in batch] for batch in self.batches]
         rows = (row for batch in self.batches for row in batch)
-        self.engine.history.add_unstored(self.folder, [
-            Unstored(d.uid, tuple(d.labels), d.flag, row.line if isinstance(row, KeptRow) else None)
-            for d, row in zip(decisions, rows) if d.uid is not None])
-        self._queued = (changes, *self._taken())
+        marks = {d.uid: Unstored(d.uid, tuple(d.labels), d.flag, row.line if isinstance(row, KeptRow) else None)
+                 for d, row in zip(decisions, rows) if d.uid is not None}
+        history = self.engine.history
+        for change in self.moved:  # (what the message carries once stored is recorded)
+            mark = marks.get(change.uid)
+            marks[change.uid] = Unstored(change.uid, history.labels_of(change.row),
+                                         change.flag if mark is None else mark.flag, mark.line if mark else None)
+        history.add_unstored(self.folder, list(marks.values()))
+        self._queued = (changes, self._taken())
         self.engine.commit()
 
     def store_now(self) -> None:
@@ -558,39 +579,39 @@ class LabelGroup:
         self.finish()
         if not self.batches:
             return
-        self.labeler.apply_many(label_changes(self.labeler, [d for batch in self.batches for d in batch]))
-        self._show(*self._taken())
+        self.labeler.apply_many(with_moved(label_changes(self.labeler, [d for batch in self.batches for d in batch]),
+                                           self.moved))
+        self._show(self._taken())
 
-    def _taken(self) -> tuple[list[list[Decision | KeptRow]], list[tuple[int, int]]]:
-        """The batches added (and what was read for each), the group emptied and the
-        cursor set past them (uncommitted)."""
+    def _taken(self) -> _Taken:
+        """The batches added, the group emptied and the cursor set past them (uncommitted)."""
         self.engine.history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
-        taken = self.batches, self.read
-        self.batches, self.read, self.size = [], [], 0
+        uids = [d.uid for batch in self.batches for d in batch if d.uid is not None] + [c.uid for c in self.moved]
+        taken = _Taken(self.batches, self.read, uids)
+        self.batches, self.read, self.moved, self.size = [], [], [], 0
         return taken
 
     def send(self) -> None:
         """Send the labels of the group closed last, answers unread (:meth:`Labeler.apply_later`)."""
         if self._queued is not None:
-            changes, batches, read = self._queued
+            changes, taken = self._queued
             self._queued = None
-            self._sent = (self.labeler.apply_later(changes), batches, read)
+            self._sent = (self.labeler.apply_later(changes), taken)
 
     def finish(self) -> None:
         """Wait until the server has stored the labels sent, then show their rows and record
         them stored (uncommitted). Raises ImapError when it refused them."""
         self.send()
         if self._sent is not None:
-            answered, batches, read = self._sent
+            answered, taken = self._sent
             self._sent = None
             answered()
-            self._show(batches, read)
-            self.engine.history.clear_unstored(self.folder, [d.uid for batch in batches for d in batch
-                                                             if d.uid is not None])
+            self._show(taken)
+            self.engine.history.clear_unstored(self.folder, taken.uids)
 
-    def _show(self, batches: list[list[Decision | KeptRow]], read: list[tuple[int, int]]) -> None:
+    def _show(self, taken: _Taken) -> None:
         """Print (emit) and log each batch whose labels are stored."""
-        for decisions, (count, last_uid) in zip(batches, read):
+        for decisions, (count, last_uid) in zip(taken.batches, taken.read):
             self.emit(decisions)
             log.debug("%s: read %d message(s) up to UID %d, triaged %d%s", self.folder, count, last_uid,
                       len(decisions), "" if self.dry_run else ", labels stored")
@@ -599,7 +620,7 @@ class LabelGroup:
         """After an error: read the answers still owed on the connection, if it can, so the
         next command is not confused by them; the labels stay to be stored next pass."""
         if self._sent is not None:
-            answered, _, _ = self._sent
+            answered, _ = self._sent
             self._sent = None
             try:
                 answered()
@@ -672,6 +693,21 @@ def resync(mailbox: ImapMailbox, history: History, since: date, max_bytes: int) 
         unknown = [uid for uid in unknown if uid not in rebound]
     log.info("%s: %d message(s) in the folder, %d in the window not triaged yet", folder, len(ids), len(unknown))
     return unknown
+
+
+def with_moved(changes: list[LabelChange], moved: Iterable[SweepChange]) -> list[LabelChange]:
+    """``changes`` followed by the waiting labels ``moved`` after them (by later
+    messages of the same conversations), as one change per message: a message decided
+    and moved in the same group is written once, with what it carries in the end."""
+    merged = {change.uid: change for change in changes}
+    for move in moved:
+        before = merged.get(move.uid)
+        if before is None:
+            merged[move.uid] = LabelChange.of(move.uid, move.add, move.remove, flag=move.flag)
+        else:
+            merged[move.uid] = LabelChange.of(move.uid, (before.add - move.remove) | move.add, before.remove | move.remove,
+                                              flag=move.flag if move.add else before.flag)
+    return list(merged.values())
 
 
 def label_changes(labeler: Labeler, decisions: Iterable[Decision]) -> list[LabelChange]:
