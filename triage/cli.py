@@ -179,28 +179,34 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     except Exception as exc:
-        problem = _file_problem(exc, args, config)
-        if problem is None:
+        found = _file_problem(exc, args, config)
+        if found is None:
             raise
+        problem, status = found
         log.debug("%s", problem, exc_info=True)
         log.error("%s", problem) if _json_logs() else print(f"triage: error: {problem}", file=sys.stderr)
-        return 1
+        return status
 
 
-def _file_problem(exc: Exception, args, config: Config | None) -> str | None:
-    """What a person must fix, for an error of the disk rather than of triage: the state
-    file unreadable, not a database, on a full disk (SQLite's errors do not name the
+def _file_problem(exc: Exception, args, config: Config | None) -> tuple[str, int] | None:
+    """What a person must fix, and the exit status, for an error of the disk rather than
+    of triage: the state file locked, on a full disk (SQLite's errors do not name the
     file, so this does), or a file triage needs that it may not read or write (the
-    operating system's error names it). None for anything else: a bug keeps its
-    traceback."""
+    operating system's error names it): 1, it may pass. A state file damaged while a
+    run read it: 2, as when it was found so at the start. None for anything else: a bug
+    keeps its traceback."""
     sqlite3 = sys.modules.get("sqlite3")  # not imported: the error cannot be SQLite's
     if sqlite3 is not None and isinstance(exc, sqlite3.Error):
+        from triage.history import unusable_state_file
         from triage.wiring import state_path
 
         where = state_path(args, config) if config is not None else "the state file"
-        return f"state file {where}: {exc}"
+        unusable = unusable_state_file(where, exc)
+        if unusable is not None:
+            return str(unusable), unusable.exit_status
+        return f"state file {where}: {exc}", 1
     if isinstance(exc, OSError) and exc.filename is not None:
-        return str(exc)
+        return str(exc), 1
     return None
 
 

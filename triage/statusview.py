@@ -24,7 +24,7 @@ def queue_figures(state: str, now: datetime, config: Config) -> dict | None:
     from triage.sla import Policy
     from triage.waiting import waiting_conversations
 
-    if not Path(state).expanduser().is_file():
+    if not Path(state).expanduser().exists():
         return None
     with History.snapshot(state) as history:
         rows = waiting_conversations(history, now, Policy.from_config(config.sla))
