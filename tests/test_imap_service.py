@@ -1363,23 +1363,54 @@ def test_a_relabel_wakes_the_idling_service_and_is_recorded_within_seconds(box: 
     assert len(service.rows) == 1  # woken, not re-triaged
 
 
+def test_a_server_that_advertises_idle_and_refuses_it_is_polled_on_the_same_connection(
+        box: Box, dovecot: Dovecot, services) -> None:
+    """A server (or a proxy in front of one) that lists IDLE in its CAPABILITY and answers
+    ``BAD`` to it: the service dropped the connection, backed off and logged in again
+    after every pass, for ever. It now polls every ``service.poll_seconds`` on the same
+    connection, and says so once, at warning."""
+    from imapproxy import ImapProxy
+
+    def refuse_idle(connection, line: bytes) -> bytes | None:
+        tag, _, command = line.partition(b" ")
+        if command.strip().upper() == b"IDLE":
+            connection.to_client(tag + b" BAD Unknown command\r\n")
+            return None
+        return line
+
+    with ImapProxy(dovecot.port, from_client=refuse_idle) as proxy:
+        config = write_config(box.config, dovecot, box.folder, port=proxy.port, service={"poll_seconds": 0.3})
+        box.append(message("first")[1])
+        service = services(config)
+        service.wait_until(lambda: len(service.rows) == 1, "the first message triaged")
+        warned = service.wait_for_log("advertises IDLE but refused it")
+        box.append(message("second")[1])
+        service.wait_until(lambda: len(service.rows) == 2, "the second message triaged by polling")
+        time.sleep(1.0)  # a few more polls
+        assert service.stop() == 0
+        assert len(proxy.connections) == 1  # never reconnected
+    [warning] = [entry for entry in service.log if "refused it" in entry["message"]]
+    assert warning["level"] == "warning" and "polling every 0.3 s" in warning["message"]
+    assert not any("reconnecting" in m for m in service.messages()[warned:])
+
+
 def test_a_connection_that_fails_after_every_pass_backs_off_more_and_more(
         box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A server that advertises IDLE and refuses it (a proxy in front of the real one),
-    or a middlebox that drops every connection moments in: each connection makes a good
+    """A middlebox that drops every connection moments in: each connection makes a good
     pass, then fails. The backoff was reset by every good pass, so the service logged in
     and passed again after 0-1 s, for ever — thousands of logins an hour, which Gmail
-    and Microsoft 365 throttle or lock. Only a connection that stays up resets it."""
-    from imapclient.exceptions import IMAPClientError
+    and Microsoft 365 throttle or lock. Only a connection that stays up resets it. (A
+    server that refuses IDLE is polled instead: the test above.)"""
+    from imapclient.exceptions import IMAPClientAbortError
 
     from triage.config import load_config
     from triage.imap import connection
 
-    class RefusingIdle(connection.IMAPClient):
+    class DroppedWhenIdle(connection.IMAPClient):
         def idle(self):
-            raise IMAPClientError("IDLE command error: BAD [b'Unknown command']")
+            raise IMAPClientAbortError("socket error: EOF")
 
-    monkeypatch.setattr(connection, "IMAPClient", RefusingIdle)
+    monkeypatch.setattr(connection, "IMAPClient", DroppedWhenIdle)
     box.append(message("a")[1])
     config = load_config(str(box.config))  # reconnect_min_seconds 0.1, reconnect_max_seconds 0.5
     args = argparse.Namespace(format=None, dry_run=False, config=str(box.config), state=str(box.state), verbose=0)

@@ -42,8 +42,8 @@ from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History, StateFileGone
 from triage.lock import AlreadyRunning, InstanceLock
 from triage.imap.backoff import Backoff
-from triage.imap.connection import (Credentials, FetchLost, ImapConnectionError, LoginRefused, connect, disconnect,
-                                    drop, imap_errors)
+from triage.imap.connection import (Credentials, FetchLost, IdleRefused, ImapConnectionError, LoginRefused, connect,
+                                    disconnect, drop, imap_errors, start_idle)
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.lostfetch import remember_lost_fetch
 from triage.imap.mailbox import ImapMailbox
@@ -65,8 +65,8 @@ SWEEP_MAX_DEFERRAL_SECONDS = 60.0
 STABLE_SECONDS = 60.0
 """How long a connection must have stayed up for the reconnect backoff to start again
 from ``service.reconnect_min_seconds`` when it fails. A good pass alone is no proof: a
-server that refuses IDLE, or a middlebox that drops every connection moments in, fails
-each connection right after its pass, and a reset there made the service log in again
+middlebox that drops every connection moments in fails each connection right after its
+pass, and a reset there made the service log in again
 every 0-1 s for ever (:meth:`Service._back_off`)."""
 
 STOP_DEADLINE_SECONDS = 8.0
@@ -318,6 +318,10 @@ class Service:
         """Logins the server refused in a row; reset by a successful one."""
         self.connected_at: float | None = None
         """When the current connection logged in (None: not connected)."""
+        self.polling = False
+        """The current connection refused IDLE: it is polled (:meth:`_wait_for_mail`)."""
+        self.idle_refusal_logged = False
+        """The warning about a refused IDLE was logged (once per service)."""
         self.retraining: ChildJob | None = None
         """A retraining running in the background, if any (:meth:`_model_changed`)."""
         self._configure(config)
@@ -411,6 +415,7 @@ class Service:
         self.arrived = []  # another session's findings: this one looks for itself
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
             self.connected_at = self.clock()
+            self.polling = False
             self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
@@ -607,16 +612,29 @@ class Service:
         return [], False
 
     def _wait_for_mail(self, session: Session) -> None:
-        if "IDLE" in session.mailbox.capabilities:
-            self._idle(session.client)
-        else:
-            self._pause(self.config.service.poll_seconds)
+        """IDLE where the server has it, else poll every ``service.poll_seconds``. A
+        connection whose server advertises IDLE and refuses it is polled from then on: the
+        connection is fine, and reconnecting after every pass would only log in again and
+        again (a new connection tries IDLE again: it may reach another server)."""
+        if "IDLE" in session.mailbox.capabilities and not self.polling:
+            try:
+                self._idle(session.client)
+                return
+            except IdleRefused as exc:
+                self.polling = True
+                seconds = self.config.service.poll_seconds
+                level = logging.DEBUG if self.idle_refusal_logged else logging.WARNING
+                self.idle_refusal_logged = True
+                log.log(level, "%s advertises IDLE but refused it (%s): polling every %g s on this connection "
+                        "([service] poll_seconds)", self.config.imap.host, exc, seconds)
+        self._pause(self.config.service.poll_seconds)
 
     def _idle(self, client: IMAPClient) -> None:
-        """IDLE until new mail, ``service.idle_seconds``, or a stop or reload request."""
+        """IDLE until new mail, ``service.idle_seconds``, or a stop or reload request;
+        :class:`IdleRefused` when the server will not go into IDLE."""
         folder = self.config.imap.folder
         with imap_errors(f"IDLE in {folder}"):
-            client.idle()
+            start_idle(client)
             log.debug("idling on %s", folder)
             self._idle_until_news(client)
             client.idle_done()
