@@ -221,7 +221,9 @@ def test_a_message_the_server_refuses_to_deliver_is_labelled_unreadable_not_lost
     """A server that answers NO (or BAD) to the FETCH of one message and keeps the
     session (Gmail's "Some messages could not be FETCHed" for a message it cannot
     render) had that message skipped with a warning, and the cursor passed it: never a
-    row, never labelled, out of the queue for good. It is now decided as unreadable."""
+    row, never labelled, out of the queue for good. It is now decided as unreadable —
+    without a response code, only once three passes (here three runs: the count is kept
+    in the state) refused it; the mail around it is triaged on the first."""
     from test_imap_mailbox import OneBrokenMessageClient
 
     from triage.imap import connection
@@ -232,13 +234,69 @@ def test_a_message_the_server_refuses_to_deliver_is_labelled_unreadable_not_lost
         broken = uids[1]
 
     monkeypatch.setattr(connection, "IMAPClient", Refusing)
-    code, rows, err = box.once()
-    assert code == 0, err
-    assert sorted(row["uid"] for row in rows) == uids
-    [unread] = [row for row in rows if row["uid"] == uids[1]]
-    assert unread["labels"] == ["triage/unreadable"] and "refused to deliver" in unread["reasons"][0]
+    runs = [box.once() for _ in range(3)]
+    assert [code for code, _, _ in runs] == [0, 0, 0], runs[-1][2]
+    assert sorted(row["uid"] for row in runs[0][1]) == [uids[0], uids[2]]
+    assert "refused without a reason, 1 of 3 times: tried again next pass" in runs[0][2]
+    assert runs[1][1] == [] and "2 of 3 times" in runs[1][2]
+    [unread] = runs[2][1]
+    assert unread["uid"] == uids[1] and unread["labels"] == ["triage/unreadable"]
+    assert "refused to deliver" in unread["reasons"][0] and "refused on 3 passes" in unread["reasons"][0]
     assert "triage_unreadable" in box.flags(uids[1])
     assert box.once()[:2] == (0, [])
+
+
+def test_a_message_refused_once_without_a_reason_is_triaged_when_delivered_later(
+        box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refusal without a response code can be the server's passing trouble: the
+    message was labelled unreadable for good at once. It is asked for again by the next
+    pass, which triages it as any other."""
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+
+    class RefusingOnce(OneBrokenMessageClient):
+        broken = uids[1]
+
+    monkeypatch.setattr(connection, "IMAPClient", RefusingOnce)
+    code, rows, err = box.once()
+    assert code == 0 and [row["uid"] for row in rows] == [uids[0]], err
+    monkeypatch.setattr(connection, "IMAPClient", OneBrokenMessageClient)  # (broken = 0: none)
+    code, rows, err = box.once()
+    assert code == 0 and [row["uid"] for row in rows] == [uids[1]], err
+    assert rows[0]["labels"] != ["triage/unreadable"] and "triage_refund" in box.flags(uids[1])
+    assert box.once()[:2] == (0, [])
+    with History(box.state) as history:
+        assert history.refused_fetches(box.folder)[1] == {}  # nothing left to try again
+
+
+def test_a_refusal_with_a_response_code_still_decides_the_message_unreadable_at_once(
+        box: Box, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that says what is wrong (a response code other than gone or try-later)
+    means it: the message is unreadable on the first pass, as before."""
+    from imapproxy import ImapProxy
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+
+    class Refusing(OneBrokenMessageClient):
+        broken = uids[1]
+
+    def coded(connection, line: bytes) -> bytes:
+        tag, _, rest = line.partition(b" ")
+        return tag + b" NO [CORRUPTION] Cannot read the message\r\n" if rest.startswith(b"BAD ") else line
+
+    monkeypatch.setattr(connection, "IMAPClient", Refusing)
+    with ImapProxy(dovecot.port, from_server=coded) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert code == 0, err
+    [unread] = [row for row in rows if row["uid"] == uids[1]]
+    assert unread["labels"] == ["triage/unreadable"] and "[CORRUPTION]" in unread["reasons"][0]
 
 
 def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(

@@ -473,15 +473,30 @@ class History:
     def lost_fetches(self, mailbox: str) -> tuple[int, dict[int, int]] | None:
         """(UIDVALIDITY, UID → times the connection broke while it was read alone) of the
         messages of ``mailbox`` whose reading broke a connection (:meth:`set_lost_fetches`)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"lost-fetches:{mailbox}",)).fetchone()
+        return self._uid_counts(f"lost-fetches:{mailbox}")
+
+    def set_lost_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`lost_fetches`); uncommitted."""
+        self._set_uid_counts(f"lost-fetches:{mailbox}", uidvalidity, uids)
+
+    def refused_fetches(self, mailbox: str) -> tuple[int, dict[int, int]] | None:
+        """(UIDVALIDITY, UID → passes that refused it) of the messages of ``mailbox`` the
+        server refused to deliver without a reason (:mod:`triage.imap.refusals`)."""
+        return self._uid_counts(f"refused-fetches:{mailbox}")
+
+    def set_refused_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`refused_fetches`); uncommitted."""
+        self._set_uid_counts(f"refused-fetches:{mailbox}", uidvalidity, uids)
+
+    def _uid_counts(self, key: str) -> tuple[int, dict[int, int]] | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         stored = json.loads(row["value"])
         return int(stored["uidvalidity"]), {int(uid): int(times) for uid, times in stored["uids"].items()}
 
-    def set_lost_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
-        """Remember ``uids`` (see :meth:`lost_fetches`); uncommitted."""
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost-fetches:{mailbox}", json.dumps(
+    def _set_uid_counts(self, key: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(
             {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
 
     def absent(self, mailbox: str) -> tuple[int, set[int]] | None:

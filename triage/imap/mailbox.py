@@ -28,6 +28,7 @@ from triage.errors import ImapError
 from triage.imap.connection import TEMPORARY_REFUSALS, FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
+from triage.imap.refusals import REFUSED_PASSES, Refusals
 from triage.message import RawMail
 from triage.parsing import MAX_HEADER_BYTES
 
@@ -103,6 +104,9 @@ class ImapMailbox:
         they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
+        self.refusals = Refusals()
+        """How often the server refused, without saying why, to deliver messages of the
+        folder a pass triages (:mod:`triage.imap.refusals`)."""
         self.read_only: set[str] = set()
         """Folders the server lets this user only read (:meth:`_examine_read_only`)."""
         self.peek_honoured = False
@@ -621,6 +625,13 @@ class ImapMailbox:
             if kind == "gone":
                 log.info("%s: UID %d was expunged meanwhile: %s", self.folder, uids[0], refusal)
                 return {}, {}
+            if kind == "unsure" and self.folder == self.refusals.folder:
+                times = self.refusals.refused(uids[0])
+                if times < REFUSED_PASSES:
+                    log.warning("%s (refused without a reason, %d of %d times: tried again next pass)", refusal,
+                                times, REFUSED_PASSES)
+                    return {}, {}
+                answer = f"{answer} (refused on {times} passes)"
             log.warning("skipping a message the server cannot deliver: %s", refusal)
             refused[uids[0]] = answer
             return {}, {}
@@ -659,18 +670,24 @@ class ImapMailbox:
 _GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
 
 
+_RESPONSE_CODE = re.compile(r"^\s*(?:OK|NO|BAD)\s+\[", re.IGNORECASE)
+
+
 def refusal_kind(answer: str) -> str:
     """What a server's refusal of one message's FETCH means, by its response code
     (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
     busy, limited or failing: try the pass again, rather than take its trouble for the
-    message's) or "broken" (this message cannot be read: it is decided as unreadable,
-    so a person sees it)."""
+    message's) or "broken" (another code: this message cannot be read, it is decided as
+    unreadable, so a person sees it). Without a code, "unsure": the refusal may be the
+    server's passing trouble (Gmail's "Some messages could not be FETCHed" is), so the
+    message is tried again on later passes and decided unreadable only after
+    :data:`~triage.imap.refusals.REFUSED_PASSES` of them refused it."""
     upper = answer.upper()
     if any(code in upper for code in _GONE_CODES):
         return "gone"
     if any(code in upper for code in TEMPORARY_REFUSALS):  # the server's trouble, as for a login
         return "later"
-    return "broken"
+    return "broken" if _RESPONSE_CODE.match(answer) else "unsure"
 
 
 def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict[int, dict]:
