@@ -10,6 +10,7 @@ first: what the hook returns is forwarded (``None``: nothing), and
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -94,3 +95,28 @@ class ImapProxy:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class BodyAsNil:
+    """A server hook: the FETCH answers with the body of UID ``uid`` say ``BODY[] NIL``
+    instead (the literal is swallowed), as Exchange is reported to answer for a message
+    it has no content to give for."""
+
+    def __init__(self, uid: int) -> None:
+        self.head = re.compile(rb"^(\* \d+ FETCH \(.*\bUID %d\b.*BODY\[\](?:<\d+>)?) \{(\d+)\}\r\n\Z" % uid, re.S)
+        self.skipping: dict[int, int] = {}
+        """Bytes of a literal still to swallow, by connection."""
+
+    def __call__(self, connection: Connection, line: bytes) -> bytes | None:
+        left = self.skipping.get(id(connection), 0)
+        if left:
+            if len(line) <= left:
+                self.skipping[id(connection)] = left - len(line)
+                return None
+            self.skipping[id(connection)] = 0
+            return line[left:]
+        found = self.head.match(line)
+        if found is None:
+            return line
+        self.skipping[id(connection)] = int(found[2])
+        return found[1] + b" NIL"

@@ -322,6 +322,28 @@ def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_fol
     assert all(mail.unreadable is None for mail in mails if mail is not stand_in)
 
 
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
+def test_a_body_the_server_answers_nil_is_a_stand_in_for_a_pass(dovecot, mail_folder, batch_bytes) -> None:
+    """``BODY[] NIL`` in a FETCH answer (reported for Exchange): the message was left out
+    without a word, and the cursor passed it. It is decided unreadable, a row and a label."""
+    from imapproxy import BodyAsNil, ImapProxy
+
+    uids = fill(dovecot, mail_folder, 3)
+    with ImapProxy(dovecot.port, from_server=BodyAsNil(uids[1])) as proxy:
+        client = IMAPClient(dovecot.host, proxy.port, ssl=False, timeout=10)
+        client.login("support", PASSWORD)
+        try:
+            mailbox = ImapMailbox(client)
+            mailbox.select(mail_folder)
+            mails = [mail for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=batch_bytes,
+                                                              refused_unreadable=True) for mail in batch]
+        finally:
+            client.logout()
+    assert [mail.uid for mail in mails] == uids
+    assert mails[1].raw == b"" and mails[1].unreadable == "the server sent no content for it (BODY[] NIL)"
+    assert mails[0].raw and mails[2].raw and mails[0].unreadable is None
+
+
 @pytest.mark.parametrize("answer, kind", [
     ("NO [EXPUNGEISSUED] Some of the requested messages no longer exist", "gone"),
     ("NO [NONEXISTENT] No such message", "gone"),

@@ -299,6 +299,22 @@ def test_a_refusal_with_a_response_code_still_decides_the_message_unreadable_at_
     assert unread["labels"] == ["triage/unreadable"] and "[CORRUPTION]" in unread["reasons"][0]
 
 
+def test_a_body_answered_nil_is_a_row_labelled_unreadable(box: Box, dovecot: Dovecot) -> None:
+    """``BODY[] NIL`` (reported for Exchange) for one message: it was left out without a
+    word and the cursor passed it. Now it is a row and labelled, the rest as usual."""
+    from imapproxy import BodyAsNil, ImapProxy
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+    with ImapProxy(dovecot.port, from_server=BodyAsNil(uids[1])) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert code == 0 and "Traceback" not in err, err
+    assert sorted(row["uid"] for row in rows) == uids
+    [unread] = [row for row in rows if row["uid"] == uids[1]]
+    assert unread["labels"] == ["triage/unreadable"] and "BODY[] NIL" in unread["reasons"][0]
+    assert "triage_unreadable" in box.flags(uids[1])
+
+
 def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(
         box: Box, sent_folder: str) -> None:
     """The team's replies are read from Sent first, every pass: a message there that

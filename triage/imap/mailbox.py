@@ -519,12 +519,15 @@ class ImapMailbox:
         for uid, items in fetch_responses(self.client, meta_data + (body_data if body_status == "OK" else []), wanted):
             if b"RFC822.SIZE" in items:
                 meta.setdefault(uid, items)
-            elif _body(items) is not None:
+            elif _has_body(items):
                 bodies.setdefault(uid, items)
         sizes = _sizes(meta)
         found = [uid for uid in uids if uid in sizes]
         if body_status != "OK":
             log.warning("%s: %s %s; fetching them again", where, body_status, body_data)
+            return meta, None
+        if any(_body(answer) is None for answer in bodies.values()):  # BODY[] NIL: read alone, it is a refusal
+            log.warning("%s: the server sent no content (BODY[] NIL) for some; fetching them again", where)
             return meta, None
         if cap < max_bytes and any(sizes[uid] > cap for uid in found):
             log.debug("%s: a message over %d bytes; fetching them by size", where, cap)
@@ -550,14 +553,14 @@ class ImapMailbox:
         return mails
 
     def _refused_mails(self, refused: dict[int, str], meta: dict) -> list[RawMail]:
-        """Stand-ins without bytes for the messages the server refused to deliver alone,
-        decided as unreadable: a row, the ``unreadable`` label, a person looks."""
+        """Stand-ins without bytes for the messages the server refused to deliver alone
+        (UID → why), decided as unreadable: a row, the ``unreadable`` label, a person looks."""
         mails = []
         for uid, reason in sorted(refused.items()):
             known = meta.get(uid, {})
             mails.append(RawMail(b"", self.folder or "", str(uid), uid, internaldate=_utc(known.get(b"INTERNALDATE")),
                                  flags=tuple(sorted(_flagset(known))),
-                                 unreadable=f"the server refused to deliver it: {reason}"))
+                                 unreadable=reason))
         return mails
 
     def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
@@ -611,10 +614,15 @@ class ImapMailbox:
             before: dict[int, frozenset[str]] = {}
             bodies: dict[int, dict] = {}
             for uid, items in fetch_responses(self.client, flags_data + data, set(uids)):
-                if _body(items) is not None:
+                if _has_body(items):
                     bodies.setdefault(uid, items)
                 elif b"FLAGS" in items:
                     before.setdefault(uid, _flagset(items))
+            for uid in [uid for uid, items in bodies.items() if _body(items) is None]:
+                # BODY[] NIL (reported for Exchange): the server has no content to give for it
+                log.warning("skipping a message the server sent no content for: %s: UID %d: BODY[] NIL", where, uid)
+                refused[uid] = "the server sent no content for it (BODY[] NIL)"
+                del bodies[uid]
             return before, bodies
         answer = f"{status} {' '.join(_text(part) for part in data if isinstance(part, bytes | str))}"
         refusal = f"{where}: {answer}"
@@ -633,7 +641,7 @@ class ImapMailbox:
                     return {}, {}
                 answer = f"{answer} (refused on {times} passes)"
             log.warning("skipping a message the server cannot deliver: %s", refusal)
-            refused[uids[0]] = answer
+            refused[uids[0]] = f"the server refused to deliver it: {answer}"
             return {}, {}
         log.warning("%s; fetching those messages one by one", refusal)
         before, bodies = {}, {}
@@ -760,6 +768,11 @@ def _flags(raw: Iterable[bytes | str]) -> list[str]:
 def _flagset(data: dict) -> frozenset[str]:
     """The FLAGS of a FETCH answer (``\\Recent`` left out)."""
     return frozenset(_flags(data.get(b"FLAGS", ())))
+
+
+def _has_body(data: dict) -> bool:
+    """Whether a FETCH answer has a ``BODY[...]`` item, NIL included."""
+    return any(isinstance(key, bytes) and key.startswith(b"BODY[") for key in data)
 
 
 def _body(data: dict) -> bytes | None:
