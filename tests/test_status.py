@@ -263,6 +263,8 @@ def write_status(tmp_path: Path, **fields) -> Path:
     ({"last_pass": [1, 2]}, "last_pass is not an object"),
     ({"progress": {"done": 3}, "state": "passing"}, None),
     ({"progress": "half", "state": "passing"}, "progress is not an object"),
+    ({"mode": ["service"]}, "mode is not service or once (['service'])"),
+    ({"mode": {}}, "mode is not service or once ({})"),
 ])
 @pytest.mark.parametrize("output", ["text", "json"])
 def test_status_on_a_hand_edited_status_file_shows_what_it_can_and_says_what_it_could_not_read(

@@ -208,6 +208,9 @@ def readable(status: dict) -> tuple[dict, list[str]]:
     that is something else (a person edited the file, or another program wrote it) —
     and what was left out, so ``triage status`` shows the rest and says so."""
     clean, unreadable = dict(status), []
+    if clean.get("mode", "service") not in ("service", "once"):
+        unreadable.append(f"mode is not service or once ({_shown(clean['mode'])})")
+        clean["mode"] = "service"
 
     def check(holder: dict, key: str, name: str) -> None:
         value = holder.get(key)
