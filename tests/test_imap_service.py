@@ -315,6 +315,40 @@ def test_a_body_answered_nil_is_a_row_labelled_unreadable(box: Box, dovecot: Dov
     assert "triage_unreadable" in box.flags(uids[1])
 
 
+def test_a_typo_in_the_folder_is_a_config_error_naming_the_folder_the_file_and_the_key(box: Box) -> None:
+    write_config(box.config, box.dovecot, box.folder + "x")
+    code, rows, err = box.once()
+    assert (code, rows) == (2, [])
+    assert err.strip() == (f"triage: error: {box.config}: [imap.folder]: the server has no folder "
+                           f"'{box.folder}x' (it has '{box.folder}'): fix the name, or create the folder")
+
+
+def test_the_service_exits_2_on_a_folder_it_never_watched(box: Box, services) -> None:
+    """A typo: no retry fixes it, and systemd restarts on 1 for ever."""
+    config = write_config(box.config, box.dovecot, box.folder + "x")
+    service = services(config)
+    assert service.process.wait(20) == 2
+    service.stop()
+    assert any(f"no folder '{box.folder}x'" in m and "exit status 2" in m for m in service.messages())
+    assert read_status(box.state.with_name("state.db.status.json"))["stopped"]["exit_status"] == 2
+
+
+def test_the_service_waits_for_a_watched_folder_that_went_away_and_goes_on_when_it_is_back(
+        box: Box, services) -> None:
+    """A folder triage watched before, deleted or renamed (a migration, a mistake): the
+    service keeps trying and picks up where it was once the folder is back."""
+    box.append(message("before")[1])
+    assert box.once()[0] == 0
+    with box.dovecot.client() as client:
+        client.delete_folder(box.folder)
+    service = services(box.config)
+    service.wait_for_log("it was watched before: waiting for it to come back")
+    box.dovecot.create_folder(box.folder)
+    box.append(message("after")[1])
+    service.wait_until(lambda: len(service.rows) == 1, "the mail of the folder made again")
+    assert service.stop() == 0
+
+
 def test_a_sent_message_whose_reading_breaks_the_connection_is_read_alone_then_skipped(
         box: Box, sent_folder: str) -> None:
     """The team's replies are read from Sent first, every pass: a message there that

@@ -11,6 +11,7 @@ grow with the mailbox.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError
 from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
@@ -158,6 +159,12 @@ class ImapMailbox:
                     answer = self.client.select_folder(folder, readonly=readonly)
                 except IMAPClientReadOnlyError:
                     answer = self._examine_read_only(folder)
+                except IMAPClientAbortError:
+                    raise
+                except IMAPClientError as exc:  # the server's words vary ("doesn't exist", "Unknown Mailbox", …)
+                    if not self.holds_mail(folder):
+                        raise FolderNotFound(folder, self._names_like(folder)) from exc
+                    raise
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
                 uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
@@ -244,6 +251,12 @@ class ImapMailbox:
             listed = self.client.list_folders("", pattern)
         skip = {b"\\noselect", b"\\nonexistent"}
         return [name for flags, _, name in listed if not skip & {f.lower() for f in flags}]
+
+    def _names_like(self, folder: str) -> list[str]:
+        """The server's folder names closest to ``folder`` (for a typo's error message)."""
+        names = self.folders("*")
+        by_lower = {name.lower(): name for name in names}
+        return [by_lower[name] for name in difflib.get_close_matches(folder.lower(), list(by_lower), n=3)]
 
     def holds_mail(self, folder: str) -> bool:
         """True when the server has ``folder`` and it can be opened: a name listed
@@ -673,6 +686,16 @@ class ImapMailbox:
             log.warning("%s set \\Seen on UIDs %s despite BODY.PEEK; taking it off", self.folder, _uid_list(gained))
             with imap_errors(f"restoring \\Seen in {self.folder}"):
                 self.client.remove_flags(gained, [SEEN], silent=True)
+
+
+class FolderNotFound(ImapError):
+    """The server has no folder of that name (a typo, or a folder renamed or deleted):
+    raised by :meth:`ImapMailbox.select`, with the server's names closest to it."""
+
+    def __init__(self, folder: str, similar: list[str]):
+        self.folder, self.similar = folder, similar
+        like = f" (it has {', '.join(map(repr, similar))})" if similar else ""
+        super().__init__(f"the server has no folder {folder!r}{like}")
 
 
 _GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")

@@ -46,7 +46,7 @@ from triage.imap.connection import (Credentials, FetchLost, IdleRefused, ImapCon
                                     disconnect, drop, imap_errors, start_idle)
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.lostfetch import remember_lost_fetch
-from triage.imap.mailbox import ImapMailbox
+from triage.imap.mailbox import FolderNotFound, ImapMailbox
 from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progress, triage_pass
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
@@ -92,15 +92,28 @@ class Session:
     labeler: Labeler
 
 
+class WatchedFolderMissing(ConfigError):
+    """The server has no folder ``[imap] folder`` names: a typo, most likely, or a folder
+    renamed or deleted. ``triage once`` exits 2 on it; ``triage run`` too when it never
+    triaged that folder, and otherwise waits for it (:meth:`Service.run`)."""
+
+    def __init__(self, config: Config, missing: FolderNotFound):
+        super().__init__(config.source or "<config>", "imap.folder", f"{missing}: fix the name, or create the folder")
+
+
 @contextmanager
 def open_session(config: Config, credentials: Credentials, *, dry_run: bool) -> Iterator[Session]:
     """Connect, select ``imap.folder`` and make its labeler; log out at the end (or, when
     an exception or a signal ends the block, only close the socket: a command may be
-    half sent, and a LOGOUT could wait for its answer)."""
+    half sent, and a LOGOUT could wait for its answer). :class:`WatchedFolderMissing`
+    when the server has no such folder."""
     client = connect(config.imap, credentials)
     try:
         mailbox = ImapMailbox(client)
-        mailbox.select(config.imap.folder)
+        try:
+            mailbox.select(config.imap.folder)
+        except FolderNotFound as exc:
+            raise WatchedFolderMissing(config, exc) from None
         yield Session(client, mailbox, make_labeler(mailbox, config.labels, dry_run=dry_run))
     except BaseException:
         drop(client)
@@ -214,7 +227,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
             with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
                 report = triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run,
                                      emit=emit, progress=make_progress(config, status), state_path=state)
-        except ImapError as exc:
+        except (ImapError, WatchedFolderMissing) as exc:
             if isinstance(exc, FetchLost) and not args.dry_run:
                 engine.rollback()
                 remember_lost_fetch(history, exc)
@@ -367,6 +380,9 @@ class Service:
                 except LoginRefused as exc:
                     engine.rollback()
                     self._refused(exc)
+                except WatchedFolderMissing as exc:
+                    engine.rollback()
+                    self._folder_missing(exc)
                 except ImapError as exc:  # network, TLS or server trouble: try again later
                     engine.rollback()
                     if isinstance(exc, FetchLost) and not self.args.dry_run:
@@ -378,6 +394,22 @@ class Service:
             self.status.stopped(self.stop_reason or "an unexpected error", self.exit_status if self.stopping else 1)
         log.info("stopped on %s", self.stop_reason)
         return self.exit_status
+
+    def _folder_missing(self, error: WatchedFolderMissing) -> None:
+        """The server has no ``imap.folder``. A folder this state never triaged is a typo,
+        most likely, which no retry fixes: stop with exit status 2, as ``triage once``
+        does, which systemd does not restart. One triaged before was renamed or deleted,
+        perhaps to be made again (a migration, a mistake put right): wait for it, retrying
+        with the backoff, and say so at every try; ``triage status`` shows it failing."""
+        if self.history.get_cursor(self.config.imap.folder) is None:
+            self.status.failed(error)
+            log.error("%s; exit status 2: a folder triage never watched (once created or the name fixed, start "
+                      "triage again)", error)
+            self.exit_status = WatchedFolderMissing.exit_status
+            self.request_stop("no such folder")
+            return
+        log.error("%s; it was watched before: waiting for it to come back", error)
+        self._back_off(error)
 
     def _refused(self, error: LoginRefused) -> None:
         """Count a refused login: wait and try again, up to ``service.max_refused_logins``
