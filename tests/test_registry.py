@@ -260,3 +260,19 @@ def test_model_commands_take_a_name_triage_models_lists(tmp_path, capsys):
     assert main(["eval", str(HOLDOUT_DIR), "--model", "model-nosuch", "--state", str(state)]) == 2
     err = capsys.readouterr().err
     assert "no model model-nosuch" in err and "known: default" in err
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_labeled_mail_of_which_nothing_can_be_read_is_a_clear_error(tmp_path, capsys, command):
+    """eval ended in an IndexError traceback; train said every message was held out."""
+    from triage.cli import main
+
+    (tmp_path / "labeled" / "other").mkdir(parents=True)
+    (tmp_path / "labeled" / "other" / "a.eml").write_bytes(b"garbage\x00\xff\n")
+    (tmp_path / "labeled" / "other" / "b.eml").write_bytes(b"")
+    extra = ["--out", str(tmp_path / "m.npz")] if command == "train" else []
+    assert main([command, str(tmp_path / "labeled"), "--state", str(tmp_path / "s.db"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "held-out" not in err
+    assert err.strip().splitlines()[-1].startswith("triage: error: ")
+    assert "no message" in err.strip().splitlines()[-1]

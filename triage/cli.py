@@ -290,6 +290,10 @@ def cmd_eval(args, config: Config) -> int:
     model, card = resolve_model(args.model or config.model.path or None, Registry.for_state(state_path(args, config)))
     labeled = load_source(args.source, config)
     print(labeled.describe(args.source), file=sys.stderr)
+    if not labeled.examples:
+        from triage.errors import SourceError
+
+        raise SourceError(f"{args.source}: no message to score (none of them could be read as mail)")
     metrics = evaluate(model, labeled)
     if args.format == "json":
         print(json.dumps(metrics, indent=2))
