@@ -95,13 +95,16 @@ def is_temporary_refusal(reason: str) -> bool:
 @contextmanager
 def imap_errors(action: str) -> Iterator[None]:
     """Turn imapclient and socket errors raised while doing ``action`` into
-    :class:`ImapConnectionError` (connection broke) or :class:`ImapError` (server said NO/BAD)."""
+    :class:`ImapConnectionError` (connection broke) or :class:`ImapError` (server said
+    NO/BAD, or answered what imapclient cannot read)."""
     try:
         yield
     except (IMAPClientAbortError, OSError) as exc:  # OSError covers socket.timeout and ssl.SSLError
         raise ImapConnectionError(f"{action}: connection lost ({describe(exc)})") from exc
     except IMAPClientError as exc:
         raise ImapError(f"{action}: {describe(exc)}") from exc
+    except ValueError as exc:  # imapclient's parsers, on an answer no server should send ("* SEARCH 1 abc")
+        raise ImapError(f"{action}: the server's answer could not be read ({exc})") from exc
 
 
 def start_idle(client: IMAPClient) -> None:

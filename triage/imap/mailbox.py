@@ -173,9 +173,11 @@ class ImapMailbox:
         permanent = answer.get(b"PERMANENTFLAGS")
         if permanent is None:
             permanent = (*answer.get(b"FLAGS", ()), b"\\*")
+        uidvalidity = _number(answer[b"UIDVALIDITY"], f"UIDVALIDITY of {folder}", MAX_UID)
+        uidnext = _number(uidnext, f"UIDNEXT of {folder}", MAX_UID + 1)
         self.folder = folder
         self._selected = (folder, readonly)
-        self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
+        self.state = FolderState(uidvalidity, uidnext, frozenset(_text(f) for f in permanent))
         return self.state
 
     def _examine_read_only(self, folder: str) -> dict:
@@ -273,7 +275,7 @@ class ImapMailbox:
         every UID is below n, so the answer is filtered.)"""
         with imap_errors(f"searching {self.folder}"):
             found = self.client.search(["UID", f"{last_uid + 1}:*"])
-        return sorted(uid for uid in found if uid > last_uid)
+        return [uid for uid in valid_uids(found) if uid > last_uid]
 
     def announced_new_mail(self) -> bool:
         """True when the server announced mail (an untagged EXISTS) in an answer since this
@@ -287,7 +289,7 @@ class ImapMailbox:
         if isinstance(day, datetime):
             day = day.date()
         with imap_errors(f"searching {self.folder}"):
-            return sorted(self.client.search(["SINCE", day]))
+            return valid_uids(self.client.search(["SINCE", day]))
 
     def highest_modseq(self) -> int:
         """HIGHESTMODSEQ of the selected folder (RFC 7162, CONDSTORE); 0 when the server
@@ -303,7 +305,7 @@ class ImapMailbox:
             return 0
         with imap_errors(f"reading the HIGHESTMODSEQ of {self.folder}"):
             status = self.client.folder_status(self.folder, [b"HIGHESTMODSEQ"])
-        return int(status.get(b"HIGHESTMODSEQ") or 0)
+        return _number(status.get(b"HIGHESTMODSEQ") or 0, f"HIGHESTMODSEQ of {self.folder}", MAX_MODSEQ)
 
     def uids_changed_since(self, modseq: int, *also: str, among: Sequence[int] | None = None,
                            synced: bool = False) -> list[int]:
@@ -319,11 +321,11 @@ class ImapMailbox:
             if not synced:
                 self.client.noop()
             if among is None:
-                return sorted(self.client.search(criteria))
+                return valid_uids(self.client.search(criteria))
             found: list[int] = []
             for chunk in _chunks(sorted(set(among)), _UID_CHUNK):
                 found += self.client.search([*criteria, "UID", ",".join(map(str, chunk))])
-            return sorted(found)
+            return valid_uids(found)
 
     def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
         """UID → Message-ID of the messages in the selected folder that carry one of
@@ -776,8 +778,37 @@ def _chunks(items: Sequence, size: int) -> Iterator[list]:
 
 
 def _searched_uids(data: list) -> Iterator[int]:
-    """The numbers of a pipelined SEARCH's untagged answers, as they are read."""
-    return (int(n) for line in data if line for n in _text(line).split() if n.isdigit())
+    """The numbers of a pipelined SEARCH's untagged answers, as they are read (those no
+    UID can be left out)."""
+    return (uid for line in data if line for n in _text(line).split() if n.isdigit() and 0 < (uid := int(n)) <= MAX_UID)
+
+
+MAX_UID = 2**32 - 1
+"""The largest UID and UIDVALIDITY (RFC 3501: 32-bit numbers)."""
+MAX_MODSEQ = 2**63 - 1
+"""The largest MODSEQ (RFC 7162: 63 bits)."""
+
+
+def valid_uids(found: Iterable[int]) -> list[int]:
+    """A SEARCH's UIDs, ascending, without numbers no UID can be (0, or past 32 bits: an
+    answer no server should send, which ended the pass in an OverflowError)."""
+    uids = sorted(found)
+    kept = [uid for uid in uids if 0 < uid <= MAX_UID]
+    if len(kept) != len(uids):
+        log.warning("the server's SEARCH answered %d number(s) no UID can be; left out", len(uids) - len(kept))
+    return kept
+
+
+def _number(value: object, what: str, largest: int) -> int:
+    """``value`` of a server's answer as a whole number from 0 to ``largest``; ImapError
+    for anything else (the pass fails as for any server error, and is tried again)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if not 0 <= number <= largest:
+        raise ImapError(f"the server's {what} is not a number triage can use: {_text(value) if isinstance(value, bytes | str) else value!r}")
+    return number
 
 
 def _text(value: bytes | str) -> str:
