@@ -40,3 +40,20 @@ def test_a_server_answering_nonsense_gives_rows_or_one_error_line(box: Box, dove
     assert (code, len(rows)) == (status, count), err
     if status:
         assert err.strip().splitlines()[-1].startswith("triage: error: ")
+
+
+def test_messages_a_fetch_answers_without_are_tried_again_then_labelled_unreadable(box: Box, dovecot: Dovecot) -> None:
+    """A FETCH answered OK with answers for other UIDs (or none): the messages were taken
+    for expunged, the cursor passed them, and they were never rows. Those the folder
+    still has are now asked for again by the next passes, then decided unreadable."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    with ImapProxy(dovecot.port, from_server=rewriting(rb"^\* (\d+) FETCH \(UID (\d+)", rb"* \1 FETCH (UID 7\2")) \
+            as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        runs = [box.once() for _ in range(3)]
+    assert [(code, len(rows)) for code, rows, _ in runs] == [(0, 0), (0, 0), (0, 2)], runs[-1][2]
+    assert "without it, though the folder has it (1 of 3 times: tried again next pass)" in runs[0][2]
+    assert sorted(row["uid"] for row in runs[2][1]) == uids
+    assert all(row["labels"] == ["triage/unreadable"] for row in runs[2][1])
+    write_config(box.config, dovecot, box.folder)
+    assert box.once()[:2] == (0, [])

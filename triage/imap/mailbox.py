@@ -488,26 +488,55 @@ class ImapMailbox:
         raises :class:`~triage.imap.connection.FetchLost` naming the chunk."""
         if not chunk:
             return
-        cap = min(max_bytes, AT_ONCE_BYTES)
         try:
-            if len(chunk) * cap <= batch_bytes:
-                meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
-                if mails is not None:
-                    if mails:
-                        yield mails
-                    return
-            else:
-                with imap_errors(f"fetching sizes in {self.folder}"):
-                    meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
-            sizes = _sizes(meta)
-            for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
-                mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
-                if mails:
-                    yield mails
+            delivered: set[int] = set()
+            for mails in self._fetch_chunk_once(chunk, max_bytes, batch_bytes, refused_unreadable):
+                delivered.update(mail.uid for mail in mails)
+                yield mails
+            if refused_unreadable:
+                unanswered = [uid for uid in chunk if uid not in delivered and uid not in self.refusals.now]
+                stand_ins = self._unanswered(unanswered) if unanswered else []
+                if stand_ins:
+                    yield stand_ins
         except FetchLost:
             raise
         except ImapConnectionError as exc:
             raise FetchLost(str(exc), self.folder or "", self.state.uidvalidity if self.state else 0, chunk) from exc
+
+    def _fetch_chunk_once(self, chunk: list[int], max_bytes: int, batch_bytes: int,
+                          refused_unreadable: bool) -> Iterator[list[RawMail]]:
+        cap = min(max_bytes, AT_ONCE_BYTES)
+        if len(chunk) * cap <= batch_bytes:
+            meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
+            if mails is not None:
+                if mails:
+                    yield mails
+                return
+        else:
+            with imap_errors(f"fetching sizes in {self.folder}"):
+                meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
+        sizes = _sizes(meta)
+        for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
+            mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
+            if mails:
+                yield mails
+
+    def _unanswered(self, uids: list[int]) -> list[RawMail]:
+        """Of the messages a FETCH answered OK without a word about them, those the folder
+        still has (the others were expunged meanwhile): the server is not sending them,
+        as if it refused without a reason (:mod:`triage.imap.refusals`). Left for a later
+        pass, then stand-ins decided unreadable; the cursor passed them, and they were
+        lost."""
+        stand_ins = []
+        for uid in sorted(self.present(uids)):
+            times = self.refusals.refused(uid) if self.folder == self.refusals.folder else REFUSED_PASSES
+            log.warning("%s: the server answered the FETCH of UID %d without it, though the folder has it "
+                        "(%d of %d times%s)", self.folder, uid, times, REFUSED_PASSES,
+                        ": tried again next pass" if times < REFUSED_PASSES else "")
+            if times >= REFUSED_PASSES:
+                stand_ins.append(RawMail(b"", self.folder or "", str(uid), uid,
+                                         unreadable=f"the server did not send it when asked, on {times} passes"))
+        return stand_ins
 
     def _fetch_at_once(self, uids: list[int], cap: int, max_bytes: int) -> tuple[dict, list[RawMail] | None]:
         """Sizes, flags and dates, and every body up to ``cap`` bytes, in two FETCHes sent
