@@ -337,3 +337,11 @@ def test_a_locked_state_file_stays_a_runtime_failure(tmp_path, capsys, monkeypat
     code, rows, err = run_jsonl(capsys, "--state", str(tmp_path / "s.db"))
     assert (code, rows) == (1, [])
     assert err.strip() == f"triage: error: state file {tmp_path / 's.db'}: database is locked"
+
+
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_now_outside_the_years_utc_can_hold_is_bad_usage(tmp_path, capsys, now):
+    """An OverflowError traceback mid-run (exit 1), after the state file was made."""
+    assert main(["once", str(INBOX), "--state", str(tmp_path / "s.db"), "--now", now]) == 2
+    err = capsys.readouterr().err
+    assert f"out of range in UTC: '{now}'" in err and "Traceback" not in err

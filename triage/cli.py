@@ -29,7 +29,12 @@ def _iso_datetime(value: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)  # (0001-01-01T00:00+14:00 is before the first UTC moment)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"out of range in UTC: {value!r}") from None
+    return parsed
 
 
 _EXAMPLES = {
