@@ -134,3 +134,14 @@ def test_the_largest_numbers_allowed_still_run(tmp_path, capsys):
     assert main(["once", str(inbox), "--config", str(path), "--state", str(tmp_path / "s.db"),
                  "--now", "2026-11-24T12:00:00Z"]) == 0
     assert main(["report", "--config", str(path), "--state", str(tmp_path / "s.db")]) == 0
+
+
+@pytest.mark.parametrize("prefix", ["", "/", "_."])
+def test_a_label_prefix_without_a_letter_or_digit_is_refused(tmp_path, prefix):
+    """With prefix "/" (keyword prefix "_"), a keyword a person set, "_work", read as
+    triage's label, and labelling its message took it off (seen on Dovecot); "" was
+    refused only when labels were written, without the file's name."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[labels]\nprefix = "{prefix}"\n')
+    with pytest.raises(ConfigError, match=r"\[labels.prefix\]: must hold a letter or a digit"):
+        load_config(path)

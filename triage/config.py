@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -166,6 +167,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
     _check_security(config, path)
     _check_ranges(config, path)
     _check_training_folders(config, path)
+    _check_label_prefix(config, path)
     return config
 
 
@@ -259,6 +261,15 @@ def _check_training_folders(config: Config, path) -> None:
         raise ConfigError(path, "model.training_folders",
                           f"{pattern!r} would cover triage's own label folders ({config.labels.prefix}…); "
                           "name folders people file mail into, e.g. \"Training/*\"")
+
+
+def _check_label_prefix(config: Config, path) -> None:
+    """Every keyword or folder whose name starts with the prefix is triage's to change: a
+    prefix of separators only (``"/"``, keywords ``_…``) made a keyword a person set
+    (``_work``) one of triage's labels, taken off when triage labelled its message."""
+    if not re.search(r"[A-Za-z0-9]", config.labels.prefix):
+        raise ConfigError(path, "labels.prefix", f"must hold a letter or a digit (e.g. \"triage/\"), not "
+                          f"{config.labels.prefix!r}: every keyword a person sets would pass for triage's")
 
 
 def is_loopback(host: str) -> bool:
