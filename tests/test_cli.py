@@ -268,18 +268,80 @@ def test_jsonl_rows_escape_what_json_leaves_raw(tmp_path, capsys):
     assert row["from_name"] == "Zoë"
 
 
-def test_a_state_file_that_is_no_database_is_one_error_line_naming_it(tmp_path, capsys):
+def test_a_state_file_that_is_no_database_is_one_error_line_naming_it_and_exits_2(tmp_path, capsys):
+    # Running again unchanged cannot work: exit 2, which systemd does not restart on.
     state = tmp_path / "s.db"
     state.write_bytes(b"not sqlite\n" * 200)
     code, rows, err = run_jsonl(capsys, "--state", str(state))
-    assert (code, rows) == (1, [])
-    assert err.strip() == f"triage: error: state file {state}: file is not a database"
+    assert (code, rows) == (2, [])
+    assert err.strip() == (f"triage: error: state file {state} is not a database triage can read (file is not a "
+                           "database): move it aside, and triage starts a new one")
 
 
-def test_a_state_path_that_is_a_directory_is_one_error_line_naming_it(tmp_path, capsys):
+def test_a_state_path_that_is_a_directory_is_one_error_line_naming_it_and_exits_2(tmp_path, capsys):
     state = tmp_path / "s.db"
     state.mkdir()
     code, rows, err = run_jsonl(capsys, "--state", str(state))
+    assert (code, rows) == (2, [])
+    assert err.strip() == (f"triage: error: state file {state} is a directory: move it aside, or point --state "
+                           "or [state] path at a file")
+
+
+@pytest.mark.parametrize("command", ["status", "report", "run"])
+@pytest.mark.parametrize("kind", ["garbage", "directory", "truncated"])
+def test_every_command_reading_the_state_exits_2_on_one_it_cannot_use(tmp_path, capsys, command, kind):
+    state = tmp_path / "s.db"
+    if kind == "directory":
+        state.mkdir()
+    elif kind == "garbage":
+        state.write_bytes(b"not sqlite\n" * 200)
+    else:  # a copy cut short: the header says SQLite, the pages are gone
+        assert main(["once", str(INBOX), "--state", str(state), "--now", NOW]) == 0
+        capsys.readouterr()
+        whole = state.read_bytes()
+        state.write_bytes(whole[:len(whole) // 3])
+    assert main([command, "--state", str(state), "--now", NOW]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"triage: error: state file {state} ") and "move it aside" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_state_file_found_damaged_mid_run_exits_2_too(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    from triage import history
+
+    def damaged(*args, **kwargs):
+        error = sqlite3.DatabaseError("database disk image is malformed")
+        error.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+        raise error
+
+    monkeypatch.setattr(history.History, "begin_run", damaged)
+    state = tmp_path / "s.db"
+    code, rows, err = run_jsonl(capsys, "--state", str(state))
+    assert (code, rows) == (2, [])
+    assert err.strip() == (f"triage: error: state file {state} is not a database triage can read (database disk "
+                           "image is malformed): move it aside, and triage starts a new one")
+
+
+def test_a_locked_state_file_stays_a_runtime_failure(tmp_path, capsys, monkeypatch):
+    # "database is locked" (another process mid-write past the timeout) may pass: exit 1.
+    import sqlite3
+
+    from triage import history
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(history.History, "_migrate", locked)
+    code, rows, err = run_jsonl(capsys, "--state", str(tmp_path / "s.db"))
     assert (code, rows) == (1, [])
-    assert err.startswith("triage: error: ") and str(state) in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1
+    assert err.strip() == f"triage: error: state file {tmp_path / 's.db'}: database is locked"
+
+
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_now_outside_the_years_utc_can_hold_is_bad_usage(tmp_path, capsys, now):
+    """An OverflowError traceback mid-run (exit 1), after the state file was made."""
+    assert main(["once", str(INBOX), "--state", str(tmp_path / "s.db"), "--now", now]) == 2
+    err = capsys.readouterr().err
+    assert f"out of range in UTC: '{now}'" in err and "Traceback" not in err

@@ -97,3 +97,51 @@ def test_a_non_finite_timeout_exits_2_naming_the_key(tmp_path, capsys, monkeypat
                     'password_env = "TP"\ntimeout_seconds = nan\n')
     assert main(["once", "--config", str(path), "--state", str(tmp_path / "s.db")]) == 2
     assert "[imap.timeout_seconds]: must be a finite number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("sla", "priority_1_hours", "1e308"),  # OverflowError in the queue's deadlines
+    ("sla", "priority_2_hours", "1e9"),  # a deadline after year 9999
+    ("sla", "overdue_grace_hours", "1e308"),
+    ("sla", "escalate_after_targets", "1e300"),
+    ("sla", "max_p1_share", "5"),
+    ("imap", "first_run_days", "100000000"),  # OverflowError: a date before year 1
+    ("imap", "backlog_days", "99999999999"),
+    ("imap", "timeout_seconds", "1e300"),  # OverflowError in socket.settimeout
+    ("labels", "flag_backlog_days", "1e308"),
+    ("triage", "workers", "100000"),  # a fork of 100,000 workers
+])
+def test_a_number_no_run_can_use_exits_2_naming_the_key(tmp_path, capsys, section, key, value):
+    from triage.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(f"[{section}]\n{key} = {value}\n")
+    inbox = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+    assert main(["once", str(inbox), "--config", str(path), "--state", str(tmp_path / "s.db"),
+                 "--now", "2026-11-24T12:00:00Z"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"triage: error: {path}: [{section}.{key}]: must be at most ") and "Traceback" not in err
+
+
+def test_the_largest_numbers_allowed_still_run(tmp_path, capsys):
+    from triage.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text("[sla]\npriority_1_hours = 87600\npriority_2_hours = 87600\npriority_3_hours = 87600\n"
+                    "overdue_grace_hours = 87600\nescalate_after_targets = 100\nmax_p1_share = 1\n"
+                    "[imap]\nfirst_run_days = 36500\nbacklog_days = 36500\n[labels]\nflag_backlog_days = 36500\n")
+    inbox = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+    assert main(["once", str(inbox), "--config", str(path), "--state", str(tmp_path / "s.db"),
+                 "--now", "2026-11-24T12:00:00Z"]) == 0
+    assert main(["report", "--config", str(path), "--state", str(tmp_path / "s.db")]) == 0
+
+
+@pytest.mark.parametrize("prefix", ["", "/", "_."])
+def test_a_label_prefix_without_a_letter_or_digit_is_refused(tmp_path, prefix):
+    """With prefix "/" (keyword prefix "_"), a keyword a person set, "_work", read as
+    triage's label, and labelling its message took it off (seen on Dovecot); "" was
+    refused only when labels were written, without the file's name."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[labels]\nprefix = "{prefix}"\n')
+    with pytest.raises(ConfigError, match=r"\[labels.prefix\]: must hold a letter or a digit"):
+        load_config(path)

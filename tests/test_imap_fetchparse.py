@@ -33,6 +33,9 @@ USUAL = {
     # With CONDSTORE on, the answers to triage's own STOREs (read with the next FETCH):
     "a flag change's MODSEQ": [b"1005 (UID 1005 MODSEQ (209))", b"6 (UID 6 FLAGS (\\Seen) MODSEQ (12345678901234))"],
     "a body beside a MODSEQ": [b"4 (UID 4 MODSEQ (7))", (b"2 (UID 8 FLAGS () BODY[] {%d}" % len(BODY), BODY), b")"],
+    # A server with no content to give for a message (reported for Exchange):
+    "a NIL body": [b"3 (UID 3 BODY[] NIL FLAGS (\\Seen))"],
+    "a NIL body after the flags": [b"3 (UID 3 FLAGS () BODY[] NIL)", (b"4 (UID 4 FLAGS () BODY[] {3}", b"abc"), b")"],
 }
 
 UNUSUAL = {
@@ -51,6 +54,10 @@ UNUSUAL = {
     "items not apart": [b"3 (UID 3FLAGS (\\Seen))"],
     "a literal's rest not apart": [(b"1 (UID 3 BODY[] {3}", b"abc"), b"FLAGS ())"],
     "nothing": [None],
+    "a NIL partial body": [b"3 (UID 3 BODY[]<0> NIL FLAGS ())"],
+    "NIL for a number": [b"3 (UID 3 RFC822.SIZE NIL)"],
+    "NIL for flags": [b"3 (UID 3 FLAGS NIL)"],
+    "a NIL body beside a literal one": [(b"1 (UID 3 BODY[] NIL BODY[] {3}", b"abc"), b")"],
 }
 
 

@@ -270,9 +270,13 @@ class OneBrokenMessageClient(WireRewritingClient):
         return args
 
 
-def fetch_with_one_refused(dovecot, folder: str, batch_bytes: int, **options) -> tuple[list[int], list]:
+def fetch_with_one_refused(dovecot, folder: str, batch_bytes: int, refused: int = 0,
+                           **options) -> tuple[list[int], list]:
     """Four messages in ``folder``, fetched in batches of two by a client whose FETCHes of
-    the second the server refuses: (their UIDs, the batches)."""
+    the second the server refuses (without a response code; ``refused``: as many earlier
+    passes did): (their UIDs, the batches)."""
+    from triage.imap.refusals import Refusals
+
     uids = fill(dovecot, folder, 4)
     client = OneBrokenMessageClient(dovecot.host, dovecot.port, ssl=False, timeout=10)
     client.broken = uids[1]
@@ -280,6 +284,8 @@ def fetch_with_one_refused(dovecot, folder: str, batch_bytes: int, **options) ->
     try:
         mailbox = ImapMailbox(client)
         mailbox.select(folder)
+        if options.get("refused_unreadable"):  # a pass's messages: refusals are counted
+            mailbox.refusals = Refusals(folder, mailbox.state.uidvalidity, {uids[1]: refused} if refused else {})
         return uids, list(mailbox.fetch_batches(uids, batch_size=2, max_bytes=1_000_000, batch_bytes=batch_bytes,
                                                 **options))
     finally:
@@ -295,16 +301,47 @@ def test_a_message_the_server_cannot_deliver_is_skipped(dovecot, mail_folder, ca
 
 
 @pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
+def test_a_message_refused_without_a_reason_is_left_for_the_next_pass_and_counted(dovecot, mail_folder,
+                                                                                   batch_bytes) -> None:
+    uids, batches = fetch_with_one_refused(dovecot, mail_folder, batch_bytes, refused_unreadable=True, refused=1)
+    assert [mail.uid for batch in batches for mail in batch] == [uids[0], *uids[2:]]
+
+
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
 def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_folder, batch_bytes) -> None:
     """The messages a pass decides: one the server refuses to deliver alone comes back as
-    a stand-in without bytes, decided as unreadable (a row and a label), not left out."""
-    uids, batches = fetch_with_one_refused(dovecot, mail_folder, batch_bytes, refused_unreadable=True)
+    a stand-in without bytes, decided as unreadable (a row and a label), not left out —
+    refused without a response code, on the third pass that refuses it."""
+    uids, batches = fetch_with_one_refused(dovecot, mail_folder, batch_bytes, refused_unreadable=True, refused=2)
     mails = [mail for batch in batches for mail in batch]
     assert [mail.uid for mail in mails] == uids
     stand_in = mails[1]
     assert stand_in.raw == b"" and stand_in.unreadable.startswith("the server refused to deliver it: BAD")
+    assert stand_in.unreadable.endswith("(refused on 3 passes)")
     assert stand_in.internaldate is not None
     assert all(mail.unreadable is None for mail in mails if mail is not stand_in)
+
+
+@pytest.mark.parametrize("batch_bytes", [25_000_000, 400_000], ids=["one round trip", "sizes first"])
+def test_a_body_the_server_answers_nil_is_a_stand_in_for_a_pass(dovecot, mail_folder, batch_bytes) -> None:
+    """``BODY[] NIL`` in a FETCH answer (reported for Exchange): the message was left out
+    without a word, and the cursor passed it. It is decided unreadable, a row and a label."""
+    from imapproxy import BodyAsNil, ImapProxy
+
+    uids = fill(dovecot, mail_folder, 3)
+    with ImapProxy(dovecot.port, from_server=BodyAsNil(uids[1])) as proxy:
+        client = IMAPClient(dovecot.host, proxy.port, ssl=False, timeout=10)
+        client.login("support", PASSWORD)
+        try:
+            mailbox = ImapMailbox(client)
+            mailbox.select(mail_folder)
+            mails = [mail for batch in mailbox.fetch_batches(uids, max_bytes=1_000_000, batch_bytes=batch_bytes,
+                                                              refused_unreadable=True) for mail in batch]
+        finally:
+            client.logout()
+    assert [mail.uid for mail in mails] == uids
+    assert mails[1].raw == b"" and mails[1].unreadable == "the server sent no content for it (BODY[] NIL)"
+    assert mails[0].raw and mails[2].raw and mails[0].unreadable is None
 
 
 @pytest.mark.parametrize("answer, kind", [
@@ -313,8 +350,11 @@ def test_a_message_the_server_refuses_is_a_stand_in_for_a_pass(dovecot, mail_fol
     ("NO [UNAVAILABLE] Try again later", "later"),
     ("NO [LIMIT] Too many fetches", "later"),
     ("NO [SERVERBUG] Internal error occurred. Refer to server log for more information.", "later"),
-    ("NO Some messages could not be FETCHed (Failure)", "broken"),
-    ("BAD Error in IMAP command", "broken"),
+    ("NO [CORRUPTION] Cannot read the message", "broken"),
+    ("BAD [PARSE] Invalid fetch item", "broken"),
+    ("NO Some messages could not be FETCHed (Failure)", "unsure"),
+    ("BAD Error in IMAP command", "unsure"),
+    ("NO Message [1] could not be read", "unsure"),
 ])
 def test_what_a_refused_fetch_means(answer: str, kind: str) -> None:
     assert refusal_kind(answer) == kind

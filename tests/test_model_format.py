@@ -167,6 +167,46 @@ def test_a_model_file_that_is_not_one_is_a_clear_error(tmp_path):
         model_from_bytes(data.getvalue())
 
 
+def crafted_model(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> Path:
+    """A model file of ``members`` with a card whose digest matches (anyone can write both)."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", compression=compression) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    path.write_bytes(data.getvalue())
+    card_path(path).write_text(json.dumps({"sha256": hashlib.sha256(data.getvalue()).hexdigest()}))
+    return path
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue()
+
+
+def test_a_model_file_declaring_a_huge_array_is_a_clear_error_before_anything_is_allocated(tmp_path, capsys):
+    """numpy allocates what an array's header declares before it reads: 745 GiB declared
+    in 64 bytes was a MemoryError traceback (or, with overcommit, the machine's memory)."""
+    from triage.cli import main
+
+    huge = crafted_model(tmp_path / "huge.npz", {"meta.npy": npy_header((100_000_000_000,)) + bytes(64)})
+    inbox = ROOT / "samples" / "inbox"
+    assert main(["once", str(inbox), "--state", str(tmp_path / "s.db"), "--model", str(huge)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"triage: error: {huge}: not a triage model file of format 1 (meta.npy declares "
+                           "800,000,000,000 bytes of data and holds 64); retrain it with `triage train`")
+
+
+def test_a_model_file_whose_arrays_unpack_beyond_the_size_limit_is_refused_unread(tmp_path):
+    from triage.model import MAX_MODEL_BYTES
+
+    content = npy_header((MAX_MODEL_BYTES // 8 + 1,)) + bytes(MAX_MODEL_BYTES + 8)
+    bomb = crafted_model(tmp_path / "bomb.npz", {"meta.npy": content}, zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(ModelError, match="unpack to more than 256 MiB"):
+        load_model(bomb)
+
+
 def test_a_legacy_pickle_model_is_refused_unread(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "old.joblib"

@@ -260,3 +260,42 @@ def test_model_commands_take_a_name_triage_models_lists(tmp_path, capsys):
     assert main(["eval", str(HOLDOUT_DIR), "--model", "model-nosuch", "--state", str(state)]) == 2
     err = capsys.readouterr().err
     assert "no model model-nosuch" in err and "known: default" in err
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_labeled_mail_of_which_nothing_can_be_read_is_a_clear_error(tmp_path, capsys, command):
+    """eval ended in an IndexError traceback; train said every message was held out."""
+    from triage.cli import main
+
+    (tmp_path / "labeled" / "other").mkdir(parents=True)
+    (tmp_path / "labeled" / "other" / "a.eml").write_bytes(b"garbage\x00\xff\n")
+    (tmp_path / "labeled" / "other" / "b.eml").write_bytes(b"")
+    extra = ["--out", str(tmp_path / "m.npz")] if command == "train" else []
+    assert main([command, str(tmp_path / "labeled"), "--state", str(tmp_path / "s.db"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "held-out" not in err
+    assert err.strip().splitlines()[-1].startswith("triage: error: ")
+    assert "no message" in err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("card", [
+    {"created": 5},
+    {"created": "2026-12-02T00:00:00+00:00", "corrections": "x"},
+    {"created": "2026-12-02T00:00:00+00:00", "holdout": {"macro_f1": "0.9"}},
+    {"created": "2026-12-02T00:00:00+00:00", "data": []},
+])
+def test_a_card_of_the_wrong_shape_in_the_models_folder_is_left_out_with_a_warning(tmp_path, capsys, card):
+    """A hand-edited card (or another program's) ended `triage models` in a TypeError
+    traceback (sorting an int among the dates, .get on a string)."""
+    from triage.cli import main
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "model-20261201T000000Z.card.json").write_text(json.dumps(card))
+    (models / "model-20261201T000000Z.npz").write_bytes(b"PK")
+    (models / "model-20261202T000000Z.card.json").write_text(json.dumps({"created": "2026-12-02T00:00:00+00:00"}))
+    (models / "model-20261202T000000Z.npz").write_bytes(b"PK")
+    assert main(["models", "--state", str(tmp_path / "s.db")]) == 0
+    out, err = capsys.readouterr()
+    assert "model-20261202T000000Z" in out and "model-20261201T000000Z" not in out
+    assert "model-20261201T000000Z.card.json: left out: its card is not one triage wrote" in err

@@ -280,3 +280,20 @@ def test_p1_stays_scarce_on_a_backlog_nobody_answered(tmp_path):
     assert {r.customer for r in p1} == {"c39@example.org", *(f"c{n}@example.org" for n in range(len(p1) - 1))}
     held = [r for r in rows if r.priority == 2]
     assert len(held) == 40 - len(p1) and all(P1_SHARE_FULL in r.reasons for r in held)
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", ".lock", ".status.json"])
+def test_a_report_never_overwrites_the_state_it_reads(tmp_path, capsys, suffix):
+    """`triage report --out state.db` replaced everything triage remembered with HTML."""
+    from helpers import ROOT
+
+    from triage.cli import main
+
+    state = tmp_path / "s.db"
+    assert main(["once", str(ROOT / "samples" / "inbox"), "--state", str(state), "--now", "2026-11-24T12:00:00Z"]) == 0
+    before = state.read_bytes()
+    capsys.readouterr()
+    assert main(["report", "--state", str(state), "--out", f"{state}{suffix}", "--format", "html"]) == 2
+    assert "is triage's own state" in capsys.readouterr().err
+    assert state.read_bytes() == before
+    assert main(["report", "--state", str(state), "--format", "json"]) == 0

@@ -241,6 +241,59 @@ def test_status_reports_the_queue_of_the_state_and_exits_0_when_alive(tmp_path: 
     assert "UNHEALTHY" in capsys.readouterr().out
 
 
+def write_status(tmp_path: Path, **fields) -> Path:
+    state = tmp_path / "state.db"
+    last_pass = {"finished_at": at(3), "seconds": 1.5, "triaged": 4, "team_replies": 1, "relabelled": 0}
+    document = service_status(**{"started_at": at(60), "last_pass": last_pass, "version": "1.0", **fields})
+    status_path_for(state).write_text(json.dumps({key: value for key, value in document.items()
+                                                  if value != "drop"}))
+    return state
+
+
+@pytest.mark.parametrize("fields, unreadable", [
+    ({"heartbeat_at": "garbage"}, "heartbeat_at is not a time ('garbage')"),
+    ({"heartbeat_at": 1733407200}, "heartbeat_at is not a time (1733407200)"),
+    ({"last_success_at": ["2026-12-05"]}, "last_success_at is not a time (['2026-12-05'])"),
+    ({"failing_since": "0001-01-01T00:00:00+14:00"}, "failing_since is not a time"),
+    ({"started_at": {"at": 1}}, "started_at is not a time"),
+    ({"last_error": "it broke"}, "last_error is not an object"),
+    ({"last_error": {"at": "yesterday", "message": "timeout"}}, "last_error.at is not a time ('yesterday')"),
+    ({"stopped": 3, "state": "stopped"}, "stopped is not an object"),
+    ({"last_pass": {"finished_at": 5, "seconds": "long", "triaged": None}}, "last_pass.finished_at is not a time"),
+    ({"last_pass": [1, 2]}, "last_pass is not an object"),
+    ({"progress": {"done": 3}, "state": "passing"}, None),
+    ({"progress": "half", "state": "passing"}, "progress is not an object"),
+    ({"mode": ["service"]}, "mode is not service or once (['service'])"),
+    ({"mode": {}}, "mode is not service or once ({})"),
+])
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_status_on_a_hand_edited_status_file_shows_what_it_can_and_says_what_it_could_not_read(
+        tmp_path: Path, capsys, fields: dict, unreadable: str | None, output: str) -> None:
+    state = write_status(tmp_path, **fields)
+    code = main(["status", "--state", str(state), "--now", NOW.isoformat(), "--format", output])
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    if output == "json":
+        document = json.loads(out)
+        problems = document["problems"]
+        assert document["status"]["pid"] == 812
+    else:
+        problems = [line.removeprefix("  problem:    ") for line in out.splitlines() if "problem:" in line]
+        assert out.startswith("triage service (pid 812, triage 1.0)")
+    if unreadable:
+        assert code == 1
+        assert f"the status file could not be read in full: {unreadable}" in " ".join(problems)
+    assert not any("for 0 s" in problem for problem in problems)
+
+
+def test_status_takes_a_hand_written_time_without_an_offset_as_utc(tmp_path: Path, capsys) -> None:
+    naive = (NOW - timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    state = write_status(tmp_path, heartbeat_at=naive, last_success_at=naive)
+    assert main(["status", "--state", str(state), "--now", NOW.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert ": healthy" in out.splitlines()[0] and "last heard 2026-12-05 13:59 UTC (60 s ago)" in out
+
+
 def test_a_long_pass_without_a_terminal_logs_its_progress_every_minute_and_beats(tmp_path: Path, caplog) -> None:
     from triage.config import ImapConfig
     from triage.imap.service import PassProgress

@@ -29,7 +29,12 @@ def _iso_datetime(value: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date-time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)  # (0001-01-01T00:00+14:00 is before the first UTC moment)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"out of range in UTC: {value!r}") from None
+    return parsed
 
 
 _EXAMPLES = {
@@ -179,28 +184,34 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     except Exception as exc:
-        problem = _file_problem(exc, args, config)
-        if problem is None:
+        found = _file_problem(exc, args, config)
+        if found is None:
             raise
+        problem, status = found
         log.debug("%s", problem, exc_info=True)
         log.error("%s", problem) if _json_logs() else print(f"triage: error: {problem}", file=sys.stderr)
-        return 1
+        return status
 
 
-def _file_problem(exc: Exception, args, config: Config | None) -> str | None:
-    """What a person must fix, for an error of the disk rather than of triage: the state
-    file unreadable, not a database, on a full disk (SQLite's errors do not name the
+def _file_problem(exc: Exception, args, config: Config | None) -> tuple[str, int] | None:
+    """What a person must fix, and the exit status, for an error of the disk rather than
+    of triage: the state file locked, on a full disk (SQLite's errors do not name the
     file, so this does), or a file triage needs that it may not read or write (the
-    operating system's error names it). None for anything else: a bug keeps its
-    traceback."""
+    operating system's error names it): 1, it may pass. A state file damaged while a
+    run read it: 2, as when it was found so at the start. None for anything else: a bug
+    keeps its traceback."""
     sqlite3 = sys.modules.get("sqlite3")  # not imported: the error cannot be SQLite's
     if sqlite3 is not None and isinstance(exc, sqlite3.Error):
+        from triage.history import unusable_state_file
         from triage.wiring import state_path
 
         where = state_path(args, config) if config is not None else "the state file"
-        return f"state file {where}: {exc}"
+        unusable = unusable_state_file(where, exc)
+        if unusable is not None:
+            return str(unusable), unusable.exit_status
+        return f"state file {where}: {exc}", 1
     if isinstance(exc, OSError) and exc.filename is not None:
-        return str(exc)
+        return str(exc), 1
     return None
 
 
@@ -284,6 +295,10 @@ def cmd_eval(args, config: Config) -> int:
     model, card = resolve_model(args.model or config.model.path or None, Registry.for_state(state_path(args, config)))
     labeled = load_source(args.source, config)
     print(labeled.describe(args.source), file=sys.stderr)
+    if not labeled.examples:
+        from triage.errors import SourceError
+
+        raise SourceError(f"{args.source}: no message to score (none of them could be read as mail)")
     metrics = evaluate(model, labeled)
     if args.format == "json":
         print(json.dumps(metrics, indent=2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -166,6 +167,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
     _check_security(config, path)
     _check_ranges(config, path)
     _check_training_folders(config, path)
+    _check_label_prefix(config, path)
     return config
 
 
@@ -205,16 +207,41 @@ _POSITIVE = ("imap.batch_size", "imap.max_message_bytes")
 """Keys a run divides by or counts down with: 0 cannot work."""
 
 
+_AT_MOST = {
+    "imap.timeout_seconds": (86400, "a day"),
+    "imap.first_run_days": (36500, "a hundred years"),
+    "imap.backlog_days": (36500, "a hundred years"),
+    "labels.flag_backlog_days": (36500, "a hundred years"),
+    "sla.priority_1_hours": (87600, "ten years"),
+    "sla.priority_2_hours": (87600, "ten years"),
+    "sla.priority_3_hours": (87600, "ten years"),
+    "sla.priority_4_hours": (87600, "ten years"),
+    "sla.overdue_grace_hours": (87600, "ten years"),
+    "sla.escalate_after_targets": (100, "a hundred targets"),
+    "sla.max_p1_share": (1, "the whole queue"),
+    "triage.workers": (64, "64 processes"),
+}
+"""Upper bounds of keys whose larger values no run can use: a date before year 1 or
+after 9999 (an OverflowError traceback mid-run), a socket timeout past the platform's
+time_t, a share above the whole, a fork of thousands of workers."""
+
+
 def _check_ranges(config: Config, path) -> None:
     """Numbers TOML takes that no run can use, refused here, where the message names the
     file and the key (they ended a run in a traceback, exit status 1: systemd restarted
-    it for ever): NaN and infinity (:func:`_coerce`), a port no socket has, a zero batch."""
+    it for ever): NaN and infinity (:func:`_coerce`), a port no socket has, a zero batch,
+    and values past :data:`_AT_MOST`."""
     if not 1 <= config.imap.port <= 65535:
         raise ConfigError(path, "imap.port", f"must be between 1 and 65535, not {config.imap.port}")
     for key in _POSITIVE:
         section, name = key.split(".")
         if getattr(getattr(config, section), name) <= 0:
             raise ConfigError(path, key, "must be greater than 0")
+    for key, (limit, meaning) in _AT_MOST.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if value > limit:
+            raise ConfigError(path, key, f"must be at most {limit} ({meaning}), not {value}")
 
 
 def _check_security(config: Config, path) -> None:
@@ -234,6 +261,15 @@ def _check_training_folders(config: Config, path) -> None:
         raise ConfigError(path, "model.training_folders",
                           f"{pattern!r} would cover triage's own label folders ({config.labels.prefix}…); "
                           "name folders people file mail into, e.g. \"Training/*\"")
+
+
+def _check_label_prefix(config: Config, path) -> None:
+    """Every keyword or folder whose name starts with the prefix is triage's to change: a
+    prefix of separators only (``"/"``, keywords ``_…``) made a keyword a person set
+    (``_work``) one of triage's labels, taken off when triage labelled its message."""
+    if not re.search(r"[A-Za-z0-9]", config.labels.prefix):
+        raise ConfigError(path, "labels.prefix", f"must hold a letter or a digit (e.g. \"triage/\"), not "
+                          f"{config.labels.prefix!r}: every keyword a person sets would pass for triage's")
 
 
 def is_loopback(host: str) -> bool:

@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from triage.automated import SenderCounts
-from triage.errors import TriageError
+from triage.errors import TriageError, UsageError
 from triage.subjects import subject_key
 
 SCHEMA_VERSION = 7
@@ -252,6 +252,36 @@ class StateFileGone(TriageError):
                          "while triage had it open: what triage records now would be lost")
 
 
+class UnusableStateFile(UsageError):
+    """The state path names something triage can never open as its state: a directory,
+    or a file that is not an SQLite database or whose pages are damaged. Exit status 2:
+    running again unchanged cannot work, and a service manager must not restart triage
+    on it for ever. (A locked database, a full disk or an I/O error may pass: those
+    stay runtime failures.)"""
+
+    def __init__(self, path: str, problem: str):
+        self.path = path
+        if problem == "is a directory":
+            advice = "move it aside, or point --state or [state] path at a file"
+        else:
+            advice = "move it aside, and triage starts a new one"
+        super().__init__(f"state file {path} {problem}: {advice}")
+
+
+_DAMAGED = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+"""SQLite's answers for a file that is no database, or one whose pages are damaged."""
+
+
+def unusable_state_file(path: str | Path, error: BaseException) -> UnusableStateFile | None:
+    """The :class:`UnusableStateFile` that ``error``, met opening or reading the state
+    file ``path``, means; None when it is another kind of failure."""
+    if isinstance(error, IsADirectoryError) or (isinstance(error, OSError) and Path(path).expanduser().is_dir()):
+        return UnusableStateFile(str(path), "is a directory")
+    if isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorcode", None) in _DAMAGED:
+        return UnusableStateFile(str(path), f"is not a database triage can read ({error})")
+    return None
+
+
 def _file_identity(path: str) -> tuple[int, int] | None:
     """(device, inode) of the file ``path`` names, or None when it names none."""
     try:
@@ -336,11 +366,27 @@ class History:
 
     def __init__(self, path: str | Path, *, _connection: sqlite3.Connection | None = None):
         self.path = str(path)
-        if _connection is not None:
-            self.db = _connection
+        try:
+            self._open(_connection)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            unusable = unusable_state_file(path, exc)
+            if unusable is None:
+                raise
+            raise unusable from None
+        self._identity = _file_identity(self.path) if self.path != ":memory:" else None
+        """(device, inode) of the file opened (:meth:`check_file`)."""
+        self.run = 0
+        """The run whose messages are recorded now (0 until :meth:`begin_run`)."""
+
+    def _open(self, connection: sqlite3.Connection | None) -> None:
+        """Open (or take) the database and bring its schema up to date."""
+        if connection is not None:
+            self.db = connection
         else:
             if self.path != ":memory:":
                 self.path = str(Path(self.path).expanduser())
+                if Path(self.path).is_dir():
+                    raise IsADirectoryError(21, "Is a directory", self.path)
                 _create_private(Path(self.path))
             self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
         self.db.row_factory = sqlite3.Row
@@ -352,10 +398,6 @@ class History:
         self._migrate()
         self.db.executescript(_INDEXES)
         self.db.commit()
-        self._identity = _file_identity(self.path) if self.path != ":memory:" else None
-        """(device, inode) of the file opened (:meth:`check_file`)."""
-        self.run = 0
-        """The run whose messages are recorded now (0 until :meth:`begin_run`)."""
 
     @classmethod
     def snapshot(cls, path: str | Path) -> History:
@@ -364,12 +406,15 @@ class History:
         readers (``report``, ``status``), which must not wait for a writer's lock."""
         memory = sqlite3.connect(":memory:", isolation_level="DEFERRED")
         source = Path(path).expanduser()
+        if source.is_dir():
+            raise UnusableStateFile(str(path), "is a directory")
         if source.is_file():
+            disk = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
             try:
-                disk = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
                 disk.backup(memory)
             except sqlite3.Error as exc:
-                raise sqlite3.OperationalError(f"{source}: cannot read the state file: {exc}") from None
+                raise unusable_state_file(path, exc) or sqlite3.OperationalError(
+                    f"{source}: cannot read the state file: {exc}") from None
             finally:
                 disk.close()
         return cls(":memory:", _connection=memory)
@@ -428,15 +473,30 @@ class History:
     def lost_fetches(self, mailbox: str) -> tuple[int, dict[int, int]] | None:
         """(UIDVALIDITY, UID → times the connection broke while it was read alone) of the
         messages of ``mailbox`` whose reading broke a connection (:meth:`set_lost_fetches`)."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"lost-fetches:{mailbox}",)).fetchone()
+        return self._uid_counts(f"lost-fetches:{mailbox}")
+
+    def set_lost_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`lost_fetches`); uncommitted."""
+        self._set_uid_counts(f"lost-fetches:{mailbox}", uidvalidity, uids)
+
+    def refused_fetches(self, mailbox: str) -> tuple[int, dict[int, int]] | None:
+        """(UIDVALIDITY, UID → passes that refused it) of the messages of ``mailbox`` the
+        server refused to deliver without a reason (:mod:`triage.imap.refusals`)."""
+        return self._uid_counts(f"refused-fetches:{mailbox}")
+
+    def set_refused_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`refused_fetches`); uncommitted."""
+        self._set_uid_counts(f"refused-fetches:{mailbox}", uidvalidity, uids)
+
+    def _uid_counts(self, key: str) -> tuple[int, dict[int, int]] | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         stored = json.loads(row["value"])
         return int(stored["uidvalidity"]), {int(uid): int(times) for uid, times in stored["uids"].items()}
 
-    def set_lost_fetches(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
-        """Remember ``uids`` (see :meth:`lost_fetches`); uncommitted."""
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"lost-fetches:{mailbox}", json.dumps(
+    def _set_uid_counts(self, key: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(
             {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
 
     def absent(self, mailbox: str) -> tuple[int, set[int]] | None:

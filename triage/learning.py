@@ -106,6 +106,8 @@ def train_candidate(split: Split, *, source_name: str, kind: str | None = None, 
 
     test_ids = {e.message.message_id for e in split.test.examples}
     overlap = sum(e.message.message_id in test_ids for e in split.source.examples)
+    if not split.source.examples and not split.trained:
+        raise UsageError(f"nothing to train on: {source_name} holds no message that can be read as mail")
     if overlap == len(split.source.examples) and not split.trained:
         raise UsageError("nothing to train on: every message of the source is in the held-out mail; "
                          "pass --holdout DIR with other mail")

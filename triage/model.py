@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -200,9 +201,36 @@ def model_bytes(model: CategoryModel) -> bytes:
     return buffer.getvalue()
 
 
+def check_declared_sizes(data: bytes) -> None:
+    """ValueError when an array of the model file's bytes declares more data than the file
+    holds for it, or the arrays together more than :data:`MAX_MODEL_BYTES`. numpy
+    allocates what an array's header declares before it reads a byte: a crafted file
+    declaring 745 GiB in a few bytes was a MemoryError (or, with overcommit, a process
+    taking the machine's memory)."""
+    total = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for info in archive.infolist():
+            total += info.file_size
+            if total > MAX_MODEL_BYTES:
+                raise ValueError(f"its arrays unpack to more than {MAX_MODEL_BYTES >> 20} MiB")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ValueError(f"{info.filename}: array format {version} is not one triage writes")
+                declared = math.prod(shape) * dtype.itemsize
+                if declared > info.file_size - member.tell():
+                    raise ValueError(f"{info.filename} declares {declared:,} bytes of data and holds "
+                                     f"{max(info.file_size - member.tell(), 0):,}")
+
+
 def model_from_bytes(data: bytes) -> CategoryModel:
     """Parse a model file's bytes (numpy arrays and JSON only); ValueError/KeyError when
-    they are not a model of this format."""
+    they are not a model of this format (:func:`check_declared_sizes` first)."""
+    check_declared_sizes(data)
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         arrays = {key: archive[key] for key in archive.files}
     meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))

@@ -22,6 +22,7 @@ models folder, never paths. Models saved by earlier versions in the pickle forma
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -37,6 +38,8 @@ from triage.modelfile import LEGACY_SUFFIX, card_path, legacy_error, model_loade
 
 if TYPE_CHECKING:  # the model brings numpy; a run that finds no new mail never loads one
     from triage.model import CategoryModel
+
+log = logging.getLogger(__name__)
 
 SHIPPED = "default"
 """The name ``triage models`` gives the shipped model (no registry model is called that)."""
@@ -110,9 +113,14 @@ class Registry:
             if not path.exists() and legacy.exists():
                 path = legacy
             try:
-                found.append(Entry(name, path, read_card(path)))
+                card = read_card(path)
             except ModelError:
                 continue
+            problem = card_problem(card)
+            if problem:
+                log.warning("%s: left out: its card is not one triage wrote (%s)", card_path(path), problem)
+                continue
+            found.append(Entry(name, path, card))
         return sorted(found, key=_age)
 
     def active_name(self) -> str | None:
@@ -228,6 +236,28 @@ class Registry:
         ids = [e.card.get("corrections", {}).get("last_id", 0) for e in self.entries()
                if e.card.get("corrections", {}).get("learned")]
         return max(ids, default=0)
+
+
+_CARD_OBJECTS = ("data", "cross_validation", "holdout", "activation", "corrections")
+_CARD_NUMBERS = (("data", "messages"), ("cross_validation", "messages"), ("cross_validation", "macro_f1"),
+                 ("holdout", "macro_f1"), ("corrections", "trained_on"), ("corrections", "last_id"),
+                 ("activation", "incumbent_macro_f1"))
+
+
+def card_problem(card: dict) -> str | None:
+    """What makes a card one triage cannot have written (a hand edit, another program):
+    a field of the wrong type that listing, sorting or retraining reads, which ended
+    ``triage models`` in a TypeError traceback. None for a card of the right shape."""
+    if not isinstance(card.get("created", ""), str):
+        return "created is not text"
+    for key in _CARD_OBJECTS:
+        if not isinstance(card.get(key, {}), dict):
+            return f"{key} is not an object"
+    for key, field in _CARD_NUMBERS:
+        value = card.get(key, {}).get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"{key}.{field} is not a number"
+    return None
 
 
 def _age(entry: Entry) -> tuple:

@@ -36,6 +36,8 @@ def run_report(args, config) -> int:
 
     now = args.now or datetime.now(timezone.utc)
     policy = Policy.from_config(config.sla)
+    if args.out:
+        _refuse_state_files(args.out, state_path(args, config))
     with History.snapshot(state_path(args, config)) as history:
         rows = waiting_conversations(history, now, policy)
     if args.format == "json":
@@ -52,6 +54,22 @@ def run_report(args, config) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _refuse_state_files(out: str, state: str) -> None:
+    """UsageError when ``--out`` names the state file or one of the files beside it that
+    triage keeps (journal, lock, status): the report replaced the state, everything
+    triage remembered, with a page of HTML."""
+    from triage.errors import UsageError
+    from triage.lock import lock_path_for
+    from triage.status import status_path_for
+
+    base = Path(state).expanduser()
+    kept = {base, Path(f"{base}-wal"), Path(f"{base}-shm"), lock_path_for(base), Path(status_path_for(base))}
+    target = Path(out).expanduser().resolve()
+    if target in {path.resolve() for path in kept}:
+        raise UsageError(f"--out {out} is triage's own state ({state} and the files beside it); "
+                         "name another file for the report")
 
 
 # -- terminal -------------------------------------------------------------------------

@@ -187,11 +187,56 @@ class Health:
     problems: list[str]
 
 
-def _parse(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
+def parse_time(value: object) -> datetime | None:
+    """A time of the status file, in UTC (one without an offset, hand-written, is taken
+    as UTC, as ``--now`` takes it); None when ``value`` is not an ISO-8601 time."""
+    if not isinstance(value, str) or not value:
         return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # ("0001-01-01T00:00:00+14:00" is before the first UTC moment)
+        return None
+
+
+_TIMES = ("started_at", "heartbeat_at", "last_success_at", "failing_since")
+_OBJECTS = {"last_pass": ("finished_at",), "last_error": ("at",), "stopped": ("at",), "progress": ()}
+
+
+def readable(status: dict) -> tuple[dict, list[str]]:
+    """``status`` with what cannot be read left out — a time that is none, an object
+    that is something else (a person edited the file, or another program wrote it) —
+    and what was left out, so ``triage status`` shows the rest and says so."""
+    clean, unreadable = dict(status), []
+    if clean.get("mode", "service") not in ("service", "once"):
+        unreadable.append(f"mode is not service or once ({_shown(clean['mode'])})")
+        clean["mode"] = "service"
+
+    def check(holder: dict, key: str, name: str) -> None:
+        value = holder.get(key)
+        if value is not None and parse_time(value) is None:
+            unreadable.append(f"{name} is not a time ({_shown(value)})")
+            holder[key] = None
+
+    for key in _TIMES:
+        check(clean, key, key)
+    for key, times in _OBJECTS.items():
+        value = clean.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            unreadable.append(f"{key} is not an object ({_shown(value)})")
+            clean[key] = None
+            continue
+        clean[key] = dict(value)
+        for time_key in times:
+            check(clean[key], time_key, f"{key}.{time_key}")
+    return clean, unreadable
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def ago(seconds: float) -> str:
@@ -215,11 +260,12 @@ def assess(status: dict | None, now: datetime, max_age: float | None = None) -> 
     outage the service is riding out with retries is not a problem yet."""
     if not status:
         return Health(False, ["no status recorded: triage has not run on this state file yet"])
+    status, unreadable = readable(status)
     mode = status.get("mode", "service")
     limit = max_age if max_age is not None else DEFAULT_MAX_AGE.get(mode, DEFAULT_MAX_AGE["service"])
-    problems = []
+    problems = [f"the status file could not be read in full: {'; '.join(unreadable)}"] if unreadable else []
     age = {key: (now - moment).total_seconds() for key in ("heartbeat_at", "last_success_at", "failing_since")
-           if (moment := _parse(status.get(key))) is not None}
+           if (moment := parse_time(status.get(key))) is not None}
     error = (status.get("last_error") or {}).get("message", "")
     if mode == "service":
         stopped = status.get("stopped") or {}
@@ -227,8 +273,9 @@ def assess(status: dict | None, now: datetime, max_age: float | None = None) -> 
             problems.append(f"the service stopped {ago(age.get('heartbeat_at', 0))} ago "
                             f"({stopped.get('reason', 'unknown reason')}, exit status {stopped.get('exit_status')})")
         elif age.get("heartbeat_at", float("inf")) > limit:
-            problems.append(f"no heartbeat for {ago(age.get('heartbeat_at', 0))}: the service (pid "
-                            f"{status.get('pid')}) is not running or is stuck")
+            silence = f"for {ago(age['heartbeat_at'])}" if "heartbeat_at" in age else "recorded"
+            problems.append(f"no heartbeat {silence}: the service (pid {status.get('pid')}) is not running or is "
+                            "stuck")
         if status.get("state") != "stopped" and age.get("failing_since", -1) > limit:
             problems.append(f"failing for {ago(age['failing_since'])} ({status.get('errors_in_a_row')} "
                             f"attempts): {error}")

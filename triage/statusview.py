@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from triage.config import Config
-from triage.status import Health, ago, assess, read_status, status_path_for
+from triage.status import Health, ago, assess, parse_time, read_status, readable, status_path_for
 
 
 def queue_figures(state: str, now: datetime, config: Config) -> dict | None:
@@ -24,7 +24,7 @@ def queue_figures(state: str, now: datetime, config: Config) -> dict | None:
     from triage.sla import Policy
     from triage.waiting import waiting_conversations
 
-    if not Path(state).expanduser().is_file():
+    if not Path(state).expanduser().exists():
         return None
     with History.snapshot(state) as history:
         rows = waiting_conversations(history, now, Policy.from_config(config.sla))
@@ -61,6 +61,7 @@ def describe(health: Health, status: dict | None, queue: dict | None, now: datet
     if status is None:
         lines = [f"UNHEALTHY: {health.problems[0]} (no {path})"]
     else:
+        status, _ = readable(status)  # what could not be read is among the problems
         who = "service" if status.get("mode") == "service" else "once"
         head = f"triage {who} (pid {status.get('pid')}, triage {status.get('version')}"
         head += f", model {status['model']})" if status.get("model") else ")"
@@ -69,12 +70,14 @@ def describe(health: Health, status: dict | None, queue: dict | None, now: datet
         lines.append(f"  state:      {status.get('state')}, last heard {_when(status.get('heartbeat_at'), now)}")
         progress = status.get("progress")
         if progress and status.get("state") == "passing":
-            lines.append(f"  passing:    {progress['done']} of {progress['total']} in {progress['folder']}")
+            lines.append(f"  passing:    {progress.get('done', '?')} of {progress.get('total', '?')} in "
+                         f"{progress.get('folder', '?')}")
         last = status.get("last_pass")
         if last:
+            seconds = last.get("seconds", 0)
             lines.append(f"  last pass:  {_when(last.get('finished_at'), now)}: {last.get('triaged')} triaged, "
                          f"{last.get('team_replies')} team replies, {last.get('relabelled')} relabelled, "
-                         f"{last.get('seconds', 0):.1f} s")
+                         + (f"{seconds:.1f} s" if isinstance(seconds, int | float) else f"{seconds!r} s"))
         error = status.get("last_error")
         if error:
             state = "failing since " + _when(status.get("failing_since"), now) if status.get("failing_since") \
@@ -94,8 +97,7 @@ def _when(value: str | None, now: datetime) -> str:
     """'2026-12-05 14:02 UTC (3 min ago)'."""
     if not value:
         return "never"
-    try:
-        moment = datetime.fromisoformat(value).astimezone(timezone.utc)
-    except ValueError:
-        return value
+    moment = parse_time(value)
+    if moment is None:
+        return "unreadable"
     return f"{moment:%Y-%m-%d %H:%M} UTC ({ago((now - moment).total_seconds())} ago)"

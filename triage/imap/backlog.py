@@ -24,7 +24,7 @@ from triage.engine import Engine, has_answered_flag
 from triage.errors import MessageParseError
 from triage.history import History
 from triage.imap.connection import imap_errors
-from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _flags, _utc
+from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _flags, _utc, valid_uids
 from triage.message import Message, RawMail
 from triage.parsing import parse_message
 from triage.subjects import subject_key
@@ -67,7 +67,7 @@ def scan_backlog(mailbox: ImapMailbox, engine: Engine, since: date, horizon: dat
     if horizon >= since:
         return backlog
     with imap_errors(f"searching {mailbox.folder}"):
-        uids = sorted(mailbox.client.search(["SINCE", horizon, "BEFORE", since]))
+        uids = valid_uids(mailbox.client.search(["SINCE", horizon, "BEFORE", since]))
     backlog.scanned = len(uids)
     customers: list[tuple[int, Message]] = []
     for raws in _header_batches(mailbox, uids):

@@ -57,6 +57,12 @@ class FetchLost(ImapConnectionError):
         self.uids = tuple(uids)
 
 
+class IdleRefused(ImapError):
+    """The server answered NO or BAD to IDLE although it advertises it (a proxy or a
+    load balancer in front of it, often): the connection is fine and in its normal
+    state, and the mail can be polled for on it (:func:`start_idle`)."""
+
+
 class LoginRefused(ImapError):
     """Raised when the server refuses the login itself: a wrong or expired password or
     token. Trying again with the same secret only gets the account locked or throttled
@@ -89,13 +95,37 @@ def is_temporary_refusal(reason: str) -> bool:
 @contextmanager
 def imap_errors(action: str) -> Iterator[None]:
     """Turn imapclient and socket errors raised while doing ``action`` into
-    :class:`ImapConnectionError` (connection broke) or :class:`ImapError` (server said NO/BAD)."""
+    :class:`ImapConnectionError` (connection broke) or :class:`ImapError` (server said
+    NO/BAD, or answered what imapclient cannot read)."""
     try:
         yield
     except (IMAPClientAbortError, OSError) as exc:  # OSError covers socket.timeout and ssl.SSLError
         raise ImapConnectionError(f"{action}: connection lost ({describe(exc)})") from exc
     except IMAPClientError as exc:
         raise ImapError(f"{action}: {describe(exc)}") from exc
+    except ValueError as exc:  # imapclient's parsers, on an answer no server should send ("* SEARCH 1 abc")
+        raise ImapError(f"{action}: the server's answer could not be read ({exc})") from exc
+
+
+def start_idle(client: IMAPClient) -> None:
+    """Put the connection into IDLE; raise :class:`IdleRefused` when the server answered
+    the command with NO or BAD instead of going into it.
+
+    imapclient raises a bare ``IMAPClientError("Unexpected IDLE response: …")`` for any
+    answer but the continuation, a refusal and an untimely untagged line alike; imaplib
+    has filed a tagged answer under the command's tag, which tells a refusal (the
+    connection is out of IDLE and usable) from the rest (it is not: the caller drops it)."""
+    try:
+        client.idle()
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError as exc:
+        answered = client._imap.tagged_commands.pop(getattr(client, "_idle_tag", None), None)
+        if answered and answered[0] in ("NO", "BAD"):
+            words = b" ".join(answered[1]).decode("utf-8", "replace") if answered[1] and answered[1][0] else ""
+            client._idle_tag = None
+            raise IdleRefused(f"{answered[0]} {words}".strip()) from exc
+        raise
 
 
 def describe(exc: BaseException) -> str:

@@ -21,11 +21,12 @@ from imapclient.response_parser import parse_fetch_response
 
 # One attribute and its value: a number, a number in parentheses (MODSEQ: with CONDSTORE
 # on, the answers to triage's own STOREs, read among the next FETCH's), a flag list (atoms
-# only), a quoted string without escapes. The whole text between the parentheses must be
+# only), a quoted string without escapes, NIL (``BODY[] NIL``: a server with no content to
+# give for a message, reported for Exchange). The whole text between the parentheses must be
 # made of these.
 _ITEM = re.compile(
-    rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE|MODSEQ) (?:([0-9]+)|\(([0-9]+)\)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
-    rb'(?: \\?[A-Za-z$][^\s()"{}\[\]\\%*]*)*)?)\)|"([^"\\\r\n]*)")'
+    rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE|MODSEQ|BODY\[\]) (?:([0-9]+)|\(([0-9]+)\)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
+    rb'(?: \\?[A-Za-z$][^\s()"{}\[\]\\%*]*)*)?)\)|"([^"\\\r\n]*)"|(NIL))'
 )
 _RESPONSE = re.compile(rb"([0-9]+) \((.*)\)\Z", re.S)
 _WITH_LITERAL = re.compile(rb"([0-9]+) \((?:(.*) )?BODY\[\] \{([0-9]+)\}\Z", re.S)
@@ -80,6 +81,8 @@ def _parse_simple(data: list, normalise_times: bool, uid_is_key: bool) -> dict:
                 found[b"UID"] = uid
         found.update(values)
         if body is not None:
+            if b"BODY[]" in values:
+                raise _Unusual
             found[b"BODY[]"] = body
         parsed[key].update(found)
     return parsed
@@ -92,10 +95,12 @@ def _items(text: bytes, normalise_times: bool) -> dict:
         if match.start() != end:
             raise _Unusual
         end = match.end()
-        name, number, modseq, flags, quoted = match.groups()
-        if name in values:
+        name, number, modseq, flags, quoted, nil = match.groups()
+        if name in values or (nil is None) != (name != b"BODY[]"):
             raise _Unusual
-        if name == b"MODSEQ":
+        if name == b"BODY[]":
+            values[name] = None
+        elif name == b"MODSEQ":
             if modseq is None:
                 raise _Unusual
             values[name] = (int(modseq),)

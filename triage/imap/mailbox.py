@@ -11,6 +11,7 @@ grow with the mailbox.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from datetime import date, datetime, timezone
 from typing import NamedTuple, TypeVar
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, IMAPClientReadOnlyError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, IMAPClientReadOnlyError
 from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
@@ -28,6 +29,7 @@ from triage.errors import ImapError
 from triage.imap.connection import TEMPORARY_REFUSALS, FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
+from triage.imap.refusals import REFUSED_PASSES, Refusals
 from triage.message import RawMail
 from triage.parsing import MAX_HEADER_BYTES
 
@@ -103,6 +105,9 @@ class ImapMailbox:
         they were being sent (:func:`~triage.imap.lostfetch.remember_lost_fetch`)."""
         self.unfetchable: frozenset[int] = frozenset()
         """UIDs not read at all: alone, they broke the connection again and again."""
+        self.refusals = Refusals()
+        """How often the server refused, without saying why, to deliver messages of the
+        folder a pass triages (:mod:`triage.imap.refusals`)."""
         self.read_only: set[str] = set()
         """Folders the server lets this user only read (:meth:`_examine_read_only`)."""
         self.peek_honoured = False
@@ -154,6 +159,12 @@ class ImapMailbox:
                     answer = self.client.select_folder(folder, readonly=readonly)
                 except IMAPClientReadOnlyError:
                     answer = self._examine_read_only(folder)
+                except IMAPClientAbortError:
+                    raise
+                except IMAPClientError as exc:  # the server's words vary ("doesn't exist", "Unknown Mailbox", …)
+                    if not self.holds_mail(folder):
+                        raise FolderNotFound(folder, self._names_like(folder)) from exc
+                    raise
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
                 uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
@@ -162,9 +173,11 @@ class ImapMailbox:
         permanent = answer.get(b"PERMANENTFLAGS")
         if permanent is None:
             permanent = (*answer.get(b"FLAGS", ()), b"\\*")
+        uidvalidity = _number(answer[b"UIDVALIDITY"], f"UIDVALIDITY of {folder}", MAX_UID)
+        uidnext = _number(uidnext, f"UIDNEXT of {folder}", MAX_UID + 1)
         self.folder = folder
         self._selected = (folder, readonly)
-        self.state = FolderState(int(answer[b"UIDVALIDITY"]), int(uidnext), frozenset(_text(f) for f in permanent))
+        self.state = FolderState(uidvalidity, uidnext, frozenset(_text(f) for f in permanent))
         return self.state
 
     def _examine_read_only(self, folder: str) -> dict:
@@ -241,6 +254,12 @@ class ImapMailbox:
         skip = {b"\\noselect", b"\\nonexistent"}
         return [name for flags, _, name in listed if not skip & {f.lower() for f in flags}]
 
+    def _names_like(self, folder: str) -> list[str]:
+        """The server's folder names closest to ``folder`` (for a typo's error message)."""
+        names = self.folders("*")
+        by_lower = {name.lower(): name for name in names}
+        return [by_lower[name] for name in difflib.get_close_matches(folder.lower(), list(by_lower), n=3)]
+
     def holds_mail(self, folder: str) -> bool:
         """True when the server has ``folder`` and it can be opened: a name listed
         ``\\Noselect`` is only the parent of other folders (Dovecot lists one when a
@@ -256,7 +275,7 @@ class ImapMailbox:
         every UID is below n, so the answer is filtered.)"""
         with imap_errors(f"searching {self.folder}"):
             found = self.client.search(["UID", f"{last_uid + 1}:*"])
-        return sorted(uid for uid in found if uid > last_uid)
+        return [uid for uid in valid_uids(found) if uid > last_uid]
 
     def announced_new_mail(self) -> bool:
         """True when the server announced mail (an untagged EXISTS) in an answer since this
@@ -270,7 +289,7 @@ class ImapMailbox:
         if isinstance(day, datetime):
             day = day.date()
         with imap_errors(f"searching {self.folder}"):
-            return sorted(self.client.search(["SINCE", day]))
+            return valid_uids(self.client.search(["SINCE", day]))
 
     def highest_modseq(self) -> int:
         """HIGHESTMODSEQ of the selected folder (RFC 7162, CONDSTORE); 0 when the server
@@ -286,7 +305,7 @@ class ImapMailbox:
             return 0
         with imap_errors(f"reading the HIGHESTMODSEQ of {self.folder}"):
             status = self.client.folder_status(self.folder, [b"HIGHESTMODSEQ"])
-        return int(status.get(b"HIGHESTMODSEQ") or 0)
+        return _number(status.get(b"HIGHESTMODSEQ") or 0, f"HIGHESTMODSEQ of {self.folder}", MAX_MODSEQ)
 
     def uids_changed_since(self, modseq: int, *also: str, among: Sequence[int] | None = None,
                            synced: bool = False) -> list[int]:
@@ -302,11 +321,11 @@ class ImapMailbox:
             if not synced:
                 self.client.noop()
             if among is None:
-                return sorted(self.client.search(criteria))
+                return valid_uids(self.client.search(criteria))
             found: list[int] = []
             for chunk in _chunks(sorted(set(among)), _UID_CHUNK):
                 found += self.client.search([*criteria, "UID", ",".join(map(str, chunk))])
-            return sorted(found)
+            return valid_uids(found)
 
     def search_message_ids(self, message_ids: Iterable[str]) -> dict[int, str]:
         """UID → Message-ID of the messages in the selected folder that carry one of
@@ -469,26 +488,55 @@ class ImapMailbox:
         raises :class:`~triage.imap.connection.FetchLost` naming the chunk."""
         if not chunk:
             return
-        cap = min(max_bytes, AT_ONCE_BYTES)
         try:
-            if len(chunk) * cap <= batch_bytes:
-                meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
-                if mails is not None:
-                    if mails:
-                        yield mails
-                    return
-            else:
-                with imap_errors(f"fetching sizes in {self.folder}"):
-                    meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
-            sizes = _sizes(meta)
-            for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
-                mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
-                if mails:
-                    yield mails
+            delivered: set[int] = set()
+            for mails in self._fetch_chunk_once(chunk, max_bytes, batch_bytes, refused_unreadable):
+                delivered.update(mail.uid for mail in mails)
+                yield mails
+            if refused_unreadable:
+                unanswered = [uid for uid in chunk if uid not in delivered and uid not in self.refusals.now]
+                stand_ins = self._unanswered(unanswered) if unanswered else []
+                if stand_ins:
+                    yield stand_ins
         except FetchLost:
             raise
         except ImapConnectionError as exc:
             raise FetchLost(str(exc), self.folder or "", self.state.uidvalidity if self.state else 0, chunk) from exc
+
+    def _fetch_chunk_once(self, chunk: list[int], max_bytes: int, batch_bytes: int,
+                          refused_unreadable: bool) -> Iterator[list[RawMail]]:
+        cap = min(max_bytes, AT_ONCE_BYTES)
+        if len(chunk) * cap <= batch_bytes:
+            meta, mails = self._fetch_at_once(chunk, cap, max_bytes)
+            if mails is not None:
+                if mails:
+                    yield mails
+                return
+        else:
+            with imap_errors(f"fetching sizes in {self.folder}"):
+                meta = fetch(self.client, chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE"])
+        sizes = _sizes(meta)
+        for group in byte_groups([u for u in chunk if u in sizes], sizes, max_bytes, batch_bytes):
+            mails = self._fetch_group(group, meta, sizes, max_bytes, refused_unreadable)
+            if mails:
+                yield mails
+
+    def _unanswered(self, uids: list[int]) -> list[RawMail]:
+        """Of the messages a FETCH answered OK without a word about them, those the folder
+        still has (the others were expunged meanwhile): the server is not sending them,
+        as if it refused without a reason (:mod:`triage.imap.refusals`). Left for a later
+        pass, then stand-ins decided unreadable; the cursor passed them, and they were
+        lost."""
+        stand_ins = []
+        for uid in sorted(self.present(uids)):
+            times = self.refusals.refused(uid) if self.folder == self.refusals.folder else REFUSED_PASSES
+            log.warning("%s: the server answered the FETCH of UID %d without it, though the folder has it "
+                        "(%d of %d times%s)", self.folder, uid, times, REFUSED_PASSES,
+                        ": tried again next pass" if times < REFUSED_PASSES else "")
+            if times >= REFUSED_PASSES:
+                stand_ins.append(RawMail(b"", self.folder or "", str(uid), uid,
+                                         unreadable=f"the server did not send it when asked, on {times} passes"))
+        return stand_ins
 
     def _fetch_at_once(self, uids: list[int], cap: int, max_bytes: int) -> tuple[dict, list[RawMail] | None]:
         """Sizes, flags and dates, and every body up to ``cap`` bytes, in two FETCHes sent
@@ -515,12 +563,15 @@ class ImapMailbox:
         for uid, items in fetch_responses(self.client, meta_data + (body_data if body_status == "OK" else []), wanted):
             if b"RFC822.SIZE" in items:
                 meta.setdefault(uid, items)
-            elif _body(items) is not None:
+            elif _has_body(items):
                 bodies.setdefault(uid, items)
         sizes = _sizes(meta)
         found = [uid for uid in uids if uid in sizes]
         if body_status != "OK":
             log.warning("%s: %s %s; fetching them again", where, body_status, body_data)
+            return meta, None
+        if any(_body(answer) is None for answer in bodies.values()):  # BODY[] NIL: read alone, it is a refusal
+            log.warning("%s: the server sent no content (BODY[] NIL) for some; fetching them again", where)
             return meta, None
         if cap < max_bytes and any(sizes[uid] > cap for uid in found):
             log.debug("%s: a message over %d bytes; fetching them by size", where, cap)
@@ -546,14 +597,14 @@ class ImapMailbox:
         return mails
 
     def _refused_mails(self, refused: dict[int, str], meta: dict) -> list[RawMail]:
-        """Stand-ins without bytes for the messages the server refused to deliver alone,
-        decided as unreadable: a row, the ``unreadable`` label, a person looks."""
+        """Stand-ins without bytes for the messages the server refused to deliver alone
+        (UID → why), decided as unreadable: a row, the ``unreadable`` label, a person looks."""
         mails = []
         for uid, reason in sorted(refused.items()):
             known = meta.get(uid, {})
             mails.append(RawMail(b"", self.folder or "", str(uid), uid, internaldate=_utc(known.get(b"INTERNALDATE")),
                                  flags=tuple(sorted(_flagset(known))),
-                                 unreadable=f"the server refused to deliver it: {reason}"))
+                                 unreadable=reason))
         return mails
 
     def _too_big(self, uids: list[int], sizes: dict[int, int], max_bytes: int) -> list[int]:
@@ -607,10 +658,15 @@ class ImapMailbox:
             before: dict[int, frozenset[str]] = {}
             bodies: dict[int, dict] = {}
             for uid, items in fetch_responses(self.client, flags_data + data, set(uids)):
-                if _body(items) is not None:
+                if _has_body(items):
                     bodies.setdefault(uid, items)
                 elif b"FLAGS" in items:
                     before.setdefault(uid, _flagset(items))
+            for uid in [uid for uid, items in bodies.items() if _body(items) is None]:
+                # BODY[] NIL (reported for Exchange): the server has no content to give for it
+                log.warning("skipping a message the server sent no content for: %s: UID %d: BODY[] NIL", where, uid)
+                refused[uid] = "the server sent no content for it (BODY[] NIL)"
+                del bodies[uid]
             return before, bodies
         answer = f"{status} {' '.join(_text(part) for part in data if isinstance(part, bytes | str))}"
         refusal = f"{where}: {answer}"
@@ -621,8 +677,15 @@ class ImapMailbox:
             if kind == "gone":
                 log.info("%s: UID %d was expunged meanwhile: %s", self.folder, uids[0], refusal)
                 return {}, {}
+            if kind == "unsure" and self.folder == self.refusals.folder:
+                times = self.refusals.refused(uids[0])
+                if times < REFUSED_PASSES:
+                    log.warning("%s (refused without a reason, %d of %d times: tried again next pass)", refusal,
+                                times, REFUSED_PASSES)
+                    return {}, {}
+                answer = f"{answer} (refused on {times} passes)"
             log.warning("skipping a message the server cannot deliver: %s", refusal)
-            refused[uids[0]] = answer
+            refused[uids[0]] = f"the server refused to deliver it: {answer}"
             return {}, {}
         log.warning("%s; fetching those messages one by one", refusal)
         before, bodies = {}, {}
@@ -656,21 +719,37 @@ class ImapMailbox:
                 self.client.remove_flags(gained, [SEEN], silent=True)
 
 
+class FolderNotFound(ImapError):
+    """The server has no folder of that name (a typo, or a folder renamed or deleted):
+    raised by :meth:`ImapMailbox.select`, with the server's names closest to it."""
+
+    def __init__(self, folder: str, similar: list[str]):
+        self.folder, self.similar = folder, similar
+        like = f" (it has {', '.join(map(repr, similar))})" if similar else ""
+        super().__init__(f"the server has no folder {folder!r}{like}")
+
+
 _GONE_CODES = ("[EXPUNGEISSUED]", "[NONEXISTENT]")
+
+
+_RESPONSE_CODE = re.compile(r"^\s*(?:OK|NO|BAD)\s+\[", re.IGNORECASE)
 
 
 def refusal_kind(answer: str) -> str:
     """What a server's refusal of one message's FETCH means, by its response code
     (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
     busy, limited or failing: try the pass again, rather than take its trouble for the
-    message's) or "broken" (this message cannot be read: it is decided as unreadable,
-    so a person sees it)."""
+    message's) or "broken" (another code: this message cannot be read, it is decided as
+    unreadable, so a person sees it). Without a code, "unsure": the refusal may be the
+    server's passing trouble (Gmail's "Some messages could not be FETCHed" is), so the
+    message is tried again on later passes and decided unreadable only after
+    :data:`~triage.imap.refusals.REFUSED_PASSES` of them refused it."""
     upper = answer.upper()
     if any(code in upper for code in _GONE_CODES):
         return "gone"
     if any(code in upper for code in TEMPORARY_REFUSALS):  # the server's trouble, as for a login
         return "later"
-    return "broken"
+    return "broken" if _RESPONSE_CODE.match(answer) else "unsure"
 
 
 def fetch(client: IMAPClient, uids: Sequence[int], items: Sequence[str]) -> dict[int, dict]:
@@ -728,8 +807,37 @@ def _chunks(items: Sequence, size: int) -> Iterator[list]:
 
 
 def _searched_uids(data: list) -> Iterator[int]:
-    """The numbers of a pipelined SEARCH's untagged answers, as they are read."""
-    return (int(n) for line in data if line for n in _text(line).split() if n.isdigit())
+    """The numbers of a pipelined SEARCH's untagged answers, as they are read (those no
+    UID can be left out)."""
+    return (uid for line in data if line for n in _text(line).split() if n.isdigit() and 0 < (uid := int(n)) <= MAX_UID)
+
+
+MAX_UID = 2**32 - 1
+"""The largest UID and UIDVALIDITY (RFC 3501: 32-bit numbers)."""
+MAX_MODSEQ = 2**63 - 1
+"""The largest MODSEQ (RFC 7162: 63 bits)."""
+
+
+def valid_uids(found: Iterable[int]) -> list[int]:
+    """A SEARCH's UIDs, ascending, without numbers no UID can be (0, or past 32 bits: an
+    answer no server should send, which ended the pass in an OverflowError)."""
+    uids = sorted(found)
+    kept = [uid for uid in uids if 0 < uid <= MAX_UID]
+    if len(kept) != len(uids):
+        log.warning("the server's SEARCH answered %d number(s) no UID can be; left out", len(uids) - len(kept))
+    return kept
+
+
+def _number(value: object, what: str, largest: int) -> int:
+    """``value`` of a server's answer as a whole number from 0 to ``largest``; ImapError
+    for anything else (the pass fails as for any server error, and is tried again)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if not 0 <= number <= largest:
+        raise ImapError(f"the server's {what} is not a number triage can use: {_text(value) if isinstance(value, bytes | str) else value!r}")
+    return number
 
 
 def _text(value: bytes | str) -> str:
@@ -743,6 +851,11 @@ def _flags(raw: Iterable[bytes | str]) -> list[str]:
 def _flagset(data: dict) -> frozenset[str]:
     """The FLAGS of a FETCH answer (``\\Recent`` left out)."""
     return frozenset(_flags(data.get(b"FLAGS", ())))
+
+
+def _has_body(data: dict) -> bool:
+    """Whether a FETCH answer has a ``BODY[...]`` item, NIL included."""
+    return any(isinstance(key, bytes) and key.startswith(b"BODY[") for key in data)
 
 
 def _body(data: dict) -> bytes | None:

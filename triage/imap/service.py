@@ -42,11 +42,11 @@ from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History, StateFileGone
 from triage.lock import AlreadyRunning, InstanceLock
 from triage.imap.backoff import Backoff
-from triage.imap.connection import (Credentials, FetchLost, ImapConnectionError, LoginRefused, connect, disconnect,
-                                    drop, imap_errors)
+from triage.imap.connection import (Credentials, FetchLost, IdleRefused, ImapConnectionError, LoginRefused, connect,
+                                    disconnect, drop, imap_errors, start_idle)
 from triage.imap.labeler import Labeler, make_labeler
 from triage.imap.lostfetch import remember_lost_fetch
-from triage.imap.mailbox import ImapMailbox
+from triage.imap.mailbox import FolderNotFound, ImapMailbox
 from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progress, triage_pass
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
@@ -65,8 +65,8 @@ SWEEP_MAX_DEFERRAL_SECONDS = 60.0
 STABLE_SECONDS = 60.0
 """How long a connection must have stayed up for the reconnect backoff to start again
 from ``service.reconnect_min_seconds`` when it fails. A good pass alone is no proof: a
-server that refuses IDLE, or a middlebox that drops every connection moments in, fails
-each connection right after its pass, and a reset there made the service log in again
+middlebox that drops every connection moments in fails each connection right after its
+pass, and a reset there made the service log in again
 every 0-1 s for ever (:meth:`Service._back_off`)."""
 
 STOP_DEADLINE_SECONDS = 8.0
@@ -92,15 +92,28 @@ class Session:
     labeler: Labeler
 
 
+class WatchedFolderMissing(ConfigError):
+    """The server has no folder ``[imap] folder`` names: a typo, most likely, or a folder
+    renamed or deleted. ``triage once`` exits 2 on it; ``triage run`` too when it never
+    triaged that folder, and otherwise waits for it (:meth:`Service.run`)."""
+
+    def __init__(self, config: Config, missing: FolderNotFound):
+        super().__init__(config.source or "<config>", "imap.folder", f"{missing}: fix the name, or create the folder")
+
+
 @contextmanager
 def open_session(config: Config, credentials: Credentials, *, dry_run: bool) -> Iterator[Session]:
     """Connect, select ``imap.folder`` and make its labeler; log out at the end (or, when
     an exception or a signal ends the block, only close the socket: a command may be
-    half sent, and a LOGOUT could wait for its answer)."""
+    half sent, and a LOGOUT could wait for its answer). :class:`WatchedFolderMissing`
+    when the server has no such folder."""
     client = connect(config.imap, credentials)
     try:
         mailbox = ImapMailbox(client)
-        mailbox.select(config.imap.folder)
+        try:
+            mailbox.select(config.imap.folder)
+        except FolderNotFound as exc:
+            raise WatchedFolderMissing(config, exc) from None
         yield Session(client, mailbox, make_labeler(mailbox, config.labels, dry_run=dry_run))
     except BaseException:
         drop(client)
@@ -214,7 +227,7 @@ def run_once(args: argparse.Namespace, config: Config) -> int:
             with open_session(config, Credentials(config.imap), dry_run=args.dry_run) as session:
                 report = triage_pass(session.mailbox, session.labeler, engine, config, dry_run=args.dry_run,
                                      emit=emit, progress=make_progress(config, status), state_path=state)
-        except ImapError as exc:
+        except (ImapError, WatchedFolderMissing) as exc:
             if isinstance(exc, FetchLost) and not args.dry_run:
                 engine.rollback()
                 remember_lost_fetch(history, exc)
@@ -318,6 +331,10 @@ class Service:
         """Logins the server refused in a row; reset by a successful one."""
         self.connected_at: float | None = None
         """When the current connection logged in (None: not connected)."""
+        self.polling = False
+        """The current connection refused IDLE: it is polled (:meth:`_wait_for_mail`)."""
+        self.idle_refusal_logged = False
+        """The warning about a refused IDLE was logged (once per service)."""
         self.retraining: ChildJob | None = None
         """A retraining running in the background, if any (:meth:`_model_changed`)."""
         self._configure(config)
@@ -363,6 +380,9 @@ class Service:
                 except LoginRefused as exc:
                     engine.rollback()
                     self._refused(exc)
+                except WatchedFolderMissing as exc:
+                    engine.rollback()
+                    self._folder_missing(exc)
                 except ImapError as exc:  # network, TLS or server trouble: try again later
                     engine.rollback()
                     if isinstance(exc, FetchLost) and not self.args.dry_run:
@@ -374,6 +394,22 @@ class Service:
             self.status.stopped(self.stop_reason or "an unexpected error", self.exit_status if self.stopping else 1)
         log.info("stopped on %s", self.stop_reason)
         return self.exit_status
+
+    def _folder_missing(self, error: WatchedFolderMissing) -> None:
+        """The server has no ``imap.folder``. A folder this state never triaged is a typo,
+        most likely, which no retry fixes: stop with exit status 2, as ``triage once``
+        does, which systemd does not restart. One triaged before was renamed or deleted,
+        perhaps to be made again (a migration, a mistake put right): wait for it, retrying
+        with the backoff, and say so at every try; ``triage status`` shows it failing."""
+        if self.history.get_cursor(self.config.imap.folder) is None:
+            self.status.failed(error)
+            log.error("%s; exit status 2: a folder triage never watched (once created or the name fixed, start "
+                      "triage again)", error)
+            self.exit_status = WatchedFolderMissing.exit_status
+            self.request_stop("no such folder")
+            return
+        log.error("%s; it was watched before: waiting for it to come back", error)
+        self._back_off(error)
 
     def _refused(self, error: LoginRefused) -> None:
         """Count a refused login: wait and try again, up to ``service.max_refused_logins``
@@ -411,6 +447,7 @@ class Service:
         self.arrived = []  # another session's findings: this one looks for itself
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
             self.connected_at = self.clock()
+            self.polling = False
             self.refused_logins = 0
             log.info("connected to %s:%d as %s; watching %s (labels: %s)", imap.host, imap.port, imap.username,
                      imap.folder, session.labeler.mode)
@@ -607,16 +644,29 @@ class Service:
         return [], False
 
     def _wait_for_mail(self, session: Session) -> None:
-        if "IDLE" in session.mailbox.capabilities:
-            self._idle(session.client)
-        else:
-            self._pause(self.config.service.poll_seconds)
+        """IDLE where the server has it, else poll every ``service.poll_seconds``. A
+        connection whose server advertises IDLE and refuses it is polled from then on: the
+        connection is fine, and reconnecting after every pass would only log in again and
+        again (a new connection tries IDLE again: it may reach another server)."""
+        if "IDLE" in session.mailbox.capabilities and not self.polling:
+            try:
+                self._idle(session.client)
+                return
+            except IdleRefused as exc:
+                self.polling = True
+                seconds = self.config.service.poll_seconds
+                level = logging.DEBUG if self.idle_refusal_logged else logging.WARNING
+                self.idle_refusal_logged = True
+                log.log(level, "%s advertises IDLE but refused it (%s): polling every %g s on this connection "
+                        "([service] poll_seconds)", self.config.imap.host, exc, seconds)
+        self._pause(self.config.service.poll_seconds)
 
     def _idle(self, client: IMAPClient) -> None:
-        """IDLE until new mail, ``service.idle_seconds``, or a stop or reload request."""
+        """IDLE until new mail, ``service.idle_seconds``, or a stop or reload request;
+        :class:`IdleRefused` when the server will not go into IDLE."""
         folder = self.config.imap.folder
         with imap_errors(f"IDLE in {folder}"):
-            client.idle()
+            start_idle(client)
             log.debug("idling on %s", folder)
             self._idle_until_news(client)
             client.idle_done()

@@ -40,6 +40,7 @@ from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.lostfetch import plan_fetches
 from triage.imap.mailbox import FolderState, ImapMailbox
+from triage.imap.refusals import Refusals, plan_refusals, remember_refusals
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
@@ -264,6 +265,7 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     since = (now - timedelta(days=imap.first_run_days)).date()
     # (before the UIDs are looked for: a resync reads messages too)
     plan_fetches(mailbox, history, state.uidvalidity, cursor[1] if cursor and cursor[0] == state.uidvalidity else 0)
+    mailbox.refusals = refusals = plan_refusals(history, imap.folder, state.uidvalidity)
     if arrived:
         uids = array("L", sorted(uid for uid in set(arrived) if uid > cursor[1]))
     elif cursor is None:
@@ -282,7 +284,8 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     # SELECT's, whose UIDNEXT falls behind every message triaged since.
     done = cursor[1] if cursor is not None and cursor[0] == state.uidvalidity else 0
     top = done if arrived else max(done, state.uidnext - 1)
-    work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes)
+    work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes, refusals=refusals,
+                     retry=refusals.retry(done))
     del uids  # the queue holds them now
     group = LabelGroup(labeler, engine, state, work, dry_run=dry_run, emit=emit)
     stopped = False
@@ -311,6 +314,7 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
         progress.finish()
     if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
         history.set_cursor(imap.folder, state.uidvalidity, work.top)
+    remember_refusals(history, refusals)  # those the cursor passed are asked for again
     if dry_run:
         engine.rollback()
     else:
@@ -357,8 +361,13 @@ class WorkQueue:
     100,000 UIDs cost 0.8 MB, not a list and a set of them."""
 
     def __init__(self, mailbox: ImapMailbox, uids: Iterable[int], top: int, batch_size: int, max_bytes: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, refusals: Refusals | None = None,
+                 retry: Iterable[int] = ()) -> None:
         self.mailbox, self.batch_size, self.max_bytes, self.clock = mailbox, batch_size, max_bytes, clock
+        self.refusals = refusals or Refusals()
+        """The server's refusals without a reason (:mod:`triage.imap.refusals`)."""
+        self.retry = sorted(set(retry))
+        """UIDs below the cursor the server refused on earlier passes: asked for first."""
         self.last_arrival: float | None = None
         """When mail was last found arriving during the pass (None: not yet)."""
         self.queue = uids if isinstance(uids, array) else array("L", uids)
@@ -375,7 +384,11 @@ class WorkQueue:
         """The backlog's batches, fetched, oldest first; before each, what arrived
         meanwhile (:meth:`fresh`: the deciding of a batch looks too, so new mail is looked
         for twice a batch), on its own: a small batch is decided at once, in this process,
-        ahead of the big one the workers are analysing (:meth:`Analyzer.ahead`)."""
+        ahead of the big one the workers are analysing (:meth:`Analyzer.ahead`). First,
+        the messages earlier passes were refused (:attr:`retry`)."""
+        if self.retry:
+            yield from self.mailbox.fetch_batches(self.retry, self.batch_size, self.max_bytes, refused_unreadable=True)
+            self.refusals.settle(self.retry)  # read, or gone: those refused again are counted
         while self.next < len(self.queue):
             yield from self.fresh()
             head = self.queue[self.next:self.next + self._backlog_batch()].tolist()
@@ -413,7 +426,9 @@ class WorkQueue:
         """The batch is being decided and labelled now (its commit makes it done)."""
         for mail in batch:
             self.in_flight.discard(mail.uid)
-            self.finished = max(self.finished, mail.uid or 0)
+            if mail.uid not in self.retry:  # below the cursor already
+                self.finished = max(self.finished, mail.uid or 0)
+        self.refusals.settle(mail.uid for mail in batch if mail.uid is not None)
 
     def cursor(self) -> int:
         """The highest UID at or below which every UID of the pass is done."""
@@ -586,6 +601,7 @@ class LabelGroup:
     def _taken(self) -> _Taken:
         """The batches added, the group emptied and the cursor set past them (uncommitted)."""
         self.engine.history.set_cursor(self.folder, self.state.uidvalidity, self.work.cursor())
+        remember_refusals(self.engine.history, self.work.refusals)
         uids = [d.uid for batch in self.batches for d in batch if d.uid is not None] + [c.uid for c in self.moved]
         taken = _Taken(self.batches, self.read, uids)
         self.batches, self.read, self.moved, self.size = [], [], [], 0
