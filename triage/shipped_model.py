@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "0cd2911b297a17ea5f904deadadbce21325ba3b97601f9f0c5eeb14aff80a23c"
+SHA256 = "9228d5f6fa45bc1e03558bcd8f96f44b773975fcc7b2278612065a38e0563724"
