@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "9228d5f6fa45bc1e03558bcd8f96f44b773975fcc7b2278612065a38e0563724"
+SHA256 = "17fc60311ea4b2fbb4d53dd973be2f2b65c0b35a27af57aa464502b229c82d2d"
