@@ -204,6 +204,10 @@ LIBRARY_CUTS_WE_KEEP = {
     "-----Original Message-----":
         "a customer listing the dates of their unanswered emails ('Sent: 2 May. Sent: 9 May. …'): the "
         "library takes the first for an Outlook header and drops the whole complaint above the real one",
+    "From: TidalBox <receipts@tidalbox.co.uk>":
+        "a bare forward (an auto-forwarded receipt, no words of the sender's own): we read the forwarded "
+        "message whole, as triage/quotes.py means to, so it is still read; the library leaves only the "
+        "separator line",
     "Temat: Dostawa":
         "a Polish web form (Imię / E-mail / Temat / Treść): the library's one-line Polish rule takes the "
         "form's Subject field for a reply header and drops the customer's question below it",

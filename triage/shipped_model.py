@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "0cd2911b297a17ea5f904deadadbce21325ba3b97601f9f0c5eeb14aff80a23c"
+SHA256 = "17fc60311ea4b2fbb4d53dd973be2f2b65c0b35a27af57aa464502b229c82d2d"
