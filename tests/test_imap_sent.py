@@ -19,6 +19,7 @@ from helpers import eml
 from tests.test_engine import CALM, KeywordModel
 from triage.config import LabelsConfig
 from triage.engine import Engine, Settings
+from triage.errors import ImapError
 from triage.history import History
 from triage.imap.connection import connect
 from triage.imap.labeler import keyword_for, make_labeler
@@ -286,6 +287,19 @@ def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_dec
         assert history.get_cursor(mail_folder)[1] == new
 
 
+def second_group_never_answered(apply_later, sent: list[list[int]]):
+    """A labeller's ``apply_later`` that records the UIDs of each group sent, and whose
+    second group is sent but never answered: the connection drops after the commit."""
+    def send(changes):
+        sent.append([c.uid for c in changes])
+        if len(sent) == 2:
+            def never_answered():
+                raise ImapError("the connection dropped")
+            return never_answered
+        return apply_later(changes)
+    return send
+
+
 def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leaves_the_next_pass_stores(
         dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
     """A long pass remembers two batches at a time, then has their labels stored while it
@@ -293,8 +307,6 @@ def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leav
     the server's answer never comes (the connection drops after the commit), the
     remembered messages are kept as unstored: the next pass stores their labels and
     prints their rows before anything else, and nothing is decided twice."""
-    from triage.errors import ImapError
-
     with History(tmp_path / "state.db") as history:
         story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
         for n in range(11):
@@ -303,14 +315,7 @@ def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leav
         shown: list[list[int]] = []
         sent: list[list[int]] = []
         apply_later = story.labeler.apply_later
-
-        def send(changes):
-            sent.append([c.uid for c in changes])
-            if len(sent) == 2:  # sent, and then the connection drops
-                def never_answered():
-                    raise ImapError("the connection dropped")
-                return never_answered
-            return apply_later(changes)
+        send = second_group_never_answered(apply_later, sent)
 
         def show(rows):
             shown.append([row.to_json()["uid"] for row in rows])
@@ -343,8 +348,6 @@ def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_
     written once, with what it carries in the end), not left to the sweep. When the
     answer never comes, the message moved is kept as unstored with the batch's, and the
     next pass stores it."""
-    from triage.errors import ImapError
-
     with History(tmp_path / "state.db") as history:
         story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
         ana = story.customer_writes("c0", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
@@ -360,14 +363,7 @@ def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_
                 story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0 - timedelta(hours=7))
         sent: list[list[int]] = []
         apply_later = story.labeler.apply_later
-
-        def send(changes):
-            sent.append([c.uid for c in changes])
-            if len(sent) == 2:  # sent, and then the connection drops
-                def never_answered():
-                    raise ImapError("the connection dropped")
-                return never_answered
-            return apply_later(changes)
+        send = second_group_never_answered(apply_later, sent)
 
         monkeypatch.setattr(story.labeler, "apply_later", send)
         imap = dovecot.imap_config(folder=mail_folder, batch_size=3)
