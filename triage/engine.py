@@ -6,7 +6,6 @@ nothing visible and loses nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,7 +24,7 @@ from triage.message import Message, RawMail
 from triage.parsing import content_hash, mail_digest, parse_message
 from triage.priority import NEEDS_REPLY, THANKS, Facts, asks_for_nothing, prioritize
 from triage.sla import Policy
-from triage.sweep import SweepChange, labels_after, row_changes
+from triage.sweep import SweepChange, record_sweep, row_changes
 from triage.waiting import REPEATS_CLAIM, REPEATS_TIER, Conversation, conversations
 
 if TYPE_CHECKING:  # the model brings numpy: see Engine.loading
@@ -396,12 +395,11 @@ class Engine:
             if any(r["mailbox"] != mailbox_of[thread_id] or (moved is None and r["uid"] is not None) for r in earlier):
                 continue
             on_last = frozenset(waiting_labels(c.priority, c.frustrated, c.overdue, prefix))
-            labels = {r["id"]: json.loads(r["labels"] or "[]") for r in earlier}
-            for change in row_changes(earlier, c.last.last_row, on_last, prefix,
-                                      c.flag_due(now, self.settings.flag_backlog_days)):
-                self.history.set_labels(change.row, labels_after(labels[change.row], change))
-                if change.uid is not None:
-                    moved.append(change)
+            changes = list(row_changes(earlier, c.last.last_row, on_last, prefix,
+                                       c.flag_due(now, self.settings.flag_backlog_days)))
+            record_sweep(self.history, changes)
+            if moved is not None:
+                moved += [change for change in changes if change.uid is not None]
             settled.add(thread_id)
         return settled
 
