@@ -580,7 +580,8 @@ class LabelGroup:
         for change in self.moved:  # (what the message carries once stored is recorded)
             mark = marks.get(change.uid)
             marks[change.uid] = Unstored(change.uid, history.labels_of(change.row),
-                                         change.flag if mark is None else mark.flag, mark.line if mark else None)
+                                         change.flag if mark is None or change.add else mark.flag,
+                                         mark.line if mark else None)
         history.add_unstored(self.folder, list(marks.values()))
         self._queued = (changes, self._taken())
         self.engine.commit()
