@@ -341,26 +341,32 @@ def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leav
 
 
 
-def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_a_failure_loses_none(
+def _two_conversations_across_groups(story: Story) -> None:
+    """Eleven messages in batches of three: bo's second message (c4) in the group of his
+    first (batches 1-2), ana's second (c7) in the next group (batches 3-4)."""
+    ana = story.customer_writes("c0", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
+    bo = story.customer_writes("c1", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=8))
+    for n in range(2, 11):
+        if n == 4:
+            story.customer_writes("c4", "bo@example.org", "Re: My plan", "hello? please cancel", T0 - timedelta(hours=6),
+                                  in_reply_to=bo)
+        elif n == 7:
+            story.customer_writes("c7", "ana@example.org", "Re: Lamp", "where is my refund??", T0 - timedelta(hours=3),
+                                  in_reply_to=ana)
+        else:
+            story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0 - timedelta(hours=7))
+
+
+def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_and_a_failure_loses_none(
         dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
     """A conversation's waiting labels leave its earlier message when a later batch brings
-    the next one: stored with that batch's labels (in the same group: the message is
-    written once, with what it carries in the end), not left to the sweep. When the
-    answer never comes, the message moved is kept as unstored with the batch's, and the
-    next pass stores it."""
+    the next one, not left to the sweep: in the same group, the message is written once,
+    with what it carries in the end; a message of an earlier group is marked unstored and
+    written later (see the next test). When the answer never comes, the next pass
+    stores every message moved."""
     with History(tmp_path / "state.db") as history:
         story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
-        ana = story.customer_writes("c0", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
-        bo = story.customer_writes("c1", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=8))
-        for n in range(2, 11):
-            if n == 4:  # batch 2, the same group as batch 1
-                story.customer_writes("c4", "bo@example.org", "Re: My plan", "hello? please cancel", T0 - timedelta(hours=6),
-                                      in_reply_to=bo)
-            elif n == 7:  # batch 3, the next group
-                story.customer_writes("c7", "ana@example.org", "Re: Lamp", "where is my refund??", T0 - timedelta(hours=3),
-                                      in_reply_to=ana)
-            else:
-                story.customer_writes(f"c{n}", f"c{n}@example.org", f"Order {n}", "I want a refund", T0 - timedelta(hours=7))
+        _two_conversations_across_groups(story)
         sent: list[list[int]] = []
         apply_later = story.labeler.apply_later
         send = second_group_never_answered(apply_later, sent)
@@ -373,8 +379,8 @@ def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_
         assert story.keywords("c1") == kw("cancellation")  # written once, as it ends
         assert kw("cancellation", "priority-2") <= story.keywords("c4")
         assert sent[0].count(story.uids["c1"]) == 1
-        assert story.keywords("c0") == kw("refund", "priority-2")  # its move was in the group never answered
-        assert story.uids["c0"] in [m.uid for m in history.unstored(mail_folder)]
+        assert story.keywords("c0") == kw("refund", "priority-2")  # its move was never stored ...
+        assert story.uids["c0"] in [m.uid for m in history.unstored(mail_folder)]  # ... and is remembered
 
         monkeypatch.setattr(story.labeler, "apply_later", apply_later)
         sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None)
@@ -382,6 +388,47 @@ def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_with_its_own_and_
         assert kw("refund", "priority-2") <= story.keywords("c7")
         assert history.unstored(mail_folder) == []
         assert list(history.threads_to_sweep(T0)) == []  # nothing left for the sweep
+        assert sweep_changes(history, T0, Policy(), "triage/") == []
+
+
+@pytest.mark.parametrize("deferred_moves", [1, 2_000])
+def test_labels_moved_off_an_earlier_groups_mail_are_written_together_at_the_end_of_the_pass(
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch, deferred_moves):
+    """Writing a message the server renamed since it last read the folder costs Dovecot a
+    read of the whole folder, so the moves off an earlier group's mail are not written
+    with each group: they wait (marked unstored) until ``DEFERRED_MOVES`` are due, or
+    the pass ends, and are written together. Either way the pass ends with the labels
+    where they belong and no mark left."""
+    monkeypatch.setattr("triage.imap.sync.DEFERRED_MOVES", deferred_moves)
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        _two_conversations_across_groups(story)
+        groups: list[list[int]] = []
+        at_once: list[list[int]] = []
+        apply_later, apply_many = story.labeler.apply_later, story.labeler.apply_many
+
+        def later(changes):
+            groups.append([c.uid for c in changes])
+            return apply_later(changes)
+
+        def now(changes):
+            at_once.append([c.uid for c in changes])
+            return apply_many(changes)
+
+        monkeypatch.setattr(story.labeler, "apply_later", later)
+        monkeypatch.setattr(story.labeler, "apply_many", now)
+        imap = dovecot.imap_config(folder=mail_folder, batch_size=3)
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None)
+
+        ana = story.uids["c0"]
+        assert len(groups) == 2
+        if deferred_moves == 1:  # due at once: with the group that moved it
+            assert ana in groups[1] and not any(ana in uids for uids in at_once)
+        else:  # with nothing after it: at the end of the pass
+            assert ana not in groups[1] and at_once == [[ana]]
+        assert story.keywords("c0") == kw("refund")
+        assert kw("refund", "priority-2") <= story.keywords("c7")
+        assert history.unstored(mail_folder) == []
         assert sweep_changes(history, T0, Policy(), "triage/") == []
 
 
