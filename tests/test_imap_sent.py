@@ -287,6 +287,13 @@ def test_mail_arriving_during_a_long_pass_is_labelled_before_the_batch_being_dec
         assert history.get_cursor(mail_folder)[1] == new
 
 
+@pytest.fixture
+def two_batch_groups(monkeypatch):
+    """Label groups of two batches (of three messages, in these tests): a long pass's
+    groups, small enough to write out."""
+    monkeypatch.setattr("triage.imap.sync.LABEL_GROUP_BATCHES", 2)
+
+
 def second_group_never_answered(apply_later, sent: list[list[int]]):
     """A labeller's ``apply_later`` that records the UIDs of each group sent, and whose
     second group is sent but never answered: the connection drops after the commit."""
@@ -301,7 +308,7 @@ def second_group_never_answered(apply_later, sent: list[list[int]]):
 
 
 def test_a_long_pass_stores_labels_two_batches_at_a_time_and_what_a_failure_leaves_the_next_pass_stores(
-        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch, two_batch_groups):
     """A long pass remembers two batches at a time, then has their labels stored while it
     decides the next batch; rows come batch by batch once their labels are stored. When
     the server's answer never comes (the connection drops after the commit), the
@@ -358,7 +365,7 @@ def _two_conversations_across_groups(story: Story) -> None:
 
 
 def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_and_a_failure_loses_none(
-        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch):
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch, two_batch_groups):
     """A conversation's waiting labels leave its earlier message when a later batch brings
     the next one, not left to the sweep: in the same group, the message is written once,
     with what it carries in the end; a message of an earlier group is marked unstored and
@@ -393,7 +400,7 @@ def test_a_long_pass_moves_the_waiting_labels_off_earlier_mail_and_a_failure_los
 
 @pytest.mark.parametrize("deferred_moves", [1, 2_000])
 def test_labels_moved_off_an_earlier_groups_mail_are_written_together_at_the_end_of_the_pass(
-        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch, deferred_moves):
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path, monkeypatch, deferred_moves, two_batch_groups):
     """Writing a message the server renamed since it last read the folder costs Dovecot a
     read of the whole folder, so the moves off an earlier group's mail are not written
     with each group: they wait (marked unstored) until ``DEFERRED_MOVES`` are due, or
