@@ -9,7 +9,8 @@ import re
 import pytest
 from dovecot import Dovecot
 from imapproxy import ImapProxy
-from test_imap_service import Box, box, message, password_env, write_config  # noqa: F401 - fixtures
+from test_imap_service import (Box, box, message, password_env, triage_keywords,  # noqa: F401 - fixtures
+                               write_config)
 
 
 def rewriting(pattern: bytes, replacement: bytes):
@@ -57,3 +58,55 @@ def test_messages_a_fetch_answers_without_are_tried_again_then_labelled_unreadab
     assert all(row["labels"] == ["triage/unreadable"] for row in runs[2][1])
     write_config(box.config, dovecot, box.folder)
     assert box.once()[:2] == (0, [])
+
+
+def refusing_stores(uids: set[int] | None, answer: bytes = b"NO [CANNOT] this message cannot be changed"):
+    """A client hook: a UID STORE touching any of ``uids`` (None: every one) is answered
+    ``answer`` by the proxy and never reaches the server."""
+    def hook(connection, line: bytes) -> bytes | None:
+        found = re.match(rb"^(\S+) UID STORE ([\d:,]+) ", line)
+        if found is None:
+            return line
+        covered = set()
+        for part in found[2].decode().split(","):
+            first, _, last = part.partition(":")
+            covered.update(range(int(first), int(last or first) + 1))
+        if uids is not None and not covered & uids:
+            return line
+        connection.to_client(found[1] + b" " + answer + b"\r\n")
+        return None
+    return hook
+
+
+def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: Box, dovecot: Dovecot) -> None:
+    """One message whose STORE the server refuses: every STORE carrying it (a batch's
+    labels go in a few STOREs of many messages) was refused, the pass failed, and the
+    next ones too, for good: no mail labelled, a service retrying for ever. Now the
+    others are labelled, and the one refused is named in an error line."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+    bad = uids[1]
+    with ImapProxy(dovecot.port, from_client=refusing_stores({bad})) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+        assert f"the server refused to change UID {bad}, which is left without these labels" in err
+        assert "Traceback" not in err
+        assert box.once()[:2] == (0, [])
+    assert triage_keywords(box.flags(bad)) == set()
+    assert all(triage_keywords(box.flags(uid)) for uid in uids if uid != bad)
+
+
+@pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change"])
+def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, dovecot: Dovecot, answer: bytes) -> None:
+    """Every message refused, or a code that speaks of the folder: not one message's
+    trouble, so the pass fails (exit 1, the service retries) and nothing is passed by."""
+    for tag in ("ann", "bob"):
+        box.append(message(tag, sender=f"{tag}@example.net")[1])
+    with ImapProxy(dovecot.port, from_client=refusing_stores(None, answer)) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows) == (1, []) and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("triage: error: ")
+    write_config(box.config, dovecot, box.folder)
+    code, rows, _ = box.once()
+    assert (code, len(rows)) == (0, 2)
