@@ -110,3 +110,22 @@ def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, doveco
     write_config(box.config, dovecot, box.folder)
     code, rows, _ = box.once()
     assert (code, len(rows)) == (0, 2)
+
+
+@pytest.mark.parametrize("name", [b'"R&D"', b'"Q&A/2025"', b'"&ZZZZ-"'])
+def test_a_folder_name_that_is_no_modified_utf7_does_not_fail_every_pass(box: Box, dovecot: Dovecot,
+                                                                         name: bytes) -> None:
+    """A server that keeps folder names as a client sent them lists "R&D" as it is:
+    imapclient's decoder raised for the whole LIST, and every pass (each looks for the
+    Sent folder in one) failed, exit 1, over a folder triage never touches."""
+    box.append(message("ann")[1])
+
+    def listed_too(connection, line: bytes) -> bytes:
+        if line.startswith(b"* LIST ") and line.rstrip().endswith(b" INBOX"):
+            return line + b'* LIST (\\HasNoChildren) "." ' + name + b"\r\n"
+        return line
+
+    with ImapProxy(dovecot.port, from_server=listed_too) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, len(rows)) == (0, 1), err

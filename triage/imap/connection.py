@@ -26,6 +26,7 @@ from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imap_utf7 import decode as decode_utf7
 
 from triage import __version__
 from triage.config import ImapConfig, is_loopback
@@ -338,11 +339,41 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
     return context
 
 
+class _Client(IMAPClient):
+    """imapclient's client, reading folder names no modified UTF-7 decoder takes.
+
+    A server that stores names as a client sent them lists a folder "R&D", "AT&T" or
+    "Q&A" as it is, and imapclient's decoder raised UnicodeDecodeError for the whole
+    LIST: every pass looks for the Sent folder in one, so every pass failed, for good,
+    over a folder triage never touches. Such a name is read as UTF-8 instead."""
+
+    def _proc_folder_list(self, folder_data):
+        if not self.folder_encode:
+            return super()._proc_folder_list(folder_data)
+        self.folder_encode = False
+        try:
+            listed = super()._proc_folder_list(folder_data)
+        finally:
+            self.folder_encode = True
+        return [(flags, delimiter, folder_name(name)) for flags, delimiter, name in listed]
+
+
+def folder_name(name: bytes | str) -> str:
+    """A folder name as a LIST answer gives it: modified UTF-7 decoded, else (a name the
+    server stored as sent) UTF-8, U+FFFD for what is neither."""
+    if isinstance(name, str):
+        return name
+    try:
+        return decode_utf7(name)
+    except ValueError:  # UnicodeDecodeError and binascii.Error both
+        return name.decode("utf-8", "replace")
+
+
 def _open(config: ImapConfig) -> IMAPClient:
     where = f"{config.host}:{config.port}"
     context = None if config.security == "plain" else tls_context(config)
     try:
-        client = IMAPClient(
+        client = _Client(
             config.host,
             config.port,
             ssl=config.security == "tls",
