@@ -339,23 +339,26 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
     return context
 
 
-class _Client(IMAPClient):
-    """imapclient's client, reading folder names no modified UTF-7 decoder takes.
+def read_any_folder_name(client: IMAPClient) -> None:
+    """Make ``client`` read folder names no modified UTF-7 decoder takes.
 
-    A server that stores names as a client sent them lists a folder "R&D", "AT&T" or
-    "Q&A" as it is, and imapclient's decoder raised UnicodeDecodeError for the whole
-    LIST: every pass looks for the Sent folder in one, so every pass failed, for good,
-    over a folder triage never touches. Such a name is read as UTF-8 instead."""
+    A server that stores names as a client sent them lists a folder "R&D" or "Q&A/2025"
+    as it is, and imapclient's decoder raised UnicodeDecodeError for the whole LIST:
+    every pass looks for the Sent folder in one, so every pass failed, for good, over a
+    folder triage never touches. Such a name is read as UTF-8 instead (:func:`folder_name`)."""
+    listed_by_imapclient = client._proc_folder_list
 
-    def _proc_folder_list(self, folder_data):
-        if not self.folder_encode:
-            return super()._proc_folder_list(folder_data)
-        self.folder_encode = False
+    def listed(folder_data):
+        if not client.folder_encode:
+            return listed_by_imapclient(folder_data)
+        client.folder_encode = False
         try:
-            listed = super()._proc_folder_list(folder_data)
+            found = listed_by_imapclient(folder_data)
         finally:
-            self.folder_encode = True
-        return [(flags, delimiter, folder_name(name)) for flags, delimiter, name in listed]
+            client.folder_encode = True
+        return [(flags, delimiter, folder_name(name)) for flags, delimiter, name in found]
+
+    client._proc_folder_list = listed
 
 
 def folder_name(name: bytes | str) -> str:
@@ -373,7 +376,7 @@ def _open(config: ImapConfig) -> IMAPClient:
     where = f"{config.host}:{config.port}"
     context = None if config.security == "plain" else tls_context(config)
     try:
-        client = _Client(
+        client = IMAPClient(
             config.host,
             config.port,
             ssl=config.security == "tls",
@@ -385,6 +388,7 @@ def _open(config: ImapConfig) -> IMAPClient:
     except (OSError, IMAPClientError) as exc:
         raise ImapConnectionError(f"cannot connect to {where}: {describe(exc)}") from None
     quiet_wire(client)
+    read_any_folder_name(client)
     if config.security == "starttls":
         try:
             with imap_errors(f"STARTTLS with {where}"):
