@@ -129,3 +129,36 @@ def test_a_folder_name_that_is_no_modified_utf7_does_not_fail_every_pass(box: Bo
         write_config(box.config, dovecot, box.folder, port=proxy.port)
         code, rows, err = box.once()
     assert (code, len(rows)) == (0, 1), err
+
+
+FETCH_ANSWERS = {
+    "an RFC822.SIZE that is no number": (rb"RFC822\.SIZE \d+", rb"RFC822.SIZE x"),
+    "a negative RFC822.SIZE": (rb"RFC822\.SIZE \d+", rb"RFC822.SIZE -5"),
+    "FLAGS NIL": (rb"FLAGS \([^)]*\)", rb"FLAGS NIL"),
+}
+
+
+@pytest.mark.parametrize("answer", FETCH_ANSWERS)
+def test_a_fetch_with_a_size_or_flags_no_server_should_send_is_no_traceback(box: Box, dovecot: Dovecot,
+                                                                            answer: str) -> None:
+    """An RFC822.SIZE that is no number, FLAGS NIL: a ValueError or TypeError traceback,
+    every pass. The size is taken as unknown and the mail triaged; flags that are none
+    are none (a server that never shows the keywords it stores is then told so, in one
+    line, as one that does not keep them)."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    found, replacement = re.compile(FETCH_ANSWERS[answer][0]), FETCH_ANSWERS[answer][1]
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return found.sub(replacement, line) if line.startswith(b"* ") and b" FETCH (" in line else line
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert "Traceback" not in err
+        if answer == "FLAGS NIL":
+            assert (code, rows) == (1, []) and err.strip().splitlines()[-1].startswith(
+                f"triage: error: {box.folder}: the server answered OK but did not keep keyword ")
+            return
+        assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+        assert box.once()[:2] == (0, [])
+    assert all(triage_keywords(box.flags(uid)) for uid in uids)
