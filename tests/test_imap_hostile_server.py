@@ -162,3 +162,19 @@ def test_a_fetch_with_a_size_or_flags_no_server_should_send_is_no_traceback(box:
         assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
         assert box.once()[:2] == (0, [])
     assert all(triage_keywords(box.flags(uid)) for uid in uids)
+
+
+@pytest.mark.parametrize("answer", [rb"* STATUS \1 (MESSAGES 1)", rb"* STATUS \1 (UIDVALIDITY x UIDNEXT y)"])
+def test_a_sent_folder_status_without_its_numbers_leaves_the_sent_folder_out_this_pass(
+        box: Box, dovecot: Dovecot, sent_folder: str, answer: bytes) -> None:
+    """A STATUS of the Sent folder without UIDVALIDITY and UIDNEXT (or with words for
+    them) was a KeyError or ValueError traceback, every pass: no mail triaged. The Sent
+    folder is left out of the pass, said in an error line, and the mail triaged."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    status = re.compile(rb"^\* STATUS (\S+) \(.*\)")
+
+    with ImapProxy(dovecot.port, from_server=lambda connection, line: status.sub(answer, line)) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert "Sent: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read" in err

@@ -167,7 +167,7 @@ class ImapMailbox:
                     raise
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
-                uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
+                uidnext = self.client.folder_status(folder, ["UIDNEXT"]).get(b"UIDNEXT")  # (None: refused below)
         if b"UIDVALIDITY" not in answer:
             raise ImapError(f"{folder}: the server gave no UIDVALIDITY, so new mail cannot be tracked")
         permanent = answer.get(b"PERMANENTFLAGS")
