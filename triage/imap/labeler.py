@@ -45,17 +45,6 @@ MAX_KEYWORD_LENGTH = 50
 
 _KEYWORD_UNSAFE = re.compile(r"[^a-z0-9_.-]")
 
-def _bad(error: ImapError) -> bool:
-    """Whether a refusal was a BAD (imaplib's "command error: BAD", or a pipelined answer's)."""
-    text = str(error)
-    return "command error: BAD" in text or ": BAD " in text
-
-
-def _text(data: list) -> str:
-    """A refusal's words, as the server sent them."""
-    return " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data or [])
-
-
 FOLDER_REFUSALS = ("[NOPERM]", "[READ-ONLY]", "[OVERQUOTA]", "[PRIVACYREQUIRED]", "[CONTACTADMIN]")
 """RFC 5530 codes of a refused STORE that speak of the folder or the account, not the
 message: no message is labelled then, and the pass fails as it did (:meth:`Labeler._isolate`)."""
@@ -575,6 +564,17 @@ class Labeler:
                 if key in present and uid in found:
                     found[uid].add(label)
         return {uid: frozenset(labels) for uid, labels in found.items()}
+
+
+def _bad(error: ImapError) -> bool:
+    """Whether a refusal was a BAD (imaplib's "command error: BAD", or a pipelined answer's)."""
+    text = str(error)
+    return "command error: BAD" in text or ": BAD " in text
+
+
+def _text(data: list) -> str:
+    """A refusal's words, as the server sent them."""
+    return " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data or [])
 
 
 def check_folder_prefix(prefix: str, delimiter: str) -> None:
