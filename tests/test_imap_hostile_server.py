@@ -178,3 +178,23 @@ def test_a_sent_folder_status_without_its_numbers_leaves_the_sent_folder_out_thi
         code, rows, err = box.once()
     assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
     assert "Sent: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read" in err
+
+
+def test_an_internaldate_utc_cannot_hold_is_no_date(box: Box, dovecot: Dovecot, sent_folder: str) -> None:
+    """An INTERNALDATE past the last moment UTC holds (any client may APPEND one) was an
+    OverflowError traceback, every pass. It is taken as no INTERNALDATE: the Date header
+    dates the message."""
+    from test_imap_service import SUPPORT
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    box.dovecot.append(sent_folder, message("reply", sender=SUPPORT)[1])
+    internaldate = re.compile(rb'INTERNALDATE "[^"]*"')
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return internaldate.sub(b'INTERNALDATE "31-Dec-9999 23:59:59 -1400"', line)
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}

@@ -882,11 +882,16 @@ def _body(data: dict) -> bytes | None:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
+    """An INTERNALDATE in UTC; None for one UTC cannot hold (``31-Dec-9999 23:59:59
+    -1400``, which any client may APPEND: an OverflowError traceback, every pass)."""
+    if not isinstance(value, datetime):
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        return None
 
 
 def _uid_list(uids: Sequence[int], shown: int = 10) -> str:
