@@ -306,6 +306,35 @@ def test_every_command_reading_the_state_exits_2_on_one_it_cannot_use(tmp_path, 
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["once", "status", "report", "run"])
+@pytest.mark.parametrize("version", ["99", "seven", "-3"])
+def test_a_state_file_of_a_newer_triage_or_an_unreadable_version_exits_2_untouched(tmp_path, capsys, command,
+                                                                                    version):
+    """A state file a newer triage wrote (the package rolled back) was stamped back to
+    this version and used as if it were one; a version that is no number was a
+    ValueError traceback. Now one line, exit 2, and the file as it was."""
+    import sqlite3
+
+    state = tmp_path / "s.db"
+    assert main(["once", str(INBOX), "--state", str(state), "--now", NOW]) == 0
+    capsys.readouterr()
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (version,))
+    db.close()
+    argv = [command, "--state", str(state), "--now", NOW] + ([str(INBOX)] if command == "once" else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"triage: error: state file {state} ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    if version == "99":
+        assert "was written by a newer triage (schema 99; this one knows up to " in err
+    else:
+        assert f"records a schema version triage cannot read ('{version}')" in err
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == version
+    db.close()
+
+
 def test_a_state_file_found_damaged_mid_run_exits_2_too(tmp_path, capsys, monkeypatch):
     import sqlite3
 

@@ -56,6 +56,11 @@ def test_example_loads_cleanly():
     ({"imap": {"port": 0}}, "imap.port", "between 1 and 65535"),
     ({"imap": {"batch_size": 0}}, "imap.batch_size", "greater than 0"),
     ({"imap": {"max_message_bytes": 0}}, "imap.max_message_bytes", "greater than 0"),
+    # A path naming a variable: nothing expands it, and the state went into ./$HOME/.
+    ({"state": {"path": "$HOME/triage/state.db"}}, "state.path", "environment variables such as $HOME"),
+    ({"state": {"path": "${STATE_DIRECTORY}/state.db"}}, "state.path", "such as ${STATE_DIRECTORY} are not"),
+    ({"model": {"path": "$MODELS/m.npz"}}, "model.path", "are not expanded"),
+    ({"imap": {"ca_file": "$CA"}}, "imap.ca_file", "are not expanded"),
 ])
 def test_bad_config_names_file_and_key(data, key, words):
     with pytest.raises(ConfigError) as error:
@@ -134,6 +139,26 @@ def test_the_largest_numbers_allowed_still_run(tmp_path, capsys):
     assert main(["once", str(inbox), "--config", str(path), "--state", str(tmp_path / "s.db"),
                  "--now", "2026-11-24T12:00:00Z"]) == 0
     assert main(["report", "--config", str(path), "--state", str(tmp_path / "s.db")]) == 0
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("state", "path", '"/var/lib/triage/\\u0000state.db"'),
+    ("model", "path", '"m\\u0000.npz"'),
+    ("imap", "password_command", '"pass show\\u0000x"'),
+    ("imap", "folder", '"INBOX\\u0000"'),
+    ("support", "addresses", '["a@b.example", "\\u0000"]'),
+])
+def test_a_nul_in_a_string_exits_2_naming_the_key(tmp_path, capsys, section, key, value):
+    """TOML takes "\\u0000"; no path, command or folder can hold it: the state path's
+    was a ValueError traceback ("embedded null byte") when the lock was opened."""
+    from triage.cli import main
+
+    path = tmp_path / "config.toml"
+    path.write_text(f"[{section}]\n{key} = {value}\n")
+    inbox = Path(__file__).resolve().parent.parent / "samples" / "inbox"
+    assert main(["once", str(inbox), "--config", str(path), "--now", "2026-11-24T12:00:00Z"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"triage: error: {path}: [{section}.{key}]: must not contain a NUL character (\\u0000)"
 
 
 @pytest.mark.parametrize("prefix", ["", "/", "_."])

@@ -238,3 +238,37 @@ def test_a_few_dozen_multiparts_are_all_parsed():
                                  f"Content-Type: multipart/mixed; boundary=b0\n\n{nested}--b19\n"
                                  "Content-Type: text/plain\n\nplease cancel my plan\n--b19--\n"))
     assert message.newest_text == "please cancel my plan" and not message.notes
+
+
+SURROGATES = {
+    "a UTF-7 encoded word": "Subject: =?utf-7?Q?refund+2AA-?=\n",
+    "a UTF-7 name": "From: =?unicode-1-1-utf-7?B?QW5uKzJBQS0=?= <ann@b.example>\n",
+    "a body in unicode_escape": "Content-Type: text/plain; charset=unicode_escape\n",
+    "a body in raw_unicode_escape": "Content-Type: text/plain; charset=raw-unicode-escape\n",
+    "a body in UTF-7": "Content-Type: text/plain; charset=utf-7\n",
+}
+
+
+@pytest.mark.parametrize("header", SURROGATES.values(), ids=list(SURROGATES))
+def test_charsets_that_decode_to_lone_surrogates_give_text(header, tmp_path, capsys):
+    """UTF-7's ``+2AA-`` and an escaped ``\\ud800`` decode to a lone surrogate, which no
+    UTF-8 writer takes: the row (and SQLite, the state) raised UnicodeEncodeError, a
+    traceback ending the pass. Now U+FFFD, and a row like any other."""
+    import json
+
+    from triage.cli import main
+
+    raw = ("From: ann@b.example\nSubject: refund\n" if "From:" not in header else "Subject: refund\n") + header + (
+        "Date: Mon, 23 Nov 2026 09:00:00 +0000\nMessage-ID: <s@b.example>\n\nrefund please \\ud800 +2AA- now\n")
+    message = parse_message(mail(raw.replace("Subject: refund\nSubject:", "Subject:")))
+    for text in (message.subject, message.sender_name, message.body_text):
+        text.encode("utf-8")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "1.eml").write_text(raw.replace("Subject: refund\nSubject:", "Subject:"))
+    assert main(["once", str(folder), "--format", "jsonl", "--state", str(tmp_path / "s.db"),
+                 "--now", "2026-11-24T12:00:00Z"]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["message_id"] == "<s@b.example>" and row["labels"] != ["triage/unreadable"]
+    if "Content-Type" not in header:
+        assert "\ufffd" in row["subject"] + row["from_name"]

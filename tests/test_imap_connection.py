@@ -84,6 +84,23 @@ def test_failing_secret_command_names_the_program_not_its_output(tmp_path: Path)
         run_secret_command("true", "imap.password_command")
 
 
+def test_a_secret_command_that_leaves_a_helper_holding_its_output_is_read_when_it_exits() -> None:
+    """A wrapper script that starts an agent in the background (here ``sleep 4 &``)
+    exits at once, the password printed; the agent holds the output pipe open, and triage
+    waited for it to close: "did not finish within 60 s", at every reconnect."""
+    import time
+
+    started = time.monotonic()
+    secret = run_secret_command("sh -c 'echo s3cret; echo warming up >&2; sleep 4 &'", "imap.password_command",
+                                timeout=3)
+    assert secret == "s3cret" and time.monotonic() - started < 2
+    with pytest.raises(ImapError, match="did not finish within 0.5 s"):
+        run_secret_command("sh -c 'echo s3cret; sleep 3'", "imap.password_command", timeout=0.5)
+    with pytest.raises(ImapError, match="exited with status 3: warming up$"):
+        run_secret_command("sh -c 'echo s3cret; echo warming up >&2; sleep 4 & exit 3'", "imap.password_command",
+                           timeout=3)
+
+
 def test_xoauth2_token_is_kept_and_fetched_again_when_refused(dovecot: Dovecot, tmp_path: Path) -> None:
     token_file, runs = tmp_path / "token", tmp_path / "runs"
     token_file.write_text(PASSWORD)

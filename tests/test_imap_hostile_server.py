@@ -9,7 +9,8 @@ import re
 import pytest
 from dovecot import Dovecot
 from imapproxy import ImapProxy
-from test_imap_service import Box, box, message, password_env, write_config  # noqa: F401 - fixtures
+from test_imap_service import (Box, box, message, password_env, triage_keywords,  # noqa: F401 - fixtures
+                               write_config)
 
 
 def rewriting(pattern: bytes, replacement: bytes):
@@ -57,3 +58,143 @@ def test_messages_a_fetch_answers_without_are_tried_again_then_labelled_unreadab
     assert all(row["labels"] == ["triage/unreadable"] for row in runs[2][1])
     write_config(box.config, dovecot, box.folder)
     assert box.once()[:2] == (0, [])
+
+
+def refusing_stores(uids: set[int] | None, answer: bytes = b"NO [CANNOT] this message cannot be changed"):
+    """A client hook: a UID STORE touching any of ``uids`` (None: every one) is answered
+    ``answer`` by the proxy and never reaches the server."""
+    def hook(connection, line: bytes) -> bytes | None:
+        found = re.match(rb"^(\S+) UID STORE ([\d:,]+) ", line)
+        if found is None:
+            return line
+        covered = set()
+        for part in found[2].decode().split(","):
+            first, _, last = part.partition(":")
+            covered.update(range(int(first), int(last or first) + 1))
+        if uids is not None and not covered & uids:
+            return line
+        connection.to_client(found[1] + b" " + answer + b"\r\n")
+        return None
+    return hook
+
+
+def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: Box, dovecot: Dovecot) -> None:
+    """One message whose STORE the server refuses: every STORE carrying it (a batch's
+    labels go in a few STOREs of many messages) was refused, the pass failed, and the
+    next ones too, for good: no mail labelled, a service retrying for ever. Now the
+    others are labelled, and the one refused is named in an error line."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+    bad = uids[1]
+    with ImapProxy(dovecot.port, from_client=refusing_stores({bad})) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+        assert f"the server refused to change UID {bad}, which is left without these labels" in err
+        assert "Traceback" not in err
+        assert box.once()[:2] == (0, [])
+    assert triage_keywords(box.flags(bad)) == set()
+    assert all(triage_keywords(box.flags(uid)) for uid in uids if uid != bad)
+
+
+@pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change"])
+def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, dovecot: Dovecot, answer: bytes) -> None:
+    """Every message refused, or a code that speaks of the folder: not one message's
+    trouble, so the pass fails (exit 1, the service retries) and nothing is passed by."""
+    for tag in ("ann", "bob"):
+        box.append(message(tag, sender=f"{tag}@example.net")[1])
+    with ImapProxy(dovecot.port, from_client=refusing_stores(None, answer)) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows) == (1, []) and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("triage: error: ")
+    write_config(box.config, dovecot, box.folder)
+    code, rows, _ = box.once()
+    assert (code, len(rows)) == (0, 2)
+
+
+@pytest.mark.parametrize("name", [b'"R&D"', b'"Q&A/2025"', b'"&ZZZZ-"'])
+def test_a_folder_name_that_is_no_modified_utf7_does_not_fail_every_pass(box: Box, dovecot: Dovecot,
+                                                                         name: bytes) -> None:
+    """A server that keeps folder names as a client sent them lists "R&D" as it is:
+    imapclient's decoder raised for the whole LIST, and every pass (each looks for the
+    Sent folder in one) failed, exit 1, over a folder triage never touches."""
+    box.append(message("ann")[1])
+
+    def listed_too(connection, line: bytes) -> bytes:
+        if line.startswith(b"* LIST ") and line.rstrip().endswith(b" INBOX"):
+            return line + b'* LIST (\\HasNoChildren) "." ' + name + b"\r\n"
+        return line
+
+    with ImapProxy(dovecot.port, from_server=listed_too) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, len(rows)) == (0, 1), err
+
+
+FETCH_ANSWERS = {
+    "an RFC822.SIZE that is no number": (rb"RFC822\.SIZE \d+", rb"RFC822.SIZE x"),
+    "a negative RFC822.SIZE": (rb"RFC822\.SIZE \d+", rb"RFC822.SIZE -5"),
+    "FLAGS NIL": (rb"FLAGS \([^)]*\)", rb"FLAGS NIL"),
+}
+
+
+@pytest.mark.parametrize("answer", FETCH_ANSWERS)
+def test_a_fetch_with_a_size_or_flags_no_server_should_send_is_no_traceback(box: Box, dovecot: Dovecot,
+                                                                            answer: str) -> None:
+    """An RFC822.SIZE that is no number, FLAGS NIL: a ValueError or TypeError traceback,
+    every pass. The size is taken as unknown and the mail triaged; flags that are none
+    are none (a server that never shows the keywords it stores is then told so, in one
+    line, as one that does not keep them)."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    found, replacement = re.compile(FETCH_ANSWERS[answer][0]), FETCH_ANSWERS[answer][1]
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return found.sub(replacement, line) if line.startswith(b"* ") and b" FETCH (" in line else line
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert "Traceback" not in err
+        if answer == "FLAGS NIL":
+            assert (code, rows) == (1, []) and err.strip().splitlines()[-1].startswith(
+                f"triage: error: {box.folder}: the server answered OK but did not keep keyword ")
+            return
+        assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+        assert box.once()[:2] == (0, [])
+    assert all(triage_keywords(box.flags(uid)) for uid in uids)
+
+
+@pytest.mark.parametrize("answer", [rb"* STATUS \1 (MESSAGES 1)", rb"* STATUS \1 (UIDVALIDITY x UIDNEXT y)"])
+def test_a_sent_folder_status_without_its_numbers_leaves_the_sent_folder_out_this_pass(
+        box: Box, dovecot: Dovecot, sent_folder: str, answer: bytes) -> None:
+    """A STATUS of the Sent folder without UIDVALIDITY and UIDNEXT (or with words for
+    them) was a KeyError or ValueError traceback, every pass: no mail triaged. The Sent
+    folder is left out of the pass, said in an error line, and the mail triaged."""
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    status = re.compile(rb"^\* STATUS (\S+) \(.*\)")
+
+    with ImapProxy(dovecot.port, from_server=lambda connection, line: status.sub(answer, line)) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert "Sent: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read" in err
+
+
+def test_an_internaldate_utc_cannot_hold_is_no_date(box: Box, dovecot: Dovecot, sent_folder: str) -> None:
+    """An INTERNALDATE past the last moment UTC holds (any client may APPEND one) was an
+    OverflowError traceback, every pass. It is taken as no INTERNALDATE: the Date header
+    dates the message."""
+    from test_imap_service import SUPPORT
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    box.dovecot.append(sent_folder, message("reply", sender=SUPPORT)[1])
+    internaldate = re.compile(rb'INTERNALDATE "[^"]*"')
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return internaldate.sub(b'INTERNALDATE "31-Dec-9999 23:59:59 -1400"', line)
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}

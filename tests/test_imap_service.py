@@ -651,14 +651,16 @@ def test_an_unreachable_server_exits_1_with_one_line(dovecot: Dovecot, tmp_path:
 class ServiceProcess:
     """``python -m triage run`` in a subprocess, its stdout rows and stderr log collected."""
 
-    def __init__(self, config: Path, *extra: str, verbose: bool = True) -> None:
+    def __init__(self, config: Path, *extra: str, verbose: bool = True, config_by_env: bool = False) -> None:
+        """``config_by_env``: the config file named by $TRIAGE_CONFIG, not --config."""
         self.rows: list[dict] = []
         self.log: list[dict] = []
         self.garbage: list[str] = []
+        env = {**os.environ, PASSWORD_ENV: PASSWORD, **({"TRIAGE_CONFIG": str(config)} if config_by_env else {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "triage", "run", "--config", str(config), "--format", "jsonl",
-             "--log-format", "json", *(["-v"] if verbose else []), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, PASSWORD_ENV: PASSWORD},
+            [sys.executable, "-m", "triage", "run", *([] if config_by_env else ["--config", str(config)]),
+             "--format", "jsonl", "--log-format", "json", *(["-v"] if verbose else []), *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
         self._readers = [threading.Thread(target=self._read, args=(self.process.stdout, self.rows), daemon=True),
                          threading.Thread(target=self._read, args=(self.process.stderr, self.log), daemon=True)]
@@ -756,8 +758,8 @@ def services() -> Iterator[Callable[..., ServiceProcess]]:
     """Start services with ``services(config, *args)``; any still running is killed at the end."""
     started: list[ServiceProcess] = []
 
-    def start(config: Path, *extra: str, verbose: bool = True) -> ServiceProcess:
-        started.append(ServiceProcess(config, *extra, verbose=verbose))
+    def start(config: Path, *extra: str, verbose: bool = True, config_by_env: bool = False) -> ServiceProcess:
+        started.append(ServiceProcess(config, *extra, verbose=verbose, config_by_env=config_by_env))
         return started[-1]
 
     yield start
@@ -918,9 +920,12 @@ def test_a_second_instance_is_refused_by_the_lock(box: Box, services) -> None:
     assert service.stop() == 0
 
 
-def test_sighup_reloads_the_config(box: Box, services) -> None:
+@pytest.mark.parametrize("config_by_env", [False, True], ids=["--config", "TRIAGE_CONFIG"])
+def test_sighup_reloads_the_config(box: Box, services, config_by_env: bool) -> None:
+    """Also the file $TRIAGE_CONFIG names: SIGHUP read the built-in defaults instead
+    ("imap.host is not set"), and the service exited 2, for good under systemd."""
     helper = "helper@example.com"
-    service = services(box.config)
+    service = services(box.config, config_by_env=config_by_env)
     service.wait_for_log("idling on")
     box.append(message("before", sender=helper)[1])
     service.wait_until(lambda: len(service.rows) == 1, "the helper's first mail as a customer's")

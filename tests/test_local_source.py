@@ -59,3 +59,27 @@ def test_a_big_message_is_read_up_to_what_is_parsed_and_known_by_all_its_bytes(k
         small = mails[1]
         assert small.raw == SMALL and small.digest is None
         assert mail_digest(small) == hashlib.sha256(SMALL).hexdigest()
+
+
+def test_file_names_that_are_not_utf8_reach_rows_and_state_as_text(tmp_path, capsys):
+    """A Maildir file (and folder) named in Latin-1: os.listdir hands the bytes over as
+    lone surrogates, which went into the rows, the unreadable reason and the state; the
+    first UTF-8 write raised UnicodeEncodeError, a traceback. Now U+FFFD."""
+    import json
+    import os
+
+    from triage.cli import main
+
+    box = tmp_path / os.fsdecode(b"bo\xeete")
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    (box / "cur" / os.fsdecode(b"caf\xe9:2,S")).write_bytes(
+        b"From: ann@b.example\nSubject: refund\nDate: Mon, 23 Nov 2026 09:00:00 +0000\nMessage-ID: <c@b>\n\nrefund\n")
+    (box / "cur" / os.fsdecode(b"bad\xff:2,")).write_bytes(b"no mail headers here\n")
+    assert main(["once", str(box), "--format", "jsonl", "--state", str(tmp_path / "s.db"),
+                 "--now", "2026-11-24T12:00:00Z"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(row["mailbox"] for row in rows) == ["bo\ufffdte", "bo\ufffdte"]
+    [broken] = [row for row in rows if row["labels"] == ["triage/unreadable"]]
+    assert broken["reasons"] == ["unreadable: bo\ufffdte:bad\ufffd:2,: no mail headers found"]
+

@@ -18,6 +18,7 @@ from triage.config import Config, find_config, load_config
 from triage.errors import TriageError
 from triage.logs import setup_logging
 from triage.signals import Terminated, signals_held, stopping_signals_raise
+from triage.stdio import MACHINE_FORMATS, OutputFailed, StdoutClosed, settle_streams
 
 log = logging.getLogger("triage")
 
@@ -156,11 +157,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit status."""
+    streams = sys.stdout, sys.stderr
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = streams  # (for callers in-process; the process's own are settled)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
         return int(exc.code or 0)
+    try:
+        settle_streams(_prints(args), getattr(args, "format", None) in MACHINE_FORMATS)
+    except StdoutClosed as exc:
+        print(f"triage: error: {exc}", file=sys.stderr)
+        return exc.exit_status
     service = args.command == "run"
     if args.command in ("once", "run", "train", "eval"):
         settle_allocator()
@@ -174,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         with stopping_signals_raise():
             return handler(args, config)
     except TriageError as exc:
+        if isinstance(exc, OutputFailed):
+            _quiet_stdout()  # else the interpreter's last flush fails again
         log.error("%s", exc) if _json_logs() else print(f"triage: error: {exc}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt as exc:
@@ -191,6 +207,14 @@ def main(argv: list[str] | None = None) -> int:
         log.debug("%s", problem, exc_info=True)
         log.error("%s", problem) if _json_logs() else print(f"triage: error: {problem}", file=sys.stderr)
         return status
+
+
+def _prints(args) -> bool:
+    """Whether the command writes to standard output: all but ``run`` without
+    ``--format`` and ``report --out``."""
+    if args.command == "run":
+        return args.format is not None
+    return not (args.command == "report" and args.out)
 
 
 def _file_problem(exc: Exception, args, config: Config | None) -> tuple[str, int] | None:

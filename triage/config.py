@@ -168,6 +168,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
     _check_ranges(config, path)
     _check_training_folders(config, path)
     _check_label_prefix(config, path)
+    _check_paths(config, path)
     return config
 
 
@@ -191,6 +192,8 @@ def _coerce(kind: Any, value: Any, where: str, path) -> Any:
         (item,) = get_args(kind)
         if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
             raise ConfigError(path, where, f"must be a list of {item.__name__}")
+        for v in value:
+            _check_text(v, where, path)
         return list(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -200,7 +203,16 @@ def _coerce(kind: Any, value: Any, where: str, path) -> Any:
         raise ConfigError(path, where, f"must be a finite number, not {value}")
     if kind in (int, float) and value < 0:
         raise ConfigError(path, where, "must not be negative")
+    _check_text(value, where, path)
     return value
+
+
+def _check_text(value: Any, where: str, path) -> None:
+    """A string TOML takes (``"\\u0000"``) that no path, command, host or folder can
+    hold: a NUL ended the run in a ValueError traceback ("embedded null byte") when the
+    state file, the model or a command was opened."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ConfigError(path, where, "must not contain a NUL character (\\u0000)")
 
 
 _POSITIVE = ("imap.batch_size", "imap.max_message_bytes")
@@ -270,6 +282,25 @@ def _check_label_prefix(config: Config, path) -> None:
     if not re.search(r"[A-Za-z0-9]", config.labels.prefix):
         raise ConfigError(path, "labels.prefix", f"must hold a letter or a digit (e.g. \"triage/\"), not "
                           f"{config.labels.prefix!r}: every keyword a person sets would pass for triage's")
+
+
+_PATH_KEYS = ("state.path", "model.path", "imap.ca_file")
+_VARIABLE = re.compile(r"(?:(?<=/)|^)\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+"""``$NAME`` starting a path's part, or ``${NAME}`` anywhere: what a shell would expand."""
+
+
+def _check_paths(config: Config, path) -> None:
+    """A path naming an environment variable (``$HOME/state.db``, ``${STATE_DIRECTORY}``)
+    is refused: nothing expands it (only a leading ``~`` is), and the state went into a
+    folder literally named ``$HOME`` under the working directory, a new empty state
+    wherever triage was started from."""
+    for key in _PATH_KEYS:
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        found = _VARIABLE.search(value)
+        if found:
+            raise ConfigError(path, key, f"{value!r}: environment variables such as {found.group()} are not "
+                              "expanded; write the path out (a leading ~ is the home directory)")
 
 
 def is_loopback(host: str) -> bool:

@@ -58,10 +58,25 @@ def codec_for(charset: str | None) -> str:
     return codec.name
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape"})
+"""Codecs that decode to lone surrogates (``+2AA-`` in UTF-7, ``\\ud800`` escaped):
+no text, and no UTF-8 encoder takes them. A subject of ``=?utf-7?Q?+2AA-?=`` was a
+UnicodeEncodeError when its row was printed or stored: a traceback, and the pass lost."""
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Text of ``data`` in ``charset``; never raises. Bytes that are not valid in the
-    declared charset are tried as UTF-8 and then replaced (mail often lies about charsets)."""
+    declared charset are tried as UTF-8 and then replaced (mail often lies about charsets),
+    as are lone surrogates (:data:`_SURROGATE_CODECS`)."""
     codec = codec_for(charset)
+    text = _decode(data, codec)
+    if codec in _SURROGATE_CODECS and _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _decode(data: bytes, codec: str) -> str:
     try:
         return data.decode(codec)
     except (UnicodeError, LookupError):  # UnicodeError: also a codec that cannot decode at all

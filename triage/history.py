@@ -259,12 +259,12 @@ class UnusableStateFile(UsageError):
     on it for ever. (A locked database, a full disk or an I/O error may pass: those
     stay runtime failures.)"""
 
-    def __init__(self, path: str, problem: str):
-        self.path = path
-        if problem == "is a directory":
-            advice = "move it aside, or point --state or [state] path at a file"
-        else:
-            advice = "move it aside, and triage starts a new one"
+    def __init__(self, path: str, problem: str, advice: str | None = None):
+        self.path, self.problem = path, problem
+        if advice is None:
+            advice = ("move it aside, or point --state or [state] path at a file" if problem == "is a directory"
+                      else "move it aside, and triage starts a new one")
+        self.advice = advice
         super().__init__(f"state file {path} {problem}: {advice}")
 
 
@@ -280,6 +280,25 @@ def unusable_state_file(path: str | Path, error: BaseException) -> UnusableState
     if isinstance(error, sqlite3.DatabaseError) and getattr(error, "sqlite_errorcode", None) in _DAMAGED:
         return UnusableStateFile(str(path), f"is not a database triage can read ({error})")
     return None
+
+
+def _schema_version(path: str, value: object) -> int:
+    """The schema version a state file's ``meta`` records, when this triage can work
+    with it. A newer one (the package rolled back after an upgrade) was stamped back to
+    this triage's version and its tables used as if they were this version's, and the
+    next upgrade skipped its migrations; a value that is no number was a ValueError
+    traceback. Both are :class:`UnusableStateFile`."""
+    try:
+        version = int(str(value).strip())
+    except ValueError:
+        version = 0
+    if version < 1:
+        raise UnusableStateFile(path, f"records a schema version triage cannot read ({str(value)[:40]!r})")
+    if version > SCHEMA_VERSION:
+        raise UnusableStateFile(path, f"was written by a newer triage (schema {version}; this one knows up to "
+                                f"{SCHEMA_VERSION})", "run that version of triage, or move the file aside to "
+                                "start a new one")
+    return version
 
 
 def _file_identity(path: str) -> tuple[int, int] | None:
@@ -417,7 +436,10 @@ class History:
                     f"{source}: cannot read the state file: {exc}") from None
             finally:
                 disk.close()
-        return cls(":memory:", _connection=memory)
+        try:
+            return cls(":memory:", _connection=memory)
+        except UnusableStateFile as exc:  # (found in the copy: named by the file's path)
+            raise UnusableStateFile(str(path), exc.problem, exc.advice) from None
 
     def _migrate(self) -> None:
         """Bring a state file of an older schema up to :data:`SCHEMA_VERSION` (a new file
@@ -425,7 +447,7 @@ class History:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         columns = {r[1] for r in self.db.execute("PRAGMA table_info(messages)")}
         if row:
-            version = int(row[0])
+            version = _schema_version(self.path, row[0])
         else:  # a new file, or one from before the version was stamped
             version = SCHEMA_VERSION if "id" in columns else 2 if "answered_flag" in columns else 1
         for target in range(version + 1, SCHEMA_VERSION + 1):

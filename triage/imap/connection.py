@@ -16,14 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import re
+import selectors
 import shlex
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.imap_utf7 import decode as decode_utf7
 
 from triage import __version__
 from triage.config import ImapConfig, is_loopback
@@ -212,7 +215,7 @@ def run_secret_command(command: str, key: str, timeout: float = COMMAND_TIMEOUT_
         raise UsageError(f"{key} is empty")
     program = argv[0]
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
+        done = _run_until_exit(argv, timeout)
     except FileNotFoundError:
         raise ImapError(f"{key}: {program}: command not found") from None
     except subprocess.TimeoutExpired:
@@ -227,6 +230,51 @@ def run_secret_command(command: str, key: str, timeout: float = COMMAND_TIMEOUT_
     if not secret:
         raise ImapError(f"{key}: {program} printed nothing")
     return secret
+
+
+_OUTPUT_KEPT = 1 << 20
+"""Of what a secret command prints on each stream, the bytes kept (the rest is read and dropped)."""
+
+
+def _run_until_exit(argv: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``argv`` without a shell or standard input; what it printed, once it has
+    exited, not once its output pipes close (``subprocess.run`` waits for that): a helper
+    it starts and leaves behind (an agent, ``sleep 300 &`` in a wrapper script) keeps
+    them open, and a command that had printed the password and exited at once "did not
+    finish within 60 s", at every reconnect. Raises ``subprocess.TimeoutExpired`` when
+    it runs past ``timeout`` (it is killed)."""
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = process.stdout.fileno(), process.stderr.fileno()
+    printed = {out: bytearray(), err: bytearray()}
+    deadline = time.monotonic() + timeout
+    try:
+        with selectors.DefaultSelector() as selector:
+            for fd in printed:
+                selector.register(fd, selectors.EVENT_READ)
+            while selector.get_map():
+                exited = process.poll() is not None
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if exited:
+                        break  # it exited; what its helpers still print is not its answer
+                    raise subprocess.TimeoutExpired(argv, timeout)  # (killed below)
+                ready = selector.select(timeout=0 if exited else min(left, 0.1))
+                if exited and not ready:
+                    break  # all it wrote before it exited is read
+                for key, _ in ready:
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                    elif len(printed[key.fd]) < _OUTPUT_KEPT:
+                        printed[key.fd] += chunk
+    except BaseException:  # a stop (SIGTERM) mid-command: no orphan left behind
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        process.stdout.close()
+        process.stderr.close()
+    return subprocess.CompletedProcess(argv, process.wait(), bytes(printed[out]), bytes(printed[err]))
 
 
 def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPClient:
@@ -291,6 +339,39 @@ def tls_context(config: ImapConfig) -> ssl.SSLContext:
     return context
 
 
+def read_any_folder_name(client: IMAPClient) -> None:
+    """Make ``client`` read folder names no modified UTF-7 decoder takes.
+
+    A server that stores names as a client sent them lists a folder "R&D" or "Q&A/2025"
+    as it is, and imapclient's decoder raised UnicodeDecodeError for the whole LIST:
+    every pass looks for the Sent folder in one, so every pass failed, for good, over a
+    folder triage never touches. Such a name is read as UTF-8 instead (:func:`folder_name`)."""
+    listed_by_imapclient = client._proc_folder_list
+
+    def listed(folder_data):
+        if not client.folder_encode:
+            return listed_by_imapclient(folder_data)
+        client.folder_encode = False
+        try:
+            found = listed_by_imapclient(folder_data)
+        finally:
+            client.folder_encode = True
+        return [(flags, delimiter, folder_name(name)) for flags, delimiter, name in found]
+
+    client._proc_folder_list = listed
+
+
+def folder_name(name: bytes | str) -> str:
+    """A folder name as a LIST answer gives it: modified UTF-7 decoded, else (a name the
+    server stored as sent) UTF-8, U+FFFD for what is neither."""
+    if isinstance(name, str):
+        return name
+    try:
+        return decode_utf7(name)
+    except ValueError:  # UnicodeDecodeError and binascii.Error both
+        return name.decode("utf-8", "replace")
+
+
 def _open(config: ImapConfig) -> IMAPClient:
     where = f"{config.host}:{config.port}"
     context = None if config.security == "plain" else tls_context(config)
@@ -307,6 +388,7 @@ def _open(config: ImapConfig) -> IMAPClient:
     except (OSError, IMAPClientError) as exc:
         raise ImapConnectionError(f"cannot connect to {where}: {describe(exc)}") from None
     quiet_wire(client)
+    read_any_folder_name(client)
     if config.security == "starttls":
         try:
             with imap_errors(f"STARTTLS with {where}"):

@@ -135,7 +135,12 @@ def _new_drops(mailbox: ImapMailbox, history: History, folders: dict[str, str]) 
     for folder in folders:
         with imap_errors(f"reading the status of {folder}"):
             status = mailbox.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
-        uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
+        try:
+            uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
+        except (KeyError, TypeError, ValueError):  # (a traceback, every pass)
+            log.error("%s: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read; its new mail is not "
+                      "read this pass", folder)
+            continue
         after = unread_after(history.get_cursor(folder), uidvalidity, uidnext)
         if after is None:
             continue

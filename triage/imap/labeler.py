@@ -30,7 +30,7 @@ from imapclient.imapclient import join_message_ids, seq_to_parenstr
 
 from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
-from triage.imap.connection import imap_errors
+from triage.imap.connection import TEMPORARY_REFUSALS, ImapConnectionError, imap_errors
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap import pipeline
 
@@ -44,6 +44,10 @@ MAX_KEYWORD_LENGTH = 50
 """Dovecot's default ``mail_max_keyword_length``; longer keywords are refused."""
 
 _KEYWORD_UNSAFE = re.compile(r"[^a-z0-9_.-]")
+
+FOLDER_REFUSALS = ("[NOPERM]", "[READ-ONLY]", "[OVERQUOTA]", "[PRIVACYREQUIRED]", "[CONTACTADMIN]")
+"""RFC 5530 codes of a refused STORE that speak of the folder or the account, not the
+message: no message is labelled then, and the pass fails as it did (:meth:`Labeler._isolate`)."""
 
 Verb = Literal["add", "remove"]
 Kind = Literal["keyword", "flag", "gmail", "folder"]
@@ -261,6 +265,8 @@ class Labeler:
         self.dry_run = dry_run
         self._kept: set[str] = set()
         """Keywords (lower-case) the folder was seen to keep; see :meth:`_verify_keywords`."""
+        self._refused: set[int] = set()
+        """UIDs the server refused to change on their own in the writes under way (:meth:`_isolate`)."""
 
     def apply(self, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[Action]:
         """Add and remove labels on one message; see :meth:`apply_many`."""
@@ -298,6 +304,7 @@ class Labeler:
 
     def _carry_out(self, actions: list[Action]) -> None:
         """Write ``actions`` to the server (see :meth:`apply_many`)."""
+        self._refused = set()
         stores = merged_stores(actions)
         flag_stores = [store for store in stores if store[1] == "flags"]
         if len(flag_stores) > 1:
@@ -385,6 +392,14 @@ class Labeler:
 
     def _store(self, verb: Verb, command: str, targets: tuple[str, ...], uids: tuple[int, ...]) -> None:
         """One STORE of flags and keywords, or of Gmail labels (``command`` "gmail")."""
+        try:
+            self._store_once(verb, command, targets, uids)
+        except ImapConnectionError:
+            raise
+        except ImapError as exc:
+            self._isolate([(verb, command, targets, uids)], exc)
+
+    def _store_once(self, verb: Verb, command: str, targets: tuple[str, ...], uids: tuple[int, ...]) -> None:
         client = self.mailbox.client
         what = "Gmail labels" if command == "gmail" else "flags"
         where = f"UIDs {','.join(map(str, uids))} in {self.mailbox.folder}"
@@ -394,6 +409,40 @@ class Labeler:
             else:
                 change = client.add_flags if verb == "add" else client.remove_flags
             change(list(uids), list(targets), silent=True)
+
+    def _isolate(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]], error: ImapError) -> None:
+        """After the server refused ``stores`` (``error``: the first refusal), store them
+        again message by message, so that one message the server will not change does not
+        hold up the labels of all the others, pass after pass: the STOREs of a batch carry
+        many messages each, and one refused message made every pass fail, for good (a
+        service retrying for ever, no mail labelled). The messages refused on their own
+        are left without these labels, each named in an error; the rest is stored.
+
+        ``error`` is raised as it is when the refusal is the folder's or the server's, not
+        a message's: a BAD (a command the server could not take), a response code that
+        says so (:data:`FOLDER_REFUSALS`, the temporary ones of a login), or every
+        message refused on its own, when there were several."""
+        if _bad(error) or any(code in str(error).upper() for code in FOLDER_REFUSALS + TEMPORARY_REFUSALS):
+            raise error
+        refused: dict[int, str] = {}
+        tried: set[int] = set()
+        for verb, command, targets, uids in stores:
+            for uid in uids:
+                tried.add(uid)
+                try:
+                    self._store_once(verb, command, targets, (uid,))
+                except ImapConnectionError:
+                    raise
+                except ImapError as exc:
+                    if _bad(exc):
+                        raise
+                    refused.setdefault(uid, f"{verb} {' '.join(targets)}: {exc}")
+        if len(tried) > 1 and set(refused) == tried:
+            raise error
+        for uid, why in sorted(refused.items()):
+            log.error("%s: the server refused to change UID %d, which is left without these labels (the other "
+                      "messages are labelled): %s", self.mailbox.folder, uid, why)
+        self._refused |= set(refused)
 
     @staticmethod
     def _store_commands(stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> list[tuple]:
@@ -422,11 +471,15 @@ class Labeler:
 
     def _check_answers(self, stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]],
                        answers: list[pipeline.Answer]) -> None:
-        """Raise ImapError for the first STORE the server refused."""
-        for (verb, _, targets, uids), (status, text) in zip(stores, answers):
-            if status != "OK":
-                raise ImapError(f"{self.mailbox.folder}: the server refused to {verb} {' '.join(targets)} on "
-                                f"UIDs {','.join(map(str, uids))}: {status} {text}")
+        """Store again, message by message, the STOREs the server refused (:meth:`_isolate`),
+        which raises ImapError when the refusal is not a message's."""
+        refused = [(store, f"{status} {_text(text)}") for store, (status, text) in zip(stores, answers)
+                   if status != "OK"]
+        if refused:
+            (verb, _, targets, uids), answer = refused[0]
+            self._isolate([store for store, _ in refused], ImapError(
+                f"{self.mailbox.folder}: the server refused to {verb} {' '.join(targets)} on UIDs "
+                f"{','.join(map(str, uids))}: {answer}"))
 
     def _unchecked(self, actions: list[Action]) -> list[Action]:
         """The keyword additions among ``actions`` whose keyword this labeler has not yet
@@ -446,7 +499,8 @@ class Labeler:
         flags = self.mailbox.flags_of(uid for action in added for uid in action.uids)
         for action in added:
             wanted = action.target.lower()
-            missing = [uid for uid in action.uids if uid in flags and wanted not in {f.lower() for f in flags[uid]}]
+            missing = [uid for uid in action.uids if uid in flags and wanted not in {f.lower() for f in flags[uid]}
+                       and uid not in self._refused]
             if missing:
                 raise ImapError(
                     f"{self.mailbox.folder}: the server answered OK but did not keep keyword {action.target} "
@@ -510,6 +564,17 @@ class Labeler:
                 if key in present and uid in found:
                     found[uid].add(label)
         return {uid: frozenset(labels) for uid, labels in found.items()}
+
+
+def _bad(error: ImapError) -> bool:
+    """Whether a refusal was a BAD (imaplib's "command error: BAD", or a pipelined answer's)."""
+    text = str(error)
+    return "command error: BAD" in text or ": BAD " in text
+
+
+def _text(data: list) -> str:
+    """A refusal's words, as the server sent them."""
+    return " ".join(d.decode("utf-8", "replace") if isinstance(d, bytes) else str(d) for d in data or [])
 
 
 def check_folder_prefix(prefix: str, delimiter: str) -> None:

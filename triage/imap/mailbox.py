@@ -167,7 +167,7 @@ class ImapMailbox:
                     raise
             uidnext = answer.get(b"UIDNEXT")
             if uidnext is None:
-                uidnext = self.client.folder_status(folder, ["UIDNEXT"])[b"UIDNEXT"]
+                uidnext = self.client.folder_status(folder, ["UIDNEXT"]).get(b"UIDNEXT")  # (None: refused below)
         if b"UIDVALIDITY" not in answer:
             raise ImapError(f"{folder}: the server gave no UIDVALIDITY, so new mail cannot be tracked")
         permanent = answer.get(b"PERMANENTFLAGS")
@@ -782,8 +782,19 @@ def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batc
 
 
 def _sizes(meta: dict[int, dict]) -> dict[int, int]:
-    """UID → RFC822.SIZE of a FETCH answer."""
-    return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in meta.items()}
+    """UID → RFC822.SIZE of a FETCH answer; 0 (unknown) for one that is no size."""
+    return {uid: _size(data.get(b"RFC822.SIZE")) for uid, data in meta.items()}
+
+
+def _size(value: object) -> int:
+    """An RFC822.SIZE as a number of bytes: 0 (unknown) for what is none (``x``, NIL, a
+    negative number), which ended the pass in a ValueError traceback, every pass, so no
+    mail was triaged; such a message is fetched as any other, up to the byte cap."""
+    try:
+        size = int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+    return max(size, 0)
 
 
 _MAX_SEARCHED_ID = 998
@@ -844,7 +855,11 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def _flags(raw: Iterable[bytes | str]) -> list[str]:
+def _flags(raw: Iterable[bytes | str] | None) -> list[str]:
+    """The flags of a FETCH's FLAGS (``\\Recent`` left out); none for a FLAGS that is no
+    list (``FLAGS NIL``, a TypeError traceback that ended every pass)."""
+    if raw is None or isinstance(raw, (bytes, str, int)):
+        return []
     return [flag for flag in map(_text, raw) if flag.lower() != "\\recent"]
 
 
@@ -867,11 +882,16 @@ def _body(data: dict) -> bytes | None:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
+    """An INTERNALDATE in UTC; None for one UTC cannot hold (``31-Dec-9999 23:59:59
+    -1400``, which any client may APPEND: an OverflowError traceback, every pass)."""
+    if not isinstance(value, datetime):
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        return None
 
 
 def _uid_list(uids: Sequence[int], shown: int = 10) -> str:

@@ -36,7 +36,7 @@ from imapclient import IMAPClient
 
 from triage.children import ChildJob
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
-from triage.config import Config, load_config
+from triage.config import Config, find_config, load_config
 from triage.engine import Engine
 from triage.errors import ConfigError, ImapError, TriageError
 from triage.history import History, StateFileGone
@@ -714,9 +714,13 @@ class Service:
     def _reload(self, engine: Engine) -> Engine:
         """SIGHUP: read the config and the model again; on any error keep running as before."""
         self.reload_requested = False
-        source = self.args.config or "the defaults"
+        # Where the start found it: --config, else $TRIAGE_CONFIG or the XDG file. (Only
+        # --config was read again: a service configured by $TRIAGE_CONFIG reloaded the
+        # built-in defaults, "imap.host is not set", and exited 2 on `systemctl reload`.)
+        path = find_config(self.args.config)
+        source = str(path) if path is not None else "the defaults"
         try:
-            config = load_config(self.args.config)
+            config = load_config(path)
             check_service_config(config)
             fresh = self._engine(config)
         except TriageError as exc:

@@ -40,7 +40,17 @@ def is_mbox(path: Path) -> bool:
 
 def source_name(path: Path) -> str:
     """The ``mailbox`` value reported for mail read from ``path``."""
-    return path.name or str(path)
+    return text_name(path.name or str(path))
+
+
+def text_name(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (``os.listdir`` hands them over as
+    lone surrogates) as U+FFFD. A Maildir file named in Latin-1 reached the rows, the
+    state and the unreadable reasons as surrogates, which no UTF-8 writer takes: a
+    UnicodeEncodeError traceback, the pass lost."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def read_local(path: str | os.PathLike) -> Iterator[RawMail]:
@@ -69,7 +79,7 @@ def read_local(path: str | os.PathLike) -> Iterator[RawMail]:
 
 def _read_eml(path: Path, name: str) -> RawMail:
     raw, digest = _read_file(path)
-    return RawMail(raw=raw, mailbox=name, key=path.name, internaldate=_mtime(path), digest=digest)
+    return RawMail(raw=raw, mailbox=name, key=text_name(path.name), internaldate=_mtime(path), digest=digest)
 
 
 def _read_maildir(path: Path) -> Iterator[RawMail]:
@@ -84,7 +94,8 @@ def _read_maildir(path: Path) -> Iterator[RawMail]:
             info = file.name.split(":2,", 1)[1] if ":2," in file.name else ""
             flags = tuple(_MAILDIR_FLAGS[c] for c in info if c in _MAILDIR_FLAGS)
             raw, digest = _read_file(file)
-            yield RawMail(raw=raw, mailbox=name, key=file.name, internaldate=_mtime(file), flags=flags, digest=digest)
+            yield RawMail(raw=raw, mailbox=name, key=text_name(file.name), internaldate=_mtime(file), flags=flags,
+                          digest=digest)
 
 
 def _read_mbox(path: Path) -> Iterator[RawMail]:
