@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "17fc60311ea4b2fbb4d53dd973be2f2b65c0b35a27af57aa464502b229c82d2d"
+SHA256 = "73b41a998dfce0409f6e47198d2237daad4600f2f9188e5715d1dbf1f9b1d675"
