@@ -170,7 +170,7 @@ def writer_of(example: Example) -> str:
     return match.group(1) if match else example.message.sender
 
 
-_WRITER = re.compile(r"<([a-z]{1,4}\d?[a-z]?)-\d{1,5}\.")
+_WRITER = re.compile(r"<([a-z]{1,4}\d{0,2}[a-z]?)-\d{1,5}\.")
 
 
 def out_of_fold_scores(texts: list[str], targets: np.ndarray, kind: str = DEFAULT_ESTIMATOR, folds: int = 5,
