@@ -5,4 +5,4 @@ the package so that a changed or replaced model file is refused before it is rea
 models folder cannot forge this record.
 """
 
-SHA256 = "73b41a998dfce0409f6e47198d2237daad4600f2f9188e5715d1dbf1f9b1d675"
+SHA256 = "066617f4e6dea7bfe2c6a6aafe25de92d5471441556ccf0b3a24a8b9fc325382"
