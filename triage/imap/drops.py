@@ -39,7 +39,7 @@ from triage.errors import MessageParseError
 from triage.history import History
 from triage.imap.connection import imap_errors
 from triage.imap.labeler import folder_for
-from triage.imap.mailbox import ImapMailbox
+from triage.imap.mailbox import ImapMailbox, status_uids
 from triage.imap.training import split_category_folders
 from triage.message import Message, RawMail
 from triage.parsing import parse_message
@@ -135,12 +135,12 @@ def _new_drops(mailbox: ImapMailbox, history: History, folders: dict[str, str]) 
     for folder in folders:
         with imap_errors(f"reading the status of {folder}"):
             status = mailbox.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
-        try:
-            uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
-        except (KeyError, TypeError, ValueError):  # (a traceback, every pass)
+        numbers = status_uids(status)
+        if numbers is None:
             log.error("%s: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read; its new mail is not "
                       "read this pass", folder)
             continue
+        uidvalidity, uidnext = numbers
         after = unread_after(history.get_cursor(folder), uidvalidity, uidnext)
         if after is None:
             continue

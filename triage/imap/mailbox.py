@@ -781,6 +781,21 @@ def byte_groups(uids: Sequence[int], sizes: dict[int, int], max_bytes: int, batc
         yield group
 
 
+def status_uids(status: dict) -> tuple[int, int] | None:
+    """(UIDVALIDITY, UIDNEXT) of a STATUS answer; None when it holds no numbers for them
+    (a STATUS without them, or with words, was a traceback every pass: no mail triaged)."""
+    try:
+        return int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def shown_status(status: dict) -> str:
+    """A STATUS answer, short, for a log line."""
+    return " ".join(f"{_text(key)} {_text(value) if isinstance(value, (bytes, str)) else value}"
+                    for key, value in status.items())[:200] or "empty"
+
+
 def _sizes(meta: dict[int, dict]) -> dict[int, int]:
     """UID → RFC822.SIZE of a FETCH answer; 0 (unknown) for one that is no size."""
     return {uid: _size(data.get(b"RFC822.SIZE")) for uid, data in meta.items()}

@@ -31,7 +31,7 @@ from imapclient.imapclient import SENT
 from triage.engine import Engine
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
-from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc
+from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc, shown_status, status_uids
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -110,16 +110,6 @@ def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date
                                   internaldate=_utc(answer[uid].get(b"INTERNALDATE")))
 
 
-def _shown(status: dict) -> str:
-    """A STATUS answer, short, for a log line."""
-    return " ".join(f"{_text(key)} {_text(value) if isinstance(value, (bytes, str)) else value}"
-                    for key, value in status.items())[:200] or "empty"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
 def _fetch_groups(folder: str, chunk: list[int], lost: Mapping[int, int]) -> list[list[int]]:
     """The UIDs of ``chunk`` as FETCHes: each one in ``lost`` alone, the rest together;
     those given up on left out, with a warning."""
@@ -150,14 +140,12 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
         return 0
     with imap_errors(f"reading the status of {folder}"):
         status = mailbox.client.folder_status(folder, [b"UIDVALIDITY", b"UIDNEXT"])
-    try:
-        uidvalidity, uidnext = int(status[b"UIDVALIDITY"]), int(status[b"UIDNEXT"])
-    except (KeyError, TypeError, ValueError):
-        # A STATUS without them, or with words for numbers, was a KeyError or ValueError
-        # traceback, every pass: no mail triaged. Left out, as a Sent folder that is gone.
+    numbers = status_uids(status)
+    if numbers is None:  # left out, as a Sent folder that is gone
         log.error("%s: the server's STATUS answer holds no UIDVALIDITY and UIDNEXT to read (%s); the team's "
-                  "replies there are not read this pass", folder, _shown(status))
+                  "replies there are not read this pass", folder, shown_status(status))
         return 0
+    uidvalidity, uidnext = numbers
     cursor = history.get_cursor(folder)
     fresh = cursor is None or cursor[0] != uidvalidity
     if not fresh and uidnext - 1 <= cursor[1]:
