@@ -124,3 +124,22 @@ def test_header_lookups_answer_as_the_standard_library_does_as_the_headers_chang
         assert answers(ours) == answers(stdlib)
     assert ours.get("x-tag") == "two" and ours.get("x-new") == "added" and ours.get("subject") is None
     assert ours.get_content_type() == "text/html" and ours.get_content_charset() == "latin-1"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_field_name_with_white_space_before_its_colon_is_read(newline):
+    """``Subject :`` (RFC 5322's obsolete syntax, still sent by some old mailers): the
+    parser took that line, and every header after it, for the body, so the message was
+    triaged without its subject, date and ids. Every field so written is read."""
+    head = [b"From : Ann Example <ann@example.net>", b"To: help@example.com", b"Subject : refund please",
+            b"Date\t: Mon, 23 Nov 2026 09:30:00 +0000", b"Message-ID : <m1@example.net>",
+            b"In-Reply-To  : <r1@example.com>", b"References :", b" <o1@example.com> <r1@example.com>",
+            b"Content-Type : text/plain; charset=utf-8"]
+    raw = newline.join(head) + newline * 2 + "Where is my refund? Danke schön".encode() + newline
+    message = parse_message(RawMail(raw=raw, mailbox="inbox", key="1"))
+    assert (message.sender, message.sender_name, message.subject) == ("ann@example.net", "Ann Example",
+                                                                      "refund please")
+    assert message.date == datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert (message.message_id, message.in_reply_to) == ("<m1@example.net>", "<r1@example.com>")
+    assert message.references == ("<o1@example.com>", "<r1@example.com>")
+    assert message.body_text.strip() == "Where is my refund? Danke schön"

@@ -117,6 +117,23 @@ def _first_fields(fields: list[tuple[str, str]], names: tuple[str, ...]) -> list
     return list(found.values())
 
 
+_SPACED_NAME = re.compile(rb"(?:\A|(?<=[\r\n]))([!-9;-~]+)[ \t]+:")
+"""A field name with white space before its colon, at the start of a line."""
+
+
+def without_space_before_colons(raw: bytes, end: int) -> tuple[bytes, int]:
+    """``raw`` with ``Subject :`` (white space between a field name and its colon, RFC
+    5322's obsolete syntax that old mailers still send) written ``Subject:`` in its header
+    block, which ends at ``end``; and where the block ends then. The parser takes such a
+    line, and every field after it, for the body: the message lost its subject, date
+    and ids."""
+    head = raw[:end]
+    if b" :" not in head and b"\t:" not in head:
+        return raw, end
+    plain = _SPACED_NAME.sub(rb"\1:", head)
+    return plain + raw[end:], len(plain)
+
+
 def header_end(raw: bytes) -> int:
     """Where the header block ends (the blank line), or the length when there is none."""
     crlf = raw.find(b"\r\n\r\n")
