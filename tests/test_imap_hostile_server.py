@@ -198,3 +198,30 @@ def test_an_internaldate_utc_cannot_hold_is_no_date(box: Box, dovecot: Dovecot, 
         code, rows, err = box.once()
     assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
     assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}
+
+
+@pytest.mark.parametrize("value", [b"1764000000", b"(23 Nov 2026)", b"NIL", b'"no date at all"',
+                                   b'"23-Nov-2026 09:30:00 +9999"'])
+def test_an_internaldate_that_is_no_date_is_no_internaldate(box: Box, dovecot: Dovecot, sent_folder: str,
+                                                           value: bytes) -> None:
+    """An INTERNALDATE sent as a bare number or a list (a server's own format) was an
+    AttributeError traceback inside imapclient, every pass, in the watched folder and in
+    the Sent folder alike; one with a zone of 99 hours a ValueError. It is taken as no
+    INTERNALDATE, said in one warning, and the Date header dates the message."""
+    from test_imap_service import SUPPORT
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    box.dovecot.append(sent_folder, message("reply", sender=SUPPORT)[1])
+    internaldate = re.compile(rb'INTERNALDATE "[^"]*"')
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return internaldate.sub(b"INTERNALDATE " + value, line)
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert "Traceback" not in err, err
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}
+    if value[:1].isdigit() or value[:1] == b"(":
+        assert "INTERNALDATE" in err and " no date (" in err
