@@ -96,6 +96,33 @@ def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: B
     assert all(triage_keywords(box.flags(uid)) for uid in uids if uid != bad)
 
 
+def test_a_lone_message_the_server_will_not_change_is_tried_again_on_later_passes(box: Box, dovecot: Dovecot) -> None:
+    """A message whose STORE the server refuses (the only message of the write, as new
+    mail comes to a service) was left without labels for good, said once: no later pass
+    tried again, though the state counted it in the queue. It is now tried again by the
+    next passes, each without failing, also when several wait so (every one refused is
+    then no sign of the folder's refusal), and given up on, in one error line, after
+    three passes refused it."""
+    first = box.append(message("ann", sender="ann@example.net")[1])
+    with ImapProxy(dovecot.port, from_client=refusing_stores(None, b"NO this message cannot be changed")) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert (code, [row["uid"] for row in rows]) == (0, [first]), err
+        assert f"the server refused to change UID {first}" in err and "tried again next pass" in err
+        second = box.append(message("bob", sender="bob@example.net")[1])
+        code, rows, err = box.once()
+        assert (code, [row["uid"] for row in rows]) == (0, [second]), err
+        code, rows, err = box.once()  # both tried again, both refused: the pass goes on
+        assert (code, rows) == (0, []) and "Traceback" not in err, err
+        assert f"UID {first} refused its labels on 3 passes; left without them" in err
+    assert triage_keywords(box.flags(first)) == triage_keywords(box.flags(second)) == set()
+    write_config(box.config, dovecot, box.folder)
+    code, rows, err = box.once()
+    assert (code, rows) == (0, []), err
+    assert triage_keywords(box.flags(second)) and triage_keywords(box.flags(first)) == set()
+    assert box.once()[:2] == (0, [])
+
+
 @pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change"])
 def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, dovecot: Dovecot, answer: bytes) -> None:
     """Every message refused, or a code that speaks of the folder: not one message's

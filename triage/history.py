@@ -521,6 +521,16 @@ class History:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(
             {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
 
+    def refused_stores(self, mailbox: str, uidvalidity: int) -> dict[int, int]:
+        """UID → passes whose labels for it the server refused, of the messages of
+        ``mailbox`` (of ``uidvalidity``) still to be labelled (``sync.remember_refused_stores``)."""
+        stored = self._uid_counts(f"refused-stores:{mailbox}")
+        return stored[1] if stored and stored[0] == uidvalidity else {}
+
+    def set_refused_stores(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`refused_stores`); uncommitted."""
+        self._set_uid_counts(f"refused-stores:{mailbox}", uidvalidity, uids)
+
     def absent(self, mailbox: str) -> tuple[int, set[int]] | None:
         """(UIDVALIDITY, UIDs) of the waiting messages of ``mailbox`` that the last look
         did not find in the folder (:mod:`triage.imap.departures`), or None."""
@@ -1031,6 +1041,12 @@ class History:
     def clear_unstored(self, mailbox: str, uids: Iterable[int]) -> None:
         """The labels of these messages are on the server and their rows printed. Uncommitted."""
         self.db.executemany("DELETE FROM unstored WHERE mailbox = ? AND uid = ?", ((mailbox, uid) for uid in uids))
+
+    def forget_unstored_rows(self, mailbox: str, uids: Iterable[int]) -> None:
+        """The rows of these messages are printed, their labels not stored: they stay
+        marked, for a later pass to store them, and not to print them again. Uncommitted."""
+        self.db.executemany("UPDATE unstored SET line = NULL WHERE mailbox = ? AND uid = ?",
+                            ((mailbox, uid) for uid in uids))
 
     def unstored(self, mailbox: str) -> list[Unstored]:
         """What :meth:`add_unstored` left for ``mailbox``, by UID."""
