@@ -662,7 +662,7 @@ class LabelGroup:
             self._sent = None
             answered()
             self._show(taken)
-            refused = self.labeler.take_refused()
+            refused = self.labeler.take_refused() & set(taken.uids)
             self.engine.history.clear_unstored(self.folder, [uid for uid in taken.uids if uid not in refused])
             remember_refused_stores(self.engine.history, self.folder, self.state.uidvalidity, taken.uids, refused)
 
@@ -701,6 +701,7 @@ def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None
     if renumbered:
         history.set_refused_stores(folder, uidvalidity, {})
     else:
+        labeler.take_refused()  # (what was refused before is not of these writes)
         current = labeler.labels_of(m.uid for m in left)
         for retrying in (False, True):  # the messages refused before on their own, apart
             labeler.apply_many([LabelChange.of(m.uid, m.labels, current[m.uid], flag=m.flag) for m in left
@@ -731,6 +732,7 @@ def remember_refused_stores(history: History, folder: str, uidvalidity: int, tri
     trouble must not cost a customer's mail its labels. Uncommitted."""
     before = history.refused_stores(folder, uidvalidity)
     tried = set(tried)
+    refused = refused & tried  # (a sweep's refusals, on messages of no group, are its own)
     if not refused and not before.keys() & tried:
         return
     counts = {uid: times for uid, times in before.items() if uid not in tried}
