@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -39,7 +40,7 @@ from triage.automated import automated_reason
 from triage.errors import MessageParseError
 from triage.headblock import HeaderBlockParser, header_end, without_space_before_colons
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
-from triage.htmltext import html_to_text
+from triage.htmltext import html_to_text, without_bulk
 from triage.message import Message, RawMail
 from triage.quotes import newest_words
 
@@ -349,7 +350,7 @@ def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, st
         plain, html, _ = _text_parts(attached[0], notes, [])
     text = _join(plain)
     if not text.strip() and html:
-        text = html_to_text(_join(html, MAX_BODY_CHARS * 2))
+        text = html_to_text(_join(html, MAX_BODY_CHARS * 2, thin=without_bulk))
     return text[:MAX_BODY_CHARS].replace("\r\n", "\n")
 
 
@@ -396,13 +397,18 @@ def _filename(part: EmailMessage) -> str:
         return ""
 
 
-def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS) -> str:
+def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS, thin: Callable[[str], str] | None = None) -> str:
+    """The decoded text of ``parts``, at most ``limit`` characters; each part's text
+    passed through ``thin`` (what is never shown taken out) before it counts."""
     texts, size = [], 0
     for part in parts:
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        text = decode_bytes(payload[: limit * 4], part.get_content_charset())
+        text = decode_bytes(payload[: limit * 4] if thin is None else payload[:MAX_PARSE_BYTES],
+                            part.get_content_charset())
+        if thin is not None:
+            text = thin(text)
         if text.strip():
             texts.append(text)
             size += len(text)
