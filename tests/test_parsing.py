@@ -143,3 +143,15 @@ def test_a_field_name_with_white_space_before_its_colon_is_read(newline):
     assert (message.message_id, message.in_reply_to) == ("<m1@example.net>", "<r1@example.com>")
     assert message.references == ("<o1@example.com>", "<r1@example.com>")
     assert message.body_text.strip() == "Where is my refund? Danke schön"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_a_lone_cr_inside_a_field_does_not_end_the_header_block(newline):
+    """A lone CR in a Message-ID (hostile or broken mail): the parser ended the line
+    there, took what followed for the body, and the message lost its subject and date."""
+    raw = newline.join([b"Message-ID: <a\rb@example.net>", b"From: Ann <ann@example.net>", b"Subject: refund please",
+                        b"Date: Mon, 23 Nov 2026 09:30:00 +0000"]) + newline * 2 + b"Where is my refund?" + newline
+    message = parse_message(RawMail(raw=raw, mailbox="inbox", key="1"))
+    assert (message.sender, message.subject) == ("ann@example.net", "refund please")
+    assert message.date == datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert message.body_text.strip() == "Where is my refund?"

@@ -119,18 +119,31 @@ def _first_fields(fields: list[tuple[str, str]], names: tuple[str, ...]) -> list
 
 _SPACED_NAME = re.compile(rb"(?:\A|(?<=[\r\n]))([!-9;-~]+)[ \t]+:")
 """A field name with white space before its colon, at the start of a line."""
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def without_space_before_colons(raw: bytes, end: int) -> tuple[bytes, int]:
-    """``raw`` with ``Subject :`` (white space between a field name and its colon, RFC
-    5322's obsolete syntax that old mailers still send) written ``Subject:`` in its header
-    block, which ends at ``end``; and where the block ends then. The parser takes such a
-    line, and every field after it, for the body: the message lost its subject, date
-    and ids."""
+def plain_header_block(raw: bytes, end: int) -> tuple[bytes, int]:
+    """``raw`` with its header block (ending at ``end``) written so the parser reads
+    every field of it, and where the block ends then. The parser took for the body the
+    line of a field, and every field after it, that was written
+
+    - ``Subject :``, white space between the name and the colon (RFC 5322's obsolete
+      syntax that old mailers still send): now ``Subject:``;
+    - with a lone CR inside it (``Message-ID: <a\rb@c>``) in a block whose lines end in
+      LF or CRLF, the parser ending a line there too: now a space.
+
+    Either way the message lost its subject, date and ids. The message's digest is of
+    its bytes as they came (:func:`triage.parsing.mail_digest`)."""
     head = raw[:end]
-    if b" :" not in head and b"\t:" not in head:
+    plain = head
+    if b" :" in plain or b"\t:" in plain:
+        plain = _SPACED_NAME.sub(rb"\1:", plain)
+    if b"\r" in plain and b"\n" in plain:
+        lone = len(_LONE_CR.findall(plain))
+        if 0 < lone < plain.count(b"\n"):  # (a block whose lines end in CR alone is left as it is)
+            plain = _LONE_CR.sub(b" ", plain)
+    if plain is head:
         return raw, end
-    plain = _SPACED_NAME.sub(rb"\1:", head)
     return plain + raw[end:], len(plain)
 
 

@@ -38,7 +38,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from triage import boundaries
 from triage.automated import automated_reason
 from triage.errors import MessageParseError
-from triage.headblock import HeaderBlockParser, header_end, without_space_before_colons
+from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text, without_bulk
 from triage.message import Message, RawMail
@@ -183,7 +183,7 @@ def parse_message(mail: RawMail) -> Message:
         raw = raw[:MAX_PARSE_BYTES]
         notes.append(f"over {MAX_PARSE_BYTES // 1_000_000} MB: read the first {MAX_PARSE_BYTES // 1_000_000} MB")
     raw = _cap_multiparts(raw, notes)
-    raw, end = without_space_before_colons(raw, header_end(raw))
+    raw, end = plain_header_block(raw, header_end(raw))
     if end > MAX_HEADER_BYTES:
         raw = _cap_header_block(raw, end, notes)
         end = header_end(raw)
