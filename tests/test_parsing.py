@@ -71,6 +71,17 @@ def test_absurd_date_header_yields_to_internaldate():
     assert parse_message(RawMail(data, "t", "z", internaldate=internal)).date == internal
 
 
+@pytest.mark.parametrize("year", ["0000", "0001", "0026", "00099"])
+def test_a_date_header_of_year_0_is_absurd_not_the_year_2000(year):
+    """The standard library reads a year under 100 as two digits, however it is
+    written: "1 Jan 0000" became 1 January 2000, a date long before arrival and so
+    believed (imported mail), and the message waited 26 years: overdue, escalated to
+    P1, first in the queue. A year written in three digits or more is taken as written."""
+    data = f"From: a@b.example\nSubject: hi\nDate: Mon, 1 Jan {year} 00:00:00 +0000\nMessage-ID: <y@b>\n\nhi\n"
+    internal = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert parse_message(RawMail(data.encode(), "t", "y", internaldate=internal)).date == internal
+
+
 @pytest.mark.parametrize("internal", [datetime(1970, 1, 1, tzinfo=timezone.utc),
                                       datetime(2150, 6, 1, tzinfo=timezone.utc)], ids=["epoch", "2150"])
 def test_an_absurd_internaldate_does_not_overrule_a_plausible_date_header(internal):

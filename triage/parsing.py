@@ -93,6 +93,9 @@ _BOUNDARY_VALUE = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))', re
 
 _EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=timezone.utc)
 _LATEST_PLAUSIBLE = datetime(2101, 1, 1, tzinfo=timezone.utc)
+_FOUR_DIGIT_SMALL_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\s+0\d{2,}\b")
+"""A Date's day, month and a year of three digits or more under 1000 (``1 Jan 0000``),
+which the standard library reads as a two-digit year."""
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
 _NAME_ADDR = re.compile(r"\s*([^<>,]{0,500}?)\s*<([^<>\s@]{1,200}@[^<>\s]{1,300})>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
@@ -477,6 +480,8 @@ def _message_date(header: str, internaldate: datetime | None) -> datetime:
         date = _as_utc(parsedate_to_datetime(header[:200])) if header else None
     except (TypeError, ValueError, IndexError, OverflowError):
         date = None
+    if date is not None and _FOUR_DIGIT_SMALL_YEAR.search(header[:200]):
+        date = None  # "0000" read as two digits: the year 2000, and 26 years of waiting (as absurd)
     # A Date far before arrival is plausible (imported or delayed mail); one after it is not.
     absurd = date is not None and (
         date < _EARLIEST_PLAUSIBLE
