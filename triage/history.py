@@ -32,6 +32,7 @@ A customer writing after that moment starts a new wait.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -44,6 +45,8 @@ from pathlib import Path
 from triage.automated import SenderCounts
 from triage.errors import TriageError, UsageError
 from triage.subjects import subject_key
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 7
 
@@ -573,11 +576,22 @@ class History:
     def begin_run(self, now: datetime) -> int:
         """Start numbering a new run (its messages are marked with it, so a run can list
         what it triaged without holding it in memory); the first run also fixes when
-        triage started watching (:meth:`watch_started`). Uncommitted."""
+        triage started watching (:meth:`watch_started`).
+
+        A run whose clock is before that moment finds it was fixed on a clock in the
+        future (``--now 2030``, a clock set wrong), which kept every wait from escalating
+        until then: it is moved back to the newest mail triaged so far (the first run
+        came after it), or to this run's clock if that is earlier. Uncommitted."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'run'").fetchone()
         self.run = (int(row[0]) if row else 0) + 1
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('run', ?)", (str(self.run),))
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('watch_started', ?)", (iso(now),))
+        started, clock = self.db.execute("SELECT value FROM meta WHERE key = 'watch_started'").fetchone(), iso(now)
+        if started is None or started[0] > clock:
+            newest = self.db.execute("SELECT max(date) FROM messages").fetchone()[0] if started else None
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('watch_started', ?)", (min(clock, newest or clock),))
+            if started is not None:
+                log.warning("this run's clock (%s) is before the moment triage started watching (%s); "
+                            "watching is taken to have started at %s", clock, started[0], min(clock, newest or clock))
         return self.run
 
     def watch_started(self) -> datetime | None:
