@@ -1213,9 +1213,11 @@ class History:
 
     def due_for_full_refresh(self, key: str, now: datetime, seconds: float) -> bool:
         """True (and the moment remembered, uncommitted) when ``key``'s last full refresh
-        is more than ``seconds`` before ``now``, or never happened."""
+        is more than ``seconds`` before ``now``, or never happened, or is after ``now``:
+        one remembered on a clock in the future (a clock set wrong, then corrected) put
+        off every refresh until then."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"refreshed:{key}",)).fetchone()
-        if row and (now - parse_iso(row[0])).total_seconds() < seconds:
+        if row and 0 <= (now - parse_iso(row[0])).total_seconds() < seconds:
             return False
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"refreshed:{key}", iso(now)))
         return True
