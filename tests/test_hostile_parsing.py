@@ -290,3 +290,16 @@ def test_html_bulk_before_the_words_does_not_cost_the_words(bulk):
                                  f"Content-Type: text/html; charset=utf-8\n\n{html}\n"))
     assert time.process_time() - started < 2
     assert message.body_text == "Hello,\n\nI want a refund for order 123."
+
+
+@pytest.mark.parametrize("depth", [2, 3, 5])
+def test_a_forward_of_a_forward_each_as_an_attachment_keeps_the_words(depth):
+    """A message with no words of its own is read from the message it attaches: one
+    level only, so a forward (as an attachment) of a forward as an attachment had no
+    text at all, and was classified as nothing."""
+    raw = b"From: c@x.example\nSubject: refund\nContent-Type: text/plain\n\nI want a refund for order 5.\n"
+    for level in range(depth):
+        raw = (b"From: a@b.example\nSubject: Fwd: refund\nMIME-Version: 1.0\n"
+               b"Content-Type: multipart/mixed; boundary=w%d\n\n--w%d\nContent-Type: message/rfc822\n\n"
+               % (level, level) + raw + b"\n--w%d--\n" % level)
+    assert parse_message(mail(raw)).body_text.strip() == "I want a refund for order 5."

@@ -70,6 +70,10 @@ MAX_BODY_CHARS = 200_000
 MAX_PARTS = 100
 """MIME parts looked at for text; a message nested deeper or wider is read this far."""
 
+MAX_ATTACHED_DEPTH = 5
+"""Attached messages looked into, one inside the other, for the text of a message that
+has none of its own (a forward, as an attachment, of a forward as an attachment)."""
+
 MAX_MULTIPARTS = 50
 """Multipart boundaries declared in a message that are parsed: the parser tests every
 line against every enclosing boundary, so 900 nested multiparts over 2 MB of short lines
@@ -345,12 +349,15 @@ def _cap_header_block(raw: bytes, end: int, notes: list[str]) -> bytes:
 def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, str]]) -> str:
     """The message's text: its plain-text parts, else its HTML as text. Attachments are
     never read; attached messages (a bounce's returned mail, a forward as attachment)
-    only when the message has no text of its own. ``parts`` receives the (content type,
-    file name) of the parts walked under the top one, for
+    only when the message has no text of its own: the first one, and within it the first
+    one again while there is no text, :data:`MAX_ATTACHED_DEPTH` deep. ``parts``
+    receives the (content type, file name) of the parts walked under the top one, for
     :func:`~triage.automated.automated_reason`."""
     plain, html, attached = _text_parts(parsed, notes, parts)
-    if not plain and not html and attached:
-        plain, html, _ = _text_parts(attached[0], notes, [])
+    for _ in range(MAX_ATTACHED_DEPTH):  # (a forward of a forward, each as an attachment)
+        if plain or html or not attached:
+            break
+        plain, html, attached = _text_parts(attached[0], notes, [])
     text = _join(plain)
     if not text.strip() and html:
         text = html_to_text(_join(html, MAX_BODY_CHARS * 2, thin=without_bulk))
