@@ -139,7 +139,7 @@ def plain_header_block(raw: bytes, end: int) -> tuple[bytes, int]:
     if b" :" in plain or b"\t:" in plain:
         plain = _SPACED_NAME.sub(rb"\1:", plain)
     if b"\r" in plain and b"\n" in plain:
-        lone = len(_LONE_CR.findall(plain))
+        lone = plain.count(b"\r") - plain.count(b"\r\n")
         if 0 < lone < plain.count(b"\n"):  # (a block whose lines end in CR alone is left as it is)
             plain = _LONE_CR.sub(b" ", plain)
     if plain is head:
