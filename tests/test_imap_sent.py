@@ -17,7 +17,7 @@ from dovecot import PASSWORD, PASSWORD_ENV, Dovecot
 from helpers import eml
 
 from tests.test_engine import CALM, KeywordModel
-from triage.config import LabelsConfig
+from triage.config import Config, LabelsConfig
 from triage.engine import Engine, Settings
 from triage.errors import ImapError
 from triage.history import History
@@ -26,7 +26,7 @@ from triage.imap.labeler import keyword_for, make_labeler
 from triage.imap.mailbox import HEADER_FETCH_BYTES, ImapMailbox
 from triage.imap.sent import fetch_sent, find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered
-from triage.imap.sync import sync_folder
+from triage.imap.sync import SWEEP, sync_folder, triage_pass
 from triage.parsing import parse_message
 from triage.sla import Policy
 from triage.sweep import sweep_changes
@@ -437,6 +437,83 @@ def test_labels_moved_off_an_earlier_groups_mail_are_written_together_at_the_end
         assert kw("refund", "priority-2") <= story.keywords("c7")
         assert history.unstored(mail_folder) == []
         assert sweep_changes(history, T0, Policy(), "triage/") == []
+
+
+def test_while_mail_keeps_arriving_the_service_holds_moves_off_earlier_mail_until_a_pass_that_sweeps(
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path):
+    """A pass that holds (the service's while mail keeps arriving, housekeeping put off)
+    writes the new mail's labels only: the waiting labels it moves off a conversation's
+    earlier message, labelled passes ago, wait in the service's list, marked unstored;
+    later holding passes leave them there; the next pass that does not hold writes them.
+    A restart (a new list) writes what the marks say: nothing held is lost."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        imap = dovecot.imap_config(folder=mail_folder)
+        ana = story.customer_writes("a1", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None)
+        assert story.keywords("a1") == kw("refund", "priority-2")
+
+        held: list = []
+        story.customer_writes("a2", "ana@example.org", "Re: Lamp", "where is my refund??", T0 - timedelta(hours=3),
+                              in_reply_to=ana)
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None,
+                    held_moves=held, hold=True)
+        assert kw("refund", "priority-2") <= story.keywords("a2")  # the new mail: written
+        assert story.keywords("a1") == kw("refund", "priority-2")  # the move: held ...
+        assert [move.uid for move in held] == [story.uids["a1"]]
+        assert [m.uid for m in history.unstored(mail_folder)] == [story.uids["a1"]]  # ... and marked
+
+        story.customer_writes("b1", "bo@example.org", "My plan", "please cancel", T0 - timedelta(hours=1))
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None,
+                    held_moves=held, hold=True)
+        assert story.keywords("b1") == kw("cancellation", "priority-2")
+        assert story.keywords("a1") == kw("refund", "priority-2")  # still held: the next pass did not write it
+        assert [move.uid for move in held] == [story.uids["a1"]]
+
+        restarted: list = []  # a new service: the mark is all that is left
+        story.customer_writes("c1", "cy@example.org", "Order 7", "I want a refund", T0 - timedelta(minutes=30))
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None,
+                    held_moves=restarted, hold=True)
+        assert story.keywords("a1") == kw("refund")
+        assert restarted == [] and history.unstored(mail_folder) == []
+        held = restarted
+
+        story.customer_writes("a3", "ana@example.org", "Re: Lamp", "hello??", T0 - timedelta(minutes=20),
+                              in_reply_to=ana)
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None,
+                    held_moves=held, hold=True)
+        waiting = kw("priority-1", "priority-2", "priority-3", "priority-4", "frustrated", "overdue")
+        assert story.keywords("a2") & waiting and story.keywords("a3") & waiting  # a2's move: held
+        assert [move.uid for move in held] == [story.uids["a2"]]
+        sync_folder(mailbox, story.labeler, story.engine, imap, dry_run=False, emit=lambda rows: None,
+                    held_moves=held, hold=False)  # a pass that sweeps after it: everything written
+        assert kw("refund") <= story.keywords("a2") and not story.keywords("a2") & waiting
+        assert story.keywords("a3") & waiting
+        assert held == [] and history.unstored(mail_folder) == []
+        assert sweep_changes(history, T0, Policy(), "triage/") == []
+
+
+def test_a_pass_that_puts_its_housekeeping_off_holds_the_moves_and_the_next_that_sweeps_writes_them_first(
+        dovecot, mailbox, mail_folder, sent_folder, tmp_path):
+    """What the service's passes do while mail keeps arriving (no housekeeping: the
+    moves are held) and once it stops (the sweep: they are written before it, so the
+    sweep and the corrections read the server as the state says it is)."""
+    with History(tmp_path / "state.db") as history:
+        story = Story(dovecot, mailbox, mail_folder, sent_folder, history)
+        config = Config(imap=dovecot.imap_config(folder=mail_folder), labels=LabelsConfig())
+        ana = story.customer_writes("a1", "ana@example.org", "Lamp", "I want a refund", T0 - timedelta(hours=9))
+        held: list = []
+        triage_pass(mailbox, story.labeler, story.engine, config, dry_run=False, emit=lambda rows: None,
+                    held_moves=held)
+        story.customer_writes("a2", "ana@example.org", "Re: Lamp", "where is my refund??", T0 - timedelta(hours=3),
+                              in_reply_to=ana)
+        triage_pass(mailbox, story.labeler, story.engine, config, dry_run=False, emit=lambda rows: None,
+                    housekeeping=frozenset(), held_moves=held)
+        assert story.keywords("a1") == kw("refund", "priority-2") and len(held) == 1
+        triage_pass(mailbox, story.labeler, story.engine, config, dry_run=False, emit=lambda rows: None,
+                    housekeeping=frozenset({SWEEP}), held_moves=held)
+        assert story.keywords("a1") == kw("refund") and held == []
+        assert history.unstored(mail_folder) == []
 
 
 # -- the whole story -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from triage.language import (
     coverage,
     detect,
     is_covered,
+    sure_categories,
     tally,
 )
 
@@ -249,3 +250,16 @@ def test_coverage_from_detected_training_texts():
     examples = [(detect(text).code, {label}) for text, label in zip(english * 20, labels * 20)]
     examples += [(detect(text).code, {label}) for text, label in zip(japanese * 2, labels * 2)]
     assert coverage(examples) == {"en"}
+
+
+def test_in_an_uncovered_latin_script_language_only_a_sure_category_stands():
+    scores = {"refund": 0.82, "cancellation": 0.1, "fee_dispute": 0.45, "follow_up": 0.59}
+    assert sure_categories("sv", scores) == ["refund"]
+    assert sure_categories("tr", {"refund": 0.3, "cancellation": 0.2}) == []
+
+
+def test_in_another_script_not_even_a_sure_category_stands():
+    """The shipped model is sure, and wrong, on Japanese and Chinese mail (holdout2)."""
+    assert sure_categories("ja", {"refund": 0.91, "follow_up": 0.6}) == []
+    assert sure_categories("zh", {"follow_up": 0.94}) == []
+    assert sure_categories("el", {"cancellation": 1.0}) == []

@@ -78,3 +78,44 @@ def test_the_shipped_tone_model_reads_the_category_features_and_one_pass_gives_b
     assert scores == model.scores(texts)
     assert tones[:2] == model.tone.scores(texts[:2]) and tones[2] == 0.0
     assert tones[0] > 0.5 > tones[1]
+
+
+SWEDISH_REFUND = """From: Karin <karin@example.se>
+To: help@larkspur.example
+Subject: Återbetalning
+Message-ID: <sv-1@example.se>
+Content-Type: text/plain; charset=utf-8
+
+Hej,
+
+Jag skickade tillbaka jackan (order 55120) den 3 maj och posten har bekräftat att ni tagit
+emot den. Jag har fortfarande inte fått tillbaka pengarna, 1 299 kr. Kan ni göra en refund
+till mitt kort?
+
+Med vänliga hälsningar
+Karin
+"""
+
+SWEDISH_QUESTION = """From: Olle <olle@example.se>
+To: help@larkspur.example
+Subject: Fråga
+Message-ID: <sv-2@example.se>
+Content-Type: text/plain; charset=utf-8
+
+Hej, skickar ni till Finland och vad kostar frakten? Jag vill beställa tre lampor.
+"""
+
+
+def test_in_an_uncovered_latin_script_language_the_models_sure_answer_stands(model):
+    """Swedish is no language of the model's (too little training mail), but a refund it
+    is sure of is scored, in the eval as in the engine; a question stays without one."""
+    from triage.evaluation import evaluate
+    from triage.labeled import build_labeled
+    from triage.message import RawMail
+
+    assert not model.covers("sv")
+    labeled = build_labeled([("refund", [RawMail(SWEDISH_REFUND.encode(), "refund", "1")]),
+                             ("other", [RawMail(SWEDISH_QUESTION.encode(), "other", "2")])])
+    metrics = evaluate(model, labeled)
+    assert metrics["labels"]["refund"]["recall"] == 1.0
+    assert metrics["labels"]["refund"]["precision"] == 1.0

@@ -131,6 +131,7 @@ ACKNOWLEDGEMENTS = [
     "Got the refund, cheers",
     "Bien reçu, merci beaucoup pour le remboursement !",
     "Recebi o estorno, obrigada pela atenção!",
+    "Thanks for checking in! All good now, the parcel turned up.",
 ]
 
 NOT_ACKNOWLEDGEMENTS = [
@@ -162,6 +163,15 @@ NOT_ACKNOWLEDGEMENTS = [
     "Bonjour, merci d'annuler le renouvellement automatique.",
     "Peço que verifiquem e estornem a cobrança duplicada. Obrigado",
     "3 bars and no data in central London. Paying £35 a month for a phone that works as a torch.",
+    # round 12: a refusal or request closed with thanks in the languages the list lacked,
+    # and a thank-you that carries a side question or a soft chase
+    "Bonsoir, je résilie mon forfait mobile. Je ne veux pas d'offre de fidélité, merci.",
+    "Hej, jag vill avsluta mitt abonnemang nu. Tack!",
+    "Hei, jeg vil si opp medlemskapet mitt fra neste måned. Takk",
+    "Hej, venligst opsig mit abonnement. Tak",
+    "Merhaba, siparişimi iptal etmek istiyorum. Teşekkürler",
+    "Hola, preferiría que me devolvierais el importe de la entrada. Gracias",
+    "Hi, checking in on the quote from last week, would love to get it before Friday. Thanks!",
     "Thanks. " + "The parcel arrived and everything was in it, well packed and on time. " * 6,  # too long
 ]
 

@@ -515,24 +515,29 @@ class Engine:
                             automated=reply.automated, awaits_reply=False, content_hash=content_hash)
         self.stats.team_replies += 1
 
-    def categories(self, scores: dict[str, float], reading: rules.Reading) -> list[str]:
-        """The categories the classifier decides from ``scores``, less those the message
-        says it is not asking for ("I don't want to cancel, just pause")."""
-        return [c for c in self.model.decide(scores) if c not in reading.negated]
+    def categories(self, scores: dict[str, float], reading: rules.Reading, language: str = "und") -> list[str]:
+        """The categories the classifier decides from ``scores`` for a message in
+        ``language``, less those the message says it is not asking for ("I don't want to
+        cancel, just pause")."""
+        decided = (self.model.decide(scores) if self.model.covers(language)
+                   else self.model.decide_uncovered(scores, language))
+        return [c for c in decided if c not in reading.negated]
 
     def _content(self, message: Message, thread_id: str, row: int, analysis: Analysis,
                  asks_nothing: str | None) -> Content:
         """What one customer message says, and its priority from that and the customer's
         history (before its conversation and its age are taken into account); stored.
 
-        In a language the model has too little data for, the words decide nothing: no
-        category is guessed, the tone is not read, and the reasons say why; priority
-        then comes from the customer's history alone."""
+        In a language the model has too little data for, the words decide little: the
+        tone is not read, the reasons say why, and no category is guessed — only one the
+        model is sure of in a Latin-script language stands
+        (:meth:`~triage.model.CategoryModel.decide_uncovered`); priority then comes from that
+        and the customer's history."""
         scores, tone, language = analysis.scores, analysis.tone, analysis.language
         uncovered = not asks_nothing and not self.model.covers(language)
         if uncovered:
             tone = 0.0
-        categories = [] if asks_nothing or uncovered else self.categories(scores, analysis.reading)
+        categories = [] if asks_nothing else self.categories(scores, analysis.reading, language)
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:

@@ -11,7 +11,7 @@ import numpy as np
 
 from triage import CATEGORIES, rules
 from triage.labeled import Example, LabeledSet
-from triage.language import detect, is_covered
+from triage.language import detect, is_covered, sure_categories
 from triage.model import CategoryModel
 from triage.priority import asks_for_nothing
 
@@ -42,18 +42,27 @@ def label_metrics(targets: np.ndarray, predicted: np.ndarray, labels: Sequence[s
 
 
 def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray,
-                            labels: Sequence[str] = CATEGORIES, languages: Collection[str] | None = None) -> np.ndarray:
+                            labels: Sequence[str] = CATEGORIES, languages: Collection[str] | None = None,
+                            scores: np.ndarray | None = None) -> np.ndarray:
     """Apply the per-message rules the engine applies after the model: mail that asks
     for nothing (automated mail, pitches, plain thank-yous) has no category, nor has mail
-    in a language outside ``languages`` (when given), and a category the message says it
-    is not asking for is dropped (:func:`triage.rules.asked`). Scores then measure what
-    the product decides, not the bare model."""
+    in a language outside ``languages`` (when given) — but for the categories the model
+    is sure of in a Latin-script one, when its ``scores`` (probabilities, a row per
+    example and a column per label) are given (:func:`triage.language.sure_categories`)
+    — and a category the message says it is not asking for is dropped
+    (:func:`triage.rules.asked`). Scores then measure what the product decides, not the
+    bare model."""
     kept = predicted.copy()
     for row, example in enumerate(examples):
-        if asks_for_nothing(example.message) or (
-                languages is not None and not is_covered(detect(example.message.classifier_text), languages)):
+        language = None if languages is None else detect(example.message.classifier_text)
+        if asks_for_nothing(example.message):
             kept[row] = 0
-        elif kept[row].any():
+            continue
+        if language is not None and not is_covered(language, languages):
+            sure = set() if scores is None else set(sure_categories(
+                language.code, {label: float(scores[row, column]) for column, label in enumerate(labels)}))
+            kept[row] = [int(label in sure) for label in labels]
+        if kept[row].any():
             decided = [label for column, label in enumerate(labels) if kept[row, column]]
             asked = set(rules.asked(example.message.classifier_text, decided))
             kept[row] = [int(label in asked) for label in labels]
@@ -63,7 +72,10 @@ def without_rule_exceptions(examples: Sequence[Example], predicted: np.ndarray,
 def evaluate(model: CategoryModel, labeled: LabeledSet) -> dict:
     """Score a trained model, as the engine uses it, on labeled mail it did not train on."""
     texts, targets = texts_and_targets(labeled.examples, model.labels)
-    predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in model.scores(texts)],
+    scores = model.scores(texts)
+    predicted = np.array([[int(label in model.decide(s)) for label in model.labels] for s in scores],
                          dtype=int).reshape(len(texts), len(model.labels))
-    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted, model.labels, model.languages),
-                         model.labels)
+    probabilities = np.array([[s[label] for label in model.labels] for s in scores],
+                             dtype=float).reshape(len(texts), len(model.labels))
+    return label_metrics(targets, without_rule_exceptions(labeled.examples, predicted, model.labels, model.languages,
+                                                          probabilities), model.labels)

@@ -47,6 +47,7 @@ from triage import CATEGORIES
 from triage.errors import ModelError
 from triage.features import Features, block_from
 from triage.heads import LinearHeads
+from triage.language import sure_categories
 from triage.modelfile import SUFFIX, card_path, check_model_file, read_card, sha256_of
 from triage.textprep import MAX_MODEL_CHARS
 from triage.tone import FEATURES as CUE_FEATURES
@@ -134,6 +135,13 @@ class CategoryModel:
     def decide(self, scores: dict[str, float]) -> list[str]:
         """The categories whose probability reaches its threshold, in canonical order."""
         return [label for label in self.labels if scores.get(label, 0.0) >= self.thresholds.get(label, 0.5)]
+
+    def decide_uncovered(self, scores: dict[str, float], language: str) -> list[str]:
+        """The categories for a message in ``language``, one the model does not cover
+        (:meth:`covers`): only what it is sure of, in a Latin-script language
+        (:func:`triage.language.sure_categories`), in canonical order."""
+        sure = set(sure_categories(language, scores))
+        return [label for label in self.labels if label in sure]
 
 
 # -- the file format ---------------------------------------------------------------------

@@ -36,13 +36,14 @@ from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from triage import boundaries
-from triage.automated import automated_reason
+from triage.automated import automated_rule
 from triage.errors import MessageParseError
 from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text, without_bulk
 from triage.message import Message, RawMail
 from triage.quotes import newest_words
+from triage.relayed import RELAYING_RULES, relayed_complaint
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
     recipients = tuple(address for _, address in _addresses(headers.raw("to"), headers.raw("cc")))
     subject = headers.get("subject")
     message_id = _first_msgid(headers.raw("message-id")) or f"<{digest[:40]}@triage.invalid>"
-    reason = automated_reason(headers, sender, subject, headers.raw("content-type"), parts)
+    reason = _automated_reason(headers, sender, subject, parts, body)
     references = tuple(_MSGID.findall(headers.raw("references", MAX_REFERENCES_CHARS, keep="end")))
     return Message(
         message_id=message_id,
@@ -267,6 +268,17 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         content_hash=digest,
         notes=tuple(notes),
     )
+
+
+def _automated_reason(headers: _Headers, sender: str, subject: str, parts: list[tuple[str, str]],
+                      body: str) -> str | None:
+    """Why the message is machine mail (:func:`triage.automated.automated_rule`), or None;
+    also None for a customer's complaint a portal relays from a no-reply or notifications
+    mailbox (:func:`triage.relayed.relayed_complaint`): its words are a customer's."""
+    found = automated_rule(headers, sender, subject, headers.raw("content-type"), parts)
+    if found is None or (found[0] in RELAYING_RULES and relayed_complaint(body)):
+        return None
+    return found[1]
 
 
 class _Headers:

@@ -521,7 +521,7 @@ _POLITE_NEGATIONS = _word_start_alternation((
     r"didn't (?:realise|realize|expect|know)\b", r"couldn't (?:believe|be happier|ask for more|have asked)\b",
     r"can't (?:thank|believe|wait|recommend)\b", r"wasn't your fault\b",
     r"no need (?:for|to (?:reply|respond|do)) anything(?: else)?\b", r"no need to (?:reply|respond)\b",
-    r"no further action\b", r"(?:thanks|thank you) (?:so much )?for chasing\b", r"all the best\b",
+    r"no further action\b", r"(?:thanks|thank you) (?:so much )?for (?:chasing|checking in)\b", r"all the best\b",
     r"best wishes\b", r"no complaints\b",
     (r"(?:thanks|thank you|thank u|thx|cheers|many thanks) (?:so much |very much |a lot |again )?for "
      r"(?:the|my|your|sorting(?: out)? the|processing the|issuing the|sending the) refund\b"),
@@ -567,6 +567,21 @@ _ASKS = _word_start_alternation((
     r"addebit\w*", r"abbuch\w*", r"pr[ée]l[eè]vement\b", r"frais\b", r"geb[üu]hr\w*", r"doppelt\b",
     r"duplicad\w*", r"duplicat\w*", r"no more\b", r"n[ãa]o\b", r"quero\b", r"dont\b", r"cant\b", r"wont\b",
     r"stop\b",
+    # a refusal or request in the languages the words above lack, and the side question
+    # a thank-you carries (round 12): "je ne veux pas d'offre, merci", "iptal etmek
+    # istiyorum ... teşekkürler", "jag vill säga upp ... tack", "would love to get numbers"
+    r"(?:je |nous )?ne (?:veux|voulons|souhaite|souhaitons|d[ée]sire|peux|pouvons)\b", r"veuillez\b",
+    r"indiquez\b", r"mettre fin\b", r"r[ée]sili\w*", r"(?:will|wollen|m[öo]chte|m[öo]chten) (?:nicht|kein\w*)\b",
+    r"nicht mehr\b", r"no (?:quiero|queremos|deseo|deseamos|necesito|acepto|me interesa)\b", r"preferir\w*",
+    r"devolv\w*", r"devuel\w*", r"non (?:voglio|vogliamo|desidero|accetto|mi interessa)\b",
+    r"(?:wil|willen) (?:geen|niet)\b", r"(?:jag|vi|jeg) (?:vill|vil|ville)\b", r"s[äa]g(?:a)? upp\b",
+    r"avsluta\w*", r"avslutt\w*", r"opsig\w*", r"oppsig\w*", r"si opp\b", r"sige op\b", r"afmeld\w*",
+    r"avmeld\w*", r"återbetal\w*", r"aterbetal\w*", r"tilbakebetal\w*", r"tilbagebetal\w*", r"refusjon\b",
+    r"pengarna tillbaka\b", r"pengene tilbake\b", r"pengene tilbage\b", r"sn[äa]lla\b", r"venligst\b",
+    r"vennligst\b", r"kan (?:ni|dere|i) \w", r"haluan\b", r"peru(?:a|n|ttaa|utus|uttakaa)\w*", r"hyvity\w*",
+    r"istiyorum\b", r"istemiyorum\b", r"iptal\w*", r"iade\w*", r"l[üu]tfen\b", r"rica ediyorum\b",
+    r"checking in\b", r"circling back\b", r"get back to me\b", r"hear back\b",
+    r"(?:would|i'd|we'd) love to (?:get|know|hear|have|find out|see)\b", r"hoping to (?:get|hear|know)\b",
 ))
 """Words of a note that asks, complains or says "but": any one of them and it is no
 thank-you."""

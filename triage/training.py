@@ -223,7 +223,7 @@ def train_model(labeled: LabeledSet, *, kind: str = DEFAULT_ESTIMATOR, holdout: 
     thresholds = tune_thresholds(targets, oof)
     cv_predicted = np.column_stack([oof[:, c] >= thresholds[label] for c, label in enumerate(CATEGORIES)]).astype(int)
     languages, languages_card = covered_languages(labeled)
-    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted, languages=languages)
+    cv_predicted = without_rule_exceptions(labeled.examples, cv_predicted, languages=languages, scores=oof)
     human = np.array([not e.message.automated for e in labeled.examples])
     if not can_fit_tone(labeled) and inherit_tone is None:
         raise ValueError("no frustration annotations to fit tone on, and no tone model to carry over")

@@ -51,6 +51,7 @@ from triage.imap.sync import CORRECTIONS, HOUSEKEEPING, SWEEP, NoProgress, Progr
 from triage.registry import SHIPPED, Registry
 from triage.logs import setup_logging
 from triage.status import PassReport, StatusFile, ago, status_path_for, utc_now
+from triage.sweep import SweepChange
 from triage.output import no_rows, write_jsonl, write_queue
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,9 @@ class Service:
         """A sweep ran while mail kept arriving; the corrections come in a pass of their own."""
         self.arrived: list[int] = []
         """The UIDs that came in during the last pass, found after it: the next pass's mail."""
+        self.held_moves: list[SweepChange] = []
+        """Waiting labels moved off earlier messages, held while mail keeps arriving and
+        written with the next pass that sweeps (:func:`~triage.imap.sync.sync_folder`)."""
         self.last_sweep = self.clock()
         self.last_heard = self.clock()
         """When the log last said something at INFO (the heartbeat fills long silences)."""
@@ -445,6 +449,7 @@ class Service:
         """One connection: passes and waits until a stop or reload is due."""
         imap = self.config.imap
         self.arrived = []  # another session's findings: this one looks for itself
+        self.held_moves = []  # (their unstored marks remain: this session's first pass writes them)
         with open_session(self.config, self.credentials, dry_run=self.args.dry_run) as session:
             self.connected_at = self.clock()
             self.polling = False
@@ -462,7 +467,7 @@ class Service:
                                      dry_run=self.args.dry_run, emit=self.emit, stop=lambda: self.stopping,
                                      progress=make_progress(self.config, self.status),
                                      state_path=state_path(self.args, self.config), housekeeping=housekeeping,
-                                     arrived=self.arrived)
+                                     arrived=self.arrived, held_moves=self.held_moves)
                 self._housekept(housekeeping)
                 self._passed(report)
                 if self.args.format == "table" and engine.history.threads_of_run(engine.history.run):

@@ -99,6 +99,7 @@ def triage_pass(
     state_path: str | None = None,
     housekeeping: Collection[str] = HOUSEKEEPING,
     arrived: list[int] | None = None,
+    held_moves: list[SweepChange] | None = None,
 ) -> PassReport:
     """Everything one pass of ``triage once`` or the service does, in this order: the
     team's replies from the Sent folder(s) first, so a conversation answered from another
@@ -118,7 +119,10 @@ def triage_pass(
     defers them while mail keeps arriving (they can wait a minute, a customer's labels
     should not), and then does them in passes of their own. ``arrived``: the UIDs the
     service just found above the cursor, so the pass need not look again (see
-    :func:`sync_folder`)."""
+    :func:`sync_folder`). ``held_moves``: the service's, kept from pass to pass; while
+    ``housekeeping`` is put off, the waiting labels moved off earlier messages are held
+    there instead of written (see :func:`sync_folder`), and the next pass with
+    housekeeping writes them before it."""
     timer = _PassTimer(engine.stats)
     now = engine.now()
     engine.history.begin_run(now)
@@ -135,7 +139,7 @@ def triage_pass(
                 return timer.report(engine, complete=False)
     with timer.phase("mail"):
         sync_folder(mailbox, labeler, engine, config.imap, dry_run=dry_run, emit=emit, stop=stop, progress=progress,
-                    arrived=arrived)
+                    arrived=arrived, held_moves=held_moves, hold=not housekeeping)
     if stop():
         return timer.report(engine, complete=False)
     if not housekeeping:
@@ -223,6 +227,8 @@ def sync_folder(
     stop: Callable[[], bool] = lambda: False,
     progress: Progress | None = None,
     arrived: list[int] | None = None,
+    held_moves: list[SweepChange] | None = None,
+    hold: bool = False,
 ) -> None:
     """Triage what is new in ``imap.folder``; see the module docstring.
 
@@ -244,22 +250,26 @@ def sync_folder(
     rows = RowsHeld(emit, dry_run)
     try:
         _sync_folder(mailbox, labeler, engine, imap, dry_run=dry_run, emit=rows, stop=stop, progress=progress,
-                     arrived=arrived)
+                     arrived=arrived, held_moves=held_moves, hold=hold)
     finally:
         rows.recorded()
 
 
 def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: ImapConfig, *, dry_run: bool,
                  emit: RowsHeld, stop: Callable[[], bool], progress: Progress | None,
-                 arrived: list[int] | None) -> None:
+                 arrived: list[int] | None, held_moves: list[SweepChange] | None, hold: bool) -> None:
     """:func:`sync_folder`, its rows printed through ``emit`` and recorded after each commit."""
     history = engine.history
     cursor = history.get_cursor(imap.folder)
     state = mailbox.selected(imap.folder) if arrived else None
     if state is None or cursor is None or cursor[0] != state.uidvalidity:
         state, arrived = mailbox.select(imap.folder), None
-    if not dry_run and cursor is not None and cursor[0] == state.uidvalidity:
-        store_unstored(labeler, engine, emit)
+    same_uids = cursor is not None and cursor[0] == state.uidvalidity
+    held = list(held_moves or ()) if same_uids and not dry_run else []
+    if held_moves is not None:
+        held_moves.clear()  # (given back at the end of the pass; a failure leaves their marks)
+    if not dry_run and same_uids:
+        store_unstored(labeler, engine, emit, held={move.uid for move in held})
         emit.recorded()
     now = engine.now()
     since = (now - timedelta(days=imap.first_run_days)).date()
@@ -287,7 +297,8 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     work = WorkQueue(mailbox, uids, top, imap.batch_size, imap.max_message_bytes, refusals=refusals,
                      retry=refusals.retry(done))
     del uids  # the queue holds them now
-    group = LabelGroup(labeler, engine, state, work, dry_run=dry_run, emit=emit)
+    group = LabelGroup(labeler, engine, state, work, dry_run=dry_run, emit=emit, held=held,
+                       hold=hold and held_moves is not None and not dry_run)
     stopped = False
     try:
         for batch in engine.ahead(work.batches()):
@@ -312,6 +323,8 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     finally:
         group.abandon()
         progress.finish()
+    if held_moves is not None:
+        held_moves.extend(group.deferred)
     if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
         history.set_cursor(imap.folder, state.uidvalidity, work.top)
     remember_refusals(history, refusals)  # those the cursor passed are asked for again
@@ -543,15 +556,19 @@ class LabelGroup:
     paid that 200 times, half of the server's work."""
 
     def __init__(self, labeler: Labeler, engine: Engine, state: FolderState, work: WorkQueue, *, dry_run: bool,
-                 emit: RowsHeld) -> None:
+                 emit: RowsHeld, held: Iterable[SweepChange] = (), hold: bool = False) -> None:
         self.labeler, self.engine, self.state, self.work = labeler, engine, state, work
         self.dry_run, self.emit = dry_run, emit
         self.folder = labeler.mailbox.folder or ""
         self.batches: list[list[Decision | KeptRow]] = []
         self.moved: list[SweepChange] = []
         """Labels the batches moved on earlier messages (:meth:`Engine.decide`)."""
-        self.deferred: list[SweepChange] = []
-        """Moves on messages of earlier groups, remembered as unstored, not sent yet."""
+        self.deferred: list[SweepChange] = list(held)
+        """Moves on messages of earlier groups (or passes: ``held``), remembered as
+        unstored, not sent yet."""
+        self.hold = hold
+        """Whether :meth:`store_now` leaves them (and the moves off messages it did not
+        decide) in :attr:`deferred`, up to :data:`DEFERRED_MOVES`, for a later pass."""
         self.read: list[tuple[int, int]] = []
         """Per batch: messages read, the highest UID among them (for the log)."""
         self.size = 0
@@ -616,13 +633,21 @@ class LabelGroup:
         the cursor, for the caller to commit: at the end of a pass, or while mail arrives,
         nothing is left to decide meanwhile, so they are remembered after they are stored
         (a crash in between decides them again) and need no unstored marks. The deferred
-        moves go with them, their marks cleared. What was sent before is finished first."""
+        moves go with them, their marks cleared; with :attr:`hold` they wait instead, and
+        so do the moves off messages these batches did not decide. What was sent before is
+        finished first."""
         self.finish()
-        deferred, self.deferred = self.deferred, []
-        if not self.batches and not deferred:
+        decisions = [d for batch in self.batches for d in batch]
+        if self.hold and len(self.deferred) + len(self.moved) < DEFERRED_MOVES:
+            decided = {d.uid for d in decisions}
+            self._hold([move for move in self.moved if move.uid not in decided])
+            moved, deferred = [move for move in self.moved if move.uid in decided], []
+        else:
+            moved, (deferred, self.deferred) = self.moved, (self.deferred, [])
+        if not self.batches and not deferred and not moved:
             return
-        decisions = [d for batch in self.batches for d in batch if d.uid is not None]
-        changes = with_moved(label_changes(self.labeler, decisions), deferred + self.moved)
+        decisions = [d for d in decisions if d.uid is not None]
+        changes = with_moved(label_changes(self.labeler, decisions), deferred + moved)
         self.labeler.apply_many(changes)
         history = self.engine.history
         refused = self.labeler.take_refused()
@@ -630,12 +655,24 @@ class LabelGroup:
         if refused:  # marked, to be stored by a later pass (their rows are printed now)
             marks = {d.uid: Unstored(d.uid, tuple(d.labels), d.flag, None) for d in decisions if d.uid in refused}
             marks |= {move.uid: Unstored(move.uid, history.labels_of(move.row), move.flag, None)
-                      for move in deferred + self.moved if move.uid in refused}
+                      for move in deferred + moved if move.uid in refused}
             history.add_unstored(self.folder, list(marks.values()))
         remember_refused_stores(history, self.folder, self.state.uidvalidity, [change.uid for change in changes],
                                 refused)
         if self.batches:
             self._show(self._taken())
+        self.moved = []
+
+    def _hold(self, moves: list[SweepChange]) -> None:
+        """Leave ``moves`` for a later pass (:attr:`hold`), each message marked unstored
+        with what it carries once they are written (a crash or restart writes them)."""
+        if not moves:
+            return
+        self.deferred += moves
+        history = self.engine.history
+        last = {move.uid: move for move in moves}
+        history.add_unstored(self.folder, [Unstored(move.uid, history.labels_of(move.row), move.flag, None)
+                                           for move in last.values() if move.uid is not None])
 
     def _taken(self) -> _Taken:
         """The batches added, the group emptied and the cursor set past them (uncommitted)."""
@@ -685,14 +722,16 @@ class LabelGroup:
                 log.debug("%s: no answers to the last labels sent", self.folder, exc_info=True)
 
 
-def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None], *, renumbered: bool = False) -> int:
+def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None], *, renumbered: bool = False,
+                   held: Collection[int] = ()) -> int:
     """Store the labels of the messages a pass remembered without seeing them stored (it
     ended between its commit and the server's answers, see :class:`LabelGroup`), and
     print their rows; then forget them. After a renumbering (``renumbered``) their UIDs
     are void and :func:`~triage.imap.restore.restore_folder` has put the labels back:
-    only the rows are printed. Returns how many messages there were."""
+    only the rows are printed. ``held``: messages whose moves the service holds on
+    purpose (see :func:`sync_folder`), left marked. Returns how many messages there were."""
     history, folder = engine.history, labeler.mailbox.folder or ""
-    left = history.unstored(folder)
+    left = [m for m in history.unstored(folder) if m.uid not in held]
     if not left:
         return 0
     uidvalidity = labeler.mailbox.state.uidvalidity if labeler.mailbox.state is not None else 0
