@@ -374,3 +374,29 @@ def test_a_now_outside_the_years_utc_can_hold_is_bad_usage(tmp_path, capsys, now
     assert main(["once", str(INBOX), "--state", str(tmp_path / "s.db"), "--now", now]) == 2
     err = capsys.readouterr().err
     assert f"out of range in UTC: '{now}'" in err and "Traceback" not in err
+
+
+def test_a_first_run_on_a_clock_in_the_future_does_not_stop_escalation_for_good(tmp_path, capsys):
+    """The first run fixes when triage started watching: only waits that began since
+    are raised to P1 by age (the backlog found is not). A first run whose clock was in
+    the future (--now 2030, a clock set wrong) fixed that moment for ever: once the clock
+    came back, no wait escalated until 2030. Watching starts no later than any run's now."""
+    mail = tmp_path / "mail"
+    mail.mkdir()
+
+    def refund_request(tag: str, day: str) -> None:
+        (mail / f"{tag}.eml").write_text(
+            f"From: {tag}@example.net\nTo: help@shop.example\nSubject: refund for order {tag}\n"
+            f"Date: {day} 09:00:00 +0000\nMessage-ID: <{tag}@example.net>\n\n"
+            f"Hello, I would like a refund for order {tag} please. Thanks.\n")
+
+    def once(now: str) -> list[dict]:
+        main(["once", str(mail), "--state", str(tmp_path / "s.db"), "--now", now, "--format", "jsonl",
+              "--support-address", "help@shop.example"])
+        return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    refund_request("ann", "Tue, 10 Nov 2026")
+    once("2030-01-01T00:00:00Z")
+    refund_request("bob", "Tue, 1 Dec 2026")
+    [bob] = once("2026-12-07T09:00:00Z")  # six days, five targets late: P1
+    assert (bob["from"], bob["priority"]) == ("bob@example.net", 1), bob["reasons"]

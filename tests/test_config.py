@@ -170,3 +170,31 @@ def test_a_label_prefix_without_a_letter_or_digit_is_refused(tmp_path, prefix):
     path.write_text(f'[labels]\nprefix = "{prefix}"\n')
     with pytest.raises(ConfigError, match=r"\[labels.prefix\]: must hold a letter or a digit"):
         load_config(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_a_config_path_that_is_no_regular_file_is_refused_at_once(tmp_path, kind):
+    """``--config`` naming a FIFO hung for ever (reading a pipe nobody writes), a
+    device such as /dev/zero read without end until memory ran out, a directory gave
+    "Is a directory" in other words: each is now one error line naming the file, exit 2.
+    Run as a subprocess, under a time and memory limit, so the old hang fails the test."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    path = {"fifo": tmp_path / "config.toml", "device": Path("/dev/zero"), "directory": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    try:
+        result = subprocess.run([sys.executable, "-m", "triage", "config", "--config", str(path)], capture_output=True,
+                                text=True, timeout=30, preexec_fn=limited)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"triage config --config {kind} hung")
+    assert result.returncode == 2, result.stderr
+    kind_words = {"fifo": "a FIFO", "device": "a character device", "directory": "a directory"}[kind]
+    assert result.stderr.strip() == f"triage: error: {path}: is {kind_words}, not a regular file"

@@ -272,3 +272,34 @@ def test_charsets_that_decode_to_lone_surrogates_give_text(header, tmp_path, cap
     assert row["message_id"] == "<s@b.example>" and row["labels"] != ["triage/unreadable"]
     if "Content-Type" not in header:
         assert "\ufffd" in row["subject"] + row["from_name"]
+
+
+@pytest.mark.parametrize("bulk", [
+    "<style>" + ".c{color:red}\n" * 32_000 + "</style>",
+    "<script>" + "var a = '<b>';\n" * 30_000 + "</script>",
+    '<p><img src="data:image/png;base64,' + base64.b64encode(bytes(range(256)) * 1_800).decode() + '"></p>',
+])
+def test_html_bulk_before_the_words_does_not_cost_the_words(bulk):
+    """HTML mail whose words come after 450 KB of style sheet or script, or a pasted
+    screenshot inline as a ``data:`` URI: the text was cut to its budget before those
+    were taken out, so the message had no text at all, or 200,000 characters of base64
+    to be classified by. What is never shown is now taken out before the cut."""
+    html = f"<html><head></head><body><p>Hello,</p>{bulk}<p>I want a refund for order 123.</p></body></html>"
+    started = time.process_time()
+    message = parse_message(mail(f"From: a@b.example\nSubject: order\nMessage-ID: <h@b>\n"
+                                 f"Content-Type: text/html; charset=utf-8\n\n{html}\n"))
+    assert time.process_time() - started < 2
+    assert message.body_text == "Hello,\n\nI want a refund for order 123."
+
+
+@pytest.mark.parametrize("depth", [2, 3, 5])
+def test_a_forward_of_a_forward_each_as_an_attachment_keeps_the_words(depth):
+    """A message with no words of its own is read from the message it attaches: one
+    level only, so a forward (as an attachment) of a forward as an attachment had no
+    text at all, and was classified as nothing."""
+    raw = b"From: c@x.example\nSubject: refund\nContent-Type: text/plain\n\nI want a refund for order 5.\n"
+    for level in range(depth):
+        raw = (b"From: a@b.example\nSubject: Fwd: refund\nMIME-Version: 1.0\n"
+               b"Content-Type: multipart/mixed; boundary=w%d\n\n--w%d\nContent-Type: message/rfc822\n\n"
+               % (level, level) + raw + b"\n--w%d--\n" % level)
+    assert parse_message(mail(raw)).body_text.strip() == "I want a refund for order 5."

@@ -96,6 +96,33 @@ def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: B
     assert all(triage_keywords(box.flags(uid)) for uid in uids if uid != bad)
 
 
+def test_a_lone_message_the_server_will_not_change_is_tried_again_on_later_passes(box: Box, dovecot: Dovecot) -> None:
+    """A message whose STORE the server refuses (the only message of the write, as new
+    mail comes to a service) was left without labels for good, said once: no later pass
+    tried again, though the state counted it in the queue. It is now tried again by the
+    next passes, each without failing, also when several wait so (every one refused is
+    then no sign of the folder's refusal), and given up on, in one error line, after
+    three passes refused it."""
+    first = box.append(message("ann", sender="ann@example.net")[1])
+    with ImapProxy(dovecot.port, from_client=refusing_stores(None, b"NO this message cannot be changed")) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+        assert (code, [row["uid"] for row in rows]) == (0, [first]), err
+        assert f"the server refused to change UID {first}" in err and "tried again next pass" in err
+        second = box.append(message("bob", sender="bob@example.net")[1])
+        code, rows, err = box.once()
+        assert (code, [row["uid"] for row in rows]) == (0, [second]), err
+        code, rows, err = box.once()  # both tried again, both refused: the pass goes on
+        assert (code, rows) == (0, []) and "Traceback" not in err, err
+        assert f"UID {first} refused its labels on 3 passes; left without them" in err
+    assert triage_keywords(box.flags(first)) == triage_keywords(box.flags(second)) == set()
+    write_config(box.config, dovecot, box.folder)
+    code, rows, err = box.once()
+    assert (code, rows) == (0, []), err
+    assert triage_keywords(box.flags(second)) and triage_keywords(box.flags(first)) == set()
+    assert box.once()[:2] == (0, [])
+
+
 @pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change"])
 def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, dovecot: Dovecot, answer: bytes) -> None:
     """Every message refused, or a code that speaks of the folder: not one message's
@@ -198,3 +225,30 @@ def test_an_internaldate_utc_cannot_hold_is_no_date(box: Box, dovecot: Dovecot, 
         code, rows, err = box.once()
     assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
     assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}
+
+
+@pytest.mark.parametrize("value", [b"1764000000", b"(23 Nov 2026)", b"NIL", b'"no date at all"',
+                                   b'"23-Nov-2026 09:30:00 +9999"'])
+def test_an_internaldate_that_is_no_date_is_no_internaldate(box: Box, dovecot: Dovecot, sent_folder: str,
+                                                           value: bytes) -> None:
+    """An INTERNALDATE sent as a bare number or a list (a server's own format) was an
+    AttributeError traceback inside imapclient, every pass, in the watched folder and in
+    the Sent folder alike; one with a zone of 99 hours a ValueError. It is taken as no
+    INTERNALDATE, said in one warning, and the Date header dates the message."""
+    from test_imap_service import SUPPORT
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob")]
+    box.dovecot.append(sent_folder, message("reply", sender=SUPPORT)[1])
+    internaldate = re.compile(rb'INTERNALDATE "[^"]*"')
+
+    def rewritten(connection, line: bytes) -> bytes:
+        return internaldate.sub(b"INTERNALDATE " + value, line)
+
+    with ImapProxy(dovecot.port, from_server=rewritten) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert "Traceback" not in err, err
+    assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+    assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}
+    if value[:1].isdigit() or value[:1] == b"(":
+        assert "INTERNALDATE" in err and " no date (" in err

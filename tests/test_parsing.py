@@ -71,6 +71,17 @@ def test_absurd_date_header_yields_to_internaldate():
     assert parse_message(RawMail(data, "t", "z", internaldate=internal)).date == internal
 
 
+@pytest.mark.parametrize("year", ["0000", "0001", "0026", "00099"])
+def test_a_date_header_of_year_0_is_absurd_not_the_year_2000(year):
+    """The standard library reads a year under 100 as two digits, however it is
+    written: "1 Jan 0000" became 1 January 2000, a date long before arrival and so
+    believed (imported mail), and the message waited 26 years: overdue, escalated to
+    P1, first in the queue. A year written in three digits or more is taken as written."""
+    data = f"From: a@b.example\nSubject: hi\nDate: Mon, 1 Jan {year} 00:00:00 +0000\nMessage-ID: <y@b>\n\nhi\n"
+    internal = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert parse_message(RawMail(data.encode(), "t", "y", internaldate=internal)).date == internal
+
+
 @pytest.mark.parametrize("internal", [datetime(1970, 1, 1, tzinfo=timezone.utc),
                                       datetime(2150, 6, 1, tzinfo=timezone.utc)], ids=["epoch", "2150"])
 def test_an_absurd_internaldate_does_not_overrule_a_plausible_date_header(internal):
@@ -124,3 +135,34 @@ def test_header_lookups_answer_as_the_standard_library_does_as_the_headers_chang
         assert answers(ours) == answers(stdlib)
     assert ours.get("x-tag") == "two" and ours.get("x-new") == "added" and ours.get("subject") is None
     assert ours.get_content_type() == "text/html" and ours.get_content_charset() == "latin-1"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_field_name_with_white_space_before_its_colon_is_read(newline):
+    """``Subject :`` (RFC 5322's obsolete syntax, still sent by some old mailers): the
+    parser took that line, and every header after it, for the body, so the message was
+    triaged without its subject, date and ids. Every field so written is read."""
+    head = [b"From : Ann Example <ann@example.net>", b"To: help@example.com", b"Subject : refund please",
+            b"Date\t: Mon, 23 Nov 2026 09:30:00 +0000", b"Message-ID : <m1@example.net>",
+            b"In-Reply-To  : <r1@example.com>", b"References :", b" <o1@example.com> <r1@example.com>",
+            b"Content-Type : text/plain; charset=utf-8"]
+    raw = newline.join(head) + newline * 2 + "Where is my refund? Danke schön".encode() + newline
+    message = parse_message(RawMail(raw=raw, mailbox="inbox", key="1"))
+    assert (message.sender, message.sender_name, message.subject) == ("ann@example.net", "Ann Example",
+                                                                      "refund please")
+    assert message.date == datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert (message.message_id, message.in_reply_to) == ("<m1@example.net>", "<r1@example.com>")
+    assert message.references == ("<o1@example.com>", "<r1@example.com>")
+    assert message.body_text.strip() == "Where is my refund? Danke schön"
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_a_lone_cr_inside_a_field_does_not_end_the_header_block(newline):
+    """A lone CR in a Message-ID (hostile or broken mail): the parser ended the line
+    there, took what followed for the body, and the message lost its subject and date."""
+    raw = newline.join([b"Message-ID: <a\rb@example.net>", b"From: Ann <ann@example.net>", b"Subject: refund please",
+                        b"Date: Mon, 23 Nov 2026 09:30:00 +0000"]) + newline * 2 + b"Where is my refund?" + newline
+    message = parse_message(RawMail(raw=raw, mailbox="inbox", key="1"))
+    assert (message.sender, message.subject) == ("ann@example.net", "refund please")
+    assert message.date == datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    assert message.body_text.strip() == "Where is my refund?"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from dovecot import PASSWORD, Dovecot, free_ports
+from imapproxy import ImapProxy
 from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
 
 from triage.cli import main
@@ -144,3 +145,47 @@ def test_a_password_beyond_ascii_logs_in_and_stays_out_of_the_wire_log(box: Box)
     assert " AUTHENTICATE " in err and "OK Logged in" in err  # the wire was logged
     encoded = base64.b64encode(f"\0oauth\0{secret}".encode()).decode()
     assert secret not in err and encoded not in err and "pässwört" not in err
+
+
+def cutting_logins(times: int):
+    """A client hook: the connection is closed when the client sends LOGIN or
+    AUTHENTICATE, the first ``times`` times (the server never sees them)."""
+    left = [times]
+
+    def hook(connection, line: bytes) -> bytes | None:
+        if left[0] and b" LOGIN " in line.upper() or left[0] and b" AUTHENTICATE " in line.upper():
+            left[0] -= 1
+            connection.close()
+            return None
+        return line
+    return hook
+
+
+def test_once_whose_connection_drops_at_the_login_is_a_network_failure(box: Box, dovecot: Dovecot) -> None:
+    """imapclient turns a connection lost during LOGIN into a LoginError: it was taken
+    for a refused password, exit 2 with the advice to check it."""
+    box.append(message("ann")[1])
+    with ImapProxy(dovecot.port, from_client=cutting_logins(1)) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code = main(["once", "--config", str(box.config)])
+    err = box.capsys.readouterr().err
+    assert code == 1, err
+    assert ADVICE not in err and err.startswith(f"triage: error: logging in to {dovecot.host}: connection lost")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_service_whose_connection_drops_at_every_login_keeps_trying(box: Box, dovecot: Dovecot, services) -> None:
+    """A connection lost at the login three times in a row (a server restarting, a
+    firewall) counted as three refused logins: the service exited 2, which systemd does
+    not restart, for good. It is network trouble: the backoff, then the mail."""
+    uid = box.append(message("ann")[1])
+    with ImapProxy(dovecot.port, from_client=cutting_logins(4)) as proxy:
+        config = write_config(box.config, dovecot, box.folder, port=proxy.port,
+                              service={"max_refused_logins": 2, "reconnect_min_seconds": 0.05,
+                                       "reconnect_max_seconds": 0.1})
+        service = services(config)
+        service.wait_until(lambda: any(row["uid"] == uid for row in service.rows), "the mail triaged")
+        assert service.stop() == 0
+    messages = service.messages()
+    assert not any(ADVICE in m for m in messages), messages
+    assert sum("connection lost" in m and "reconnecting in" in m for m in messages) == 4, messages

@@ -249,3 +249,15 @@ def test_without_a_collector_mail_on_a_server_is_left_to_the_sweep_and_local_mai
     engine.decide([customer(4, "hello?? cancel it", MON, subject="Re: Plan", in_reply_to="<c3@example.org>")])
     assert "<c3@example.org>" not in _flat(history.threads_to_sweep(T0))
     assert labels_of(history, "<c3@example.org>") == (P + "cancellation",)
+
+
+def test_a_look_remembered_on_a_clock_in_the_future_does_not_put_off_the_next_ones(history):
+    """The looks for mail moved out of the folder and the full re-reading of \\Answered
+    are made at most every few minutes, by the time of the last one. Remembered on a
+    clock in the future (``--now 2030``, a clock set wrong and then corrected), it put
+    off every look until then: conversations a person filed kept waiting."""
+    present = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    assert history.due_for_full_refresh("INBOX\0departures", datetime(2030, 1, 1, tzinfo=timezone.utc), 300)
+    assert history.due_for_full_refresh("INBOX\0departures", present, 300)
+    assert not history.due_for_full_refresh("INBOX\0departures", present + timedelta(seconds=299), 300)
+    assert history.due_for_full_refresh("INBOX\0departures", present + timedelta(seconds=300), 300)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -144,7 +145,7 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path).expanduser()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is no statement
+        data = tomllib.loads(_read_regular_file(path).decode("utf-8-sig"))  # a BOM (Notepad) is no statement
     except FileNotFoundError:
         raise ConfigError(path, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -152,6 +153,29 @@ def load_config(path: str | Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"not valid TOML: {exc}") from None
     return config_from_dict(data, path)
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, a regular file (or a link to one); ConfigError for anything
+    else: a FIFO nobody writes hung the read for ever, ``/dev/zero`` filled the memory.
+    Opened without blocking and then looked at, so what is read is what was looked at."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(path, None, f"is {_file_kind(mode)}, not a regular file")
+        os.set_blocking(descriptor, True)
+        with os.fdopen(descriptor, "rb", closefd=False) as file:
+            return file.read()
+    finally:
+        os.close(descriptor)
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is no regular file is, in words."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((words for test, words in kinds if test(mode)), "a special file")
 
 
 def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Config:

@@ -117,6 +117,36 @@ def _first_fields(fields: list[tuple[str, str]], names: tuple[str, ...]) -> list
     return list(found.values())
 
 
+_SPACED_NAME = re.compile(rb"(?:\A|(?<=[\r\n]))([!-9;-~]+)[ \t]+:")
+"""A field name with white space before its colon, at the start of a line."""
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def plain_header_block(raw: bytes, end: int) -> tuple[bytes, int]:
+    """``raw`` with its header block (ending at ``end``) written so the parser reads
+    every field of it, and where the block ends then. The parser took for the body the
+    line of a field, and every field after it, that was written
+
+    - ``Subject :``, white space between the name and the colon (RFC 5322's obsolete
+      syntax that old mailers still send): now ``Subject:``;
+    - with a lone CR inside it (``Message-ID: <a\rb@c>``) in a block whose lines end in
+      LF or CRLF, the parser ending a line there too: now a space.
+
+    Either way the message lost its subject, date and ids. The message's digest is of
+    its bytes as they came (:func:`triage.parsing.mail_digest`)."""
+    head = raw[:end]
+    plain = head
+    if b" :" in plain or b"\t:" in plain:
+        plain = _SPACED_NAME.sub(rb"\1:", plain)
+    if b"\r" in plain and b"\n" in plain:
+        lone = plain.count(b"\r") - plain.count(b"\r\n")
+        if 0 < lone < plain.count(b"\n"):  # (a block whose lines end in CR alone is left as it is)
+            plain = _LONE_CR.sub(b" ", plain)
+    if plain is head:
+        return raw, end
+    return plain + raw[end:], len(plain)
+
+
 def header_end(raw: bytes) -> int:
     """Where the header block ends (the blank line), or the length when there is none."""
     crlf = raw.find(b"\r\n\r\n")

@@ -32,6 +32,7 @@ A customer writing after that moment starts a new wait.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -44,6 +45,8 @@ from pathlib import Path
 from triage.automated import SenderCounts
 from triage.errors import TriageError, UsageError
 from triage.subjects import subject_key
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 7
 
@@ -521,6 +524,16 @@ class History:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(
             {"uidvalidity": uidvalidity, "uids": {str(uid): times for uid, times in sorted(uids.items())}})))
 
+    def refused_stores(self, mailbox: str, uidvalidity: int) -> dict[int, int]:
+        """UID → passes whose labels for it the server refused, of the messages of
+        ``mailbox`` (of ``uidvalidity``) still to be labelled (``sync.remember_refused_stores``)."""
+        stored = self._uid_counts(f"refused-stores:{mailbox}")
+        return stored[1] if stored and stored[0] == uidvalidity else {}
+
+    def set_refused_stores(self, mailbox: str, uidvalidity: int, uids: dict[int, int]) -> None:
+        """Remember ``uids`` (see :meth:`refused_stores`); uncommitted."""
+        self._set_uid_counts(f"refused-stores:{mailbox}", uidvalidity, uids)
+
     def absent(self, mailbox: str) -> tuple[int, set[int]] | None:
         """(UIDVALIDITY, UIDs) of the waiting messages of ``mailbox`` that the last look
         did not find in the folder (:mod:`triage.imap.departures`), or None."""
@@ -563,11 +576,22 @@ class History:
     def begin_run(self, now: datetime) -> int:
         """Start numbering a new run (its messages are marked with it, so a run can list
         what it triaged without holding it in memory); the first run also fixes when
-        triage started watching (:meth:`watch_started`). Uncommitted."""
+        triage started watching (:meth:`watch_started`).
+
+        A run whose clock is before that moment finds it was fixed on a clock in the
+        future (``--now 2030``, a clock set wrong), which kept every wait from escalating
+        until then: it is moved back to the newest mail triaged so far (the first run
+        came after it), or to this run's clock if that is earlier. Uncommitted."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'run'").fetchone()
         self.run = (int(row[0]) if row else 0) + 1
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('run', ?)", (str(self.run),))
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('watch_started', ?)", (iso(now),))
+        started, clock = self.db.execute("SELECT value FROM meta WHERE key = 'watch_started'").fetchone(), iso(now)
+        if started is None or started[0] > clock:
+            newest = self.db.execute("SELECT max(date) FROM messages").fetchone()[0] if started else None
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('watch_started', ?)", (min(clock, newest or clock),))
+            if started is not None:
+                log.warning("this run's clock (%s) is before the moment triage started watching (%s); "
+                            "watching is taken to have started at %s", clock, started[0], min(clock, newest or clock))
         return self.run
 
     def watch_started(self) -> datetime | None:
@@ -1032,6 +1056,12 @@ class History:
         """The labels of these messages are on the server and their rows printed. Uncommitted."""
         self.db.executemany("DELETE FROM unstored WHERE mailbox = ? AND uid = ?", ((mailbox, uid) for uid in uids))
 
+    def forget_unstored_rows(self, mailbox: str, uids: Iterable[int]) -> None:
+        """The rows of these messages are printed, their labels not stored: they stay
+        marked, for a later pass to store them, and not to print them again. Uncommitted."""
+        self.db.executemany("UPDATE unstored SET line = NULL WHERE mailbox = ? AND uid = ?",
+                            ((mailbox, uid) for uid in uids))
+
     def unstored(self, mailbox: str) -> list[Unstored]:
         """What :meth:`add_unstored` left for ``mailbox``, by UID."""
         return [Unstored(r["uid"], tuple(json.loads(r["labels"])), bool(r["flag"]), r["line"])
@@ -1183,9 +1213,11 @@ class History:
 
     def due_for_full_refresh(self, key: str, now: datetime, seconds: float) -> bool:
         """True (and the moment remembered, uncommitted) when ``key``'s last full refresh
-        is more than ``seconds`` before ``now``, or never happened."""
+        is more than ``seconds`` before ``now``, or never happened, or is after ``now``:
+        one remembered on a clock in the future (a clock set wrong, then corrected) put
+        off every refresh until then."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"refreshed:{key}",)).fetchone()
-        if row and (now - parse_iso(row[0])).total_seconds() < seconds:
+        if row and 0 <= (now - parse_iso(row[0])).total_seconds() < seconds:
             return False
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"refreshed:{key}", iso(now)))
         return True

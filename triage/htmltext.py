@@ -27,6 +27,10 @@ _MARKUP = re.compile(r"<(?:(!--)|(/?)([a-zA-Z][^\s/<>]*)([^<>]*)>|[!?][^<>]*>)")
 declaration, marked section or processing instruction (no group: dropped)."""
 
 _RAW_TEXT_END = {tag: re.compile(rf"</{tag}[^<>]*>", re.IGNORECASE) for tag in _RAW_TEXT_TAGS}
+_RAW_TEXT_START = re.compile(r"<(script|style)(?=[\s/>])[^<>]*>", re.IGNORECASE)
+_DATA_URI = re.compile(r"data:[\w.+/-]{0,100}(?:;[\w.+=-]{0,100}){0,5},[A-Za-z0-9+/=%\r\n]{200,}")
+"""An inline image or file (``<img src="data:image/png;base64,…">``): hundreds of KB that
+are never text."""
 _SPACES = re.compile(r"[ \t]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -70,6 +74,26 @@ class _Text:
             self.parts.append("\n" + data + "\n")
         else:
             self.parts.append(data)
+
+
+def without_bulk(html: str) -> str:
+    """``html`` without what :func:`html_to_text` would never show that can be large: the
+    content of scripts and styles (their tags kept, empty; one never closed runs to the
+    end, as there) and inline ``data:`` files. Done before the text is cut to its budget,
+    else a 500 KB style sheet or a pasted screenshot before the customer's words left
+    the message without them (no text, or 200,000 characters of base64). Linear."""
+    if "data:" not in html and _RAW_TEXT_START.search(html) is None:
+        return html
+    kept, pos = [], 0
+    while (found := _RAW_TEXT_START.search(html, pos)) is not None:
+        kept.append(html[pos:found.end()])
+        closing = _RAW_TEXT_END[found.group(1).lower()].search(html, found.end())
+        if closing is None:
+            pos = len(html)
+            break
+        pos = closing.start()
+    kept.append(html[pos:])
+    return _DATA_URI.sub("data:,", "".join(kept))
 
 
 def html_to_text(html: str) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -37,9 +38,9 @@ from email.utils import getaddresses, parsedate_to_datetime
 from triage import boundaries
 from triage.automated import automated_rule
 from triage.errors import MessageParseError
-from triage.headblock import HeaderBlockParser, header_end
+from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
-from triage.htmltext import html_to_text
+from triage.htmltext import html_to_text, without_bulk
 from triage.message import Message, RawMail
 from triage.quotes import newest_words
 from triage.relayed import RELAYING_RULES, relayed_complaint
@@ -70,6 +71,10 @@ MAX_BODY_CHARS = 200_000
 MAX_PARTS = 100
 """MIME parts looked at for text; a message nested deeper or wider is read this far."""
 
+MAX_ATTACHED_DEPTH = 5
+"""Attached messages looked into, one inside the other, for the text of a message that
+has none of its own (a forward, as an attachment, of a forward as an attachment)."""
+
 MAX_MULTIPARTS = 50
 """Multipart boundaries declared in a message that are parsed: the parser tests every
 line against every enclosing boundary, so 900 nested multiparts over 2 MB of short lines
@@ -93,6 +98,9 @@ _BOUNDARY_VALUE = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))', re
 
 _EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=timezone.utc)
 _LATEST_PLAUSIBLE = datetime(2101, 1, 1, tzinfo=timezone.utc)
+_FOUR_DIGIT_SMALL_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\s+0\d{2,}\b")
+"""A Date's day, month and a year of three digits or more under 1000 (``1 Jan 0000``),
+which the standard library reads as a two-digit year."""
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
 _NAME_ADDR = re.compile(r"\s*([^<>,]{0,500}?)\s*<([^<>\s@]{1,200}@[^<>\s]{1,300})>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]{1,76}:", re.MULTILINE)
@@ -183,7 +191,7 @@ def parse_message(mail: RawMail) -> Message:
         raw = raw[:MAX_PARSE_BYTES]
         notes.append(f"over {MAX_PARSE_BYTES // 1_000_000} MB: read the first {MAX_PARSE_BYTES // 1_000_000} MB")
     raw = _cap_multiparts(raw, notes)
-    end = header_end(raw)
+    raw, end = plain_header_block(raw, header_end(raw))
     if end > MAX_HEADER_BYTES:
         raw = _cap_header_block(raw, end, notes)
         end = header_end(raw)
@@ -353,15 +361,18 @@ def _cap_header_block(raw: bytes, end: int, notes: list[str]) -> bytes:
 def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, str]]) -> str:
     """The message's text: its plain-text parts, else its HTML as text. Attachments are
     never read; attached messages (a bounce's returned mail, a forward as attachment)
-    only when the message has no text of its own. ``parts`` receives the (content type,
-    file name) of the parts walked under the top one, for
+    only when the message has no text of its own: the first one, and within it the first
+    one again while there is no text, :data:`MAX_ATTACHED_DEPTH` deep. ``parts``
+    receives the (content type, file name) of the parts walked under the top one, for
     :func:`~triage.automated.automated_reason`."""
     plain, html, attached = _text_parts(parsed, notes, parts)
-    if not plain and not html and attached:
-        plain, html, _ = _text_parts(attached[0], notes, [])
+    for _ in range(MAX_ATTACHED_DEPTH):  # (a forward of a forward, each as an attachment)
+        if plain or html or not attached:
+            break
+        plain, html, attached = _text_parts(attached[0], notes, [])
     text = _join(plain)
     if not text.strip() and html:
-        text = html_to_text(_join(html, MAX_BODY_CHARS * 2))
+        text = html_to_text(_join(html, MAX_BODY_CHARS * 2, thin=without_bulk))
     return text[:MAX_BODY_CHARS].replace("\r\n", "\n")
 
 
@@ -408,13 +419,18 @@ def _filename(part: EmailMessage) -> str:
         return ""
 
 
-def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS) -> str:
+def _join(parts: list[EmailMessage], limit: int = MAX_BODY_CHARS, thin: Callable[[str], str] | None = None) -> str:
+    """The decoded text of ``parts``, at most ``limit`` characters; each part's text
+    passed through ``thin`` (what is never shown taken out) before it counts."""
     texts, size = [], 0
     for part in parts:
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        text = decode_bytes(payload[: limit * 4], part.get_content_charset())
+        text = decode_bytes(payload[: limit * 4] if thin is None else payload[:MAX_PARSE_BYTES],
+                            part.get_content_charset())
+        if thin is not None:
+            text = thin(text)
         if text.strip():
             texts.append(text)
             size += len(text)
@@ -483,6 +499,8 @@ def _message_date(header: str, internaldate: datetime | None) -> datetime:
         date = _as_utc(parsedate_to_datetime(header[:200])) if header else None
     except (TypeError, ValueError, IndexError, OverflowError):
         date = None
+    if date is not None and _FOUR_DIGIT_SMALL_YEAR.search(header[:200]):
+        date = None  # "0000" read as two digits: the year 2000, and 26 years of waiting (as absurd)
     # A Date far before arrival is plausible (imported or delayed mail); one after it is not.
     absurd = date is not None and (
         date < _EARLIEST_PLAUSIBLE

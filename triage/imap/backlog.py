@@ -24,7 +24,7 @@ from triage.engine import Engine, has_answered_flag
 from triage.errors import MessageParseError
 from triage.history import History
 from triage.imap.connection import imap_errors
-from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _flags, _utc, valid_uids
+from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _flags, _utc, fetch, valid_uids
 from triage.message import Message, RawMail
 from triage.parsing import parse_message
 from triage.subjects import subject_key
@@ -126,7 +126,7 @@ def _header_batches(mailbox: ImapMailbox, uids: list[int]) -> Iterable[list[RawM
     one batch at a time."""
     for chunk in _chunks(uids, BATCH):
         with imap_errors(f"fetching headers in {mailbox.folder}"):
-            answer = mailbox.client.fetch(chunk, [HEADER_FETCH, "FLAGS", "INTERNALDATE"])
+            answer = fetch(mailbox.client, chunk, [HEADER_FETCH, "FLAGS", "INTERNALDATE"])
         batch = []
         for uid in chunk:
             data = answer.get(uid, {})

@@ -414,7 +414,8 @@ def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | 
     A user name or password with characters beyond ASCII (``pässwort``) goes by
     AUTHENTICATE PLAIN, whose SASL string is UTF-8 (RFC 4616): LOGIN's strings are ASCII
     only, and imaplib raised UnicodeEncodeError for them, a traceback (and under
-    systemd a restart every 30 seconds for ever)."""
+    systemd a restart every 30 seconds for ever). A connection lost meanwhile raises
+    ImapConnectionError: it is no refusal."""
     plain = config.auth != "oauth2" and not (config.username.isascii() and secret.isascii())
     if plain and "AUTH=PLAIN" not in {c.upper() for c in _capabilities(client, config)}:
         raise UsageError(f"{config.host}: the password or user name holds characters beyond ASCII, which IMAP "
@@ -428,6 +429,10 @@ def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | 
             else:
                 client.login(config.username, secret)
         except LoginError as exc:
+            if isinstance(exc.__context__, (IMAPClientAbortError, OSError)):
+                # imapclient makes a connection lost during the login a LoginError too: it
+                # was taken for a refused secret (exit 2, for good, under systemd)
+                raise exc.__context__ from None
             return describe(exc)
     return None
 

@@ -13,11 +13,14 @@ the result is the same either way (tests/test_imap_fetchparse.py compares them).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 
 from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
+
+log = logging.getLogger(__name__)
 
 # One attribute and its value: a number, a number in parentheses (MODSEQ: with CONDSTORE
 # on, the answers to triage's own STOREs, read among the next FETCH's), a flag list (atoms
@@ -28,6 +31,9 @@ _ITEM = re.compile(
     rb'(?:\A| )(UID|RFC822\.SIZE|FLAGS|INTERNALDATE|MODSEQ|BODY\[\]) (?:([0-9]+)|\(([0-9]+)\)|\(((?:\\?[A-Za-z$][^\s()"{}\[\]\\%*]*'
     rb'(?: \\?[A-Za-z$][^\s()"{}\[\]\\%*]*)*)?)\)|"([^"\\\r\n]*)"|(NIL))'
 )
+_NO_DATE = re.compile(rb'(?<![A-Za-z0-9.\[])INTERNALDATE (?!"|NIL[\s)]|\{)(\((?:[^()]|\([^()]*\))*\)|[^\s()]+)')
+"""An INTERNALDATE whose value is neither a quoted string, NIL nor a literal: a number, an
+atom, a list (imapclient's parser raises AttributeError for it)."""
 _RESPONSE = re.compile(rb"([0-9]+) \((.*)\)\Z", re.S)
 _WITH_LITERAL = re.compile(rb"([0-9]+) \((?:(.*) )?BODY\[\] \{([0-9]+)\}\Z", re.S)
 
@@ -42,7 +48,29 @@ def parse_fetch(data: list, normalise_times: bool = True, uid_is_key: bool = Tru
     try:
         return _parse_simple(data, normalise_times, uid_is_key)
     except _Unusual:
-        return parse_fetch_response(data, normalise_times, uid_is_key)
+        return parse_fetch_response(_without_unreadable_dates(data), normalise_times, uid_is_key)
+
+
+def _without_unreadable_dates(data: list) -> list:
+    """``data`` with each INTERNALDATE that is no date (a bare number, an atom, a list:
+    imapclient's parser raised AttributeError for it, every pass) made ``NIL``, which
+    reads as no INTERNALDATE: the Date header dates the message. One warning says so.
+    Only the text around literals is looked at, never a literal (a message's bytes)."""
+    found: list[bytes] = []
+
+    def nil(match: re.Match) -> bytes:
+        found.append(match[1])
+        return b"INTERNALDATE NIL"
+
+    cleaned = [(_NO_DATE.sub(nil, item[0]), *item[1:]) if isinstance(item, tuple) and item
+               and isinstance(item[0], bytes) else _NO_DATE.sub(nil, item) if isinstance(item, bytes) else item
+               for item in data]
+    if not found:
+        return data
+    log.warning("the server sent %d INTERNALDATE%s that %s no date (%s): the Date header dates %s",
+                len(found), "" if len(found) == 1 else "s", "is" if len(found) == 1 else "are",
+                found[0][:40].decode("ascii", "replace"), "the message" if len(found) == 1 else "those messages")
+    return cleaned
 
 
 def _parse_simple(data: list, normalise_times: bool, uid_is_key: bool) -> dict:

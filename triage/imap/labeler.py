@@ -267,21 +267,38 @@ class Labeler:
         """Keywords (lower-case) the folder was seen to keep; see :meth:`_verify_keywords`."""
         self._refused: set[int] = set()
         """UIDs the server refused to change on their own in the writes under way (:meth:`_isolate`)."""
+        self.refused_since: set[int] = set()
+        """UIDs the server refused to change on their own since :meth:`take_refused` last
+        asked: their labels are to be tried again (:func:`~triage.imap.sync.store_unstored`)."""
+        self._retrying = False
+        """Whether the writes under way are of messages refused before (:meth:`apply_many`)."""
 
     def apply(self, uid: int, add: Iterable[str] = (), remove: Iterable[str] = ()) -> list[Action]:
         """Add and remove labels on one message; see :meth:`apply_many`."""
         return self.apply_many([LabelChange.of(uid, add, remove)])
 
-    def apply_many(self, changes: Iterable[LabelChange]) -> list[Action]:
+    def apply_many(self, changes: Iterable[LabelChange], *, retrying: bool = False) -> list[Action]:
         """Carry out ``changes`` in as few commands as possible and return the actions
         (in a dry run: the actions that would have been carried out).
 
         Raises ImapError when the server refuses a write or does not keep a keyword.
+        ``retrying``: the changes are of messages the server refused before, so every one
+        refused again is no sign of the folder's refusal (:meth:`_isolate`).
         """
         actions = self._plan(changes)
         if not self.dry_run:
-            self._carry_out(actions)
+            self._retrying = retrying
+            try:
+                self._carry_out(actions)
+            finally:
+                self._retrying = False
         return actions
+
+    def take_refused(self) -> set[int]:
+        """The UIDs the server refused to change on their own (each named in an error
+        line, the others of their writes stored) since the last call; forgotten here."""
+        refused, self.refused_since = self.refused_since, set()
+        return refused
 
     def apply_later(self, changes: Iterable[LabelChange]) -> Callable[[], list[Action]]:
         """Send the writes of ``changes`` and return a function that waits for the
@@ -421,7 +438,8 @@ class Labeler:
         ``error`` is raised as it is when the refusal is the folder's or the server's, not
         a message's: a BAD (a command the server could not take), a response code that
         says so (:data:`FOLDER_REFUSALS`, the temporary ones of a login), or every
-        message refused on its own, when there were several."""
+        message refused on its own, when there were several and they were not all refused
+        before (:meth:`apply_many`'s ``retrying``)."""
         if _bad(error) or any(code in str(error).upper() for code in FOLDER_REFUSALS + TEMPORARY_REFUSALS):
             raise error
         refused: dict[int, str] = {}
@@ -437,12 +455,13 @@ class Labeler:
                     if _bad(exc):
                         raise
                     refused.setdefault(uid, f"{verb} {' '.join(targets)}: {exc}")
-        if len(tried) > 1 and set(refused) == tried:
+        if len(tried) > 1 and set(refused) == tried and not self._retrying:
             raise error
         for uid, why in sorted(refused.items()):
-            log.error("%s: the server refused to change UID %d, which is left without these labels (the other "
-                      "messages are labelled): %s", self.mailbox.folder, uid, why)
+            log.error("%s: the server refused to change UID %d, which is left without these labels for now (the "
+                      "other messages are labelled; tried again next pass): %s", self.mailbox.folder, uid, why)
         self._refused |= set(refused)
+        self.refused_since |= set(refused)
 
     @staticmethod
     def _store_commands(stores: list[tuple[Verb, str, tuple[str, ...], tuple[int, ...]]]) -> list[tuple]:

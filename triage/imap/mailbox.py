@@ -898,14 +898,16 @@ def _body(data: dict) -> bytes | None:
 
 def _utc(value: datetime | None) -> datetime | None:
     """An INTERNALDATE in UTC; None for one UTC cannot hold (``31-Dec-9999 23:59:59
-    -1400``, which any client may APPEND: an OverflowError traceback, every pass)."""
+    -1400``, which any client may APPEND: an OverflowError traceback, every pass) or
+    whose zone is no zone (``+9999``: a ValueError traceback, every pass)."""
     if not isinstance(value, datetime):
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     try:
         return value.astimezone(timezone.utc)
-    except OverflowError:
+    except (OverflowError, ValueError) as exc:
+        log.debug("an INTERNALDATE UTC cannot hold (%s): taken as none", exc)
         return None
 
 

@@ -31,7 +31,7 @@ from imapclient.imapclient import SENT
 from triage.engine import Engine
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
-from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc, shown_status, status_uids
+from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc, fetch, shown_status, status_uids
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def fetch_sent(mailbox: ImapMailbox, folder: str, since_uid: int, *, since: date
             for group in _fetch_groups(folder, chunk, lost):
                 try:
                     with imap_errors(f"fetching headers in {folder}"):
-                        answer.update(mailbox.client.fetch(group, [HEADER_FETCH, "INTERNALDATE"]))
+                        answer.update(fetch(mailbox.client, group, [HEADER_FETCH, "INTERNALDATE"]))
                 except ImapConnectionError as exc:
                     raise FetchLost(str(exc), folder, uidvalidity, group) from exc
             for uid in chunk:

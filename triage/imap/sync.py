@@ -40,7 +40,7 @@ from triage.imap.drops import scan_training_folders
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.lostfetch import plan_fetches
 from triage.imap.mailbox import FolderState, ImapMailbox
-from triage.imap.refusals import Refusals, plan_refusals, remember_refusals
+from triage.imap.refusals import REFUSED_PASSES, Refusals, plan_refusals, remember_refusals
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
@@ -646,8 +646,19 @@ class LabelGroup:
             moved, (deferred, self.deferred) = self.moved, (self.deferred, [])
         if not self.batches and not deferred and not moved:
             return
-        self.labeler.apply_many(with_moved(label_changes(self.labeler, decisions), deferred + moved))
-        self.engine.history.clear_unstored(self.folder, [move.uid for move in deferred])
+        decisions = [d for d in decisions if d.uid is not None]
+        changes = with_moved(label_changes(self.labeler, decisions), deferred + moved)
+        self.labeler.apply_many(changes)
+        history = self.engine.history
+        refused = self.labeler.take_refused()
+        history.clear_unstored(self.folder, [move.uid for move in deferred if move.uid not in refused])
+        if refused:  # marked, to be stored by a later pass (their rows are printed now)
+            marks = {d.uid: Unstored(d.uid, tuple(d.labels), d.flag, None) for d in decisions if d.uid in refused}
+            marks |= {move.uid: Unstored(move.uid, history.labels_of(move.row), move.flag, None)
+                      for move in deferred + moved if move.uid in refused}
+            history.add_unstored(self.folder, list(marks.values()))
+        remember_refused_stores(history, self.folder, self.state.uidvalidity, [change.uid for change in changes],
+                                refused)
         if self.batches:
             self._show(self._taken())
         self.moved = []
@@ -688,7 +699,9 @@ class LabelGroup:
             self._sent = None
             answered()
             self._show(taken)
-            self.engine.history.clear_unstored(self.folder, taken.uids)
+            refused = self.labeler.take_refused() & set(taken.uids)
+            self.engine.history.clear_unstored(self.folder, [uid for uid in taken.uids if uid not in refused])
+            remember_refused_stores(self.engine.history, self.folder, self.state.uidvalidity, taken.uids, refused)
 
     def _show(self, taken: _Taken) -> None:
         """Print (emit) and log each batch whose labels are stored."""
@@ -721,18 +734,59 @@ def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None
     left = [m for m in history.unstored(folder) if m.uid not in held]
     if not left:
         return 0
-    if not renumbered:
+    uidvalidity = labeler.mailbox.state.uidvalidity if labeler.mailbox.state is not None else 0
+    refused_before = history.refused_stores(folder, uidvalidity)
+    refused: set[int] = set()
+    if renumbered:
+        history.set_refused_stores(folder, uidvalidity, {})
+    else:
+        labeler.take_refused()  # (what was refused before is not of these writes)
         current = labeler.labels_of(m.uid for m in left)
-        labeler.apply_many([LabelChange.of(m.uid, m.labels, current[m.uid], flag=m.flag) for m in left
-                            if m.uid in current])
+        for retrying in (False, True):  # the messages refused before on their own, apart
+            labeler.apply_many([LabelChange.of(m.uid, m.labels, current[m.uid], flag=m.flag) for m in left
+                                if m.uid in current and (m.uid in refused_before) == retrying], retrying=retrying)
+        refused = labeler.take_refused()
     rows = [KeptRow(m.line) for m in left if m.line is not None]
     if rows:
         emit(rows)
-    history.clear_unstored(folder, [m.uid for m in left])
+    history.clear_unstored(folder, [m.uid for m in left if m.uid not in refused])
+    if not renumbered:
+        remember_refused_stores(history, folder, uidvalidity, [m.uid for m in left], refused)
     engine.commit()
-    log.warning("%s: the last pass ended before the server had stored the labels of %d message(s); stored now",
-                folder, len(left))
+    interrupted = [m for m in left if m.uid not in refused_before]
+    if interrupted:
+        log.warning("%s: the last pass ended before the server had stored the labels of %d message(s); stored now",
+                    folder, len(interrupted))
     return len(left)
+
+
+def remember_refused_stores(history: History, folder: str, uidvalidity: int, tried: Iterable[int],
+                            refused: set[int]) -> None:
+    """Count the passes that refused to store the labels of ``refused`` (of the messages
+    ``tried``, whose labels were sent; those not refused are stored now). Each stays
+    marked unstored, its row printed, for the next passes to store
+    (:func:`store_unstored`), until :data:`~triage.imap.refusals.REFUSED_PASSES` passes
+    refused it: then it is left without its labels, said in an error line. A message the
+    server would not change was left so at once, for good, before; a server's passing
+    trouble must not cost a customer's mail its labels. Uncommitted."""
+    before = history.refused_stores(folder, uidvalidity)
+    tried = set(tried)
+    refused = refused & tried  # (a sweep's refusals, on messages of no group, are its own)
+    if not refused and not before.keys() & tried:
+        return
+    counts = {uid: times for uid, times in before.items() if uid not in tried}
+    given_up = []
+    for uid in sorted(refused):
+        times = before.get(uid, 0) + 1
+        if times < REFUSED_PASSES:
+            counts[uid] = times
+        else:
+            given_up.append(uid)
+            log.error("%s: UID %d refused its labels on %d passes; left without them: a person should look",
+                      folder, uid, times)
+    history.clear_unstored(folder, given_up)
+    history.forget_unstored_rows(folder, counts.keys() & refused)
+    history.set_refused_stores(folder, uidvalidity, counts)
 
 
 def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date,
