@@ -172,6 +172,13 @@ def test_a_label_prefix_without_a_letter_or_digit_is_refused(tmp_path, prefix):
         load_config(path)
 
 
+def test_dev_null_as_the_config_means_no_settings():
+    """``--config /dev/null`` is the usual way to run on the defaults whatever config
+    file the usual places hold: it reads as empty, not as a device refused."""
+    config = load_config("/dev/null")
+    assert config == Config(source=config.source)
+
+
 @pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
 def test_a_config_path_that_is_no_regular_file_is_refused_at_once(tmp_path, kind):
     """``--config`` naming a FIFO hung for ever (reading a pipe nobody writes), a

@@ -158,10 +158,14 @@ def load_config(path: str | Path | None) -> Config:
 def _read_regular_file(path: Path) -> bytes:
     """The bytes of ``path``, a regular file (or a link to one); ConfigError for anything
     else: a FIFO nobody writes hung the read for ever, ``/dev/zero`` filled the memory.
-    Opened without blocking and then looked at, so what is read is what was looked at."""
+    Opened without blocking and then looked at, so what is read is what was looked at.
+    ``/dev/null`` reads as empty (no settings): the usual way to say "not the config file
+    found in the usual places"."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
         mode = os.fstat(descriptor).st_mode
+        if stat.S_ISCHR(mode) and os.path.samestat(os.fstat(descriptor), os.stat(os.devnull)):
+            return b""
         if not stat.S_ISREG(mode):
             raise ConfigError(path, None, f"is {_file_kind(mode)}, not a regular file")
         os.set_blocking(descriptor, True)
