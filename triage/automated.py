@@ -393,6 +393,14 @@ def report_sender(e: Evidence) -> str | None:
     return None
 
 
+def names_no_person(sender: str, display_name: str, subject: str) -> bool:
+    """Whether a message's From is a mailbox nobody answers at (no-reply and its kin) or a
+    web form relaying someone's words: the person who wrote is to be found elsewhere
+    (its Reply-To, or the form's e-mail field)."""
+    local = sender.rpartition("@")[0] if "@" in sender else sender
+    return bool(_NO_REPLY.search(local) or _FORM_RELAY.search(display_name) or _FORM_RELAY.search(subject))
+
+
 _NO_REPLY = re.compile(
     r"(^|[-_.+])(no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|no[-_.]?respon(se|der|da)|ne[-_.]?pas[-_.]?"
     r"repondre|nao[-_.]?responda|nicht[-_.]?antworten|keine[-_.]?antwort|niet[-_.]?beantwoorden|non[-_.]?"

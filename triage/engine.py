@@ -62,6 +62,22 @@ class Settings:
         domain = "@" + address.rsplit("@", 1)[-1]
         return address in self.support_addresses or domain in self.support_addresses
 
+    def is_team_message(self, message: Message) -> bool:
+        """Whether ``message`` is the team's own: From a support address, and not relaying
+        someone outside the team — a web form or a shop app on the shop's own domain
+        (``wordpress@shop.example`` with ``@shop.example`` listed) sends the customer's
+        words From it, naming the customer in Reply-To (:attr:`Message.answer_to`)."""
+        return self.is_team(message.sender) and not (message.answer_to and not self.is_team(message.answer_to))
+
+    def customer_of(self, message: Message) -> tuple[str, str]:
+        """(address, name) of the customer a customer's message is from: who the team
+        answers (:attr:`Message.answer_to`, a Reply-To or a form's e-mail field, unless it
+        is the team's), else its sender. The conversation, the repeat count and the
+        machine-sender check go by it: a form's one mailbox is not one customer."""
+        if message.answer_to and not self.is_team(message.answer_to):
+            return message.answer_to, message.answer_to_name
+        return message.sender, message.sender_name
+
 
 @dataclass
 class Decision:
@@ -272,7 +288,7 @@ class Engine:
                 continue
             try:
                 with self.history.one_message():
-                    if self.settings.is_team(message.sender):
+                    if self.settings.is_team_message(message):
                         self._record_reply(message, message.uid, content_hash=message.content_hash)
                     else:
                         chasing = ("follow_up" in self.model.decide(analysis.scores)
@@ -414,23 +430,24 @@ class Engine:
         headers that say so) — is automated from here on, and its earlier mail waits for
         nobody (:func:`triage.automated.bulk_sender`)."""
         asks_nothing = asks_for_nothing(message, reading)
-        if asks_nothing is None and message.sender:
+        customer, customer_name = self.settings.customer_of(message)
+        if asks_nothing is None and customer:
             since = message.date - BULK_WINDOW
             # (counting is cheap, reading every subject of a frequent writer is not)
-            if (self.history.inbound_count(message.sender, since) + 1 >= BULK_MIN_MESSAGES
-                    and bulk_sender(self.history.sender_counts(message.sender, since, message.subject))):
-                self.history.mark_bulk_sender(message.sender)
+            if (self.history.inbound_count(customer, since) + 1 >= BULK_MIN_MESSAGES
+                    and bulk_sender(self.history.sender_counts(customer, since, message.subject))):
+                self.history.mark_bulk_sender(customer)
                 message = replace(message, automated=True, automated_reason="bulk sender")
                 asks_nothing = asks_for_nothing(message, reading)
         kind = None if asks_nothing is None else ("automated" if message.automated else
                                                   "acknowledgement" if asks_nothing == THANKS else "no_reply")
         thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
-                                            message.sender, message.subject, chasing=chasing and not asks_nothing)
+                                            customer, message.subject, chasing=chasing and not asks_nothing)
         row = self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
-                                  uid=message.uid, direction="in", customer=message.sender, subject=message.subject,
+                                  uid=message.uid, direction="in", customer=customer, subject=message.subject,
                                   date=message.date, automated=message.automated, awaits_reply=asks_nothing is None,
                                   answered_flag=has_answered_flag(message.flags), content_hash=message.content_hash,
-                                  kind=kind, customer_name=message.sender_name)
+                                  kind=kind, customer_name=customer_name)
         return message, thread_id, row, asks_nothing
 
     def _unreadable(self, raw: RawMail, reason: str, row: int | None = None) -> Decision:
@@ -541,7 +558,8 @@ class Engine:
         if asks_nothing:
             repeat_count, waited_hours = 1, None
         else:
-            unanswered, oldest = self.history.unanswered_from_customer(message.sender, message.date)
+            unanswered, oldest = self.history.unanswered_from_customer(self.settings.customer_of(message)[0],
+                                                                       message.date)
             repeat_count = max(unanswered, 1)
             waited_hours = _hours(message.date - oldest) if oldest else None
             chasing = waited_hours is not None and waited_hours >= self.settings.follow_up_gap_hours

@@ -59,6 +59,11 @@ class Message:
     """SHA-256 of the raw bytes: the identity of local mail (:func:`triage.parsing.content_hash`)."""
     notes: tuple[str, ...] = ()
     """What parsing could not read in full ("headers over 256 KB: read the first 256 KB")."""
+    answer_to: str = ""
+    """The address the customer is answered at when it is not ``sender``'s (a Reply-To
+    naming one other address, or a web form's e-mail field), lower-cased; "" when it is
+    (:func:`triage.parsing.answer_address`)."""
+    answer_to_name: str = ""
 
     @property
     def classifier_text(self) -> str:

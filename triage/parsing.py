@@ -36,7 +36,7 @@ from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from triage import boundaries
-from triage.automated import automated_rule
+from triage.automated import automated_rule, names_no_person
 from triage.errors import MessageParseError
 from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
@@ -248,6 +248,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
     message_id = _first_msgid(headers.raw("message-id")) or f"<{digest[:40]}@triage.invalid>"
     reason = _automated_reason(headers, sender, subject, parts, body)
     references = tuple(_MSGID.findall(headers.raw("references", MAX_REFERENCES_CHARS, keep="end")))
+    answer_to_name, answer_to = answer_address(headers.raw("reply-to"), sender, sender_name, subject, body)
     return Message(
         message_id=message_id,
         sender=sender,
@@ -260,6 +261,8 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         body_text=body,
         newest_text=newest_words(body),
         automated=reason is not None,
+        answer_to=answer_to,
+        answer_to_name=answer_to_name,
         automated_reason=reason,
         mailbox=mail.mailbox,
         uid=mail.uid,
@@ -480,6 +483,36 @@ def _first_address(value: str) -> tuple[str, str] | None:
         if address:
             return name, address
     return None
+
+
+_EMAIL_FIELD = re.compile(r"^[ \t*>]*(?:e-?mail|e-?mail address|your e-?mail|courriel|correo(?: electr[oó]nico)?"
+                          r"|e-?mail-?adresse)[ \t*]*[:=][ \t*]*<?(?:mailto:)?([^\s<>@,;:\"']+@[^\s<>,;:\"']+\.[a-z]{2,})",
+                          re.IGNORECASE | re.MULTILINE)
+"""A form's field giving the customer's address ("Email: ana@example.org")."""
+FORM_FIELDS_CHARS = 3000
+"""How much of a relayed form's text is searched for its e-mail field (the fields come first)."""
+
+
+def answer_address(reply_to: str, sender: str, sender_name: str, subject: str, body: str) -> tuple[str, str]:
+    """(name, address) the customer is answered at when it is not From's, else ("", "").
+
+    Web forms, shop apps and helpdesk relays send every customer's words from one
+    mailbox (``noreply@``, "Website Contact Form", ``wordpress@`` of the shop's own
+    domain) and name the customer in Reply-To: taken as From, four customers writing
+    through one form were one customer writing four times — one conversation, "4th
+    message without a reply", P1 and frustrated. A Reply-To naming exactly one other
+    address is who writes and who the team's answer goes to; several (a list) are not
+    one person. A form that names the customer only in its fields (From no person,
+    :func:`triage.automated.names_no_person`) is read for an e-mail field."""
+    named = [(name, address) for name, address in _addresses(reply_to) if "@" in address]
+    if len(named) == 1:
+        name, address = named[0]
+        return ("", "") if address == sender else (name, address)
+    if named or not names_no_person(sender, sender_name, subject):
+        return "", ""
+    found = _EMAIL_FIELD.search(body[:FORM_FIELDS_CHARS])
+    address = found.group(1).lower().rstrip(".") if found else ""
+    return ("", "") if not address or address == sender else ("", address)
 
 
 def _first_msgid(value: str) -> str | None:

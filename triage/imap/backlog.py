@@ -77,15 +77,15 @@ def scan_backlog(mailbox: ImapMailbox, engine: Engine, since: date, horizon: dat
                 message = parse_message(raw)
             except MessageParseError:
                 message = None
-            if message is not None and engine.settings.is_team(message.sender):
+            if message is not None and engine.settings.is_team_message(message):
                 team.append(raw)
-            if message is None or message.automated or engine.settings.is_team(message.sender):
+            if message is None or message.automated or engine.settings.is_team_message(message):
                 backlog.skipped_other += 1
             else:
                 customers.append((raw.uid, message))
         engine.record_replies(team)
     for uid, message in customers:
-        if answered(engine.history, message):
+        if answered(engine.history, message, engine.settings.customer_of(message)[0]):
             backlog.answered += 1
         else:
             backlog.waiting.append(uid)
@@ -93,11 +93,11 @@ def scan_backlog(mailbox: ImapMailbox, engine: Engine, since: date, horizon: dat
     return backlog
 
 
-def answered(history: History, message: Message) -> bool:
+def answered(history: History, message: Message, customer: str) -> bool:
     """Whether the team answered this (not yet recorded) customer message: a team reply
     after it in the conversation it would join, or ``\\Answered`` with a team message to
-    the customer after it (the rules of :mod:`triage.history`)."""
-    customer = message.sender
+    the customer after it (the rules of :mod:`triage.history`). ``customer``: whose
+    message it is (:meth:`~triage.engine.Settings.customer_of`)."""
     for ref in (message.message_id, message.in_reply_to, *reversed(message.references)):
         if ref:
             row = history.db.execute("SELECT r.thread_id FROM refs r JOIN threads t ON t.thread_id = r.thread_id"
