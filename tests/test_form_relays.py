@@ -56,6 +56,17 @@ def test_four_customers_writing_through_one_form_are_four_conversations(engine, 
     assert [d.to_json()["from"] for d in decisions] == ["noreply@shop.example"] * 4  # the contract's From
 
 
+def test_mail_from_a_listed_support_address_stays_the_teams_whatever_its_reply_to(tmp_path):
+    """The contract: mail from a ``--support-address`` is the team's reply, never a row —
+    even with a Reply-To naming the customer (a helpdesk that sets it so). Only an
+    address matched by a listed ``@domain`` can be a form relaying a customer."""
+    with History(tmp_path / "state.db") as history:
+        engine = Engine(KeywordModel(), CALM, history,
+                        Settings(support_addresses=frozenset({"noreply@shop.example"})), now=NOW)
+        assert engine.decide([submission(1, *CUSTOMERS[0])]) == []
+        assert engine.stats.team_replies == 1
+
+
 def test_a_customer_writing_twice_through_the_form_is_one_customer_writing_again(engine):
     first = submission(1, "Ana Ruiz", "ana@example.org", "I want a refund for order 5512.")
     again = submission(2, "Ana Ruiz", "ana@example.org", "Still no refund for order 5512? Second time asking.")

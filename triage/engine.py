@@ -63,10 +63,13 @@ class Settings:
         return address in self.support_addresses or domain in self.support_addresses
 
     def is_team_message(self, message: Message) -> bool:
-        """Whether ``message`` is the team's own: From a support address, and not relaying
-        someone outside the team — a web form or a shop app on the shop's own domain
+        """Whether ``message`` is the team's own: From a support address — a listed
+        address always; an address of a listed ``@domain`` unless it relays someone
+        outside the team: a web form or a shop app on the shop's own domain
         (``wordpress@shop.example`` with ``@shop.example`` listed) sends the customer's
         words From it, naming the customer in Reply-To (:attr:`Message.answer_to`)."""
+        if message.sender.lower() in self.support_addresses:
+            return True
         return self.is_team(message.sender) and not (message.answer_to and not self.is_team(message.answer_to))
 
     def customer_of(self, message: Message) -> tuple[str, str]:
