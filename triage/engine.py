@@ -297,6 +297,8 @@ class Engine:
                         chasing = ("follow_up" in self.model.decide(analysis.scores)
                                    or analysis.reading.chasing is not None)
                         recorded.append((analysis, *self._record_inbound(message, analysis.reading, chasing)))
+                        if message.undelivered:  # the team's reply bounced: the customer never got it
+                            self.history.mark_bounced(message.undelivered)
             except Exception as exc:
                 log.exception("recording %s:%s failed", message.mailbox, message.key)
                 unreadable.append((_raw_of(message, raws), f"triage failed on it ({type(exc).__name__}: {exc})"))

@@ -87,10 +87,11 @@ could not be read (NULL for the others). ``kind`` is what the message is to the 
 conversation was filed with it, or waits on with its waiting labels on a message still
 there; it keeps its UID, so that moved back it is known."""
 
-KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team")
+KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team", "bounced")
 """What a message is to the queue: a customer who waits for a reply; or mail that asks
 nothing of the team (machine-sent, a thank-you, a pitch or survey, unreadable); or the
-team's own reply."""
+team's own reply; or a reply of the team's that bounced (:meth:`History.mark_bounced`),
+which answers nobody."""
 
 _TABLES = _MESSAGES + """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -191,11 +192,12 @@ def _answered_upto(thread: str) -> str:
     """SQL for the moment up to which the conversation ``thread`` (an SQL expression)
     counts as answered, as ISO text ('' when never): see the module docstring."""
     return f"""max(
-        coalesce((SELECT max(o.date) FROM messages o WHERE o.thread_id = {thread} AND o.direction = 'out'), ''),
+        coalesce((SELECT max(o.date) FROM messages o WHERE o.thread_id = {thread} AND o.direction = 'out'
+                  AND o.kind <> 'bounced'), ''),
         coalesce((SELECT f.filed_upto FROM threads f WHERE f.thread_id = {thread}), ''),
         coalesce((SELECT max(a.date) FROM messages a WHERE a.thread_id = {thread} AND a.direction = 'in'
                   AND a.answered_flag = 1 AND EXISTS (SELECT 1 FROM messages r WHERE r.direction = 'out'
-                  AND r.customer = a.customer AND r.date > a.date)), ''))"""
+                  AND r.kind <> 'bounced' AND r.customer = a.customer AND r.date > a.date)), ''))"""
 
 
 _PENDING = f"""
@@ -754,7 +756,7 @@ class History:
                 SELECT c.customer, (SELECT count(*) FROM messages m WHERE m.customer = c.customer
                     AND m.direction = 'in' AND m.awaits_reply = 1 AND m.date <= ?
                     AND m.date > coalesce((SELECT max(o.date) FROM messages o WHERE o.customer = c.customer
-                                           AND o.direction = 'out' AND o.date <= ?), ''))
+                                           AND o.direction = 'out' AND o.kind <> 'bounced' AND o.date <= ?), ''))
                 FROM c""",
                 [*bound, iso(upto), iso(upto)]).fetchall())
         return counts
@@ -999,6 +1001,20 @@ class History:
         self.db.execute("UPDATE messages SET awaits_reply = 0, automated = 1, kind = 'automated' WHERE customer = ?"
                         " AND direction = 'in' AND kind = 'customer'", (sender,))
 
+    def mark_bounced(self, message_id: str) -> list[str]:
+        """The team's message ``message_id`` was not delivered (a bounce reported it): it
+        answers nobody, and the conversations it answered wait again (due for the sweep).
+        Returns them. Uncommitted."""
+        threads = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT thread_id FROM messages WHERE message_id = ? AND direction = 'out' AND kind = 'team'",
+            (message_id,))]
+        if threads:
+            self.db.execute("UPDATE messages SET kind = 'bounced' WHERE message_id = ? AND direction = 'out'",
+                            (message_id,))
+            self.db.executemany("UPDATE threads SET dirty = 1 WHERE customer = (SELECT customer FROM threads"
+                                " WHERE thread_id = ?)", [(t,) for t in threads])
+        return threads
+
     def mark_unreadable(self, row: int, reason: str) -> None:
         """Mark a recorded message as one triage failed on: it waits for nobody then."""
         self.db.execute("UPDATE messages SET unreadable = ?, awaits_reply = 0, kind = 'unreadable' WHERE id = ?",
@@ -1088,7 +1104,8 @@ class History:
     def last_reply_to_customer(self, customer: str, before: datetime) -> datetime | None:
         """When the team last wrote to this customer, at or before ``before``."""
         row = self.db.execute(
-            "SELECT max(date) FROM messages WHERE customer = ? AND direction = 'out' AND date <= ?",
+            "SELECT max(date) FROM messages WHERE customer = ? AND direction = 'out' AND kind <> 'bounced'"
+            " AND date <= ?",
             (customer, iso(before)),
         ).fetchone()
         return parse_iso(row[0]) if row and row[0] else None

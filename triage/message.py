@@ -64,6 +64,9 @@ class Message:
     naming one other address, or a web form's e-mail field), lower-cased; "" when it is
     (:func:`triage.parsing.answer_address`)."""
     answer_to_name: str = ""
+    undelivered: str | None = None
+    """For a report of a failed delivery (a bounce), the Message-ID of the message not
+    delivered (:func:`triage.bounces.failed_delivery_of`)."""
 
     @property
     def classifier_text(self) -> str:

@@ -32,11 +32,13 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from dataclasses import replace
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from triage import boundaries
 from triage.automated import automated_rule, names_no_person
+from triage.bounces import failed_delivery_of
 from triage.errors import MessageParseError
 from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
@@ -207,7 +209,10 @@ def parse_message(mail: RawMail) -> Message:
         parts = []
     if not any(headers.has(h) for h in _MAIL_HEADERS):
         raise MessageParseError(f"{name}: no mail headers found")
-    return _message(mail, headers, body, notes, mail_digest(mail), parts)
+    message = _message(mail, headers, body, notes, mail_digest(mail), parts)
+    if message.automated:  # (a report of a failed delivery is machine mail)
+        message = replace(message, undelivered=failed_delivery_of(raw, end))
+    return message
 
 
 def _cap_multiparts(raw: bytes, notes: list[str]) -> bytes:
