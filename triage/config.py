@@ -163,8 +163,9 @@ def _read_regular_file(path: Path) -> bytes:
     found in the usual places"."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        mode = os.fstat(descriptor).st_mode
-        if stat.S_ISCHR(mode) and os.path.samestat(os.fstat(descriptor), os.stat(os.devnull)):
+        found = os.fstat(descriptor)
+        mode = found.st_mode
+        if stat.S_ISCHR(mode) and os.path.samestat(found, os.stat(os.devnull)):
             return b""
         if not stat.S_ISREG(mode):
             raise ConfigError(path, None, f"is {_file_kind(mode)}, not a regular file")

@@ -654,8 +654,7 @@ class LabelGroup:
         history.clear_unstored(self.folder, [move.uid for move in deferred if move.uid not in refused])
         if refused:  # marked, to be stored by a later pass (their rows are printed now)
             marks = {d.uid: Unstored(d.uid, tuple(d.labels), d.flag, None) for d in decisions if d.uid in refused}
-            marks |= {move.uid: Unstored(move.uid, history.labels_of(move.row), move.flag, None)
-                      for move in deferred + moved if move.uid in refused}
+            marks |= moved_marks(history, (move for move in deferred + moved if move.uid in refused))
             history.add_unstored(self.folder, list(marks.values()))
         remember_refused_stores(history, self.folder, self.state.uidvalidity, [change.uid for change in changes],
                                 refused)
@@ -669,10 +668,7 @@ class LabelGroup:
         if not moves:
             return
         self.deferred += moves
-        history = self.engine.history
-        last = {move.uid: move for move in moves}
-        history.add_unstored(self.folder, [Unstored(move.uid, history.labels_of(move.row), move.flag, None)
-                                           for move in last.values() if move.uid is not None])
+        self.engine.history.add_unstored(self.folder, list(moved_marks(self.engine.history, moves).values()))
 
     def _taken(self) -> _Taken:
         """The batches added, the group emptied and the cursor set past them (uncommitted)."""
@@ -720,6 +716,13 @@ class LabelGroup:
                 answered()
             except Exception:  # noqa: BLE001 - the error that ended the pass is the one to report
                 log.debug("%s: no answers to the last labels sent", self.folder, exc_info=True)
+
+
+def moved_marks(history: History, moves: Iterable[SweepChange]) -> dict[int, Unstored]:
+    """UID → the unstored mark of each message ``moves`` change (on the server): what it
+    carries once they are written (as recorded), with the last move's flag."""
+    last = {move.uid: move for move in moves if move.uid is not None}
+    return {uid: Unstored(uid, history.labels_of(move.row), move.flag, None) for uid, move in last.items()}
 
 
 def store_unstored(labeler: Labeler, engine: Engine, emit: Callable[[list], None], *, renumbered: bool = False,
