@@ -530,11 +530,16 @@ class Engine:
         outside = [a for a in reply.recipients if not self.settings.is_team(a)]
         customer = self.history.reply_customer(reply.in_reply_to, reply.references,
                                                outside or list(reply.recipients) or [reply.sender], reply.subject)
+        # A note to the team's own addresses only ("Jo, can you take this one?") is in the
+        # conversation but answers nobody, as such mail in Sent is never recorded. (With
+        # the customer in To or Cc it is not one: a customer is never a team address.)
+        internal = bool(reply.recipients) and not outside
         thread_id = self.history.thread_for(reply.message_id, reply.in_reply_to, reply.references, customer,
                                             reply.subject)
         self.history.record(message_id=reply.message_id, thread_id=thread_id, mailbox=reply.mailbox, uid=uid,
                             direction="out", customer=customer, subject=reply.subject, date=reply.date,
-                            automated=reply.automated, awaits_reply=False, content_hash=content_hash)
+                            automated=reply.automated, awaits_reply=False, content_hash=content_hash,
+                            kind="internal" if internal else "team")
         self.stats.team_replies += 1
 
     def categories(self, scores: dict[str, float], reading: rules.Reading, language: str = "und") -> list[str]:
