@@ -103,6 +103,19 @@ def test_a_forward_of_mail_the_support_inbox_got_too_is_not_the_customer_writing
     assert report == {"ana@example.org": 1, "bo@example.net": 1}
 
 
+def test_a_forward_replying_to_the_customers_mail_in_the_inbox_is_not_their_writing_again(engine):
+    """Gmail keeps a forward in its thread (In-Reply-To the forwarded mail): when that
+    mail is the customer's, recorded from the inbox, the forward passes on what the team
+    has already, and it counts once. A forward of Bo's mail, which the inbox never got,
+    is his message."""
+    engine.decide([customer_mail(1, "I was charged twice for order 5512.", "Mon, 30 Nov 2026 09:00:00 +0000")])
+    decisions = engine.decide([outlook_forward(1, *CUSTOMERS[0], extra="In-Reply-To: <c1@example.org>"),
+                               outlook_forward(2, *CUSTOMERS[1], extra="In-Reply-To: <bo-to-tom@example.net>")])
+    assert [d.message.key for d in decisions] == ["fw2"]
+    report = {c.customer: c.repeat_count for c in waiting_conversations(engine.history, NOW, Policy())}
+    assert report == {"ana@example.org": 1, "bo@example.net": 1}
+
+
 GMAIL = """fyi
 
 ---------- Forwarded message ---------

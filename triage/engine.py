@@ -316,7 +316,7 @@ class Engine:
                 continue
             try:
                 with self.history.one_message():
-                    if self.settings.is_team_message(message):
+                    if self.settings.is_team_message(message) or self._passes_on_recorded_mail(message):
                         self._record_reply(message, message.uid, content_hash=message.content_hash)
                     else:
                         analysis = self._customer_words(analysis)
@@ -344,6 +344,15 @@ class Engine:
         decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
+
+    def _passes_on_recorded_mail(self, message: Message) -> bool:
+        """Whether ``message``, a colleague's forward of a customer's mail
+        (:meth:`Settings.handed_over`), is in reply to that customer's mail recorded from
+        the inbox (Gmail keeps a forward in its thread): it passes on what the team has
+        already — the team's mail, not the customer writing again."""
+        handed = self.settings.handed_over(message)
+        return (handed is not None and message.in_reply_to is not None
+                and self.history.has_inbound(message.in_reply_to, handed.address))
 
     def _customer_words(self, analysis: Analysis) -> Analysis:
         """The analysis of a customer's message on the customer's words: for mail a

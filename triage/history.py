@@ -773,6 +773,11 @@ class History:
 
     # -- what is known -----------------------------------------------------------------
 
+    def has_inbound(self, message_id: str, customer: str) -> bool:
+        """True when a message of ``customer``'s with this Message-ID is recorded."""
+        return self.db.execute("SELECT 1 FROM messages WHERE message_id = ? AND customer = ? AND direction = 'in'",
+                               (message_id, customer)).fetchone() is not None
+
     def is_known_reply(self, message_id: str) -> bool:
         """True when a message of the team's with this Message-ID is recorded (a reply
         seen in the watched folder is then not recorded again from Sent)."""
