@@ -163,11 +163,14 @@ LONG_NOTE = ("Hi all, I spoke to her on the phone this morning and promised we'd
     {"to": "ana@example.org"},  # to the customer: the team writing to her
     {"to": "support@shop.example, orders@supplier.example"},  # the vendor among the recipients
     {"author": "Billing <billing@shop.example>"},  # a team mate's mail
+    {"author": "UPS <no-reply@ups.example>"},  # a machine's notice: nobody to answer
+    {"author": "Carrier <shipment-tracking@carrier.example>"},
     {"sender": "Support <support@shop.example>"},  # the listed support address: always the team's
     {"note": LONG_NOTE},  # the colleague writing, not passing on
     {"subject": "RE: complaint"},  # Outlook's reply to the team, the customer's mail quoted below
     {"author": "Tom Baker"},  # the first block names nobody's address (Exchange's own users)
-], ids=["to a vendor", "to the customer", "cc a vendor", "a team mate's mail", "from support@", "long note",
+], ids=["to a vendor", "to the customer", "cc a vendor", "a team mate's mail", "no-reply", "tracking", "from support@",
+        "long note",
         "a reply", "no address"])
 def test_a_forward_that_hands_the_team_no_customers_words_stays_the_teams(engine, kwargs):
     """The same batch's forward to the team of a customer's mail is theirs (control)."""

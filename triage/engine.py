@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from triage import OTHER, rules
 from triage.analysis import Analysis, Analyzer, Broken, analyze_message
-from triage.automated import BULK_MIN_MESSAGES, bulk_sender
+from triage.automated import BULK_MIN_MESSAGES, bulk_sender, machine_address
 from triage.errors import MessageParseError
 from triage.forwards import Forwarded
 from triage.frustration import frustration_score
@@ -83,12 +83,14 @@ class Settings:
         it was a reply to nobody, and the customer never waited. Not a hand-over: mail
         from a listed support address (an agent forwarding from support@ is sending
         something on), a forward with anyone outside the team among its recipients (to
-        the customer, to a supplier), a forward of a team mate's mail, and one of mail
-        that was sent to a listed support address too (the inbox has it already: handed
-        over again, it counted twice)."""
+        the customer, to a supplier), a forward of a team mate's mail or of a machine's
+        (a no-reply or notification mailbox: nobody to answer), and one of mail that was
+        sent to a listed support address too (the inbox has it already: handed over
+        again, it counted twice)."""
         forwarded = message.forwarded
         if (forwarded is None or message.sender.lower() in self.support_addresses
                 or not self.is_team(message.sender) or self.is_team(forwarded.address)
+                or machine_address(forwarded.address)
                 or not message.recipients or not all(self.is_team(address) for address in message.recipients)
                 or any(address in self.support_addresses for address in forwarded.addressed)):
             return None
