@@ -17,6 +17,7 @@ import pytest
 
 from tests.helpers import eml, raw
 from tests.test_engine import CALM, KeywordModel
+from triage.analysis import PARALLEL_FROM
 from triage.engine import Engine, Settings
 from triage.forwards import MAX_NOTE_CHARS, forwarded_mail, is_forward_subject
 from triage.history import History
@@ -114,6 +115,21 @@ def test_a_forward_replying_to_the_customers_mail_in_the_inbox_is_not_their_writ
     assert [d.message.key for d in decisions] == ["fw2"]
     report = {c.customer: c.repeat_count for c in waiting_conversations(engine.history, NOW, Policy())}
     assert report == {"ana@example.org": 1, "bo@example.net": 1}
+
+
+def test_a_forward_analysed_in_the_worker_processes_is_handed_over_too(tmp_path):
+    """A batch big enough for the workers: what the forward carries comes back with its
+    analysis (the body is dropped on the way), and is read in the customer's words."""
+    others = [raw(eml(sender=f"C{i} <c{i}@example.org>", to="support@shop.example", subject=f"Order {i}",
+                      body="Hello", date="Mon, 30 Nov 2026 08:00:00 +0000", message_id=f"<o{i}@example.org>"),
+                  key=f"o{i}") for i in range(PARALLEL_FROM)]
+    with History(tmp_path / "state.db") as history, Engine(
+            KeywordModel(), CALM, history, Settings(support_addresses=frozenset({"@shop.example"})), now=NOW,
+            workers=2) as engine:
+        decisions = engine.decide([*others, outlook_forward(1, *CUSTOMERS[1])])
+        assert engine.analyzer._pool is not None  # (the workers did analyse it)
+        [forward] = [d for d in decisions if d.message.key == "fw1"]
+        assert forward.categories == ["cancellation"] and forward.waiting_hours is not None
 
 
 GMAIL = """fyi
