@@ -24,12 +24,15 @@ demo: $(STAMP)
 	$(BIN)/triage once samples/inbox --state $(DEMO_STATE) --now $(DEMO_NOW) \
 		--support-address help@larkspur.example
 
+# Tests run on every core (at most four): each worker starts its own Dovecot.
+PYTEST_WORKERS := --numprocesses=auto --maxprocesses=4
+
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) -m "not slow"
 
 # Minutes each: retraining end to end, the big fuzz slices.
 test-slow: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q $(PYTEST_WORKERS) -m slow
 
 # The oldest and the newest scikit-learn pyproject.toml allows, from a wheel (needs PyPI).
 check-sklearn-range: $(STAMP)
