@@ -32,6 +32,7 @@ from triage.engine import Engine
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
 from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc, fetch, shown_status, status_uids
+from triage.imap.renumbering import uids_went_back
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -147,14 +148,19 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
         return 0
     uidvalidity, uidnext = numbers
     cursor = history.get_cursor(folder)
-    fresh = cursor is None or cursor[0] != uidvalidity
+    went_back = cursor is not None and cursor[0] == uidvalidity and uids_went_back(cursor[1], uidnext)
+    fresh = cursor is None or cursor[0] != uidvalidity or went_back
     if not fresh and uidnext - 1 <= cursor[1]:
         return 0  # nothing sent since: no need to open the folder (and select the watched one again)
-    if cursor is not None and fresh:
+    if went_back:
+        log.warning("%s: UIDNEXT %d is not above UID %d, read before under the same UIDVALIDITY: the server "
+                    "renumbered the folder; reading the team's replies since %s again", folder, uidnext, cursor[1],
+                    first_run_since)
+    elif cursor is not None and fresh:
         log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
     above = 0 if fresh else cursor[1]
     raws = fetch_sent(mailbox, folder, above, since=first_run_since if fresh else None, uidvalidity=uidvalidity,
-                      lost=lost_fetches_above(history, folder, uidvalidity, above))
+                      lost={} if went_back else lost_fetches_above(history, folder, uidvalidity, above))
     recorded = last = 0
     stopped = False
     while batch := list(islice(raws, BATCH)):  # memory stays one batch, however big Sent is
