@@ -189,3 +189,32 @@ def test_a_service_whose_connection_drops_at_every_login_keeps_trying(box: Box, 
     messages = service.messages()
     assert not any(ADVICE in m for m in messages), messages
     assert sum("connection lost" in m and "reconnecting in" in m for m in messages) == 4, messages
+
+
+def preauthenticating(user: str = "support", password: str = PASSWORD):
+    """A server hook: the connection is logged in before the client says a word, and the
+    greeting says so (``* PREAUTH``, RFC 3501 7.1.4), as a server reached through an
+    SSH tunnel to its imapd, or behind a proxy that authenticated the client, greets.
+    The proxy logs in to Dovecot itself and turns its answer into the greeting."""
+    def hook(connection, line: bytes) -> bytes | None:
+        if line.startswith(b"* OK ") and b"ready" in line:
+            quoted = [b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+                      for text in (user, password)]
+            connection.upstream.sendall(b"pre LOGIN %s %s\r\n" % tuple(quoted))
+            return None
+        if line.startswith(b"pre OK "):
+            return b"* PREAUTH " + line[len(b"pre OK "):].replace(b"Logged in", b"Logged in already")
+        return line
+    return hook
+
+
+def test_a_server_that_greets_with_preauth_is_used_without_a_login(box: Box, dovecot: Dovecot) -> None:
+    """imaplib refuses LOGIN in the authenticated state, and imapclient calls that a
+    LoginError: a connection the server had authenticated already was a refused
+    password (exit 2, "check the password"), for good. It is used as it is."""
+    uid = box.append(message("ann")[1])
+    with ImapProxy(dovecot.port, from_server=preauthenticating()) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once("-v")
+    assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
+    assert "already authenticated (PREAUTH)" in err

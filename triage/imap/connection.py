@@ -284,7 +284,10 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
     The caller logs out. Raises UsageError for a config that cannot work, LoginRefused
     when the server refuses the secret (after running its command once more, if it came
     from one: a token may have expired), ImapError when it refuses for a reason of its
-    own, ImapConnectionError when it cannot be reached.
+    own, ImapConnectionError when it cannot be reached. A server that greets with
+    ``PREAUTH`` (RFC 3501 7.1.4: it authenticated the connection by other means, such as
+    an SSH tunnel to its imapd) gets no login: imaplib refuses LOGIN then, and that was
+    taken for a refused password.
     """
     check_config(config)
     credentials = credentials or Credentials(config)
@@ -292,6 +295,10 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
     secret = credentials.secret()
     client = _open(config)
     try:
+        if preauthenticated(client):
+            log.info("%s: the connection is already authenticated (PREAUTH); no login sent", config.host)
+            _send_id(client)
+            return client
         refusal = _authenticate(client, config, secret)
         if refusal and refreshable:
             log.info("%s refused the kept %s; running the command again", config.host, config.auth)
@@ -309,6 +316,11 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
         disconnect(client)
         raise
     return client
+
+
+def preauthenticated(client: IMAPClient) -> bool:
+    """True when the server's greeting was ``* PREAUTH``: the session starts logged in."""
+    return client._imap.state == "AUTH"
 
 
 def check_config(config: ImapConfig) -> None:
