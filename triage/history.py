@@ -675,6 +675,13 @@ class History:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_policy', ?)", (fingerprint,))
         return row is not None
 
+    def remember_sweep_clock(self, now: datetime) -> datetime | None:
+        """Record ``now`` as the clock of this sweep; return the last sweep's (None before
+        the first). Uncommitted."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'sweep_clock'").fetchone()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_clock', ?)", (iso(now),))
+        return parse_iso(row[0]) if row else None
+
     def mark_swept(self, thread_id: str, due: datetime | None) -> None:
         """The conversation is up to date until ``due`` (None: until something happens)."""
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
