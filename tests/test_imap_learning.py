@@ -74,6 +74,7 @@ def test_training_folders_are_named_by_their_last_part_and_never_triages_own():
     ((5, 3), 5, 4, None),   # nothing above the cursor
     ((5, 3), 5, 9, 3),      # mail above the cursor
     ((4, 3), 5, 4, 0),      # UIDVALIDITY changed: read it all again (the store drops repeats)
+    ((5, 9), 5, 3, 0),      # UIDs went back under the same UIDVALIDITY (a restore): likewise
 ])
 def test_unread_after(cursor, uidvalidity, uidnext, expected):
     assert unread_after(cursor, uidvalidity, uidnext) == expected
