@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from imapproxy import ImapProxy
 from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
 
 from triage.cli import main
-from triage.imap.connection import LoginRefused, is_temporary_refusal
+from triage.imap.connection import LoginRefused, connect, is_temporary_refusal
 
 WRONG_ENV = "TRIAGE_TEST_WRONG_PASSWORD"
 ADVICE = "login as support refused by the server: check the password / token"
@@ -218,3 +219,43 @@ def test_a_server_that_greets_with_preauth_is_used_without_a_login(box: Box, dov
         code, rows, err = box.once("-v")
     assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
     assert "already authenticated (PREAUTH)" in err
+
+
+def test_a_server_that_disables_login_without_tls_gets_no_password_and_a_clear_error(box: Box,
+                                                                                      dovecot: Dovecot) -> None:
+    """A server that advertises LOGINDISABLED (RFC 3501: no LOGIN before STARTTLS) was sent
+    the password in clear all the same, refused it, and the advice was to check the
+    password. Now nothing is sent, and the error says what to change."""
+    box.append(message("ann")[1])
+    logins = []
+
+    def no_login(connection, line: bytes) -> bytes | None:
+        if re.match(rb"^\S+ (LOGIN|AUTHENTICATE) ", line, re.I):
+            logins.append(line)
+            connection.to_client(line.split(b" ", 1)[0] + b" NO [PRIVACYREQUIRED] Plaintext authentication "
+                                 b"disallowed on non-secure (SSL/TLS) connections.\r\n")
+            return None
+        return line
+
+    with ImapProxy(dovecot.port, from_client=no_login,
+                   from_server=lambda connection, line: line.replace(b" AUTH=PLAIN", b" LOGINDISABLED")) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows, logins) == (2, [], []), err
+    assert err.strip().splitlines() == [
+        f"triage: error: {dovecot.host}: the server accepts no login without TLS on this connection "
+        "(LOGINDISABLED): set imap.security = \"starttls\" (or \"tls\" on its TLS port)"]
+
+
+def test_after_starttls_a_server_that_disabled_login_before_it_is_logged_in_to(dovecot: Dovecot,
+                                                                                 password_env: None) -> None:
+    """LOGINDISABLED is a word of the connection before TLS: after STARTTLS the login goes on."""
+    if dovecot.ca_file is None:
+        pytest.skip("openssl is not installed, so the test Dovecot has no TLS")
+    with ImapProxy(dovecot.port, from_server=lambda connection, line: line.replace(b" AUTH=PLAIN", b" LOGINDISABLED")) \
+            as proxy:
+        client = connect(dovecot.imap_config(security="starttls", ca_file=str(dovecot.ca_file), port=proxy.port))
+        try:
+            assert client.socket().version().startswith("TLS")
+        finally:
+            client.logout()

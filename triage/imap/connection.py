@@ -427,8 +427,14 @@ def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | 
     AUTHENTICATE PLAIN, whose SASL string is UTF-8 (RFC 4616): LOGIN's strings are ASCII
     only, and imaplib raised UnicodeEncodeError for them, a traceback (and under
     systemd a restart every 30 seconds for ever). A connection lost meanwhile raises
-    ImapConnectionError: it is no refusal."""
+    ImapConnectionError: it is no refusal. A server that advertises LOGINDISABLED is sent
+    no password: a UsageError says to use TLS."""
     plain = config.auth != "oauth2" and not (config.username.isascii() and secret.isascii())
+    if config.auth != "oauth2" and "LOGINDISABLED" in {c.upper() for c in _capabilities(client, config)}:
+        # RFC 3501 6.2.3: no LOGIN then; the password went out in clear all the same, and
+        # its refusal read as a wrong password
+        raise UsageError(f"{config.host}: the server accepts no login without TLS on this connection "
+                         "(LOGINDISABLED): set imap.security = \"starttls\" (or \"tls\" on its TLS port)")
     if plain and "AUTH=PLAIN" not in {c.upper() for c in _capabilities(client, config)}:
         raise UsageError(f"{config.host}: the password or user name holds characters beyond ASCII, which IMAP "
                          "LOGIN cannot send, and the server offers no AUTHENTICATE PLAIN")
