@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD, Dovecot, free_ports
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, free_ports
 from imapproxy import ImapProxy
 from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
 
@@ -259,3 +259,19 @@ def test_after_starttls_a_server_that_disabled_login_before_it_is_logged_in_to(d
             assert client.socket().version().startswith("TLS")
         finally:
             client.logout()
+
+
+def test_a_password_variable_ending_in_a_line_break_logs_in(box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment file saved with Windows line ends (a Docker env_file, a systemd
+    EnvironmentFile) gives the variable a trailing CR: it went into LOGIN's quoted
+    string, the server answered BAD, and the error said to check the password. A line
+    break inside is no password IMAP can send: said, and nothing sent."""
+    uid = box.append(message("ann")[1])
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD + "\r\n")
+    code, rows, err = box.once()
+    assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
+    monkeypatch.setenv(PASSWORD_ENV, "first line\nsecond line")
+    code, rows, err = box.once()
+    assert (code, rows) == (2, [])
+    assert err.strip().splitlines() == [f"triage: error: environment variable {PASSWORD_ENV} (imap.password_env) "
+                                        "holds a line break or a NUL, which no IMAP login can send"]

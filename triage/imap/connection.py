@@ -197,9 +197,12 @@ class Credentials:
         name = self._config.password_env
         if not name:
             raise UsageError("no IMAP password source: set imap.password_env or imap.password_command")
-        value = os.environ.get(name, "")
+        value = os.environ.get(name, "").rstrip("\r\n")  # (a file saved with Windows line ends)
         if not value:
             raise UsageError(f"environment variable {name} (imap.password_env) is not set or empty")
+        if any(c in value for c in "\r\n\0"):
+            raise UsageError(f"environment variable {name} (imap.password_env) holds a line break or a NUL, "
+                             "which no IMAP login can send")
         return value
 
 
