@@ -65,22 +65,47 @@ no text, and no UTF-8 encoder takes them. A subject of ``=?utf-7?Q?+2AA-?=`` was
 UnicodeEncodeError when its row was printed or stored: a traceback, and the pass lost."""
 
 
+_UNKNOWN_LABELS = frozenset({"unknown-8bit", "x-unknown", "8bit", "unknown", "x-user-defined"})
+"""Labels that say the sender did not know the charset (``unknown-8bit``: RFC 1428, and what
+Python's own email package writes for 8-bit bytes it could not place)."""
+
+
+def unknown_charset(charset: str | None) -> bool:
+    """True when ``charset`` is a label saying the charset is unknown, or one Python does
+    not know (``x-mac-roman-ce``): the bytes may be in any charset."""
+    name = (charset or "").strip().strip('"').lower()
+    if name in _UNKNOWN_LABELS:
+        return True
+    try:
+        codecs.lookup(_CHARSET_ALIASES.get(name, name))
+    except (LookupError, ValueError):
+        return bool(name)
+    return False
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Text of ``data`` in ``charset``; never raises. Bytes that are not valid in the
     declared charset are tried as UTF-8 and then replaced (mail often lies about charsets),
-    as are lone surrogates (:data:`_SURROGATE_CODECS`)."""
+    as are lone surrogates (:data:`_SURROGATE_CODECS`). Under a charset nobody knew
+    (:func:`unknown_charset`) bytes that are no UTF-8 are read as windows-1252, the
+    commonest of the rest: ``=?unknown-8bit?Q?J=F6rg?=`` is Jörg, not J\ufffdrg."""
     codec = codec_for(charset)
-    text = _decode(data, codec)
+    text = _decode(data, codec, legacy=unknown_charset(charset))
     if codec in _SURROGATE_CODECS and _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
     return text
 
 
-def _decode(data: bytes, codec: str) -> str:
+def _decode(data: bytes, codec: str, legacy: bool = False) -> str:
     try:
         return data.decode(codec)
     except (UnicodeError, LookupError):  # UnicodeError: also a codec that cannot decode at all
         pass
+    if legacy:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:  # (five bytes cp1252 leaves undefined)
+            pass
     if codec != "utf-8":
         try:
             return data.decode("utf-8")
