@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dovecot import Dovecot
+from imapproxy import ImapProxy
 from test_imap_sent import LONG_AGO, SUPPORT, T0, mail, mailbox  # noqa: F401 - fixtures
-from test_imap_service import Box, box, message, on_server, password_env, triage_keywords  # noqa: F401 - fixtures
+from test_imap_service import (Box, box, message, on_server, password_env, triage_keywords,  # noqa: F401 - fixtures
+                               write_config)
 
 from tests.test_engine import CALM, KeywordModel
 from triage.engine import Engine, Settings
@@ -52,6 +54,25 @@ def test_mail_under_uids_triage_knew_as_other_messages_is_triaged_and_labelled_a
     cy_uid = next(uid for uid in box.dovecot.uids(box.folder) if uid not in {row["uid"] for row in rows})
     assert triage_keywords(box.flags(cy_uid)) == triage_keywords(set(on_server([cy])[cy["uid"]]))
     assert box.once() == (0, [], "")
+
+
+def test_a_server_refusing_the_look_at_known_uids_still_has_its_mail_triaged(box: Box, dovecot: Dovecot) -> None:
+    """The look is one FETCH of a few Message-IDs; refused (a message the server will not
+    give, for one), it says nothing either way, and must not fail every pass."""
+    box.append(message("ann")[1])
+    assert box.once()[0] == 0
+
+    def refuse(connection, line: bytes) -> bytes | None:
+        if b"HEADER.FIELDS (MESSAGE-ID)" in line and b" UID FETCH " in line:
+            connection.to_client(line.split(b" ", 1)[0] + b" NO [SERVERBUG] cannot read that\r\n")
+            return None
+        return line
+
+    uid = box.append(message("bob", sender="bob@example.net")[1])
+    with ImapProxy(dovecot.port, from_client=refuse) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
 
 
 def test_a_team_reply_in_a_sent_folder_whose_uids_went_back_is_read(mailbox, sent_folder, dovecot, tmp_path):

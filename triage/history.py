@@ -800,10 +800,13 @@ class History:
         """UID -> Message-ID of the ``limit`` highest UIDs recorded in ``mailbox`` that are
         still there as far as triage knows (not departed), each one message's alone and
         named by a Message-ID of its own header in ASCII (not one triage made up): what
-        :func:`~triage.imap.renumbering.renumbered_in_place` compares with the server."""
+        :func:`~triage.imap.renumbering.renumbered_in_place` compares with the server.
+        Unreadable messages are left out: the server may refuse them, or drop the session
+        over them, again."""
         rows = self.db.execute(
             "SELECT uid, min(message_id) FROM messages WHERE mailbox = ? AND uid IS NOT NULL AND departed = 0"
-            " GROUP BY uid HAVING count(*) = 1 ORDER BY uid DESC LIMIT ?", (mailbox, limit)).fetchall()
+            " AND unreadable IS NULL GROUP BY uid HAVING count(*) = 1 ORDER BY uid DESC LIMIT ?",
+            (mailbox, limit)).fetchall()
         return {int(uid): str(message_id) for uid, message_id in rows
                 if message_id.isascii() and not message_id.endswith("@triage.invalid>")}
 

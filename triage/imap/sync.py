@@ -32,8 +32,10 @@ from typing import NamedTuple, Protocol
 
 from triage.config import Config, ImapConfig
 from triage.engine import BatchStats, Decision, Engine
+from triage.errors import ImapError
 from triage.history import History, Unstored
 from triage.imap.backlog import scan_backlog
+from triage.imap.connection import ImapConnectionError
 from triage.imap.corrections import scan_corrections
 from triage.imap.departures import note_departures
 from triage.imap.drops import scan_training_folders
@@ -815,7 +817,13 @@ def renumbered_silently(mailbox: ImapMailbox, history: History, state: FolderSta
     if cursor is None or cursor[0] != state.uidvalidity:
         return False
     known = history.highest_uids(folder, CHECKED_UIDS)
-    found = mailbox.message_ids(known) if known else {}
+    try:
+        found = mailbox.message_ids(known) if known else {}
+    except ImapConnectionError:
+        raise
+    except ImapError as exc:  # a refusal: no sign either way (the pass must not fail on it, every time)
+        log.debug("%s: the Message-IDs of UIDs %s not read (%s)", folder, sorted(known), exc)
+        found = {}
     if not renumbered_in_place(cursor[1], state.uidnext, known, found):
         return False
     log.warning("%s: the server renumbered its messages under the same UIDVALIDITY %d (UIDNEXT %d, UID %d triaged "
