@@ -104,6 +104,15 @@ def test_text_in_a_charset_nobody_knew_that_is_no_utf8_reads_as_windows_1252():
     assert "Rückerstattung für" in message.body_text
 
 
+def test_a_character_split_between_two_encoded_words_is_read_whole():
+    """Mailers that cut a long Subject by bytes split a character between two encoded
+    words (RFC 2047 says not to); each half alone was U+FFFD: "R\ufffd\ufffdckerstattung"."""
+    assert decode_value("=?utf-8?B?UsM=?=\r\n =?utf-8?B?vGNrZXJzdGF0dHVuZw==?=") == "Rückerstattung"
+    assert decode_value("Re: =?UTF-8?Q?R=C3?= =?utf-8?Q?=BCckerstattung?= now") == "Re: Rückerstattung now"
+    assert decode_value("=?iso-2022-jp?B?GyRCJVElOSVvITwlSRsoQg==?=") == "パスワード"
+    assert decode_value("=?utf-8?Q?R=C3?= x =?utf-8?Q?=BC?=") == "R\ufffd x \ufffd"  # not adjacent: apart
+
+
 def test_nested_multipart_bomb_reads_at_most_max_parts():
     parts = "".join(f"--b\nContent-Type: application/octet-stream\n\n{i}\n" for i in range(parsing.MAX_PARTS * 3))
     message = parse_message(mail("From: a@b.example\nSubject: many\nMessage-ID: <p@b>\nMIME-Version: 1.0\n"

@@ -135,28 +135,46 @@ def decode_value(value: str | bytes | None, limit: int = MAX_HEADER_CHARS) -> st
 
 
 def _decode_encoded_words(value: str) -> str:
+    """Adjacent encoded words of one charset are decoded as one run of bytes: mailers
+    that cut a long header by bytes split a character between two words (RFC 2047 says
+    not to), and each half alone decoded to U+FFFD ("R\ufffd\ufffdckerstattung")."""
     parts: list[str] = []
+    run: list[bytes] = []
+    run_charset: str | None = None
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         between = value[position:match.start()]
-        if position == 0 or between.strip():  # whitespace between two encoded words is dropped
+        charset = match[1].split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?Q?...?=
+        adjacent = position > 0 and not between.strip()  # whitespace between two encoded words is dropped
+        if run and not (adjacent and charset.lower() == run_charset):
+            parts.append(decode_bytes(b"".join(run), run_charset))
+            run = []
+        if not adjacent:
             parts.append(between)
-        parts.append(_decode_word(*match.groups()))
+        data = _word_bytes(match[2], match[3])
+        if data is None:  # (broken base64: the word as it is)
+            if run:
+                parts.append(decode_bytes(b"".join(run), run_charset))
+                run = []
+            parts.append(match[3])
+        else:
+            run.append(data)
+            run_charset = charset.lower()
         position = match.end()
+    if run:
+        parts.append(decode_bytes(b"".join(run), run_charset))
     parts.append(value[position:])
     return "".join(parts)
 
 
-def _decode_word(charset: str, encoding: str, text: str) -> str:
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?Q?...?=
+def _word_bytes(encoding: str, text: str) -> bytes | None:
+    """The bytes of an encoded word's text (None: base64 that is none)."""
     if encoding in "Bb":
         try:
-            data = base64.b64decode(text + "=" * (-len(text) % 4))
+            return base64.b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
-            return text
-    else:
-        data = _q_decode(text)
-    return decode_bytes(data, charset)
+            return None
+    return _q_decode(text)
 
 
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
