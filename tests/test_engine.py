@@ -13,6 +13,8 @@ from triage.history import History
 from triage.parsing import content_hash
 from tests.helpers import eml, raw
 from triage.message import RawMail
+from triage.sla import Policy
+from triage.waiting import standings
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
 TEAM = "help@larkspur.example"
@@ -94,6 +96,8 @@ def test_one_message_delivered_twice_is_one_message_without_a_reply(engine):
     assert [d.repeat_count for d in decisions] == [1, 1, 2]
     assert "2nd message without a reply" in decisions[2].reasons and decisions[2].priority != 1
     assert {d.uid for d in decisions} == {1, 2, 3}
+    [(_, conversation)] = standings(engine.history, [decisions[0].thread_id], NOW, Policy())
+    assert conversation.messages == 1  # the report's count of the waiting messages too
 
 
 def test_team_reply_stops_the_clock_and_is_not_a_row(engine):
