@@ -16,6 +16,7 @@ from helpers import ROOT
 
 from triage.cli import main
 from triage.config import Config, ServiceConfig
+from triage.errors import UsageError
 from triage.history import History
 from triage.imap.connection import ImapConnectionError
 from triage.imap.service import SWEEP_MAX_DEFERRAL_SECONDS, Service
@@ -234,6 +235,18 @@ def test_the_service_records_failures_and_its_stop_in_the_status_file(tmp_path: 
         assert service.run() == 0
     written = read_status(path)
     assert written["state"] == "stopped" and written["stopped"]["reason"] == "SIGTERM"
+
+
+def test_a_service_ended_by_a_configuration_error_says_so_in_the_status_file(tmp_path: Path) -> None:
+    """A configuration error found on connecting (no host; a server that takes no login
+    without TLS; an empty password variable) ends the service with exit status 2, which
+    systemd does not restart; the status file said "an unexpected error", exit status 1,
+    and `triage status` repeated it."""
+    service, clock, history = a_service(tmp_path)
+    with history, pytest.raises(UsageError):
+        service.run()
+    stopped = read_status(status_path_for(tmp_path / "state.db"))["stopped"]
+    assert (stopped["reason"], stopped["exit_status"]) == ("imap.host is not set", 2)
 
 
 # -- triage status ------------------------------------------------------------------------
