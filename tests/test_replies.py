@@ -220,3 +220,29 @@ def test_a_schema_5_state_file_gets_the_p1_share_indexes_that_spare_each_batch_a
         plan = history.db.execute("EXPLAIN QUERY PLAN SELECT thread_id FROM threads WHERE claim IS NOT NULL"
                                   " ORDER BY claim DESC LIMIT 5").fetchall()
         assert "COVERING INDEX threads_claim" in plan[0][3]
+
+
+THU = "Thu, 19 Mar 2026 09:00:00 +0000"
+
+
+def test_a_team_members_note_to_the_team_in_the_customers_thread_answers_nobody(engine):
+    """"Jo, can you take this one?" — a reply in the customer's conversation sent to the
+    team's own address only: the customer got nothing, so their clock runs on and writing
+    again counts (as mail in Sent to the team only never answered). A reply to the
+    customer with the team cc'd answers."""
+    engine.decide([customer(1, "I want a refund", MON),
+                   team(1, "Jo, can you take this one? I'm out tomorrow.", TUE, to=TEAM, in_reply_to="<c1@example.org>")])
+    assert waiting_threads(engine) == {("<c1@example.org>", "2026-03-16T09:00:00+00:00")}
+    [again] = engine.decide([customer(2, "hello? my refund?", WED, subject="Re: Lamp")])
+    assert again.repeat_count == 2 and again.waiting_hours == pytest.approx(99.0)
+    engine.decide([team(2, "Refunded!", THU, in_reply_to="<c2@example.org>", extra=f"Cc: {TEAM}")])
+    assert engine.history.waiting() == []
+
+
+def test_answered_with_only_a_note_to_the_team_after_it_still_waits(engine):
+    """\\Answered counts with a team message to the customer after it: a note to the team
+    about them is none."""
+    engine.decide([answered(customer(1, "I want a refund", MON)), customer(2, "and the chair?", MON, subject="Chair")])
+    engine.decide([team(1, "Jo, this one's yours", TUE, to=TEAM, subject="Re: Chair", in_reply_to="<c2@example.org>")])
+    assert waiting_threads(engine) == {("<c1@example.org>", "2026-03-16T09:00:00+00:00"),
+                                       ("<c2@example.org>", "2026-03-16T09:00:00+00:00")}

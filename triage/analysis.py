@@ -95,6 +95,13 @@ def analyze(raws: list[RawMail], model: CategoryModel, tone: ToneModel) -> list[
     return out
 
 
+def analyze_message(message: Message, model: CategoryModel, tone: ToneModel) -> Analysis | Broken:
+    """The analysis of one parsed message, in this process: the engine reads the words a
+    colleague's forward hands over (:meth:`triage.engine.Engine._customer_words`)."""
+    scored = _score_one(message, model, tone)
+    return scored if isinstance(scored, Broken) else _read(message, *scored)
+
+
 def _read(message: Message, scores: dict[str, float], tone: float) -> Analysis | Broken:
     """The analysis of a scored message: its language and what the rules find in its
     words (machine mail needs neither: it asks nothing of anyone)."""

@@ -441,6 +441,21 @@ def notification_sender(e: Evidence) -> str | None:
     return None if reason is None or e.form_relay else reason
 
 
+def machine_address(address: str) -> str | None:
+    """Why ``address`` alone says a machine writes from it — a no-reply, notification,
+    monitoring or mail-system mailbox (:func:`no_reply_sender`, :func:`notification_sender`,
+    :func:`bounce_sender` on the address only) — else None. A colleague's forward of such
+    mail hands the team no customer (:meth:`triage.engine.Settings.handed_over`)."""
+    local = address.lower().rpartition("@")[0]
+    if _NO_REPLY.search(local):
+        return "no-reply sender"
+    if local in _DAEMONS:
+        return "bounce"
+    if local in _MACHINE_MAILBOXES or any(token in _MACHINE_TOKENS for token in _TOKEN_SEPARATORS.split(local)):
+        return "notification"
+    return None
+
+
 # --- 3. the subject ----------------------------------------------------------------------
 
 _AUTO_REPLY_SUBJECT = re.compile(

@@ -14,9 +14,10 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from triage import OTHER, rules
-from triage.analysis import Analysis, Analyzer, Broken
-from triage.automated import BULK_MIN_MESSAGES, bulk_sender
+from triage.analysis import Analysis, Analyzer, Broken, analyze_message
+from triage.automated import BULK_MIN_MESSAGES, bulk_sender, machine_address
 from triage.errors import MessageParseError
+from triage.forwards import Forwarded
 from triage.frustration import frustration_score
 from triage.history import History
 from triage.labels import NO_ACTION, UNREADABLE, category_labels, waiting_labels
@@ -67,18 +68,44 @@ class Settings:
         address always; an address of a listed ``@domain`` unless it relays someone
         outside the team: a web form or a shop app on the shop's own domain
         (``wordpress@shop.example`` with ``@shop.example`` listed) sends the customer's
-        words From it, naming the customer in Reply-To (:attr:`Message.answer_to`)."""
+        words From it, naming the customer in Reply-To (:attr:`Message.answer_to`), and a
+        colleague hands the team a customer's mail (:meth:`handed_over`)."""
         if message.sender.lower() in self.support_addresses:
             return True
-        return self.is_team(message.sender) and not (message.answer_to and not self.is_team(message.answer_to))
+        return (self.is_team(message.sender) and not (message.answer_to and not self.is_team(message.answer_to))
+                and self.handed_over(message) is None)
+
+    def handed_over(self, message: Message) -> Forwarded | None:
+        """The customer's mail ``message`` hands the team, else None: a colleague's
+        forward ("FW: complaint" from tom@ of a listed ``@domain``) of the mail of someone
+        outside the team, to team addresses only (:attr:`Message.forwarded` says it is a
+        forward: a marker, the block at the top, a short note). Taken as the team's mail
+        it was a reply to nobody, and the customer never waited. Not a hand-over: mail
+        from a listed support address (an agent forwarding from support@ is sending
+        something on), a forward with anyone outside the team among its recipients (to
+        the customer, to a supplier), a forward of a team mate's mail or of a machine's
+        (a no-reply or notification mailbox: nobody to answer), and one of mail that was
+        sent to a listed support address too (the inbox has it already: handed over
+        again, it counted twice)."""
+        forwarded = message.forwarded
+        if (forwarded is None or message.sender.lower() in self.support_addresses
+                or not self.is_team(message.sender) or self.is_team(forwarded.address)
+                or machine_address(forwarded.address)
+                or not message.recipients or not all(self.is_team(address) for address in message.recipients)
+                or any(address in self.support_addresses for address in forwarded.addressed)):
+            return None
+        return forwarded
 
     def customer_of(self, message: Message) -> tuple[str, str]:
         """(address, name) of the customer a customer's message is from: who the team
         answers (:attr:`Message.answer_to`, a Reply-To or a form's e-mail field, unless it
-        is the team's), else its sender. The conversation, the repeat count and the
+        is the team's), or the author of the mail a colleague hands over
+        (:meth:`handed_over`), else its sender. The conversation, the repeat count and the
         machine-sender check go by it: a form's one mailbox is not one customer."""
         if message.answer_to and not self.is_team(message.answer_to):
             return message.answer_to, message.answer_to_name
+        if handed := self.handed_over(message):
+            return handed.address, handed.name
         return message.sender, message.sender_name
 
 
@@ -291,9 +318,11 @@ class Engine:
                 continue
             try:
                 with self.history.one_message():
-                    if self.settings.is_team_message(message):
+                    if self.settings.is_team_message(message) or self._passes_on_recorded_mail(message):
                         self._record_reply(message, message.uid, content_hash=message.content_hash)
                     else:
+                        analysis = self._customer_words(analysis)
+                        message = analysis.message
                         chasing = ("follow_up" in self.model.decide(analysis.scores)
                                    or analysis.reading.chasing is not None)
                         recorded.append((analysis, *self._record_inbound(message, analysis.reading, chasing)))
@@ -317,6 +346,26 @@ class Engine:
         decisions += [self._unreadable(raw, reason) for raw, reason in unreadable]
         self.stats.triaged += len(decisions)
         return decisions
+
+    def _passes_on_recorded_mail(self, message: Message) -> bool:
+        """Whether ``message``, a colleague's forward of a customer's mail
+        (:meth:`Settings.handed_over`), is in reply to that customer's mail recorded from
+        the inbox (Gmail keeps a forward in its thread): it passes on what the team has
+        already — the team's mail, not the customer writing again."""
+        handed = self.settings.handed_over(message)
+        return (handed is not None and message.in_reply_to is not None
+                and self.history.has_inbound(message.in_reply_to, handed.address))
+
+    def _customer_words(self, analysis: Analysis) -> Analysis:
+        """The analysis of a customer's message on the customer's words: for mail a
+        colleague hands over (:meth:`Settings.handed_over`), the forwarded mail's rather
+        than the note above it ("can someone pick this up?"), read again in this process
+        (rare mail; the workers do not know who the team is)."""
+        handed = self.settings.handed_over(analysis.message)
+        if handed is None:
+            return analysis
+        again = analyze_message(replace(analysis.message, newest_text=handed.text), self.model, self._tone)
+        return analysis if isinstance(again, Broken) else again
 
     def _moved_back(self, messages: list[Message], present: Callable[[list[int]], Collection[int]]) -> set[int]:
         """The UIDs among ``messages`` of mail triaged before elsewhere
@@ -446,8 +495,12 @@ class Engine:
                 asks_nothing = asks_for_nothing(message, reading)
         kind = None if asks_nothing is None else ("automated" if message.automated else
                                                   "acknowledgement" if asks_nothing == THANKS else "no_reply")
+        # A colleague's forward joins the customer's conversation by the subject of the
+        # mail it carries ("FW: see below" over the customer's "Refund").
+        handed = self.settings.handed_over(message)
         thread_id = self.history.thread_for(message.message_id, message.in_reply_to, message.references,
-                                            customer, message.subject, chasing=chasing and not asks_nothing)
+                                            customer, handed.subject if handed and handed.subject else message.subject,
+                                            chasing=chasing and not asks_nothing)
         row = self.history.record(message_id=message.message_id, thread_id=thread_id, mailbox=message.mailbox,
                                   uid=message.uid, direction="in", customer=customer, subject=message.subject,
                                   date=message.date, automated=message.automated, awaits_reply=asks_nothing is None,
@@ -530,11 +583,16 @@ class Engine:
         outside = [a for a in reply.recipients if not self.settings.is_team(a)]
         customer = self.history.reply_customer(reply.in_reply_to, reply.references,
                                                outside or list(reply.recipients) or [reply.sender], reply.subject)
+        # A note to the team's own addresses only ("Jo, can you take this one?") is in the
+        # conversation but answers nobody, as such mail in Sent is never recorded. (With
+        # the customer in To or Cc it is not one: a customer is never a team address.)
+        internal = bool(reply.recipients) and not outside
         thread_id = self.history.thread_for(reply.message_id, reply.in_reply_to, reply.references, customer,
                                             reply.subject)
         self.history.record(message_id=reply.message_id, thread_id=thread_id, mailbox=reply.mailbox, uid=uid,
                             direction="out", customer=customer, subject=reply.subject, date=reply.date,
-                            automated=reply.automated, awaits_reply=False, content_hash=content_hash)
+                            automated=reply.automated, awaits_reply=False, content_hash=content_hash,
+                            kind="internal" if internal else "team")
         self.stats.team_replies += 1
 
     def categories(self, scores: dict[str, float], reading: rules.Reading, language: str = "und") -> list[str]:

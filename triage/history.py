@@ -15,7 +15,9 @@ no more):
 
 - a team reply in the conversation (threaded by In-Reply-To/References, else by the
   customer's address and normalised subject: :meth:`History.thread_for`) answers every
-  customer message before it;
+  customer message before it — one that reached someone outside the team: not the
+  team's note to its own addresses only, nor a reply a delivery failure report returned
+  (:data:`KINDS`);
 - ``\\Answered`` on a customer message answers it only together with a team message to
   that customer dated after it, in any conversation (a reply written under a new subject
   and without In-Reply-To, which threading cannot place). ``\\Answered`` alone never
@@ -87,6 +89,7 @@ could not be read (NULL for the others). ``kind`` is what the message is to the 
 conversation was filed with it, or waits on with its waiting labels on a message still
 there; it keeps its UID, so that moved back it is known."""
 
+
 def _one_message(table: str = "m") -> str:
     """SQL for what one message a customer wrote is, in rows of ``messages`` named
     ``table``, for counting how often they wrote: copies of it (the same Message-ID and
@@ -96,11 +99,13 @@ def _one_message(table: str = "m") -> str:
     loop of thousands counted in about the time a plain count took."""
     return f"{table}.message_id || char(0) || {table}.date"
 
-KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team", "bounced")
+
+KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team", "bounced", "internal")
 """What a message is to the queue: a customer who waits for a reply; or mail that asks
 nothing of the team (machine-sent, a thank-you, a pitch or survey, unreadable); or the
-team's own reply; or a reply of the team's that bounced (:meth:`History.mark_bounced`),
-which answers nobody."""
+team's own reply. Only that answers: not a reply of the team's that bounced
+(:meth:`History.mark_bounced`), nor the team's note to its own addresses only
+(``internal``: "Jo, can you take this one?" in the customer's conversation)."""
 
 _TABLES = _MESSAGES + """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -204,11 +209,11 @@ def _answered_upto(thread: str) -> str:
     counts as answered, as ISO text ('' when never): see the module docstring."""
     return f"""max(
         coalesce((SELECT max(o.date) FROM messages o WHERE o.thread_id = {thread} AND o.direction = 'out'
-                  AND o.kind <> 'bounced'), ''),
+                  AND o.kind = 'team'), ''),
         coalesce((SELECT f.filed_upto FROM threads f WHERE f.thread_id = {thread}), ''),
         coalesce((SELECT max(a.date) FROM messages a WHERE a.thread_id = {thread} AND a.direction = 'in'
                   AND a.answered_flag = 1 AND EXISTS (SELECT 1 FROM messages r WHERE r.direction = 'out'
-                  AND r.kind <> 'bounced' AND r.customer = a.customer AND r.date > a.date)), ''))"""
+                  AND r.kind = 'team' AND r.customer = a.customer AND r.date > a.date)), ''))"""
 
 
 _PENDING = f"""
@@ -776,7 +781,7 @@ class History:
                     FROM messages m INDEXED BY messages_asking WHERE m.customer = c.customer
                     AND m.direction = 'in' AND m.awaits_reply = 1 AND m.date <= ?
                     AND m.date > coalesce((SELECT max(o.date) FROM messages o WHERE o.customer = c.customer
-                                           AND o.direction = 'out' AND o.kind <> 'bounced' AND o.date <= ?), ''))
+                                           AND o.direction = 'out' AND o.kind = 'team' AND o.date <= ?), ''))
                 FROM c""",
                 [*bound, iso(upto), iso(upto)]).fetchall())
         return counts
@@ -789,6 +794,11 @@ class History:
                             [(int(waiting), claim, thread_id) for thread_id, waiting, claim in standings])
 
     # -- what is known -----------------------------------------------------------------
+
+    def has_inbound(self, message_id: str, customer: str) -> bool:
+        """True when a message of ``customer``'s with this Message-ID is recorded."""
+        return self.db.execute("SELECT 1 FROM messages WHERE message_id = ? AND customer = ? AND direction = 'in'",
+                               (message_id, customer)).fetchone() is not None
 
     def is_known_reply(self, message_id: str) -> bool:
         """True when a message of the team's with this Message-ID is recorded (a reply
@@ -1138,7 +1148,7 @@ class History:
     def last_reply_to_customer(self, customer: str, before: datetime) -> datetime | None:
         """When the team last wrote to this customer, at or before ``before``."""
         row = self.db.execute(
-            "SELECT max(date) FROM messages WHERE customer = ? AND direction = 'out' AND kind <> 'bounced'"
+            "SELECT max(date) FROM messages WHERE customer = ? AND direction = 'out' AND kind = 'team'"
             " AND date <= ?",
             (customer, iso(before)),
         ).fetchone()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from triage.forwards import Forwarded
 from triage.subjects import without_prefixes
 
 
@@ -64,6 +65,11 @@ class Message:
     naming one other address, or a web form's e-mail field), lower-cased; "" when it is
     (:func:`triage.parsing.answer_address`)."""
     answer_to_name: str = ""
+    forwarded: Forwarded | None = None
+    """For a forward ("FW: …", a forwarded-message block at the top), whose mail it
+    carries and that mail's words (:func:`triage.forwards.forwarded_mail`); the engine
+    decides whether it hands the team a customer's message
+    (:meth:`triage.engine.Settings.handed_over`)."""
     undelivered: str | None = None
     """For a report of a failed delivery (a bounce), the Message-ID of the message not
     delivered (:func:`triage.bounces.failed_delivery_of`)."""

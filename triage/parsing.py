@@ -40,6 +40,7 @@ from triage import boundaries
 from triage.automated import automated_rule, names_no_person
 from triage.bounces import failed_delivery_of
 from triage.errors import MessageParseError
+from triage.forwards import forwarded_mail
 from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text, without_bulk
@@ -268,6 +269,7 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         automated=reason is not None,
         answer_to=answer_to,
         answer_to_name=answer_to_name,
+        forwarded=None if reason is not None else forwarded_mail(subject, body),
         automated_reason=reason,
         mailbox=mail.mailbox,
         uid=mail.uid,

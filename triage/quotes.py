@@ -245,6 +245,12 @@ def _is_header_block(lines: list[str], index: int) -> bool:
     return has_address or any(key in HEADER_KEYS_DATE or key in HEADER_KEYS_SUBJECT for key in keys)
 
 
+def is_header_block(lines: list[str], index: int) -> bool:
+    """Whether ``lines[index]`` opens the header block of quoted or forwarded mail (see
+    :func:`_is_header_block`): :mod:`triage.forwards` reads whose mail a forward carries."""
+    return _is_header_block(lines, index)
+
+
 def _is_phone_footer(lower: str) -> bool:
     return lower.startswith(SIGNATURE_PREFIXES) or lower.endswith(SIGNATURE_SUFFIXES)
 
