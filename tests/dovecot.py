@@ -261,6 +261,20 @@ class Dovecot:
             raise RuntimeError(f"UIDVALIDITY of {folder} stayed {old}")
         return new
 
+    def renumber_keeping_uidvalidity(self, folder: str, user: str = "support") -> None:
+        """Make Dovecot number ``folder``'s messages from 1 again under the UIDVALIDITY it
+        had, as a restore from a backup or a migration tool that kept UIDVALIDITY does
+        (which RFC 3501 forbids): UIDs go back, and the old ones name other messages."""
+        old = self.uidvalidity(folder, user)
+        self.reset_uidvalidity(folder, user)
+        directory = self.maildir(folder, user)
+        for name in _INDEX_FILES[1:]:
+            (directory / name).unlink(missing_ok=True)
+        uidlist = directory / "dovecot-uidlist"
+        uidlist.write_text(re.sub(r"^(\d+) V\d+", lambda m: f"{m[1]} V{old}", uidlist.read_text(), count=1))
+        if self.uidvalidity(folder, user) != old:
+            raise RuntimeError(f"UIDVALIDITY of {folder} did not go back to {old}")
+
     def maildir(self, folder: str, user: str = "support") -> Path:
         """The Maildir++ directory of ``folder`` (ASCII names; hierarchy separator ``.``)."""
         if self.mail_format != "maildir":

@@ -4,7 +4,8 @@ Real servers misbehave in ways Dovecot does not (advertise IDLE and refuse it, a
 FETCH with ``BODY[] NIL``, refuse a command without a response code). The proxy forwards
 the bytes of each connection both ways, line by line, and hands every line to a hook
 first: what the hook returns is forwarded (``None``: nothing), and
-:meth:`Connection.to_client` answers the client instead of the server.
+:meth:`Connection.to_client` answers the client instead of the server. After STARTTLS
+each side's bytes are TLS, passed on as they come without the hooks seeing them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Connection:
     def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
         self.client, self.upstream = client, upstream
         self._client_lock = threading.Lock()
+        self.tls = {"client": False, "server": False}
+        """Which side's bytes are TLS now (after STARTTLS): passed on as they come, unseen by the hooks."""
+        self.starttls_tag: bytes | None = None
 
     def to_client(self, data: bytes) -> None:
         """Send ``data`` to the client as if the server had."""
@@ -71,14 +75,30 @@ class ImapProxy:
 
     def _pump(self, connection: Connection, source: socket.socket, target: socket.socket, hook, to_client: bool):
         reader = source.makefile("rb")
+        side = "server" if to_client else "client"
         try:
-            while line := reader.readline():
+            while True:
+                if connection.tls[side]:
+                    chunk = reader.read1(65536)
+                    if not chunk:
+                        break
+                    target.sendall(chunk)
+                    continue
+                line = reader.readline()
+                if not line:
+                    break
                 out = hook(connection, line)
                 if out:
                     if to_client:
                         connection.to_client(out)
                     else:
                         target.sendall(out)
+                # STARTTLS: the client speaks TLS once it has sent it, the server once it has said OK
+                starttls = re.match(rb"^(\S+) STARTTLS\r?\n", line, re.I)
+                if side == "client" and starttls:
+                    connection.tls[side], connection.starttls_tag = True, starttls[1]
+                elif side == "server" and connection.starttls_tag and line.startswith(connection.starttls_tag + b" OK"):
+                    connection.tls[side] = True
         except OSError:
             pass
         finally:

@@ -13,6 +13,8 @@ from triage.history import History
 from triage.parsing import content_hash
 from tests.helpers import eml, raw
 from triage.message import RawMail
+from triage.sla import Policy
+from triage.waiting import standings
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
 TEAM = "help@larkspur.example"
@@ -78,6 +80,24 @@ def test_repeats_without_reply_count_up_and_become_follow_ups_even_under_a_new_s
     assert "follow_up" not in decisions[0].categories
     assert "follow_up" in decisions[1].categories and "follow_up" in decisions[2].categories
     assert decisions[2].priority == 1 and "3rd message without a reply" in decisions[2].reasons
+
+
+def test_one_message_delivered_twice_is_one_message_without_a_reply(engine):
+    """A customer writing to two addresses that reach the mailbox (support@ and help@, an
+    alias that forwards) makes two copies, their Delivered-To apart: each was counted,
+    "2nd message without a reply", and the customer's real second message was their
+    "3rd" and P1. A copy (the same Message-ID and Date) counts once; both are rows."""
+    first = eml(sender="Ana <ana@example.org>", subject="Lamp", body="I want a refund",
+                date="Sun, 15 Mar 2026 12:00:00 +0000", message_id="<c1@example.org>")
+    copies = [RawMail(b"Delivered-To: " + to + b"\n" + first, "INBOX", f"c1-{n}", uid=n)
+              for n, to in enumerate((b"help@larkspur.example", b"support@larkspur.example"), 1)]
+    decisions = engine.decide([*copies, RawMail(customer(2, "hello? anyone there", "Tue, 17 Mar 2026 12:00:00 +0000",
+                                                         subject="still nothing").raw, "INBOX", "c2", uid=3)])
+    assert [d.repeat_count for d in decisions] == [1, 1, 2]
+    assert "2nd message without a reply" in decisions[2].reasons and decisions[2].priority != 1
+    assert {d.uid for d in decisions} == {1, 2, 3}
+    [(_, conversation)] = standings(engine.history, [decisions[0].thread_id], NOW, Policy())
+    assert conversation.messages == 1  # the report's count of the waiting messages too
 
 
 def test_team_reply_stops_the_clock_and_is_not_a_row(engine):

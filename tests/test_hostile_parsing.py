@@ -89,6 +89,30 @@ def test_unknown_charsets_never_raise(charset):
     assert message.subject == ("zwrot" if charset else "=??q?zwrot?=")  # no charset: not an encoded word
 
 
+def test_text_in_a_charset_nobody_knew_that_is_no_utf8_reads_as_windows_1252():
+    """``unknown-8bit`` (RFC 1428; Python's email package writes it for 8-bit bytes it
+    could not place) and labels Python does not know were read as UTF-8 and the rest
+    replaced: "J\ufffdrg", and a German refund request without its words."""
+    assert decode_value("=?unknown-8bit?Q?J=F6rg?= <j@x>") == "Jörg <j@x>"
+    assert decode_value("=?x-mac-roman-ce?Q?Caf=E9?=") == "Café"
+    assert decode_value("=?unknown-8bit?Q?J=C3=B6rg?=") == "Jörg"  # UTF-8 first
+    assert decode_value("=?utf-8?Q?J=F6rg?=") == "J\ufffdrg"  # a known charset's broken bytes stay broken
+    body = "Ich möchte eine Rückerstattung für meine Bestellung.".encode("latin-1")
+    message = parse_message(mail(b"From: a@b.example\nSubject: Erstattung\nMessage-ID: <u@b>\n"
+                                 b"Content-Type: text/plain; charset=unknown-8bit\nContent-Transfer-Encoding: 8bit\n\n"
+                                 + body))
+    assert "Rückerstattung für" in message.body_text
+
+
+def test_a_character_split_between_two_encoded_words_is_read_whole():
+    """Mailers that cut a long Subject by bytes split a character between two encoded
+    words (RFC 2047 says not to); each half alone was U+FFFD: "R\ufffd\ufffdckerstattung"."""
+    assert decode_value("=?utf-8?B?UsM=?=\r\n =?utf-8?B?vGNrZXJzdGF0dHVuZw==?=") == "Rückerstattung"
+    assert decode_value("Re: =?UTF-8?Q?R=C3?= =?utf-8?Q?=BCckerstattung?= now") == "Re: Rückerstattung now"
+    assert decode_value("=?iso-2022-jp?B?GyRCJVElOSVvITwlSRsoQg==?=") == "パスワード"
+    assert decode_value("=?utf-8?Q?R=C3?= x =?utf-8?Q?=BC?=") == "R\ufffd x \ufffd"  # not adjacent: apart
+
+
 def test_nested_multipart_bomb_reads_at_most_max_parts():
     parts = "".join(f"--b\nContent-Type: application/octet-stream\n\n{i}\n" for i in range(parsing.MAX_PARTS * 3))
     message = parse_message(mail("From: a@b.example\nSubject: many\nMessage-ID: <p@b>\nMIME-Version: 1.0\n"

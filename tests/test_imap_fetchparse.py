@@ -28,7 +28,6 @@ USUAL = {
                 b"1 (UID 3 FLAGS (\\Seen))",
                 (b"2 (UID 8 FLAGS (\\Flagged) BODY[] {0}", b""), b")"],
     "flags only": [b"3 (UID 12 FLAGS (\\Seen \\Flagged))", b"4 (FLAGS (\\Seen) UID 13)"],
-    "no UID (an unsolicited change)": [b"3 (FLAGS (\\Deleted))"],
     "a date nobody can read": [b'3 (UID 3 INTERNALDATE "yesterday")'],
     # With CONDSTORE on, the answers to triage's own STOREs (read with the next FETCH):
     "a flag change's MODSEQ": [b"1005 (UID 1005 MODSEQ (209))", b"6 (UID 6 FLAGS (\\Seen) MODSEQ (12345678901234))"],
@@ -59,6 +58,31 @@ UNUSUAL = {
     "NIL for flags": [b"3 (UID 3 FLAGS NIL)"],
     "a NIL body beside a literal one": [(b"1 (UID 3 BODY[] NIL BODY[] {3}", b"abc"), b")"],
 }
+
+
+ANSWER = [b"3 (UID 5 FLAGS (\\Seen))"]
+UNUSUAL_ANSWER = [b"3 (UID 5 X-GM-MSGID 1 FLAGS (\\Seen))", (b"4 (UID 9 BODY[HEADER] {3}", b"abc"), b")"]
+CHANGE = [b"5 (FLAGS (\\Deleted triage_cancellation))"]
+WITHOUT_A_UID = {  # (the answer, the same without the responses that carry no UID)
+    "alone": (CHANGE, []),
+    "after an answer": (ANSWER + CHANGE, ANSWER),
+    "before an answer": (CHANGE + ANSWER, ANSWER),
+    "beside an unusual answer": (UNUSUAL_ANSWER[:1] + CHANGE + UNUSUAL_ANSWER[1:], UNUSUAL_ANSWER),
+}
+"""Another client's flag change as a server tells it to a session that has the folder
+open: a sequence number, no UID (Dovecot, in the answer to the next command)."""
+
+
+@pytest.mark.parametrize("normalise", [True, False])
+@pytest.mark.parametrize("shape", WITHOUT_A_UID)
+def test_by_uid_a_response_without_a_uid_is_left_out_not_taken_for_the_uid_of_its_number(shape, normalise) -> None:
+    """imapclient keys a response without a UID by its sequence number, and merges it
+    into the UID of that number: another message's flags read as UID 5's (a correction
+    nobody made). By sequence number it is read as imapclient reads it."""
+    data, answered = WITHOUT_A_UID[shape]
+    assert outcome(parse_fetch, data, normalise, True) == outcome(parse_fetch_response, answered or [None], normalise,
+                                                                   True)
+    assert outcome(parse_fetch, data, normalise, False) == outcome(parse_fetch_response, data, normalise, False)
 
 
 @pytest.mark.parametrize("uid_is_key", [True, False])

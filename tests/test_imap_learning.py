@@ -74,6 +74,7 @@ def test_training_folders_are_named_by_their_last_part_and_never_triages_own():
     ((5, 3), 5, 4, None),   # nothing above the cursor
     ((5, 3), 5, 9, 3),      # mail above the cursor
     ((4, 3), 5, 4, 0),      # UIDVALIDITY changed: read it all again (the store drops repeats)
+    ((5, 9), 5, 3, 0),      # UIDs went back under the same UIDVALIDITY (a restore): likewise
 ])
 def test_unread_after(cursor, uidvalidity, uidnext, expected):
     assert unread_after(cursor, uidvalidity, uidnext) == expected
@@ -328,6 +329,39 @@ def test_a_long_lived_connection_sees_a_relabel_made_by_another_client(four_tria
         disconnect(client)
     [correction] = corrections_since(box.state)
     assert correction.message_id == ids[1] and correction.after == ("cancellation",)
+
+
+def test_another_clients_change_reported_without_a_uid_is_no_correction_of_another_message(
+        dovecot: Dovecot, mail_folder: str, tmp_path: Path, capsys, password_env: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dovecot tells a session that has the folder open of another client's flag change
+    as ``* 5 FETCH (FLAGS (...))``: the message's sequence number, no UID, in the answer
+    to the session's next command. Read by UID, it was taken for UID 5's flags: with mail
+    moved out of the folder sequence numbers are no UIDs, and UID 5, another customer's
+    message, was taken for relabelled by a person, a correction nobody made, learned from."""
+    monkeypatch.setattr(imap_corrections, "RESCAN_MESSAGES", 4)
+    capabilities = ImapMailbox.capabilities.fget  # the re-scan, whose FETCH is the first command
+    monkeypatch.setattr(ImapMailbox, "capabilities", property(lambda self: capabilities(self) - {"CONDSTORE"}))
+    box = Box(dovecot, mail_folder, tmp_path, capsys)
+    mails = [message(f"c{i}", body="Please refund the last payment, thanks.") for i in range(8)]
+    uids = [dovecot.append(mail_folder, raw) for _, raw in mails]
+    assert len(box.once()[0]) == 8
+    with dovecot.client() as other:  # two moved out: UIDs 3..8 are sequence numbers 1..6
+        other.select_folder(mail_folder)
+        other.delete_messages(uids[:2])
+        other.uid_expunge(uids[:2])
+    client = connect(dovecot.imap_config(folder=mail_folder))
+    try:
+        mailbox = ImapMailbox(client)
+        mailbox.select(mail_folder)
+        labeler = make_labeler(mailbox, LabelsConfig())
+        with History(box.state) as history:
+            assert scan_corrections(mailbox, labeler, history, str(box.state), 100_000) == 0
+            box.relabel(uids[6], "cancellation")  # UID 7, sequence number 5
+            assert scan_corrections(mailbox, labeler, history, str(box.state), 100_000) == 1
+    finally:
+        disconnect(client)
+    assert [(c.message_id, c.after) for c in corrections_since(box.state)] == [(mails[6][0], ("cancellation",))]
 
 
 def test_without_condstore_the_newest_triaged_messages_are_rescanned(

@@ -24,7 +24,7 @@ from triage.history import History
 from triage.imap.connection import connect
 from triage.imap.labeler import keyword_for, make_labeler
 from triage.imap.mailbox import HEADER_FETCH_BYTES, ImapMailbox
-from triage.imap.sent import fetch_sent, find_sent_folders, ingest_sent
+from triage.imap.sent import fetch_sent, find_sent_folders, ingest_sent, sent_by_name
 from triage.imap.sweep import apply_sweep, refresh_answered
 from triage.imap.sync import SWEEP, sync_folder, triage_pass
 from triage.parsing import parse_message
@@ -80,6 +80,28 @@ def test_without_special_use_a_common_name_is_found_and_otherwise_none(mailbox, 
         assert find_sent_folders(mailbox) == ["Sent Items"]
     finally:
         dovecot.delete_folder("Sent Items")
+
+
+@pytest.mark.parametrize("name", ["Gesendete Elemente", "Éléments envoyés", "INBOX.Enviados"])
+def test_without_special_use_a_sent_folder_named_in_the_mailboxs_language_is_found(mailbox, dovecot, name):
+    """A mail client that made its Sent folder on a server without SPECIAL-USE named it
+    in the user's language (Outlook: "Gesendete Elemente"): no English name matched, the
+    team's replies there were never read, and every conversation the team had answered
+    from it waited, overdue, escalating, as if nobody had."""
+    dovecot.create_folder(name)
+    try:
+        assert find_sent_folders(mailbox) == [name]
+    finally:
+        dovecot.delete_folder(name)
+
+
+def test_a_name_like_a_sent_folders_is_one_only_as_a_whole_name() -> None:
+    assert sent_by_name(["INBOX", "Gesendet", "Archive"], ".") == "Gesendet"
+    assert sent_by_name(["INBOX", "INBOX/Verzonden items"], "/") == "INBOX/Verzonden items"
+    assert sent_by_name(["INBOX", "Kunden.Gesendet"], ".") is None  # a folder of its own under another
+    assert sent_by_name(["Not Gesendet", "Enviados antiguos"], ".") is None
+    assert sent_by_name(["gesendete objekte", "Sent Items"], ".") == "gesendete objekte"
+    assert sent_by_name(["E\u0301le\u0301ments envoye\u0301s"], "/") == "E\u0301le\u0301ments envoye\u0301s"  # decomposed (macOS)
 
 
 def test_a_sent_folder_left_only_as_the_parent_of_others_is_no_sent_folder(mailbox, dovecot, caplog):

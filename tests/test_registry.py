@@ -2,6 +2,7 @@
 the rule that activates a new model only when it is not worse on the same held-out set."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -63,6 +64,33 @@ def test_a_new_model_is_saved_with_its_card_and_activated_on_request(models, sta
     assert registry.active_name() == entry.name
     _, loaded_card = resolve_model(None, registry)
     assert loaded_card["sha256"] == entry.card["sha256"]
+
+
+def test_a_new_model_is_on_the_disk_before_the_registry_records_it_and_points_at_it(models, state, monkeypatch):
+    """The model and its card were written and never flushed: made active just before a
+    power cut, the model could come back empty (ext4 gives a new file its blocks late),
+    its digest no longer matched, and `triage run` exited 2 at every start, which systemd
+    does not restart. Both are on the disk, and the folder's entries with them, before
+    the pointer names the model."""
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        events.append(("fsync", os.path.realpath(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def replaced(source, target) -> None:
+        events.append(("replace", os.path.realpath(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", replaced)
+    entry = Registry.for_state(state).add(models["good"], card(1), activate=True)
+    folder = os.path.realpath(entry.path.parent)
+    pointed = events.index(("replace", os.path.join(folder, "active.json")))
+    for path in (entry.path, card_path(entry.path), entry.path.parent / "active.tmp"):
+        assert ("fsync", os.path.realpath(path)) in events[:pointed], (path, events)
+    assert ("fsync", folder) in events[:pointed] and ("fsync", folder) in events[pointed:]
 
 
 def test_models_made_in_the_same_second_get_distinct_names_in_order(models, state):

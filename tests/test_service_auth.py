@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD, Dovecot, free_ports
+from dovecot import PASSWORD, PASSWORD_ENV, Dovecot, free_ports
 from imapproxy import ImapProxy
 from test_imap_service import Box, box, message, password_env, services, write_config  # noqa: F401  (fixtures)
 
 from triage.cli import main
-from triage.imap.connection import LoginRefused, is_temporary_refusal
+from triage.imap.connection import LoginRefused, connect, is_temporary_refusal
 
 WRONG_ENV = "TRIAGE_TEST_WRONG_PASSWORD"
 ADVICE = "login as support refused by the server: check the password / token"
@@ -189,3 +190,88 @@ def test_a_service_whose_connection_drops_at_every_login_keeps_trying(box: Box, 
     messages = service.messages()
     assert not any(ADVICE in m for m in messages), messages
     assert sum("connection lost" in m and "reconnecting in" in m for m in messages) == 4, messages
+
+
+def preauthenticating(user: str = "support", password: str = PASSWORD):
+    """A server hook: the connection is logged in before the client says a word, and the
+    greeting says so (``* PREAUTH``, RFC 3501 7.1.4), as a server reached through an
+    SSH tunnel to its imapd, or behind a proxy that authenticated the client, greets.
+    The proxy logs in to Dovecot itself and turns its answer into the greeting."""
+    def hook(connection, line: bytes) -> bytes | None:
+        if line.startswith(b"* OK ") and b"ready" in line:
+            quoted = [b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+                      for text in (user, password)]
+            connection.upstream.sendall(b"pre LOGIN %s %s\r\n" % tuple(quoted))
+            return None
+        if line.startswith(b"pre OK "):
+            return b"* PREAUTH " + line[len(b"pre OK "):].replace(b"Logged in", b"Logged in already")
+        return line
+    return hook
+
+
+def test_a_server_that_greets_with_preauth_is_used_without_a_login(box: Box, dovecot: Dovecot) -> None:
+    """imaplib refuses LOGIN in the authenticated state, and imapclient calls that a
+    LoginError: a connection the server had authenticated already was a refused
+    password (exit 2, "check the password"), for good. It is used as it is."""
+    uid = box.append(message("ann")[1])
+    with ImapProxy(dovecot.port, from_server=preauthenticating()) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once("-v")
+    assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
+    assert "already authenticated (PREAUTH)" in err
+
+
+def test_a_server_that_disables_login_without_tls_gets_no_password_and_a_clear_error(box: Box,
+                                                                                      dovecot: Dovecot) -> None:
+    """A server that advertises LOGINDISABLED (RFC 3501: no LOGIN before STARTTLS) was sent
+    the password in clear all the same, refused it, and the advice was to check the
+    password. Now nothing is sent, and the error says what to change."""
+    box.append(message("ann")[1])
+    logins = []
+
+    def no_login(connection, line: bytes) -> bytes | None:
+        if re.match(rb"^\S+ (LOGIN|AUTHENTICATE) ", line, re.I):
+            logins.append(line)
+            connection.to_client(line.split(b" ", 1)[0] + b" NO [PRIVACYREQUIRED] Plaintext authentication "
+                                 b"disallowed on non-secure (SSL/TLS) connections.\r\n")
+            return None
+        return line
+
+    with ImapProxy(dovecot.port, from_client=no_login,
+                   from_server=lambda connection, line: line.replace(b" AUTH=PLAIN", b" LOGINDISABLED")) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows, logins) == (2, [], []), err
+    assert err.strip().splitlines() == [
+        f"triage: error: {dovecot.host}: the server accepts no login without TLS on this connection "
+        "(LOGINDISABLED): set imap.security = \"starttls\" (or \"tls\" on its TLS port)"]
+
+
+def test_after_starttls_a_server_that_disabled_login_before_it_is_logged_in_to(dovecot: Dovecot,
+                                                                                 password_env: None) -> None:
+    """LOGINDISABLED is a word of the connection before TLS: after STARTTLS the login goes on."""
+    if dovecot.ca_file is None:
+        pytest.skip("openssl is not installed, so the test Dovecot has no TLS")
+    with ImapProxy(dovecot.port, from_server=lambda connection, line: line.replace(b" AUTH=PLAIN", b" LOGINDISABLED")) \
+            as proxy:
+        client = connect(dovecot.imap_config(security="starttls", ca_file=str(dovecot.ca_file), port=proxy.port))
+        try:
+            assert client.socket().version().startswith("TLS")
+        finally:
+            client.logout()
+
+
+def test_a_password_variable_ending_in_a_line_break_logs_in(box: Box, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment file saved with Windows line ends (a Docker env_file, a systemd
+    EnvironmentFile) gives the variable a trailing CR: it went into LOGIN's quoted
+    string, the server answered BAD, and the error said to check the password. A line
+    break inside is no password IMAP can send: said, and nothing sent."""
+    uid = box.append(message("ann")[1])
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD + "\r\n")
+    code, rows, err = box.once()
+    assert (code, [row["uid"] for row in rows]) == (0, [uid]), err
+    monkeypatch.setenv(PASSWORD_ENV, "first line\nsecond line")
+    code, rows, err = box.once()
+    assert (code, rows) == (2, [])
+    assert err.strip().splitlines() == [f"triage: error: environment variable {PASSWORD_ENV} (imap.password_env) "
+                                        "holds a line break or a NUL, which no IMAP login can send"]

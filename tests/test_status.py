@@ -16,6 +16,7 @@ from helpers import ROOT
 
 from triage.cli import main
 from triage.config import Config, ServiceConfig
+from triage.errors import UsageError
 from triage.history import History
 from triage.imap.connection import ImapConnectionError
 from triage.imap.service import SWEEP_MAX_DEFERRAL_SECONDS, Service
@@ -70,6 +71,21 @@ def test_a_stopped_service_is_unhealthy_and_says_why() -> None:
                              stopped={"at": at(2), "reason": "refused logins", "exit_status": 2})
     health = assess(stopped, NOW)
     assert not health.healthy and health.problems == ["the service stopped 2 min ago (refused logins, exit status 2)"]
+
+
+def test_a_heartbeat_from_a_clock_that_was_ahead_is_no_sign_of_life() -> None:
+    """A heartbeat written while the clock was a year ahead was younger than any limit
+    (a negative age): a service that died then was healthy for a year. Dated later than
+    ``max_age`` from now, it says nothing of now, and a check says so."""
+    ahead = service_status(heartbeat_at=(NOW + timedelta(days=365)).isoformat())
+    health = assess(ahead, NOW)
+    assert not health.healthy
+    assert health.problems == ["the heartbeat is dated 365.0 days ahead of this check's clock: "
+                               "a clock was wrong; it says nothing of now"]
+    assert assess(service_status(heartbeat_at=(NOW + timedelta(minutes=5)).isoformat()), NOW).healthy  # clock skew
+    good = {"mode": "once", "state": "done", "heartbeat_at": at(-600), "last_success_at": at(-600),
+            "failing_since": None}
+    assert not assess(good, NOW, max_age=1800).healthy
 
 
 def test_once_is_judged_by_its_last_good_pass_and_its_last_run() -> None:
@@ -173,6 +189,18 @@ def test_a_quiet_service_logs_alive_hourly_and_beats_in_the_status_file(tmp_path
     assert written["mode"] == "service" and written["last_pass"]["triaged"] == 2
 
 
+def test_the_heartbeat_is_written_again_after_the_clock_went_back(tmp_path: Path, monkeypatch) -> None:
+    """The heartbeat was written again once a minute had passed since the last write, by
+    the wall clock: written while the clock was a year ahead, it was not written again for
+    a year once the clock was set right."""
+    clock = [NOW + timedelta(days=365)]
+    monkeypatch.setattr("triage.status.utc_now", lambda: clock[0])
+    status = StatusFile(tmp_path / "s.json", "service")
+    clock[0] = NOW
+    status.beat()
+    assert read_status(tmp_path / "s.json")["heartbeat_at"] == NOW.isoformat()
+
+
 def test_the_sweep_waits_while_mail_keeps_arriving_but_not_for_long(tmp_path: Path) -> None:
     service, clock, history = a_service(tmp_path)
     with history:
@@ -207,6 +235,18 @@ def test_the_service_records_failures_and_its_stop_in_the_status_file(tmp_path: 
         assert service.run() == 0
     written = read_status(path)
     assert written["state"] == "stopped" and written["stopped"]["reason"] == "SIGTERM"
+
+
+def test_a_service_ended_by_a_configuration_error_says_so_in_the_status_file(tmp_path: Path) -> None:
+    """A configuration error found on connecting (no host; a server that takes no login
+    without TLS; an empty password variable) ends the service with exit status 2, which
+    systemd does not restart; the status file said "an unexpected error", exit status 1,
+    and `triage status` repeated it."""
+    service, clock, history = a_service(tmp_path)
+    with history, pytest.raises(UsageError):
+        service.run()
+    stopped = read_status(status_path_for(tmp_path / "state.db"))["stopped"]
+    assert (stopped["reason"], stopped["exit_status"]) == ("imap.host is not set", 2)
 
 
 # -- triage status ------------------------------------------------------------------------

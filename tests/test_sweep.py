@@ -178,6 +178,21 @@ def test_a_changed_policy_is_applied_to_every_conversation(history):
     assert change.add == frozenset() and change.remove == {P + "overdue"}
 
 
+def test_labels_swept_on_a_clock_a_year_ahead_are_taken_back_when_the_clock_is_right_again(history):
+    """A clock that jumped a year ahead during a run (a VM's clock, NTP not synced yet)
+    made every waiting conversation overdue, and a P2 wait P1, as it should on that
+    clock; each was then swept until its next deadline, past the wrong clock. Set right,
+    no deadline had come: the labels stayed wrong until something happened in the
+    conversation. A sweep on a clock before the last one's looks at every conversation."""
+    decide(history, customer(1, "I want a refund", MON))
+    ahead = sweep(history, T0 + timedelta(days=365))
+    assert {change.add for change in ahead} == {frozenset({P + "overdue", P + "priority-1"})}
+    [back] = sweep(history, T0 + timedelta(hours=2))
+    assert (back.add, back.remove) == ({P + "priority-2"}, {P + "overdue", P + "priority-1"})
+    assert labels_of(history, "<c1@example.org>") == (P + "priority-2", P + "refund")
+    assert sweep(history, T0 + timedelta(hours=3)) == []  # once: the clock is right again
+
+
 def test_the_latest_message_carries_the_conversations_labels_the_earlier_ones_none(history):
     decide(history, customer(1, "Refund me or I file a chargeback", MON))
     [second] = decide(history, customer(2, "hello?", "Mon, 16 Mar 2026 09:10:00 +0000", subject="Re: Lamp"))

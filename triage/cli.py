@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from triage import __version__
 from triage.allocator import settle_allocator
-from triage.config import Config, find_config, load_config
+from triage.config import Config, find_config, load_config, not_an_address, support_address
 from triage.errors import TriageError
 from triage.logs import setup_logging
 from triage.signals import Terminated, signals_held, stopping_signals_raise
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     deciding = argparse.ArgumentParser(add_help=False)
     deciding.add_argument("--model", metavar="FILE|NAME", help="a model file, or a name `triage models` lists "
                           "(default: [model] path, else the active model of `triage models`, else the shipped one)")
-    deciding.add_argument("--support-address", action="append", default=[], metavar="ADDR",
+    deciding.add_argument("--support-address", action="append", default=[], metavar="ADDR", type=_support_address,
                           help="mail from this address (or @domain) is the team's reply; repeatable")
     deciding.add_argument("--dry-run", action="store_true", help="decide and show, but write nothing anywhere")
 
@@ -153,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--format", choices=("table", "json"), default="table",
                         help="table (default) or json (every card in full)")
     return parser
+
+
+def _support_address(text: str) -> str:
+    """``--support-address`` read as ``[support] addresses`` is (:func:`~triage.config.support_address`)."""
+    address = support_address(text)
+    if address is None:
+        raise argparse.ArgumentTypeError(not_an_address(text))
+    return address
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,8 @@ import os
 import re
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -198,7 +199,7 @@ def config_from_dict(data: dict[str, Any], path: str | Path = "<config>") -> Con
     _check_training_folders(config, path)
     _check_label_prefix(config, path)
     _check_paths(config, path)
-    return config
+    return _check_support_addresses(config, path)
 
 
 def _section(cls: type, section: str, values: dict[str, Any], path) -> Any:
@@ -302,6 +303,44 @@ def _check_training_folders(config: Config, path) -> None:
         raise ConfigError(path, "model.training_folders",
                           f"{pattern!r} would cover triage's own label folders ({config.labels.prefix}…); "
                           "name folders people file mail into, e.g. \"Training/*\"")
+
+
+def support_address(text: str) -> str | None:
+    """The address ``text`` names, lower-cased, or ``@domain`` (every address of the
+    domain); None when it names none. Written as people copy it from a mail client —
+    with spaces around it, as ``Help Desk <help@example.com>``, in angle brackets, as a
+    ``mailto:`` link — it matched no sender, and every reply of the team's was a
+    customer's message: nothing was ever answered."""
+    text = text.strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:].strip()
+    if "<" in text or ">" in text:
+        text = parseaddr(text)[1]
+    text = text.strip().lower()
+    local, at, domain = text.partition("@")
+    if not at or not domain or "@" in domain or any(c.isspace() or c in '<>,;:()[]"' for c in text):
+        return None
+    return text
+
+
+def not_an_address(text: str) -> str:
+    """Why ``text`` is no support address, with the two forms that are, for an error."""
+    guess = text.strip().rpartition("@")[2].strip(" <>") or "example.com"
+    if "." not in guess or any(c.isspace() for c in guess):
+        guess = "example.com"
+    return f"{text!r} is no address: write one like help@{guess}, or @{guess} for the whole domain"
+
+
+def _check_support_addresses(config: Config, path) -> Config:
+    """``config`` with its support addresses read as the addresses they name
+    (:func:`support_address`); one that names none is an error naming the key."""
+    found = []
+    for text in config.support.addresses:
+        address = support_address(text)
+        if address is None:
+            raise ConfigError(path, "support.addresses", not_an_address(text))
+        found.append(address)
+    return replace(config, support=replace(config.support, addresses=found))
 
 
 def _check_label_prefix(config: Config, path) -> None:

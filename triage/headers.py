@@ -65,22 +65,47 @@ no text, and no UTF-8 encoder takes them. A subject of ``=?utf-7?Q?+2AA-?=`` was
 UnicodeEncodeError when its row was printed or stored: a traceback, and the pass lost."""
 
 
+_UNKNOWN_LABELS = frozenset({"unknown-8bit", "x-unknown", "8bit", "unknown", "x-user-defined"})
+"""Labels that say the sender did not know the charset (``unknown-8bit``: RFC 1428, and what
+Python's own email package writes for 8-bit bytes it could not place)."""
+
+
+def unknown_charset(charset: str | None) -> bool:
+    """True when ``charset`` is a label saying the charset is unknown, or one Python does
+    not know (``x-mac-roman-ce``): the bytes may be in any charset."""
+    name = (charset or "").strip().strip('"').lower()
+    if name in _UNKNOWN_LABELS:
+        return True
+    try:
+        codecs.lookup(_CHARSET_ALIASES.get(name, name))
+    except (LookupError, ValueError):
+        return bool(name)
+    return False
+
+
 def decode_bytes(data: bytes, charset: str | None) -> str:
     """Text of ``data`` in ``charset``; never raises. Bytes that are not valid in the
     declared charset are tried as UTF-8 and then replaced (mail often lies about charsets),
-    as are lone surrogates (:data:`_SURROGATE_CODECS`)."""
+    as are lone surrogates (:data:`_SURROGATE_CODECS`). Under a charset nobody knew
+    (:func:`unknown_charset`) bytes that are no UTF-8 are read as windows-1252, the
+    commonest of the rest: ``=?unknown-8bit?Q?J=F6rg?=`` is Jörg, not J\ufffdrg."""
     codec = codec_for(charset)
-    text = _decode(data, codec)
+    text = _decode(data, codec, legacy=unknown_charset(charset))
     if codec in _SURROGATE_CODECS and _SURROGATE.search(text):
         text = _SURROGATE.sub("\ufffd", text)
     return text
 
 
-def _decode(data: bytes, codec: str) -> str:
+def _decode(data: bytes, codec: str, legacy: bool = False) -> str:
     try:
         return data.decode(codec)
     except (UnicodeError, LookupError):  # UnicodeError: also a codec that cannot decode at all
         pass
+    if legacy:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:  # (five bytes cp1252 leaves undefined)
+            pass
     if codec != "utf-8":
         try:
             return data.decode("utf-8")
@@ -110,28 +135,46 @@ def decode_value(value: str | bytes | None, limit: int = MAX_HEADER_CHARS) -> st
 
 
 def _decode_encoded_words(value: str) -> str:
+    """Adjacent encoded words of one charset are decoded as one run of bytes: mailers
+    that cut a long header by bytes split a character between two words (RFC 2047 says
+    not to), and each half alone decoded to U+FFFD ("R\ufffd\ufffdckerstattung")."""
     parts: list[str] = []
+    run: list[bytes] = []
+    run_charset: str | None = None
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         between = value[position:match.start()]
-        if position == 0 or between.strip():  # whitespace between two encoded words is dropped
+        charset = match[1].split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?Q?...?=
+        adjacent = position > 0 and not between.strip()  # whitespace between two encoded words is dropped
+        if run and not (adjacent and charset.lower() == run_charset):
+            parts.append(decode_bytes(b"".join(run), run_charset))
+            run = []
+        if not adjacent:
             parts.append(between)
-        parts.append(_decode_word(*match.groups()))
+        data = _word_bytes(match[2], match[3])
+        if data is None:  # (broken base64: the word as it is)
+            if run:
+                parts.append(decode_bytes(b"".join(run), run_charset))
+                run = []
+            parts.append(match[3])
+        else:
+            run.append(data)
+            run_charset = charset.lower()
         position = match.end()
+    if run:
+        parts.append(decode_bytes(b"".join(run), run_charset))
     parts.append(value[position:])
     return "".join(parts)
 
 
-def _decode_word(charset: str, encoding: str, text: str) -> str:
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: =?utf-8*en?Q?...?=
+def _word_bytes(encoding: str, text: str) -> bytes | None:
+    """The bytes of an encoded word's text (None: base64 that is none)."""
     if encoding in "Bb":
         try:
-            data = base64.b64decode(text + "=" * (-len(text) % 4))
+            return base64.b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
-            return text
-    else:
-        data = _q_decode(text)
-    return decode_bytes(data, charset)
+            return None
+    return _q_decode(text)
 
 
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")

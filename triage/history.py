@@ -89,6 +89,17 @@ could not be read (NULL for the others). ``kind`` is what the message is to the 
 conversation was filed with it, or waits on with its waiting labels on a message still
 there; it keeps its UID, so that moved back it is known."""
 
+
+def _one_message(table: str = "m") -> str:
+    """SQL for what one message a customer wrote is, in rows of ``messages`` named
+    ``table``, for counting how often they wrote: copies of it (the same Message-ID and
+    Date, delivered twice through two addresses that reach the mailbox, their Delivered-To
+    apart) are one. A Message-ID alone is not: mailers reuse them. Counted from the
+    ``messages_asking`` index alone (its rows are the ones counted), which keeps a mail
+    loop of thousands counted in about the time a plain count took."""
+    return f"{table}.message_id || char(0) || {table}.date"
+
+
 KINDS = ("customer", "automated", "acknowledgement", "no_reply", "unreadable", "team", "bounced", "internal")
 """What a message is to the queue: a customer who waits for a reply; or mail that asks
 nothing of the team (machine-sent, a thank-you, a pitch or survey, unreadable); or the
@@ -135,6 +146,8 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id);
 CREATE INDEX IF NOT EXISTS messages_local_hash ON messages(content_hash) WHERE uid IS NULL;
 CREATE INDEX IF NOT EXISTS messages_customer ON messages(customer, direction, date);
+CREATE INDEX IF NOT EXISTS messages_asking ON messages(customer, date, message_id)
+    WHERE direction = 'in' AND awaits_reply = 1;
 CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread_id, direction, date);
 CREATE INDEX IF NOT EXISTS messages_uid ON messages(mailbox, uid);
 CREATE INDEX IF NOT EXISTS threads_customer_subject ON threads(customer, subject_key);
@@ -678,6 +691,13 @@ class History:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_policy', ?)", (fingerprint,))
         return row is not None
 
+    def remember_sweep_clock(self, now: datetime) -> datetime | None:
+        """Record ``now`` as the clock of this sweep; return the last sweep's (None before
+        the first). Uncommitted."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'sweep_clock'").fetchone()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('sweep_clock', ?)", (iso(now),))
+        return parse_iso(row[0]) if row else None
+
     def mark_swept(self, thread_id: str, due: datetime | None) -> None:
         """The conversation is up to date until ``due`` (None: until something happens)."""
         self.db.execute("UPDATE threads SET dirty = 0, due = ? WHERE thread_id = ?",
@@ -749,14 +769,16 @@ class History:
 
     def unanswered_counts(self, customers: Iterable[str], upto: datetime) -> dict[str, int]:
         """How many times each customer wrote since the team last wrote to them, up to
-        ``upto`` (what makes a "3rd message without a reply"), in one query per few hundred."""
+        ``upto`` (what makes a "3rd message without a reply"), in one query per few hundred;
+        copies of one message count once (:func:`_one_message`)."""
         wanted = sorted(set(customers))
         counts: dict[str, int] = {}
         for _, marks, bound in _in_lists(wanted):
             values = marks.replace("?", "(?)")
             counts.update(self.db.execute(
                 f"""WITH c(customer) AS (VALUES {values})
-                SELECT c.customer, (SELECT count(*) FROM messages m WHERE m.customer = c.customer
+                SELECT c.customer, (SELECT count(DISTINCT {_one_message()})
+                    FROM messages m INDEXED BY messages_asking WHERE m.customer = c.customer
                     AND m.direction = 'in' AND m.awaits_reply = 1 AND m.date <= ?
                     AND m.date > coalesce((SELECT max(o.date) FROM messages o WHERE o.customer = c.customer
                                            AND o.direction = 'out' AND o.kind = 'team' AND o.date <= ?), ''))
@@ -783,6 +805,20 @@ class History:
         seen in the watched folder is then not recorded again from Sent)."""
         return self.db.execute("SELECT 1 FROM messages WHERE message_id = ? AND direction = 'out'",
                                (message_id,)).fetchone() is not None
+
+    def highest_uids(self, mailbox: str, limit: int) -> dict[int, str]:
+        """UID -> Message-ID of the ``limit`` highest UIDs recorded in ``mailbox`` that are
+        still there as far as triage knows (not departed), each one message's alone and
+        named by a Message-ID of its own header in ASCII (not one triage made up): what
+        :func:`~triage.imap.renumbering.renumbered_in_place` compares with the server.
+        Unreadable messages are left out: the server may refuse them, or drop the session
+        over them, again."""
+        rows = self.db.execute(
+            "SELECT uid, min(message_id) FROM messages WHERE mailbox = ? AND uid IS NOT NULL AND departed = 0"
+            " AND unreadable IS NULL GROUP BY uid HAVING count(*) = 1 ORDER BY uid DESC LIMIT ?",
+            (mailbox, limit)).fetchall()
+        return {int(uid): str(message_id) for uid, message_id in rows
+                if message_id.isascii() and not message_id.endswith("@triage.invalid>")}
 
     def known_uids(self, mailbox: str, uids: list[int]) -> set[int]:
         """The subset of ``uids`` in ``mailbox`` already recorded."""
@@ -1121,11 +1157,12 @@ class History:
     def unanswered_from_customer(self, customer: str, upto: datetime) -> tuple[int, datetime | None]:
         """How many of the customer's messages await a reply since the team last wrote to
         them, up to and including ``upto``, and the oldest one's date (None: none). Counted
-        by SQLite, not read: a customer's mail loop has thousands."""
+        by SQLite, not read: a customer's mail loop has thousands. Copies of one message
+        count once (:func:`_one_message`)."""
         since = self.last_reply_to_customer(customer, upto)
         count, oldest = self.db.execute(
-            "SELECT count(*), min(date) FROM messages WHERE customer = ? AND direction = 'in' AND awaits_reply = 1"
-            " AND date > ? AND date <= ?",
+            f"SELECT count(DISTINCT {_one_message()}), min(m.date) FROM messages m INDEXED BY messages_asking"
+            " WHERE customer = ? AND direction = 'in' AND awaits_reply = 1 AND date > ? AND date <= ?",
             (customer, iso(since) if since else "", iso(upto)),
         ).fetchone()
         return count, parse_iso(oldest) if oldest else None

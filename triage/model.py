@@ -48,7 +48,7 @@ from triage.errors import ModelError
 from triage.features import Features, block_from
 from triage.heads import LinearHeads
 from triage.language import sure_categories
-from triage.modelfile import SUFFIX, card_path, check_model_file, read_card, sha256_of
+from triage.modelfile import SUFFIX, card_path, check_model_file, read_card, sha256_of, sync_folder, write_synced
 from triage.textprep import MAX_MODEL_CHARS
 from triage.tone import FEATURES as CUE_FEATURES
 from triage.tone import MAX_TONE_CHARS, CueWeights, ToneModel
@@ -279,7 +279,7 @@ def save_model(model: CategoryModel, path: str | Path, card: dict) -> dict:
         raise ModelError(f"{path}: a model file is named NAME{SUFFIX}")
     path.parent.mkdir(parents=True, exist_ok=True)
     data = model_bytes(model)
-    path.write_bytes(data)
+    write_synced(path, data)
     card = {
         **card,
         "file": path.name,
@@ -289,7 +289,8 @@ def save_model(model: CategoryModel, path: str | Path, card: dict) -> dict:
         "labels": list(model.labels),
         "thresholds": model.thresholds,
     }
-    card_path(path).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_synced(card_path(path), (json.dumps(card, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    sync_folder(path.parent)
     return card
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +51,25 @@ def read_card(path: str | Path) -> dict:
     if not isinstance(card, dict):
         raise ModelError(f"{card_file}: unreadable model card (not a JSON object)")
     return card
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and flush it to the disk before returning: a model the
+    registry points at must survive a power cut (written and never flushed, a new file
+    can come back empty, and its digest then stops every start)."""
+    with open(path, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def sync_folder(path: Path) -> None:
+    """Flush the entries of the folder ``path`` (a new or renamed file's name) to the disk."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def legacy_error(path: str | Path) -> ModelError:

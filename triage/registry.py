@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from triage.errors import ModelError
-from triage.modelfile import LEGACY_SUFFIX, card_path, legacy_error, model_loader, model_path, read_card
+from triage.modelfile import (LEGACY_SUFFIX, card_path, legacy_error, model_loader, model_path, read_card, sync_folder,
+                              write_synced)
 
 if TYPE_CHECKING:  # the model brings numpy; a run that finds no new mail never loads one
     from triage.model import CategoryModel
@@ -195,9 +196,10 @@ class Registry:
         """Write the pointer atomically: a reader sees the old name or the new one."""
         pointer = self.root / ACTIVE_FILE
         tmp = pointer.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"name": name, "activated": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-                       + "\n", encoding="utf-8")
+        write_synced(tmp, (json.dumps({"name": name, "activated": datetime.now(timezone.utc).isoformat(
+            timespec="seconds")}) + "\n").encode("utf-8"))
         os.replace(tmp, pointer)
+        sync_folder(self.root)
 
     # -- the digests, in the state file ----------------------------------------------------
 

@@ -136,7 +136,7 @@ class StatusFile:
     def beat(self, **fields) -> None:
         """Refresh the heartbeat if the last write is :data:`HEARTBEAT_WRITE_SECONDS` old
         (cheap enough to call on every wake-up)."""
-        if self._written_at is None or (utc_now() - self._written_at).total_seconds() >= HEARTBEAT_WRITE_SECONDS:
+        if self._written_at is None or heartbeat_due(self._written_at, utc_now()):
             self.write(**fields)
 
     def passed(self, report: PassReport) -> None:
@@ -154,6 +154,14 @@ class StatusFile:
     def stopped(self, reason: str, exit_status: int) -> None:
         """The service is ending (a stop request, refused logins)."""
         self.write(state="stopped", stopped={"at": _iso(utc_now()), "reason": reason, "exit_status": exit_status})
+
+
+def heartbeat_due(written_at: datetime, now: datetime) -> bool:
+    """Whether the heartbeat written at ``written_at`` is to be written again at ``now``:
+    :data:`HEARTBEAT_WRITE_SECONDS` later, or at once when the clock went back since (one
+    written while the clock was a year ahead was otherwise not written again for a year)."""
+    elapsed = (now - written_at).total_seconds()
+    return elapsed >= HEARTBEAT_WRITE_SECONDS or elapsed < 0
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -267,6 +275,11 @@ def assess(status: dict | None, now: datetime, max_age: float | None = None) -> 
     age = {key: (now - moment).total_seconds() for key in ("heartbeat_at", "last_success_at", "failing_since")
            if (moment := parse_time(status.get(key))) is not None}
     error = (status.get("last_error") or {}).get("message", "")
+    sign = "heartbeat_at" if mode == "service" else "last_success_at"
+    if age.get(sign, 0) < -limit:  # (a negative age is younger than any limit)
+        what = "heartbeat" if mode == "service" else "last successful pass"
+        problems.append(f"the {what} is dated {ago(-age[sign])} ahead of this check's clock: a clock was wrong; "
+                        "it says nothing of now")
     if mode == "service":
         stopped = status.get("stopped") or {}
         if status.get("state") == "stopped":

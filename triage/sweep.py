@@ -14,7 +14,8 @@ It is incremental: only conversations where something happened since the last sw
 or whose next deadline has come (:meth:`History.threads_to_sweep`), are evaluated — and
 those another one pushed out of P1 or let in (:func:`triage.waiting.within_share`) —
 so a sweep costs what changed, not the size of the mailbox — except once after the service
-levels changed, when every conversation is evaluated again. :func:`sweep_changes` returns only
+levels changed, and once on a clock before the last sweep's (:func:`clock_went_back`), when
+every conversation is evaluated again. :func:`sweep_changes` returns only
 real changes and marks the evaluated conversations swept (uncommitted: the caller commits
 once the labels are on the server); :func:`triage.imap.sweep.apply_sweep` carries them out.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from triage.history import History, iso, parse_iso
@@ -67,7 +68,9 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
     caller may write to history between changes; conversations are marked swept as they
     are read, so the whole must be consumed before the caller commits."""
     if threads is None:
-        chunks: Iterable[list[str]] = history.threads_to_sweep(now, every=history.remember_policy(repr(policy)))
+        policy_changed = history.remember_policy(repr(policy))
+        every = clock_went_back(history.remember_sweep_clock(now), now) or policy_changed
+        chunks: Iterable[list[str]] = history.threads_to_sweep(now, every=every)
     else:
         chunks = [list(dict.fromkeys(threads))]
     history.open_sweep_scratch()
@@ -93,6 +96,20 @@ def iter_sweep_changes(history: History, now: datetime, policy: Policy, prefix: 
             yield from row_changes(customer_rows.get(thread_id, []), f["last_row"] if on_last else None, on_last,
                                    prefix, bool(f["flag"]) if on_last else True)
             history.mark_swept(thread_id, parse_iso(f["due"]) if f["due"] else None)
+
+
+CLOCK_SLACK = timedelta(minutes=5)
+"""How far a sweep's clock may be behind the last sweep's before every conversation is
+evaluated again: labels swept that little ahead are right again as soon."""
+
+
+def clock_went_back(last_sweep: datetime | None, now: datetime) -> bool:
+    """True when ``now`` is more than :data:`CLOCK_SLACK` before the clock of the last
+    sweep. That sweep judged every conversation it looked at on its clock and put it off
+    until its next deadline after it: on a clock that had jumped ahead (a year, a VM
+    started with a wrong clock) the waits it made overdue or P1 stayed so once the clock
+    was right, until something happened in them."""
+    return last_sweep is not None and now < last_sweep - CLOCK_SLACK
 
 
 def row_changes(rows: Iterable, last_row: int | None, on_last: frozenset[str], prefix: str,

@@ -201,7 +201,7 @@ def _evaluate(facts: ThreadFacts, repeats: dict[str, int], started: datetime | N
         categories=[c for c in CATEGORIES if any(c in d["categories"] for d in decided)] or [OTHER],
         waiting_since=since,
         waiting_hours=hours,
-        messages=len(waiting),
+        messages=len({(r["message_id"], r["date"]) for r in waiting}),  # (copies of one message: one)
         repeat_count=repeats.get(thread["customer"], 0),
         frustrated=any(d["frustrated"] for d in decided),
         frustration=max((d["frustration"] for d in decided), default=0.0),

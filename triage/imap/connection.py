@@ -197,9 +197,12 @@ class Credentials:
         name = self._config.password_env
         if not name:
             raise UsageError("no IMAP password source: set imap.password_env or imap.password_command")
-        value = os.environ.get(name, "")
+        value = os.environ.get(name, "").rstrip("\r\n")  # (a file saved with Windows line ends)
         if not value:
             raise UsageError(f"environment variable {name} (imap.password_env) is not set or empty")
+        if any(c in value for c in "\r\n\0"):
+            raise UsageError(f"environment variable {name} (imap.password_env) holds a line break or a NUL, "
+                             "which no IMAP login can send")
         return value
 
 
@@ -284,7 +287,10 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
     The caller logs out. Raises UsageError for a config that cannot work, LoginRefused
     when the server refuses the secret (after running its command once more, if it came
     from one: a token may have expired), ImapError when it refuses for a reason of its
-    own, ImapConnectionError when it cannot be reached.
+    own, ImapConnectionError when it cannot be reached. A server that greets with
+    ``PREAUTH`` (RFC 3501 7.1.4: it authenticated the connection by other means, such as
+    an SSH tunnel to its imapd) gets no login: imaplib refuses LOGIN then, and that was
+    taken for a refused password.
     """
     check_config(config)
     credentials = credentials or Credentials(config)
@@ -292,6 +298,10 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
     secret = credentials.secret()
     client = _open(config)
     try:
+        if preauthenticated(client):
+            log.info("%s: the connection is already authenticated (PREAUTH); no login sent", config.host)
+            _send_id(client)
+            return client
         refusal = _authenticate(client, config, secret)
         if refusal and refreshable:
             log.info("%s refused the kept %s; running the command again", config.host, config.auth)
@@ -309,6 +319,11 @@ def connect(config: ImapConfig, credentials: Credentials | None = None) -> IMAPC
         disconnect(client)
         raise
     return client
+
+
+def preauthenticated(client: IMAPClient) -> bool:
+    """True when the server's greeting was ``* PREAUTH``: the session starts logged in."""
+    return client._imap.state == "AUTH"
 
 
 def check_config(config: ImapConfig) -> None:
@@ -415,8 +430,14 @@ def _authenticate(client: IMAPClient, config: ImapConfig, secret: str) -> str | 
     AUTHENTICATE PLAIN, whose SASL string is UTF-8 (RFC 4616): LOGIN's strings are ASCII
     only, and imaplib raised UnicodeEncodeError for them, a traceback (and under
     systemd a restart every 30 seconds for ever). A connection lost meanwhile raises
-    ImapConnectionError: it is no refusal."""
+    ImapConnectionError: it is no refusal. A server that advertises LOGINDISABLED is sent
+    no password: a UsageError says to use TLS."""
     plain = config.auth != "oauth2" and not (config.username.isascii() and secret.isascii())
+    if config.auth != "oauth2" and "LOGINDISABLED" in {c.upper() for c in _capabilities(client, config)}:
+        # RFC 3501 6.2.3: no LOGIN then; the password went out in clear all the same, and
+        # its refusal read as a wrong password
+        raise UsageError(f"{config.host}: the server accepts no login without TLS on this connection "
+                         "(LOGINDISABLED): set imap.security = \"starttls\" (or \"tls\" on its TLS port)")
     if plain and "AUTH=PLAIN" not in {c.upper() for c in _capabilities(client, config)}:
         raise UsageError(f"{config.host}: the password or user name holds characters beyond ASCII, which IMAP "
                          "LOGIN cannot send, and the server offers no AUTHENTICATE PLAIN")

@@ -40,6 +40,7 @@ from triage.history import History
 from triage.imap.connection import imap_errors
 from triage.imap.labeler import folder_for
 from triage.imap.mailbox import ImapMailbox, status_uids
+from triage.imap.renumbering import uids_went_back
 from triage.imap.training import split_category_folders
 from triage.message import Message, RawMail
 from triage.parsing import parse_message
@@ -65,8 +66,10 @@ def training_folders(listed: Iterable[str], delimiter: str, own_prefix: str,
 
 def unread_after(cursor: tuple[int, int] | None, uidvalidity: int, uidnext: int) -> int | None:
     """The UID after which a training folder holds mail not read yet (0: all of it, on
-    first sight or after a UIDVALIDITY change); None when nothing can be new."""
-    last = cursor[1] if cursor is not None and cursor[0] == uidvalidity else 0
+    first sight, after a UIDVALIDITY change, and when UIDs went back under the same one:
+    :mod:`triage.imap.renumbering`); None when nothing can be new."""
+    same = cursor is not None and cursor[0] == uidvalidity and not uids_went_back(cursor[1], uidnext)
+    last = cursor[1] if same else 0
     return last if uidnext - 1 > last else None
 
 

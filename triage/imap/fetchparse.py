@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 
 from imapclient.datetime_util import parse_to_datetime
 from imapclient.response_parser import parse_fetch_response
@@ -44,11 +45,38 @@ class _Unusual(Exception):
 
 def parse_fetch(data: list, normalise_times: bool = True, uid_is_key: bool = True) -> dict:
     """imaplib's untagged FETCH data as :func:`~imapclient.response_parser.parse_fetch_response`
-    returns it (by UID, or by sequence number when ``uid_is_key`` is false)."""
+    returns it (by UID, or by sequence number when ``uid_is_key`` is false) — but by UID,
+    a response without one is left out. It answers no UID command (RFC 3501 6.4.8: their
+    answers carry the UID): it is a server telling of another client's flag change,
+    ``* 5 FETCH (FLAGS (...))`` (Dovecot does, in the answer to the next command), and
+    imapclient took its sequence number for a UID, and those flags for UID 5's."""
     try:
         return _parse_simple(data, normalise_times, uid_is_key)
     except _Unusual:
-        return parse_fetch_response(_without_unreadable_dates(data), normalise_times, uid_is_key)
+        data = _without_unreadable_dates(data)
+        if not uid_is_key:
+            return parse_fetch_response(data, normalise_times, False)
+        parsed: defaultdict[int, dict] = defaultdict(dict)
+        for one in one_by_one(data):
+            for items in parse_fetch_response(one, normalise_times, False).values():
+                uid = items.pop(b"UID", None)
+                if uid is not None:
+                    parsed[uid].update(items)
+        return parsed
+
+
+def one_by_one(data: list) -> Iterator[list]:
+    """Split imaplib's untagged FETCH data into single responses: a response is one line
+    (bytes), or for each literal in it a (text, literal) pair, closed by the rest of the
+    line (bytes)."""
+    one: list = []
+    for item in data:
+        one.append(item)
+        if not isinstance(item, tuple):
+            yield one
+            one = []
+    if one:
+        yield one
 
 
 def _without_unreadable_dates(data: list) -> list:
@@ -102,6 +130,8 @@ def _parse_simple(data: list, normalise_times: bool, uid_is_key: bool) -> dict:
         key = int(seq)
         found: dict = {b"SEQ": key}
         uid = values.pop(b"UID", None)
+        if uid is None and uid_is_key:
+            continue  # no answer to a UID command: another client's change (see parse_fetch)
         if uid is not None:
             if uid_is_key:
                 key = uid

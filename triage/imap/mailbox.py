@@ -110,6 +110,9 @@ class ImapMailbox:
         folder a pass triages (:mod:`triage.imap.refusals`)."""
         self.read_only: set[str] = set()
         """Folders the server lets this user only read (:meth:`_examine_read_only`)."""
+        self.numbering_checked: set[str] = set()
+        """Folders a pass triaged on this connection, whose numbering its first pass
+        compared with the state's (:func:`~triage.imap.sync.renumbered_silently`)."""
         self.peek_honoured = False
         """True once a body read on this connection came back without ``\\Seen``: the
         server honours BODY.PEEK, so every ``\\Seen`` it shows from then on is a

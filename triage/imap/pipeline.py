@@ -16,11 +16,11 @@ own ``fetch`` uses.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 
 from imapclient import IMAPClient
 
-from triage.imap.fetchparse import parse_fetch
+from triage.imap.fetchparse import one_by_one, parse_fetch
 
 SERVER_QUEUE = 4
 """Commands Dovecot reads ahead and runs as one lot, with one look at the folder at its
@@ -99,22 +99,8 @@ def fetch_responses(client: IMAPClient, data: list, uids: Collection[int]) -> li
     side by side (Dovecot does) and mix their responses, so which command a response
     answers is told by the items it holds, and each keeps its own FLAGS."""
     responses = []
-    for one in _one_by_one(data):
+    for one in one_by_one(data):
         for uid, items in parse_fetch(one, client.normalise_times, client.use_uid).items():
             if uid in uids:
                 responses.append((uid, items))
     return responses
-
-
-def _one_by_one(data: list) -> Iterator[list]:
-    """Split imaplib's untagged FETCH data into single responses: a response is one line
-    (bytes), or for each literal in it a (text, literal) pair, closed by the rest of the
-    line (bytes)."""
-    one: list = []
-    for item in data:
-        one.append(item)
-        if not isinstance(item, tuple):
-            yield one
-            one = []
-    if one:
-        yield one

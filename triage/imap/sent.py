@@ -22,6 +22,7 @@ folder (:mod:`triage.imap.lostfetch`).
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from itertools import islice
@@ -32,6 +33,7 @@ from triage.engine import Engine
 from triage.imap.connection import FetchLost, ImapConnectionError, imap_errors
 from triage.imap.lostfetch import given_up, lost_fetches_above
 from triage.imap.mailbox import HEADER_FETCH, ImapMailbox, _body, _chunks, _utc, fetch, shown_status, status_uids
+from triage.imap.renumbering import uids_went_back
 from triage.message import RawMail
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,42 @@ BATCH = 500
 """Headers fetched per round trip (a few kB each)."""
 
 
+SENT_NAMES = frozenset(unicodedata.normalize("NFC", name).casefold() for name in (
+    "Sent", "Sent Items", "Sent Mail", "Sent Messages",
+    "Gesendet", "Gesendete Elemente", "Gesendete Objekte", "Gesendete Nachrichten",
+    "Envoyés", "Éléments envoyés", "Messages envoyés", "Envoyé",
+    "Enviados", "Elementos enviados", "Correo enviado", "Mensajes enviados", "Itens enviados",
+    "Mensagens enviadas", "Inviati", "Posta inviata", "Elementi inviati", "Messaggi inviati",
+    "Verzonden", "Verzonden items", "Verzonden berichten", "Skickat", "Skickade objekt",
+    "Skickade meddelanden", "Sendt", "Sendte elementer", "Sendte meldinger", "Sendt post", "Lähetetyt",
+    "Lähetetyt kohteet", "Wysłane", "Elementy wysłane", "Odeslané", "Odeslaná pošta", "Elküldött elemek",
+    "Trimise", "Отправленные", "Надіслані", "Gönderilmiş Öğeler", "Gönderilenler", "Απεσταλμένα",
+    "送信済みアイテム", "送信済み", "已发送", "已发送邮件", "寄件備份", "보낸 편지함",
+))
+"""Names mail clients give the Sent folder they make, in the languages of their users
+(Outlook's "Gesendete Elemente", "Éléments envoyés", …): on a server without SPECIAL-USE
+the name is all that tells it."""
+
+
+def sent_by_name(names: Sequence[str], delimiter: str) -> str | None:
+    """The first of the folder ``names`` named like a Sent folder (:data:`SENT_NAMES`,
+    case and Unicode composition ignored), at the top or right under INBOX (Courier's
+    ``INBOX.Sent``); None when none is."""
+    inbox = f"INBOX{delimiter}".casefold() if delimiter else None
+    for name in names:
+        folded = unicodedata.normalize("NFC", name).casefold()
+        if inbox and folded.startswith(inbox):
+            folded = folded[len(inbox):]
+        if folded in SENT_NAMES:
+            return name
+    return None
+
+
 def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> list[str]:
     """The folders holding the team's sent mail: ``configured`` when given, else every
-    selectable folder flagged ``\\Sent``, else the first with a common Sent name; [] when
-    there is none. A folder that cannot be opened (``\\Noselect``: only the parent of
+    selectable folder flagged ``\\Sent``, else the first with a common Sent name, in
+    English or in the language of a mail client that made it (:func:`sent_by_name`); []
+    when there is none. A folder that cannot be opened (``\\Noselect``: only the parent of
     others, e.g. ``Sent`` deleted with ``Sent/2025`` kept) is none: asked for its STATUS,
     it failed every pass.
 
@@ -72,6 +106,9 @@ def find_sent_folders(mailbox: ImapMailbox, configured: Sequence[str] = ()) -> l
         guessed = client.find_special_folder(SENT)
     if guessed is not None and not mailbox.holds_mail(guessed):
         guessed = None
+    if guessed is None:
+        openable = [name for flags, _, name in listed if not skip & {f.lower() for f in flags}]
+        guessed = sent_by_name(openable, mailbox.hierarchy()[1])
     if guessed is None:
         log.info("no Sent folder found; the team's replies are seen only in %s", mailbox.folder)
     return [guessed] if guessed else []
@@ -147,14 +184,19 @@ def ingest_sent(mailbox: ImapMailbox, engine: Engine, folder: str, first_run_sin
         return 0
     uidvalidity, uidnext = numbers
     cursor = history.get_cursor(folder)
-    fresh = cursor is None or cursor[0] != uidvalidity
+    went_back = cursor is not None and cursor[0] == uidvalidity and uids_went_back(cursor[1], uidnext)
+    fresh = cursor is None or cursor[0] != uidvalidity or went_back
     if not fresh and uidnext - 1 <= cursor[1]:
         return 0  # nothing sent since: no need to open the folder (and select the watched one again)
-    if cursor is not None and fresh:
+    if went_back:
+        log.warning("%s: UIDNEXT %d is not above UID %d, read before under the same UIDVALIDITY: the server "
+                    "renumbered the folder; reading the team's replies since %s again", folder, uidnext, cursor[1],
+                    first_run_since)
+    elif cursor is not None and fresh:
         log.warning("%s: UIDVALIDITY changed; reading the team's replies since %s again", folder, first_run_since)
     above = 0 if fresh else cursor[1]
     raws = fetch_sent(mailbox, folder, above, since=first_run_since if fresh else None, uidvalidity=uidvalidity,
-                      lost=lost_fetches_above(history, folder, uidvalidity, above))
+                      lost={} if went_back else lost_fetches_above(history, folder, uidvalidity, above))
     recorded = last = 0
     stopped = False
     while batch := list(islice(raws, BATCH)):  # memory stays one batch, however big Sent is

@@ -38,7 +38,7 @@ from triage.children import ChildJob
 from triage.wiring import log_summary, make_engine, open_history, run_lock, state_path
 from triage.config import Config, find_config, load_config
 from triage.engine import Engine
-from triage.errors import ConfigError, ImapError, TriageError
+from triage.errors import ConfigError, ImapError, TriageError, UsageError
 from triage.history import History, StateFileGone
 from triage.lock import AlreadyRunning, InstanceLock
 from triage.imap.backoff import Backoff
@@ -373,7 +373,8 @@ class Service:
     def run(self) -> int:
         """Serve until stopped; return the exit status: 0, or 2 when the server refused
         ``service.max_refused_logins`` logins in a row (a wrong password or token, which
-        no restart can fix)."""
+        no restart can fix). A UsageError (a configuration no retry can fix) is raised,
+        and the status file says it, with exit status 2."""
         engine = self._engine()
         try:
             while not self.stopping:
@@ -392,6 +393,11 @@ class Service:
                     if isinstance(exc, FetchLost) and not self.args.dry_run:
                         remember_lost_fetch(engine.history, exc)
                     self._back_off(exc)
+                except UsageError as exc:  # a configuration no retry can fix: said in the status file too
+                    engine.rollback()
+                    self.exit_status = exc.exit_status
+                    self.request_stop(str(exc))
+                    raise
         finally:
             self._abandon_retraining()
             engine.close(abandon=self.stopping)  # the analysis started ahead is nobody's now

@@ -32,8 +32,10 @@ from typing import NamedTuple, Protocol
 
 from triage.config import Config, ImapConfig
 from triage.engine import BatchStats, Decision, Engine
+from triage.errors import ImapError
 from triage.history import History, Unstored
 from triage.imap.backlog import scan_backlog
+from triage.imap.connection import ImapConnectionError
 from triage.imap.corrections import scan_corrections
 from triage.imap.departures import note_departures
 from triage.imap.drops import scan_training_folders
@@ -41,6 +43,7 @@ from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.lostfetch import plan_fetches
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap.refusals import REFUSED_PASSES, Refusals, plan_refusals, remember_refusals
+from triage.imap.renumbering import CHECKED_UIDS, renumbered_in_place
 from triage.imap.restore import restore_folder
 from triage.imap.sent import find_sent_folders, ingest_sent
 from triage.imap.sweep import apply_sweep, refresh_answered, watch_answered_from_now
@@ -264,6 +267,8 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     state = mailbox.selected(imap.folder) if arrived else None
     if state is None or cursor is None or cursor[0] != state.uidvalidity:
         state, arrived = mailbox.select(imap.folder), None
+    if renumbered_silently(mailbox, history, state, cursor):
+        cursor, arrived = (RENUMBERED, cursor[1]), None
     same_uids = cursor is not None and cursor[0] == state.uidvalidity
     held = list(held_moves or ()) if same_uids and not dry_run else []
     if held_moves is not None:
@@ -792,6 +797,43 @@ def remember_refused_stores(history: History, folder: str, uidvalidity: int, tri
     history.set_refused_stores(folder, uidvalidity, counts)
 
 
+RENUMBERED = -1
+"""The UIDVALIDITY a pass gives the cursor of a folder renumbered under the one it had
+(:func:`renumbered_silently`): no server's (they are 32-bit numbers above 0), so the pass
+takes the renumbering for a UIDVALIDITY change and resynchronises."""
+
+
+def renumbered_silently(mailbox: ImapMailbox, history: History, state: FolderState,
+                        cursor: tuple[int, int] | None) -> bool:
+    """Whether the selected folder, whose UIDVALIDITY is the one of its ``cursor``, was
+    renumbered all the same (:mod:`triage.imap.renumbering`). Asked by the first pass of
+    a connection only, before it moves the cursor: the state is then its SELECT's, with
+    the UIDNEXT of a moment after the cursor was last moved (a later pass's state is that
+    SELECT's still, which the cursor has passed). Costs one FETCH of a few Message-IDs."""
+    folder = mailbox.folder or ""
+    if folder in mailbox.numbering_checked:
+        return False
+    mailbox.numbering_checked.add(folder)
+    if cursor is None or cursor[0] != state.uidvalidity:
+        return False
+    known = history.highest_uids(folder, CHECKED_UIDS)
+    try:
+        found = mailbox.message_ids(known) if known else {}
+    except ImapConnectionError:
+        raise
+    except ImapError as exc:  # a refusal: no sign either way (the pass must not fail on it, every time)
+        log.debug("%s: the Message-IDs of UIDs %s not read (%s)", folder, sorted(known), exc)
+        found = {}
+    if not renumbered_in_place(cursor[1], state.uidnext, known, found):
+        return False
+    log.warning("%s: the server renumbered its messages under the same UIDVALIDITY %d (UIDNEXT %d, UID %d triaged "
+                "before; a restore or a migration?); resynchronising by Message-ID", folder, state.uidvalidity,
+                state.uidnext, cursor[1])
+    history.set_lost_fetches(folder, state.uidvalidity, {})
+    history.set_refused_fetches(folder, state.uidvalidity, {})
+    return True
+
+
 def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: date,
              cursor: tuple[int, int], max_bytes: int) -> list[int]:
     """The UIDs of the selected folder still to triage after its ``cursor`` (UIDVALIDITY,
@@ -801,8 +843,9 @@ def new_uids(mailbox: ImapMailbox, history: History, state: FolderState, since: 
     uidvalidity, last_uid = cursor
     if uidvalidity == state.uidvalidity:
         return mailbox.uids_since(last_uid)
-    log.warning("%s: UIDVALIDITY changed from %d to %d; resynchronising by Message-ID",
-                folder, uidvalidity, state.uidvalidity)
+    if uidvalidity != RENUMBERED:  # (that one said so already)
+        log.warning("%s: UIDVALIDITY changed from %d to %d; resynchronising by Message-ID",
+                    folder, uidvalidity, state.uidvalidity)
     return resync(mailbox, history, since, max_bytes)
 
 
