@@ -108,3 +108,30 @@ def test_a_reply_that_did_not_bounce_still_answers(engine, case):
 ])
 def test_which_message_a_report_says_was_not_delivered(mail, expected):
     assert failed_delivery_of(mail, header_end(mail)) == expected
+
+
+_RETURNED = b"\r\n\r\nMessage-ID: <t7@shop.example>\r\n"
+
+
+@pytest.mark.parametrize(("body", "failed"), [
+    (b"Action: failed" + _RETURNED, True),  # the body's first line
+    (b"Reporting-MTA: dns; mx.example\r\nACTION :\tFailed" + _RETURNED, True),
+    (b"Status: 5.1.1\nAction: failed" + _RETURNED, True),  # LF line ends
+    (b"Status: 5.1.1\rAction: failed" + _RETURNED, False),  # a lone CR ends no line
+    (b"Status: 5.1.1 Action: failed" + _RETURNED, False),  # not at a line's start
+    (b"Action: failedover" + _RETURNED, False),
+    (b"Action: delayed" + _RETURNED, False),
+])
+def test_the_failed_action_counts_at_a_line_start_only(body, failed):
+    mail = b"From: mailer-daemon@mx.example\r\nSubject: report\r\n\r\n" + body
+    assert failed_delivery_of(mail, header_end(mail)) == ("<t7@shop.example>" if failed else None)
+
+
+@pytest.mark.parametrize(("field", "failed"), [
+    (b"X-Failed-Recipients: ana@example.org\r\n", True),
+    (b"x-ms-exchange-message-is-ndr :\r\n", True),
+    (b"X-Note: X-Failed-Recipients: ana@example.org\r\n", False),
+])
+def test_a_failure_header_counts_at_a_line_start_only(field, failed):
+    mail = b"From: postmaster@mx.example\r\n" + field + b"Subject: report\r\n" + _RETURNED
+    assert failed_delivery_of(mail, header_end(mail)) == ("<t7@shop.example>" if failed else None)

@@ -328,6 +328,9 @@ NOT_CHASING = [
     "Cancel\nI'm not asking again through chat, please cancel by email.",
     "Sorry\nPlease ignore my last email, I emailed yesterday by mistake.",
     "Helpful\nThanks for chasing it up, all sorted now.",
+    # a chase taken back, the words anywhere in the text, in any case
+    "Order 1182\nI wrote last week.\nPLEASE IGNORE MY PREVIOUS MESSAGE, found it.",
+    "Order 1182 - following up\nKindly disregard my earlier mail.",
 ]
 
 
@@ -339,6 +342,10 @@ def test_a_customer_chasing_their_own_earlier_contact(text, words):
 @pytest.mark.parametrize("text", NOT_CHASING)
 def test_ordinary_replies_are_not_chasing(text):
     assert chasing(text) is None
+
+
+def test_ignore_alone_takes_no_chase_back():
+    assert chasing("Order 1182\nI wrote last week. Don't ignore me, I need it by Friday.") == "i wrote last week"
 
 
 # -------------------------------------------------------------------------------- helpers

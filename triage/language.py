@@ -349,8 +349,9 @@ def _by_words(tokens: list[str], text: str, candidates: frozenset[str], share: f
     """The vote: each listed word gives one vote, split among the languages listing it;
     each telling letter half a vote. Only ``candidates`` (the script's languages) count."""
     votes: dict[str, float] = {}
-    hits = Counter([token for token in tokens if token in _WORD_VOTES])
-    for word, seen in hits.items():
+    for word, seen in Counter(tokens).items():  # (counted in C; each distinct word looked up once)
+        if word not in _WORD_VOTES:
+            continue
         languages, weight = _WORD_VOTES[word]
         for code in languages:
             votes[code] = votes.get(code, 0.0) + seen * weight

@@ -102,6 +102,7 @@ def newest_words(text: str) -> str:
     own_lines = 0  # non-blank lines of the sender's own text in ``kept``
     below_quotes = False  # the mail opened with quoted text: the reply is written below it
     paragraph_start = True
+    keep, delimiters, openings, cjk = kept.append, _DELIMITER_CHARS, _OPENINGS, _CJK  # (read for every line)
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
@@ -114,12 +115,15 @@ def newest_words(text: str) -> str:
                 break
             below_quotes = paragraph_start = True
             continue
-        # The cheap gate: an ordinary line has none of these, and most lines are ordinary.
-        if (last == ":" or first in _DELIMITER_CHARS or stripped[:4].lower() in _OPENINGS
-                or stripped.find(":", 1, _HEADER_KEY_REACH) > 0 or first > _CJK or last > _CJK):
-            cut = _boundary(stripped, lines, index, paragraph_start)
-        else:
-            cut = None
+        # The cheap gate: an ordinary line has none of these, and most lines are ordinary:
+        # they are the sender's words, and nothing else is asked of them.
+        if not (last == ":" or first in delimiters or stripped[:4].lower() in openings
+                or stripped.find(":", 1, _HEADER_KEY_REACH) > 0 or first > cjk or last > cjk):
+            keep(stripped)
+            own_lines += 1
+            paragraph_start = False
+            continue
+        cut = _boundary(stripped, lines, index, paragraph_start)
         paragraph_start = False
         if cut is _Cut.REPLY_HEADER_TAIL:
             if kept and kept[-1] and lines[index - 1].strip() == kept[-1] and _is_reply_header(kept[-1], stripped):

@@ -1055,6 +1055,15 @@ _CHASING = _word_start_alternation(_CHASING_WORDS)
 _CHASING_WITHDRAWN = re.compile(
     r"\b(?:ignore|disregard) my (?:last|previous|earlier|first) (?:email|message|mail)|\bplease ignore\b"
 )
+
+
+def _chasing_withdrawn(low: str) -> bool:
+    """Whether the customer takes their chasing back ("please ignore my last email").
+    The pattern is looked for only in a text holding its words: \\b-led, it is tried at
+    every position (~140 µs on 4,000 characters), and most chasing mail withdraws nothing."""
+    return ("ignore" in low or "disregard" in low) and _CHASING_WITHDRAWN.search(low) is not None
+
+
 _REPLY_SUBJECT = re.compile(r"(?:(?:re|aw|sv|vs|antw|r|rif|fw|fwd|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+")
 _SOMEONE_ELSE = re.compile(
     r"\b(?:the seller|seller|him|her|he|she|the (?:hotel|restaurant|airline|courier|driver|merchant|shop|landlord"
@@ -1087,10 +1096,10 @@ def chasing(text: str) -> str | None:
             continue  # "thanks for chasing it up"
         if words.startswith(("no ", "nobody", "no one", "no-one")) and _SOMEONE_ELSE.search(_before(low, start, 80)):
             continue
-        if _CHASING_WITHDRAWN.search(low):
+        if _chasing_withdrawn(low):
             return None
         return _words(words)
-    if not inherited_subject_end and _SUBJECT_FOLLOWING_UP.match(low) and not _CHASING_WITHDRAWN.search(low):
+    if not inherited_subject_end and _SUBJECT_FOLLOWING_UP.match(low) and not _chasing_withdrawn(low):
         return "following up"
     return None
 
