@@ -87,18 +87,20 @@ class ImapProxy:
                 line = reader.readline()
                 if not line:
                     break
+                # STARTTLS: the client speaks TLS once it has sent it, the server once it has said OK.
+                # Noted before the line is passed on: the server's OK can come back before this
+                # thread gets on, and its pump would read the TLS handshake as lines (and hang).
+                starttls = re.match(rb"^(\S+) STARTTLS\r?\n", line, re.I)
+                if side == "client" and starttls:
+                    connection.tls[side], connection.starttls_tag = True, starttls[1]
+                elif side == "server" and connection.starttls_tag and line.startswith(connection.starttls_tag + b" OK"):
+                    connection.tls[side] = True
                 out = hook(connection, line)
                 if out:
                     if to_client:
                         connection.to_client(out)
                     else:
                         target.sendall(out)
-                # STARTTLS: the client speaks TLS once it has sent it, the server once it has said OK
-                starttls = re.match(rb"^(\S+) STARTTLS\r?\n", line, re.I)
-                if side == "client" and starttls:
-                    connection.tls[side], connection.starttls_tag = True, starttls[1]
-                elif side == "server" and connection.starttls_tag and line.startswith(connection.starttls_tag + b" OK"):
-                    connection.tls[side] = True
         except OSError:
             pass
         finally:
