@@ -77,9 +77,10 @@ def scan_backlog(mailbox: ImapMailbox, engine: Engine, since: date, horizon: dat
                 message = parse_message(raw)
             except MessageParseError:
                 message = None
-            if message is not None and engine.settings.is_team_message(message):
+            teams = message is not None and engine.settings.is_team_message(message)
+            if teams:
                 team.append(raw)
-            if message is None or message.automated or engine.settings.is_team_message(message):
+            if message is None or message.automated or teams:
                 backlog.skipped_other += 1
             else:
                 customers.append((raw.uid, message))
