@@ -438,6 +438,68 @@ def test_the_first_run_finds_the_longest_waits_and_says_what_it_skipped(box: Box
     assert box.once("--now", now.isoformat())[1] == []  # and the cursor is past all of it
 
 
+def test_a_first_run_cut_short_resumes_its_own_plan_not_every_older_message(
+        box: Box, dovecot: Dovecot, sent_folder: str) -> None:
+    """A first run ended after its first commit (a crash, a lost connection, SIGTERM,
+    SIGKILL: a restart of the service during a long first run) left a cursor in the
+    middle of the backlog. The next run took every UID above it: the old answered and
+    machine-sent mail the first run skipped was triaged and labelled, months of it. It
+    now resumes the first run's own list, and mail that arrived since."""
+    from imapproxy import ImapProxy
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def old(tag: str, days: float, extra: str = "") -> tuple[str, int]:
+        when = now - timedelta(days=days)
+        message_id, raw = message(tag, sender=f"{tag}@example.org", subject=f"Refund for order {tag}")
+        if extra:
+            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
+        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
+        with box.dovecot.client() as client:
+            answer = client.append(box.folder, raw, msg_time=when)
+        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+
+    def answer(message_id: str, tag: str, days: float) -> None:
+        reply = eml(sender="Dana <dana@example.com>", to=f"{tag}@example.org", subject=f"Re: Refund for order {tag}",
+                    body="Refunded today.", date=(now - timedelta(days=days)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    message_id=f"<re-{tag}@example.com>", in_reply_to=message_id)
+        box.dovecot.append(sent_folder, reply.replace(b"\n", b"\r\n"))
+
+    waiting = [old(f"w{i}", 60 - i)[1] for i in range(8)]
+    skipped = []
+    for tag, days, later in (("a1", 51, None), ("w8", 50.5, "wait"), ("a2", 50, None), ("a3", 49, None),
+                             ("bulk", 48, "Precedence: bulk")):
+        message_id, uid = old(tag, days, "" if later in (None, "wait") else later)
+        if later == "wait":
+            waiting.append(uid)
+            continue
+        skipped.append(uid)
+        if tag.startswith("a"):
+            answer(message_id, tag, days - 1)
+    recent = [old(f"r{i}", 3 - i)[1] for i in range(2)]
+    write_config(box.config, dovecot, box.folder, imap={"batch_size": 2})
+
+    def cut_at_the_first_store(connection, line: bytes) -> bytes | None:
+        if b" UID STORE " in line:
+            connection.close()  # the first group was committed; its labels never reached the server
+            return None
+        return line
+
+    with ImapProxy(dovecot.port, from_client=cut_at_the_first_store) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port, imap={"batch_size": 2})
+        code, first, err = box.once("--now", now.isoformat())
+    assert code == 1 and first == [], err
+    write_config(box.config, dovecot, box.folder, imap={"batch_size": 2})
+
+    code, rows, err = box.once("--now", now.isoformat())
+
+    assert code == 0, err
+    assert sorted(row["uid"] for row in rows) == sorted(waiting + recent), err  # each once, none of the skipped
+    assert not any(triage_keywords(box.flags(uid)) for uid in skipped)
+    assert all(triage_keywords(box.flags(uid)) for uid in waiting + recent)
+    assert box.once("--now", now.isoformat())[1] == []
+
+
 def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> None:
     kept_id, kept = message("kept")
     box.append(kept)

@@ -1259,6 +1259,25 @@ class History:
             (mailbox, uidvalidity, last_uid),
         )
 
+    def first_run_plan(self, mailbox: str) -> tuple[int, int, str] | None:
+        """(UIDVALIDITY, the folder's top UID then, its UIDs as ranges) of the first run of
+        an IMAP folder that has not finished (:mod:`triage.imap.firstrun`), or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"first-run:{mailbox}",)).fetchone()
+        if row is None:
+            return None
+        stored = json.loads(row["value"])
+        return int(stored["uidvalidity"]), int(stored["top"]), str(stored["uids"])
+
+    def set_first_run_plan(self, mailbox: str, uidvalidity: int, top: int, uids: str) -> None:
+        """Remember what a first run of ``mailbox`` sets out to triage (see
+        :meth:`first_run_plan`); durable with the next :meth:`commit`, as its cursor is."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"first-run:{mailbox}", json.dumps(
+            {"uidvalidity": uidvalidity, "top": top, "uids": uids})))
+
+    def clear_first_run_plan(self, mailbox: str) -> None:
+        """The first run of ``mailbox`` is finished (uncommitted)."""
+        self.db.execute("DELETE FROM meta WHERE key = ?", (f"first-run:{mailbox}",))
+
     def get_modseq(self, mailbox: str) -> tuple[int, int] | None:
         """(UIDVALIDITY, HIGHESTMODSEQ) of an IMAP folder when its labels were last read,
         or None: where the next correction scan may ask for changes only (CONDSTORE)."""
