@@ -1408,6 +1408,39 @@ def test_a_conversation_whose_mail_left_the_folder_no_longer_waits_and_moved_bac
         dovecot.delete_folder("Done")
 
 
+def test_a_waiting_message_a_person_marked_deleted_is_filed_and_undeleted_waits_again(
+        box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
+    """A client that deletes by marking ``\\Deleted`` and expunging later (Outlook's
+    "mark for deletion", Thunderbird's "just mark it as deleted", any client on a server
+    without MOVE) leaves the message in the folder, struck through or hidden: its
+    conversation waited on for ever, went overdue, then P1. Missed by two looks now, it
+    is filed like a message moved out; undeleted, it waits again."""
+    asked_uid = box.append(message("asked")[1])
+    other_uid = box.append(message("other", sender="bo@example.net", subject="Cancel my plan",
+                                   body="Please cancel my subscription today.")[1])
+    assert box.once("--now", "2026-11-23T10:30:00+00:00")[0] == 0
+    assert len(waiting_now(box, "2026-11-23T10:35:00+00:00")) == 2
+    with dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.add_flags([asked_uid], ["\\Deleted"])
+
+    assert box.once("--now", "2026-11-23T10:35:00+00:00")[:2] == (0, [])  # missed once: not yet
+    assert box.once("--now", "2026-11-23T10:40:00+00:00")[:2] == (0, [])  # missed twice: filed
+    assert [w["customer"] for w in waiting_now(box, "2026-11-30T12:00:00+00:00")] == ["bo@example.net"]
+    assert queue_now(box)["waiting"] == 1
+    assert not {"triage_priority-2", "triage_overdue"} & box.flags(asked_uid)
+
+    with dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.remove_flags([asked_uid], ["\\Deleted"])
+    assert box.once("--now", "2026-11-25T12:00:00+00:00")[:2] == (0, [])
+    waiting = {w["customer"]: w for w in waiting_now(box, "2026-11-25T12:00:00+00:00")}
+    assert set(waiting) == {"ann@example.net", "bo@example.net"}
+    assert waiting["ann@example.net"]["waiting_since"] == "2026-11-23T09:30:00+00:00"
+    assert {"triage_overdue", "triage_priority-2"} <= box.flags(asked_uid)
+    assert other_uid in dovecot.uids(box.folder)
+
+
 def test_when_only_the_latest_waiting_message_leaves_the_waiting_labels_go_to_the_one_still_there(
         box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
     """A person moving out only a customer's latest message of a waiting conversation: it
@@ -1457,7 +1490,7 @@ def test_a_renumbering_or_a_failed_look_files_nothing(box: Box, monkeypatch: pyt
         assert box.once()[:2] == (0, [])
     assert queue_now(box)["waiting"] == 3
 
-    def refused(self, uids):
+    def refused(self, uids, **kwargs):
         raise ImapError("SEARCH refused")
     monkeypatch.setattr(ImapMailbox, "present", refused)
     code, rows, err = box.once()

@@ -901,6 +901,19 @@ class History:
             " WHERE m.id = ? AND m.departed = 1)", back)
         self.db.executemany("UPDATE messages SET departed = 0 WHERE id = ? AND departed = 1", back)
 
+    def departed_uids(self, mailbox: str, limit: int) -> list[int]:
+        """The highest ``limit`` UIDs in ``mailbox`` of the messages that left it
+        (:meth:`file_departed`), ascending."""
+        return sorted(row[0] for row in self.db.execute(
+            "SELECT uid FROM messages WHERE mailbox = ? AND departed = 1 AND uid IS NOT NULL ORDER BY uid DESC"
+            " LIMIT ?", (mailbox, limit)))
+
+    def return_departed(self, mailbox: str, uids: Iterable[int]) -> None:
+        """The messages under ``uids`` in ``mailbox`` that had left it are there again
+        under the same UIDs (undeleted): as :meth:`rebind_uid` for one moved back. Uncommitted."""
+        self._back([row[0] for uid in uids for row in self.db.execute(
+            "SELECT id FROM messages WHERE mailbox = ? AND uid = ? AND departed = 1", (mailbox, uid))])
+
     def file_departed(self, mailbox: str, uids: Iterable[int]) -> list[str]:
         """The waiting customer messages of ``mailbox`` under ``uids`` have left the
         folder (two looks some minutes apart did not find them: see

@@ -373,8 +373,9 @@ class ImapMailbox:
             hits += _searched_uids(data)
         return hits
 
-    def present(self, uids: Iterable[int]) -> set[int]:
-        """Those of ``uids`` the selected folder still has. One ``UID SEARCH UID a:b`` per
+    def present(self, uids: Iterable[int], *, undeleted: bool = False) -> set[int]:
+        """Those of ``uids`` the selected folder still has (with ``undeleted``, not
+        counting those marked ``\\Deleted``). One ``UID SEARCH UID a:b`` per
         :data:`PRESENT_WINDOW` UIDs of the span that holds any of them (the commands sent
         back to back): a folder of 100,000 messages is asked in two or three commands,
         where a list of the UIDs themselves (tens of thousands waiting) would take a
@@ -386,8 +387,8 @@ class ImapMailbox:
         windows = sorted({uid // PRESENT_WINDOW for uid in wanted})
         if not windows:
             return set()
-        commands = [("SEARCH", "UID", f"{max(1, w * PRESENT_WINDOW)}:{(w + 1) * PRESENT_WINDOW - 1}")
-                    for w in windows]
+        commands = [("SEARCH", "UID", f"{max(1, w * PRESENT_WINDOW)}:{(w + 1) * PRESENT_WINDOW - 1}",
+                     *(("UNDELETED",) if undeleted else ())) for w in windows]
         # (No NOOP first: a view of the folder older than now shows messages since
         # removed, which only puts their departure off to a later look.)
         with imap_errors(f"searching {self.folder}"):
