@@ -476,3 +476,38 @@ def test_a_first_run_on_a_clock_in_the_future_does_not_stop_escalation_for_good(
     refund_request("bob", "Tue, 1 Dec 2026")
     [bob] = once("2026-12-07T09:00:00Z")  # six days, five targets late: P1
     assert (bob["from"], bob["priority"]) == ("bob@example.net", 1), bob["reasons"]
+
+
+def test_an_answered_customer_whose_clock_runs_hours_ahead_waits_no_more(tmp_path, capsys):
+    """A customer's phone with its time zone set wrong dates mail seven hours ahead: it
+    arrived at 10:00 and says 17:00, the team answered at 11:00, and the reply, "before"
+    the message, answered nothing: the conversation waited on, overdue three days later.
+    The message is dated by its arrival now, and the reply answers it."""
+    import os
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    maildir = tmp_path / "md"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    arrival = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+
+    def put(name: str, headers: str, date: datetime, arrived: datetime, body: str) -> None:
+        path = maildir / "new" / name
+        path.write_text(f"{headers}\nDate: {format_datetime(date)}\nContent-Type: text/plain\n\n{body}\n")
+        os.utime(path, (arrived.timestamp(), arrived.timestamp()))
+
+    put("1.eml", "From: Kim <kim@example.org>\nTo: help@larkspur.example\nSubject: Broken lamp\n"
+        "Message-ID: <kim1@example.org>", arrival + timedelta(hours=7), arrival,
+        "Please refund order 5512, the lamp arrived broken.")
+    put("2.eml", f"From: Dana <{TEAM}>\nTo: kim@example.org\nSubject: Re: Broken lamp\n"
+        "Message-ID: <re1@larkspur.example>\nIn-Reply-To: <kim1@example.org>", arrival + timedelta(hours=1),
+        arrival + timedelta(hours=1), "Refunded today, sorry!")
+    state = str(tmp_path / "s.db")
+
+    assert main(["once", str(maildir), "--format", "jsonl", "--now", "2026-11-24T12:00:00Z", "--support-address",
+                 TEAM, "--state", state]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["date"] == "2026-11-24T10:00:00+00:00" and row["waiting_hours"] is None and row["priority"] == 4
+    assert main(["report", "--format", "json", "--now", "2026-11-27T12:00:00Z", "--state", state]) == 0
+    assert json.loads(capsys.readouterr().out) == []
