@@ -299,6 +299,70 @@ def test_a_refusal_with_a_response_code_still_decides_the_message_unreadable_at_
     assert unread["labels"] == ["triage/unreadable"] and "[CORRUPTION]" in unread["reasons"][0]
 
 
+DOVECOT_INTERNAL_ERROR = b"NO [SERVERBUG] Internal error occurred. Refer to server log for more information."
+
+
+def test_a_message_dovecot_cannot_read_does_not_stop_every_pass(
+        box: Box, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dovecot answers ``NO [SERVERBUG] Internal error occurred`` for a message file it
+    cannot read (restored with the wrong owner, a broken compressed file), every time.
+    Taken for the server's passing trouble, it failed the pass, and every pass after it:
+    the mail around it and all later mail never triaged, a service failing for good. It
+    is one message's trouble when the others are delivered: tried again on later passes,
+    then labelled unreadable; the rest is triaged on the first."""
+    from imapproxy import ImapProxy
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+
+    class Refusing(OneBrokenMessageClient):
+        broken = uids[1]
+
+    def internal_error(connection, line: bytes) -> bytes:
+        tag, _, rest = line.partition(b" ")
+        return tag + b" " + DOVECOT_INTERNAL_ERROR + b"\r\n" if rest.startswith(b"BAD ") else line
+
+    monkeypatch.setattr(connection, "IMAPClient", Refusing)
+    with ImapProxy(dovecot.port, from_server=internal_error) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        runs = [box.once() for _ in range(3)]
+    assert [code for code, _, _ in runs] == [0, 0, 0], runs[0][2]
+    assert sorted(row["uid"] for row in runs[0][1]) == [uids[0], uids[2]]
+    [unread] = runs[2][1]
+    assert unread["uid"] == uids[1] and unread["labels"] == ["triage/unreadable"]
+    assert "[SERVERBUG]" in unread["reasons"][0]
+
+
+def test_every_message_refused_with_serverbug_is_the_servers_trouble(
+        box: Box, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same answer for every message of the batch says nothing about any one of
+    them: the pass fails (exit 1, the service retries), nothing is counted against them."""
+    from imapproxy import ImapProxy
+
+    from triage.imap import mailbox
+
+    for tag in ("ann", "bob"):
+        box.append(message(tag, sender=f"{tag}@example.net")[1])
+
+    def every_body_fetch(connection, line: bytes) -> bytes | None:
+        found = re.match(rb"^(\S+) UID FETCH \S+ \(BODY", line)
+        if found is None:
+            return line
+        connection.to_client(found[1] + b" " + DOVECOT_INTERNAL_ERROR + b"\r\n")
+        return None
+
+    with ImapProxy(dovecot.port, from_client=every_body_fetch) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows) == (1, []) and "Traceback" not in err, err
+    assert "for every message of it alike: the server's trouble" in err, err
+    write_config(box.config, dovecot, box.folder)
+    code, rows, err = box.once()
+    assert (code, len(rows)) == (0, 2) and all(row["labels"] != ["triage/unreadable"] for row in rows), err
+
+
 def test_a_body_answered_nil_is_a_row_labelled_unreadable(box: Box, dovecot: Dovecot) -> None:
     """``BODY[] NIL`` (reported for Exchange) for one message: it was left out without a
     word and the cursor passed it. Now it is a row and labelled, the rest as usual."""

@@ -31,7 +31,7 @@ from imapclient.imapclient import join_message_ids, seq_to_parenstr
 
 from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
-from triage.imap.connection import TEMPORARY_REFUSALS, ImapConnectionError, imap_errors
+from triage.imap.connection import MESSAGE_BUGS, TEMPORARY_REFUSALS, ImapConnectionError, imap_errors
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap import pipeline
 
@@ -49,13 +49,6 @@ _KEYWORD_UNSAFE = re.compile(r"[^a-z0-9_.-]")
 FOLDER_REFUSALS = ("[NOPERM]", "[READ-ONLY]", "[OVERQUOTA]", "[PRIVACYREQUIRED]", "[CONTACTADMIN]")
 """RFC 5530 codes of a refused STORE that speak of the folder or the account, not the
 message: no message is labelled then, and the pass fails as it did (:meth:`Labeler._isolate`)."""
-
-MESSAGE_BUGS = ("[SERVERBUG]",)
-"""Codes of a refused write that may be one message's: Dovecot answers ``NO [SERVERBUG]
-Internal error occurred`` for a message file it cannot read or change (a file restored
-with the wrong owner, a broken compressed one), every time. Taken for the server's
-passing trouble, it failed every pass, for good; the writes are tried one by one instead,
-and the pass fails only when every message is refused (:meth:`Labeler._isolate`)."""
 
 Verb = Literal["add", "remove"]
 Kind = Literal["keyword", "flag", "gmail", "folder"]
@@ -449,7 +442,8 @@ class Labeler:
         :data:`MESSAGE_BUGS`), or every
         message refused on its own, when there were several and they were not all refused
         before (:meth:`apply_many`'s ``retrying``)."""
-        self._one_by_one([(uid, f"{verb} {' '.join(targets)}", partial(self._store_once, verb, command, targets, (uid,)))
+        self._one_by_one([(uid, f"{verb} {' '.join(targets)}",
+                           partial(self._store_once, verb, command, targets, (uid,)))
                           for verb, command, targets, uids in stores for uid in uids], error)
 
     def _one_by_one(self, writes: list[tuple[int, str, Callable[[], object]]], error: ImapError) -> None:
