@@ -256,3 +256,72 @@ def test_who_the_forwarded_mail_was_sent_to():
     ("RE: FW: complaint", False), ("Forward planning", False), ("Invoice: 12", False), ("I: need help", False)])
 def test_forward_subjects(subject, expected):
     assert is_forward_subject(subject) is expected
+
+
+def attached_forward_mail(n: int, name: str, address: str, text: str, *, note: str = NOTE,
+                          subject: str = "FW: complaint", sender: str = TOM, to: str = "support@shop.example",
+                          inner_to: str = "Tom Baker <tom@shop.example>", inner_id: str | None = None):
+    """Outlook's "Forward as Attachment": the colleague's note, the customer's mail
+    attached whole as message/rfc822 (a note of "" leaves the message no text of its own)."""
+    inner = (f"From: {name} <{address}>\nTo: {inner_to}\nSubject: complaint\n"
+             f"Date: Mon, 30 Nov 2026 09:00:00 +0000\nMessage-ID: {inner_id or f'<in{n}@example.org>'}\n"
+             f"Content-Type: text/plain; charset=utf-8\n\n{text}\n\nThanks,\n{name}\n")
+    note_part = f"--b{n}\nContent-Type: text/plain; charset=utf-8\n\n{note}\n\n" if note else ""
+    body = (f"{note_part}--b{n}\nContent-Type: message/rfc822\nContent-Disposition: attachment; "
+            f'filename="complaint.eml"\n\n{inner}\n--b{n}--\n')
+    data = (f"From: {sender}\nTo: {to}\nSubject: {subject}\nDate: Mon, 30 Nov 2026 1{n}:00:00 +0000\n"
+            f"Message-ID: <afw{n}@shop.example>\nMIME-Version: 1.0\n"
+            f'Content-Type: multipart/mixed; boundary="b{n}"\n\n{body}').encode()
+    return raw(data, key=f"afw{n}")
+
+
+def test_complaints_a_colleague_forwards_as_attachments_wait_as_their_customers(engine):
+    """Outlook's "Forward as Attachment" hands the team a customer's mail as surely as a
+    forward inline: it was a team reply to nobody, and the complaints never waited."""
+    decisions = engine.decide([attached_forward_mail(n, *c) for n, c in enumerate(CUSTOMERS)])
+    assert len(decisions) == 3 and engine.stats.team_replies == 0
+    assert [d.repeat_count for d in decisions] == [1, 1, 1]
+    assert [d.categories for d in decisions] == [["fee_dispute"], ["cancellation"], ["other"]]
+    report = {(c.customer, c.customer_name) for c in waiting_conversations(engine.history, NOW, Policy())}
+    assert report == {(address, name) for name, address, _ in CUSTOMERS}
+
+
+def test_an_attached_forward_without_a_note_is_handed_over_too(engine):
+    [decision] = engine.decide([attached_forward_mail(1, *CUSTOMERS[1], note="")])
+    assert decision.categories == ["cancellation"] and decision.waiting_hours is not None
+    assert {c.customer for c in waiting_conversations(engine.history, NOW, Policy())} == {"bo@example.net"}
+
+
+def test_an_attached_forward_of_mail_the_inbox_has_counts_once(engine):
+    """The attached mail's own Message-ID is the inbox's mail of hers: passed on again,
+    not her writing twice. Bo's attached mail the inbox never got is his message."""
+    engine.decide([customer_mail(1, "I was charged twice for order 5512.", "Mon, 30 Nov 2026 09:00:00 +0000")])
+    decisions = engine.decide([attached_forward_mail(1, *CUSTOMERS[0], inner_id="<c1@example.org>"),
+                               attached_forward_mail(2, *CUSTOMERS[1])])
+    assert [d.message.key for d in decisions] == ["afw2"]
+    report = {c.customer: c.repeat_count for c in waiting_conversations(engine.history, NOW, Policy())}
+    assert report == {"ana@example.org": 1, "bo@example.net": 1}
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"subject": "evidence for the Ana case"},  # an attachment is no forward marker
+    {"note": LONG_NOTE},  # the colleague writing; the attachment a reference
+    {"to": "orders@supplier.example"},  # passed to a vendor
+    {"inner_to": "support@shop.example"},  # the inbox got that mail itself
+    {"sender": "Support <support@shop.example>"},  # the listed support address
+], ids=["no marker", "long note", "to a vendor", "sent to support@ too", "from support@"])
+def test_an_attached_forward_that_hands_over_no_customers_mail_stays_the_teams(engine, kwargs):
+    decisions = engine.decide([attached_forward_mail(1, *CUSTOMERS[0], **kwargs),
+                               attached_forward_mail(2, *CUSTOMERS[1])])
+    assert [d.message.key for d in decisions] == ["afw2"] and engine.stats.team_replies == 1
+
+
+def test_a_bounce_returning_mail_is_no_forward():
+    """A delivery report attaches the returned mail too: machine mail, nothing forwarded."""
+    from triage.parsing import parse_message
+    bounce = attached_forward_mail(1, *CUSTOMERS[0], subject="Fwd: Undelivered Mail Returned to Sender",
+                                   sender="MAILER-DAEMON <mailer-daemon@shop.example>")
+    assert parse_message(bounce).forwarded is None
+    mail = parse_message(attached_forward_mail(2, *CUSTOMERS[0]))
+    assert mail.forwarded.address == "ana@example.org" and mail.forwarded.message_id == "<in2@example.org>"
+    assert mail.forwarded.text.startswith("I was charged twice")

@@ -350,11 +350,12 @@ class Engine:
     def _passes_on_recorded_mail(self, message: Message) -> bool:
         """Whether ``message``, a colleague's forward of a customer's mail
         (:meth:`Settings.handed_over`), is in reply to that customer's mail recorded from
-        the inbox (Gmail keeps a forward in its thread): it passes on what the team has
-        already — the team's mail, not the customer writing again."""
+        the inbox (Gmail keeps a forward in its thread), or attaches it: it passes on what
+        the team has already — the team's mail, not the customer writing again."""
         handed = self.settings.handed_over(message)
-        return (handed is not None and message.in_reply_to is not None
-                and self.history.has_inbound(message.in_reply_to, handed.address))
+        return handed is not None and any(
+            self.history.has_inbound(message_id, handed.address)
+            for message_id in (message.in_reply_to, handed.message_id) if message_id)
 
     def _customer_words(self, analysis: Analysis) -> Analysis:
         """The analysis of a customer's message on the customer's words: for mail a

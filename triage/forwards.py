@@ -88,6 +88,9 @@ class Forwarded:
     """The addresses its other fields name (To, Cc: who it was sent to), lower-cased."""
     text: str
     """Its author's newest words (its own quoted history and signature cut)."""
+    message_id: str = ""
+    """Its own Message-ID when the forward attaches it whole ("" for a header block,
+    which gives none)."""
 
 
 def is_forward_subject(subject: str) -> bool:
@@ -124,6 +127,24 @@ def forwarded_mail(subject: str, body: str) -> Forwarded | None:
                 return None
             return _forwarded(lines, index, body)
     return None
+
+
+def attached_forward(subject: str, note: str, name: str, address: str, attached_subject: str,
+                     addressed: tuple[str, ...], message_id: str, text: str) -> Forwarded | None:
+    """The mail a forward carries as an attachment ("Forward as Attachment": the message
+    whose subject is ``subject`` holds the colleague's ``note`` and attaches a message
+    from ``name`` <``address``>, with ``attached_subject``, sent to ``addressed``,
+    identified by ``message_id``, whose text is ``text``); None when it is no forward by
+    the rules of the module docstring: a forward subject (an attachment alone is no
+    marker: a bounce, a digest, a message kept as evidence), an author's address, the
+    note no longer than :data:`MAX_NOTE_CHARS` (a paragraph or more is the colleague
+    writing, the attachment a reference)."""
+    if not is_forward_subject(subject) or "@" not in address:
+        return None
+    if note.strip() and _note_chars(note.replace("\r\n", "\n").split("\n")) > MAX_NOTE_CHARS:
+        return None
+    return Forwarded(address.lower(), name, attached_subject, tuple(a.lower() for a in addressed),
+                     newest_words(text[:TEXT_LIMIT]), message_id)
 
 
 def _is_forward_line(line: str) -> bool:

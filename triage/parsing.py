@@ -32,7 +32,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from email.message import Message as EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -40,7 +40,7 @@ from triage import boundaries
 from triage.automated import automated_rule, names_no_person
 from triage.bounces import failed_delivery_of
 from triage.errors import MessageParseError
-from triage.forwards import forwarded_mail
+from triage.forwards import Forwarded, attached_forward, forwarded_mail, is_forward_subject
 from triage.headblock import HeaderBlockParser, header_end, plain_header_block
 from triage.headers import MAX_HEADER_CHARS, MAX_REFERENCES_CHARS, decode_bytes, decode_value
 from triage.htmltext import html_to_text, without_bulk
@@ -200,9 +200,11 @@ def parse_message(mail: RawMail) -> Message:
         end = header_end(raw)
     raw = _cap_delimiters(raw, end, notes)
     parts: list[tuple[str, str]] = []
+    attached: _Attached | None = None
     try:
         parsed = _PARSER.parsebytes(raw, end)
-        headers, body = _Headers.of(parsed), _body_text(parsed, notes, parts)
+        headers = _Headers.of(parsed)
+        body, attached = _body_text(parsed, notes, parts)
     except Exception as exc:  # the parser is lenient; this is the last line of defence
         log.info("%s: the email parser failed (%s: %s); reading the raw text", name, type(exc).__name__, exc)
         notes.append("MIME structure unreadable: read as plain text")
@@ -210,7 +212,7 @@ def parse_message(mail: RawMail) -> Message:
         parts = []
     if not any(headers.has(h) for h in _MAIL_HEADERS):
         raise MessageParseError(f"{name}: no mail headers found")
-    message = _message(mail, headers, body, notes, mail_digest(mail), parts)
+    message = _message(mail, headers, body, notes, mail_digest(mail), parts, attached)
     if message.automated:  # (a report of a failed delivery is machine mail)
         message = replace(message, undelivered=failed_delivery_of(raw, end))
     return message
@@ -247,7 +249,7 @@ def _cap_delimiters(raw: bytes, end: int, notes: list[str]) -> bytes:
 
 
 def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], digest: str,
-             parts: list[tuple[str, str]]) -> Message:
+             parts: list[tuple[str, str]], attached: _Attached | None = None) -> Message:
     sender_name, sender = _first_address(headers.raw("from")) or _first_address(headers.raw("sender")) or ("", "")
     recipients = tuple(address for _, address in _addresses(headers.raw("to"), headers.raw("cc")))
     subject = headers.get("subject")
@@ -269,7 +271,8 @@ def _message(mail: RawMail, headers: _Headers, body: str, notes: list[str], dige
         automated=reason is not None,
         answer_to=answer_to,
         answer_to_name=answer_to_name,
-        forwarded=None if reason is not None else forwarded_mail(subject, body),
+        forwarded=None if reason is not None else (forwarded_mail(subject, body)
+                                                   or _attached_forward(subject, body, attached)),
         automated_reason=reason,
         mailbox=mail.mailbox,
         uid=mail.uid,
@@ -368,22 +371,58 @@ def _cap_header_block(raw: bytes, end: int, notes: list[str]) -> bytes:
     return b"\n".join(kept) + raw[end:]
 
 
-def _body_text(parsed: EmailMessage, notes: list[str], parts: list[tuple[str, str]]) -> str:
-    """The message's text: its plain-text parts, else its HTML as text. Attachments are
-    never read; attached messages (a bounce's returned mail, a forward as attachment)
-    only when the message has no text of its own: the first one, and within it the first
-    one again while there is no text, :data:`MAX_ATTACHED_DEPTH` deep. ``parts``
-    receives the (content type, file name) of the parts walked under the top one, for
-    :func:`~triage.automated.automated_reason`."""
+@dataclass(frozen=True)
+class _Attached:
+    """The first message a message attaches (message/rfc822 among its own parts), and
+    whether the message's text was read from it (it had none of its own)."""
+
+    message: EmailMessage
+    text_is_its: bool
+
+
+def _body_text(parsed: EmailMessage, notes: list[str],
+               parts: list[tuple[str, str]]) -> tuple[str, _Attached | None]:
+    """The message's text: its plain-text parts, else its HTML as text; and the first
+    message it attaches (None when none). Attachments are never read; attached messages
+    (a bounce's returned mail, a forward as attachment) only when the message has no text
+    of its own: the first one, and within it the first one again while there is no text,
+    :data:`MAX_ATTACHED_DEPTH` deep. ``parts`` receives the (content type, file name) of
+    the parts walked under the top one, for :func:`~triage.automated.automated_reason`."""
     plain, html, attached = _text_parts(parsed, notes, parts)
+    first = _Attached(attached[0], text_is_its=not (plain or html)) if attached else None
     for _ in range(MAX_ATTACHED_DEPTH):  # (a forward of a forward, each as an attachment)
         if plain or html or not attached:
             break
         plain, html, attached = _text_parts(attached[0], notes, [])
+    return _text_of(plain, html), first
+
+
+def _text_of(plain: list, html: list) -> str:
+    """The text of a message's text parts: the plain ones, else the HTML ones as text."""
     text = _join(plain)
     if not text.strip() and html:
         text = html_to_text(_join(html, MAX_BODY_CHARS * 2, thin=without_bulk))
     return text[:MAX_BODY_CHARS].replace("\r\n", "\n")
+
+
+def _attached_forward(subject: str, body: str, attached: _Attached | None) -> Forwarded | None:
+    """The mail a forward carries as an attachment (Outlook's "Forward as Attachment":
+    "FW: complaint", the colleague's note, the customer's mail attached whole), read from
+    the attached message's own headers (:func:`triage.forwards.attached_forward`); None
+    for any other message. Only a forward's attachment is read: most mail has none."""
+    if attached is None or not is_forward_subject(subject):
+        return None
+    try:
+        headers = _Headers.of(attached.message)
+        author = _first_address(headers.raw("from")) or ("", "")
+        text = body if attached.text_is_its else _text_of(*_text_parts(attached.message, [], [])[:2])
+        return attached_forward(subject, "" if attached.text_is_its else body, author[0], author[1],
+                                headers.get("subject"),
+                                tuple(address for _, address in _addresses(headers.raw("to"), headers.raw("cc"))),
+                                _first_msgid(headers.raw("message-id")) or "", text)
+    except Exception:  # noqa: BLE001 - an unreadable attachment leaves the message as it is
+        log.debug("a forward's attached message could not be read", exc_info=True)
+        return None
 
 
 def _text_parts(root: EmailMessage, notes: list[str], walked: list[tuple[str, str]]) -> tuple[list, list, list]:
