@@ -335,6 +335,82 @@ def test_a_state_file_of_a_newer_triage_or_an_unreadable_version_exits_2_untouch
     db.close()
 
 
+FIRST_STATES = {
+    # triage's first state file (61e3d66): no version stamped, no awaits_reply, no answered_flag
+    "first": """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE messages(message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, mailbox TEXT NOT NULL,
+            uid INTEGER, direction TEXT NOT NULL, customer TEXT NOT NULL, subject TEXT NOT NULL, date TEXT NOT NULL,
+            automated INTEGER NOT NULL DEFAULT 0, categories TEXT, frustration REAL, frustrated INTEGER,
+            priority INTEGER, reasons TEXT, labels TEXT);
+        CREATE INDEX messages_customer ON messages(customer, direction, date);
+        CREATE TABLE refs(message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
+        CREATE TABLE threads(thread_id TEXT PRIMARY KEY, customer TEXT NOT NULL, subject TEXT NOT NULL,
+            subject_key TEXT NOT NULL);
+        CREATE TABLE cursors(mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
+        INSERT INTO messages VALUES ('<ann@x>', '<ann@x>', 'INBOX', 7, 'in', 'ann@example.net', 'Refund',
+            '2026-11-20T10:00:00+00:00', 0, '["refund"]', 0.2, 0, 2, '[]', '["triage/refund"]');
+        INSERT INTO messages VALUES ('<news@x>', '<news@x>', 'INBOX', 8, 'in', 'news@shop.example', 'Sale',
+            '2026-11-20T11:00:00+00:00', 1, '[]', 0, 0, 4, '[]', '["triage/priority-4"]');
+        INSERT INTO threads VALUES ('<ann@x>', 'ann@example.net', 'Refund', 'refund');
+        INSERT INTO threads VALUES ('<news@x>', 'news@shop.example', 'Sale', 'sale');
+        INSERT INTO cursors VALUES ('INBOX', 1, 8);
+    """,
+    # schema 3 as 6165045 wrote it: stamped 3, before kind, run, customer_name and the
+    # conversations' dirty and due were added without raising the version
+    "3, early": """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '3');
+        CREATE TABLE messages(id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, content_hash TEXT NOT NULL DEFAULT '',
+            thread_id TEXT NOT NULL, mailbox TEXT NOT NULL, uid INTEGER, direction TEXT NOT NULL, customer TEXT NOT NULL,
+            subject TEXT NOT NULL, date TEXT NOT NULL, automated INTEGER NOT NULL DEFAULT 0,
+            awaits_reply INTEGER NOT NULL DEFAULT 1, categories TEXT, frustration REAL, frustrated INTEGER,
+            priority INTEGER, reasons TEXT, labels TEXT, answered_flag INTEGER NOT NULL DEFAULT 0, unreadable TEXT);
+        CREATE INDEX messages_out_customer ON messages(direction, customer, date);
+        CREATE TABLE refs(message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL);
+        CREATE TABLE threads(thread_id TEXT PRIMARY KEY, customer TEXT NOT NULL, subject TEXT NOT NULL,
+            subject_key TEXT NOT NULL);
+        CREATE TABLE cursors(mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL);
+        CREATE TABLE modseqs(mailbox TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, modseq INTEGER NOT NULL);
+        INSERT INTO messages(message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated,
+            awaits_reply, categories, frustration, frustrated, priority, reasons, labels) VALUES
+            ('<ann@x>', '<ann@x>', 'INBOX', 7, 'in', 'ann@example.net', 'Refund', '2026-11-20T10:00:00+00:00', 0, 1,
+             '["refund"]', 0.2, 0, 2, '[]', '["triage/refund"]'),
+            ('<news@x>', '<news@x>', 'INBOX', 8, 'in', 'news@shop.example', 'Sale', '2026-11-20T11:00:00+00:00', 1, 0,
+             '[]', 0, 0, 4, '[]', '["triage/priority-4"]');
+        INSERT INTO threads VALUES ('<ann@x>', 'ann@example.net', 'Refund', 'refund');
+        INSERT INTO threads VALUES ('<news@x>', 'news@shop.example', 'Sale', 'sale');
+        INSERT INTO cursors VALUES ('INBOX', 1, 8);
+    """,
+}
+
+
+@pytest.mark.parametrize("schema", sorted(FIRST_STATES))
+def test_a_state_file_of_an_early_triage_is_brought_up_to_date(tmp_path, capsys, schema):
+    """The first triage's state file (no awaits_reply) failed the migration to schema 3
+    ("no such column: awaits_reply"), and a schema-3 file from before columns were added
+    without raising the version failed every start ("no such column: dirty"): exit 1,
+    which a service manager restarts for ever. Both are brought up to date, their
+    conversations kept: the customer waits, the newsletter does not, the cursor stays."""
+    import sqlite3
+
+    from triage.history import History
+
+    state = tmp_path / "old.db"
+    with sqlite3.connect(state) as db:
+        db.executescript(FIRST_STATES[schema])
+    db.close()
+
+    assert main(["report", "--state", str(state), "--now", NOW, "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert [row["customer"] for row in json.loads(out)] == ["ann@example.net"], err
+    assert main(["once", str(INBOX), "--state", str(state), "--now", NOW]) == 0, capsys.readouterr().err
+    with History(state) as history:
+        assert history.get_cursor("INBOX") == (1, 8)
+        kinds = dict(history.db.execute("SELECT customer, kind FROM messages WHERE mailbox = 'INBOX'").fetchall())
+    assert kinds == {"ann@example.net": "customer", "news@shop.example": "automated"}
+
+
 def test_a_state_file_found_damaged_mid_run_exits_2_too(tmp_path, capsys, monkeypatch):
     import sqlite3
 
@@ -400,3 +476,38 @@ def test_a_first_run_on_a_clock_in_the_future_does_not_stop_escalation_for_good(
     refund_request("bob", "Tue, 1 Dec 2026")
     [bob] = once("2026-12-07T09:00:00Z")  # six days, five targets late: P1
     assert (bob["from"], bob["priority"]) == ("bob@example.net", 1), bob["reasons"]
+
+
+def test_an_answered_customer_whose_clock_runs_hours_ahead_waits_no_more(tmp_path, capsys):
+    """A customer's phone with its time zone set wrong dates mail seven hours ahead: it
+    arrived at 10:00 and says 17:00, the team answered at 11:00, and the reply, "before"
+    the message, answered nothing: the conversation waited on, overdue three days later.
+    The message is dated by its arrival now, and the reply answers it."""
+    import os
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    maildir = tmp_path / "md"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    arrival = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+
+    def put(name: str, headers: str, date: datetime, arrived: datetime, body: str) -> None:
+        path = maildir / "new" / name
+        path.write_text(f"{headers}\nDate: {format_datetime(date)}\nContent-Type: text/plain\n\n{body}\n")
+        os.utime(path, (arrived.timestamp(), arrived.timestamp()))
+
+    put("1.eml", "From: Kim <kim@example.org>\nTo: help@larkspur.example\nSubject: Broken lamp\n"
+        "Message-ID: <kim1@example.org>", arrival + timedelta(hours=7), arrival,
+        "Please refund order 5512, the lamp arrived broken.")
+    put("2.eml", f"From: Dana <{TEAM}>\nTo: kim@example.org\nSubject: Re: Broken lamp\n"
+        "Message-ID: <re1@larkspur.example>\nIn-Reply-To: <kim1@example.org>", arrival + timedelta(hours=1),
+        arrival + timedelta(hours=1), "Refunded today, sorry!")
+    state = str(tmp_path / "s.db")
+
+    assert main(["once", str(maildir), "--format", "jsonl", "--now", "2026-11-24T12:00:00Z", "--support-address",
+                 TEAM, "--state", state]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["date"] == "2026-11-24T10:00:00+00:00" and row["waiting_hours"] is None and row["priority"] == 4
+    assert main(["report", "--format", "json", "--now", "2026-11-27T12:00:00Z", "--state", state]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -78,14 +78,21 @@ def refusing_stores(uids: set[int] | None, answer: bytes = b"NO [CANNOT] this me
     return hook
 
 
-def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: Box, dovecot: Dovecot) -> None:
+DOVECOT_INTERNAL_ERROR = b"NO [SERVERBUG] Internal error occurred. Refer to server log for more information."
+"""What Dovecot answers for a message file it cannot read or change (hunt 10)."""
+
+
+@pytest.mark.parametrize("answer", [b"NO [CANNOT] this message cannot be changed", DOVECOT_INTERNAL_ERROR])
+def test_a_message_the_server_will_not_change_does_not_hold_up_the_others(box: Box, dovecot: Dovecot,
+                                                                           answer: bytes) -> None:
     """One message whose STORE the server refuses: every STORE carrying it (a batch's
     labels go in a few STOREs of many messages) was refused, the pass failed, and the
     next ones too, for good: no mail labelled, a service retrying for ever. Now the
-    others are labelled, and the one refused is named in an error line."""
+    others are labelled, and the one refused is named in an error line. Dovecot's
+    ``[SERVERBUG]`` for a file it cannot change was taken for passing trouble (hunt 10)."""
     uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
     bad = uids[1]
-    with ImapProxy(dovecot.port, from_client=refusing_stores({bad})) as proxy:
+    with ImapProxy(dovecot.port, from_client=refusing_stores({bad}, answer)) as proxy:
         write_config(box.config, dovecot, box.folder, port=proxy.port)
         code, rows, err = box.once()
         assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
@@ -123,7 +130,8 @@ def test_a_lone_message_the_server_will_not_change_is_tried_again_on_later_passe
     assert box.once()[:2] == (0, [])
 
 
-@pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change"])
+@pytest.mark.parametrize("answer", [b"NO [CANNOT] no keywords here", b"NO [NOPERM] not yours to change",
+                                    DOVECOT_INTERNAL_ERROR])
 def test_a_folder_that_refuses_every_store_still_fails_the_pass(box: Box, dovecot: Dovecot, answer: bytes) -> None:
     """Every message refused, or a code that speaks of the folder: not one message's
     trouble, so the pass fails (exit 1, the service retries) and nothing is passed by."""
@@ -252,3 +260,50 @@ def test_an_internaldate_that_is_no_date_is_no_internaldate(box: Box, dovecot: D
     assert {row["date"] for row in rows} == {"2026-11-23T09:30:00+00:00"}
     if value[:1].isdigit() or value[:1] == b"(":
         assert "INTERNALDATE" in err and " no date (" in err
+
+
+def refusing_copies(uids: set[int], answer: bytes = b"NO [SERVERBUG] this item cannot be copied"):
+    """A client hook: a UID COPY of any of ``uids`` is answered ``answer`` by the proxy."""
+    def hook(connection, line: bytes) -> bytes | None:
+        found = re.match(rb"^(\S+) UID COPY ([\d:,]+) ", line)
+        if found is None:
+            return line
+        covered = set()
+        for part in found[2].decode().split(","):
+            first, _, last = part.partition(":")
+            covered.update(range(int(first), int(last or first) + 1))
+        if not covered & uids:
+            return line
+        connection.to_client(found[1] + b" " + answer + b"\r\n")
+        return None
+    return hook
+
+
+def test_with_labels_as_folders_a_message_the_server_will_not_copy_does_not_hold_up_the_others(
+        box: Box, dovecot: Dovecot) -> None:
+    """Labels as folder copies (Microsoft 365): a COPY carries every message of a label,
+    and one the server would not copy (an item it cannot read) made the COPY, the pass and
+    every later pass fail, for good: no mail labelled, a service retrying for ever. The
+    others are labelled now, the one refused named in an error line and tried again later,
+    as a refused STORE is."""
+    import uuid
+
+    from triage.imap.labeler import folder_for
+
+    prefix = f"t{uuid.uuid4().hex[:6]}"
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+    bad = uids[1]
+    with ImapProxy(dovecot.port, from_client=refusing_copies({bad})) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port, labels={"mode": "folders", "prefix": f"{prefix}/"})
+        code, rows, err = box.once()
+        assert (code, sorted(row["uid"] for row in rows)) == (0, uids), err
+        assert f"the server refused to change UID {bad}, which is left without these labels" in err
+        assert "Traceback" not in err
+        assert box.once()[:2] == (0, [])
+    labels = {label for row in rows for label in row["labels"]}
+    assert len(dovecot.uids(folder_for(f"{prefix}/refund", "", "."))) == 2  # ann's and cy's copies, not bob's
+    write_config(box.config, dovecot, box.folder, labels={"mode": "folders", "prefix": f"{prefix}/"})
+    assert box.once()[:2] == (0, [])  # tried again without the proxy: stored now
+    assert len(dovecot.uids(folder_for(f"{prefix}/refund", "", "."))) == 3
+    for label in [*labels, prefix]:
+        dovecot.delete_folder(folder_for(label, "", "."))

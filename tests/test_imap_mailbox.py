@@ -349,7 +349,7 @@ def test_a_body_the_server_answers_nil_is_a_stand_in_for_a_pass(dovecot, mail_fo
     ("NO [NONEXISTENT] No such message", "gone"),
     ("NO [UNAVAILABLE] Try again later", "later"),
     ("NO [LIMIT] Too many fetches", "later"),
-    ("NO [SERVERBUG] Internal error occurred. Refer to server log for more information.", "later"),
+    ("NO [SERVERBUG] Internal error occurred. Refer to server log for more information.", "bug"),
     ("NO [CORRUPTION] Cannot read the message", "broken"),
     ("BAD [PARSE] Invalid fetch item", "broken"),
     ("NO Some messages could not be FETCHed (Failure)", "unsure"),

@@ -299,6 +299,70 @@ def test_a_refusal_with_a_response_code_still_decides_the_message_unreadable_at_
     assert unread["labels"] == ["triage/unreadable"] and "[CORRUPTION]" in unread["reasons"][0]
 
 
+DOVECOT_INTERNAL_ERROR = b"NO [SERVERBUG] Internal error occurred. Refer to server log for more information."
+
+
+def test_a_message_dovecot_cannot_read_does_not_stop_every_pass(
+        box: Box, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dovecot answers ``NO [SERVERBUG] Internal error occurred`` for a message file it
+    cannot read (restored with the wrong owner, a broken compressed file), every time.
+    Taken for the server's passing trouble, it failed the pass, and every pass after it:
+    the mail around it and all later mail never triaged, a service failing for good. It
+    is one message's trouble when the others are delivered: tried again on later passes,
+    then labelled unreadable; the rest is triaged on the first."""
+    from imapproxy import ImapProxy
+    from test_imap_mailbox import OneBrokenMessageClient
+
+    from triage.imap import connection
+
+    uids = [box.append(message(tag, sender=f"{tag}@example.net")[1]) for tag in ("ann", "bob", "cy")]
+
+    class Refusing(OneBrokenMessageClient):
+        broken = uids[1]
+
+    def internal_error(connection, line: bytes) -> bytes:
+        tag, _, rest = line.partition(b" ")
+        return tag + b" " + DOVECOT_INTERNAL_ERROR + b"\r\n" if rest.startswith(b"BAD ") else line
+
+    monkeypatch.setattr(connection, "IMAPClient", Refusing)
+    with ImapProxy(dovecot.port, from_server=internal_error) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        runs = [box.once() for _ in range(3)]
+    assert [code for code, _, _ in runs] == [0, 0, 0], runs[0][2]
+    assert sorted(row["uid"] for row in runs[0][1]) == [uids[0], uids[2]]
+    [unread] = runs[2][1]
+    assert unread["uid"] == uids[1] and unread["labels"] == ["triage/unreadable"]
+    assert "[SERVERBUG]" in unread["reasons"][0]
+
+
+def test_every_message_refused_with_serverbug_is_the_servers_trouble(
+        box: Box, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same answer for every message of the batch says nothing about any one of
+    them: the pass fails (exit 1, the service retries), nothing is counted against them."""
+    from imapproxy import ImapProxy
+
+    from triage.imap import mailbox
+
+    for tag in ("ann", "bob"):
+        box.append(message(tag, sender=f"{tag}@example.net")[1])
+
+    def every_body_fetch(connection, line: bytes) -> bytes | None:
+        found = re.match(rb"^(\S+) UID FETCH \S+ \(BODY", line)
+        if found is None:
+            return line
+        connection.to_client(found[1] + b" " + DOVECOT_INTERNAL_ERROR + b"\r\n")
+        return None
+
+    with ImapProxy(dovecot.port, from_client=every_body_fetch) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port)
+        code, rows, err = box.once()
+    assert (code, rows) == (1, []) and "Traceback" not in err, err
+    assert "for every message of it alike: the server's trouble" in err, err
+    write_config(box.config, dovecot, box.folder)
+    code, rows, err = box.once()
+    assert (code, len(rows)) == (0, 2) and all(row["labels"] != ["triage/unreadable"] for row in rows), err
+
+
 def test_a_body_answered_nil_is_a_row_labelled_unreadable(box: Box, dovecot: Dovecot) -> None:
     """``BODY[] NIL`` (reported for Exchange) for one message: it was left out without a
     word and the cursor passed it. Now it is a row and labelled, the rest as usual."""
@@ -436,6 +500,68 @@ def test_the_first_run_finds_the_longest_waits_and_says_what_it_skipped(box: Box
     assert "skipped 2 older messages back to 2025-11-24 (1 answered, 1 machine-sent or the team's)" in err
     assert "[imap] backlog_days" in err
     assert box.once("--now", now.isoformat())[1] == []  # and the cursor is past all of it
+
+
+def test_a_first_run_cut_short_resumes_its_own_plan_not_every_older_message(
+        box: Box, dovecot: Dovecot, sent_folder: str) -> None:
+    """A first run ended after its first commit (a crash, a lost connection, SIGTERM,
+    SIGKILL: a restart of the service during a long first run) left a cursor in the
+    middle of the backlog. The next run took every UID above it: the old answered and
+    machine-sent mail the first run skipped was triaged and labelled, months of it. It
+    now resumes the first run's own list, and mail that arrived since."""
+    from imapproxy import ImapProxy
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def old(tag: str, days: float, extra: str = "") -> tuple[str, int]:
+        when = now - timedelta(days=days)
+        message_id, raw = message(tag, sender=f"{tag}@example.org", subject=f"Refund for order {tag}")
+        if extra:
+            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
+        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
+        with box.dovecot.client() as client:
+            answer = client.append(box.folder, raw, msg_time=when)
+        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+
+    def answer(message_id: str, tag: str, days: float) -> None:
+        reply = eml(sender="Dana <dana@example.com>", to=f"{tag}@example.org", subject=f"Re: Refund for order {tag}",
+                    body="Refunded today.", date=(now - timedelta(days=days)).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+                    message_id=f"<re-{tag}@example.com>", in_reply_to=message_id)
+        box.dovecot.append(sent_folder, reply.replace(b"\n", b"\r\n"))
+
+    waiting = [old(f"w{i}", 60 - i)[1] for i in range(8)]
+    skipped = []
+    for tag, days, later in (("a1", 51, None), ("w8", 50.5, "wait"), ("a2", 50, None), ("a3", 49, None),
+                             ("bulk", 48, "Precedence: bulk")):
+        message_id, uid = old(tag, days, "" if later in (None, "wait") else later)
+        if later == "wait":
+            waiting.append(uid)
+            continue
+        skipped.append(uid)
+        if tag.startswith("a"):
+            answer(message_id, tag, days - 1)
+    recent = [old(f"r{i}", 3 - i)[1] for i in range(2)]
+    write_config(box.config, dovecot, box.folder, imap={"batch_size": 2})
+
+    def cut_at_the_first_store(connection, line: bytes) -> bytes | None:
+        if b" UID STORE " in line:
+            connection.close()  # the first group was committed; its labels never reached the server
+            return None
+        return line
+
+    with ImapProxy(dovecot.port, from_client=cut_at_the_first_store) as proxy:
+        write_config(box.config, dovecot, box.folder, port=proxy.port, imap={"batch_size": 2})
+        code, first, err = box.once("--now", now.isoformat())
+    assert code == 1 and first == [], err
+    write_config(box.config, dovecot, box.folder, imap={"batch_size": 2})
+
+    code, rows, err = box.once("--now", now.isoformat())
+
+    assert code == 0, err
+    assert sorted(row["uid"] for row in rows) == sorted(waiting + recent), err  # each once, none of the skipped
+    assert not any(triage_keywords(box.flags(uid)) for uid in skipped)
+    assert all(triage_keywords(box.flags(uid)) for uid in waiting + recent)
+    assert box.once("--now", now.isoformat())[1] == []
 
 
 def test_uidvalidity_reset_resynchronises_without_labelling_twice(box: Box) -> None:
@@ -1346,6 +1472,39 @@ def test_a_conversation_whose_mail_left_the_folder_no_longer_waits_and_moved_bac
         dovecot.delete_folder("Done")
 
 
+def test_a_waiting_message_a_person_marked_deleted_is_filed_and_undeleted_waits_again(
+        box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
+    """A client that deletes by marking ``\\Deleted`` and expunging later (Outlook's
+    "mark for deletion", Thunderbird's "just mark it as deleted", any client on a server
+    without MOVE) leaves the message in the folder, struck through or hidden: its
+    conversation waited on for ever, went overdue, then P1. Missed by two looks now, it
+    is filed like a message moved out; undeleted, it waits again."""
+    asked_uid = box.append(message("asked")[1])
+    other_uid = box.append(message("other", sender="bo@example.net", subject="Cancel my plan",
+                                   body="Please cancel my subscription today.")[1])
+    assert box.once("--now", "2026-11-23T10:30:00+00:00")[0] == 0
+    assert len(waiting_now(box, "2026-11-23T10:35:00+00:00")) == 2
+    with dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.add_flags([asked_uid], ["\\Deleted"])
+
+    assert box.once("--now", "2026-11-23T10:35:00+00:00")[:2] == (0, [])  # missed once: not yet
+    assert box.once("--now", "2026-11-23T10:40:00+00:00")[:2] == (0, [])  # missed twice: filed
+    assert [w["customer"] for w in waiting_now(box, "2026-11-30T12:00:00+00:00")] == ["bo@example.net"]
+    assert queue_now(box)["waiting"] == 1
+    assert not {"triage_priority-2", "triage_overdue"} & box.flags(asked_uid)
+
+    with dovecot.client() as client:
+        client.select_folder(box.folder)
+        client.remove_flags([asked_uid], ["\\Deleted"])
+    assert box.once("--now", "2026-11-25T12:00:00+00:00")[:2] == (0, [])
+    waiting = {w["customer"]: w for w in waiting_now(box, "2026-11-25T12:00:00+00:00")}
+    assert set(waiting) == {"ann@example.net", "bo@example.net"}
+    assert waiting["ann@example.net"]["waiting_since"] == "2026-11-23T09:30:00+00:00"
+    assert {"triage_overdue", "triage_priority-2"} <= box.flags(asked_uid)
+    assert other_uid in dovecot.uids(box.folder)
+
+
 def test_when_only_the_latest_waiting_message_leaves_the_waiting_labels_go_to_the_one_still_there(
         box: Box, dovecot: Dovecot, look_every_pass: None) -> None:
     """A person moving out only a customer's latest message of a waiting conversation: it
@@ -1395,7 +1554,7 @@ def test_a_renumbering_or_a_failed_look_files_nothing(box: Box, monkeypatch: pyt
         assert box.once()[:2] == (0, [])
     assert queue_now(box)["waiting"] == 3
 
-    def refused(self, uids):
+    def refused(self, uids, **kwargs):
         raise ImapError("SEARCH refused")
     monkeypatch.setattr(ImapMailbox, "present", refused)
     code, rows, err = box.once()

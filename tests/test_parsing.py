@@ -1,4 +1,5 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -80,6 +81,18 @@ def test_a_date_header_of_year_0_is_absurd_not_the_year_2000(year):
     data = f"From: a@b.example\nSubject: hi\nDate: Mon, 1 Jan {year} 00:00:00 +0000\nMessage-ID: <y@b>\n\nhi\n"
     internal = datetime(2026, 3, 1, tzinfo=timezone.utc)
     assert parse_message(RawMail(data.encode(), "t", "y", internaldate=internal)).date == internal
+
+
+@pytest.mark.parametrize(("ahead", "believed"), [(0, True), (14, True), (16, False), (7 * 60, False),
+                                                 (23 * 60, False)])
+def test_a_date_hours_after_arrival_yields_to_the_arrival(ahead, believed):
+    """Mail cannot be written after it arrived: a sender whose clock or time zone is set
+    wrong by hours dated it after the team's reply, and the answered conversation waited
+    on (up to a day ahead was believed). A clock minutes fast is still believed."""
+    arrival = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+    date = arrival + timedelta(minutes=ahead)
+    data = (f"From: a@b.example\nSubject: hi\nDate: {format_datetime(date)}\nMessage-ID: <f@b>\n\nhello\n").encode()
+    assert parse_message(RawMail(data, "t", "f", internaldate=arrival)).date == (date if believed else arrival)
 
 
 @pytest.mark.parametrize("internal", [datetime(1970, 1, 1, tzinfo=timezone.utc),

@@ -171,15 +171,19 @@ of: a machine shows itself in far fewer (:data:`triage.automated.BULK_MIN_MESSAG
 
 _V3_COLUMNS = ("message_id, thread_id, mailbox, uid, direction, customer, subject, date, automated, awaits_reply,"
                " categories, frustration, frustrated, priority, reasons, labels, answered_flag")
+_KINDS_FROM_FLAGS = ("UPDATE messages SET kind = CASE WHEN direction = 'out' THEN 'team' WHEN automated = 1 THEN"
+                     " 'automated' WHEN awaits_reply = 0 THEN 'acknowledgement' ELSE 'customer' END")
 _MIGRATIONS = {
-    2: ["ALTER TABLE messages ADD COLUMN answered_flag INTEGER NOT NULL DEFAULT 0"],
+    # (The very first state files lack awaits_reply too: machine-sent mail asked nothing.)
+    2: ["ALTER TABLE messages ADD COLUMN answered_flag INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE messages ADD COLUMN awaits_reply INTEGER NOT NULL DEFAULT 1",
+        "UPDATE messages SET awaits_reply = 0 WHERE automated = 1"],
     # Identity moves from the Message-ID (which real mail reuses) to a row of its own.
     3: ["ALTER TABLE messages RENAME TO messages_v2",
         _MESSAGES,
         f"INSERT INTO messages({_V3_COLUMNS}) SELECT {_V3_COLUMNS} FROM messages_v2 ORDER BY date, rowid",
         "DROP TABLE messages_v2",
-        "UPDATE messages SET kind = CASE WHEN direction = 'out' THEN 'team' WHEN automated = 1 THEN 'automated'"
-        " WHEN awaits_reply = 0 THEN 'acknowledgement' ELSE 'customer' END",
+        _KINDS_FROM_FLAGS,
         "ALTER TABLE threads ADD COLUMN dirty INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE threads ADD COLUMN due TEXT",
         "DROP INDEX IF EXISTS messages_customer", "DROP INDEX IF EXISTS messages_thread",
@@ -202,6 +206,30 @@ _MIGRATIONS = {
 }
 """Schema version -> the statements that bring a file of the version before up to it."""
 _ADD_COLUMN = re.compile(r"ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)")
+
+_AFTER_ADDING = {("messages", "kind"): [_KINDS_FROM_FLAGS]}
+"""What fills a column :func:`missing_columns` adds, where its default is not what the
+rows it gets hold."""
+
+
+def missing_columns(tables_sql: str, columns: dict[str, set[str]]) -> list[tuple[str, str, str]]:
+    """(table, column, its definition) of each column the ``CREATE TABLE`` statements in
+    ``tables_sql`` define and the existing ``columns`` (table -> names) lack. Early
+    versions of triage added columns without raising the schema version (the files of
+    version 3 that lack ``kind``, ``run``, ``customer_name``, and the conversations'
+    ``dirty`` and ``due``), so the version alone cannot say what a file holds: opening
+    one failed with "no such column", every start, and a service restarted for ever."""
+    missing = []
+    for table, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)\(\n(.*?)\n\);", tables_sql, re.S):
+        if table not in columns:
+            continue
+        for line in body.splitlines():
+            definition = line.strip().rstrip(",")
+            name = definition.split(" ", 1)[0]
+            if definition and name.isidentifier() and name.upper() not in ("PRIMARY", "CHECK", "UNIQUE") \
+                    and name not in columns[table]:
+                missing.append((table, name, definition))
+    return missing
 
 
 def _answered_upto(thread: str) -> str:
@@ -471,13 +499,25 @@ class History:
             version = _schema_version(self.path, row[0])
         else:  # a new file, or one from before the version was stamped
             version = SCHEMA_VERSION if "id" in columns else 2 if "answered_flag" in columns else 1
+        if version >= 3:  # (before, the messages table is rebuilt by the migration to 3)
+            self._add_missing_columns()
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _MIGRATIONS[target]:
                 added = _ADD_COLUMN.match(statement)
                 if added and added["column"] in {r[1] for r in self.db.execute(f"PRAGMA table_info({added['table']})")}:
                     continue  # a table this version created already has it
                 self.db.execute(statement)
+        self._add_missing_columns()
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _add_missing_columns(self) -> None:
+        """Add the columns of the current schema a file's tables lack (:func:`missing_columns`)."""
+        present = {table: {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                   for (table,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        for table, column, definition in missing_columns(_TABLES, present):
+            self.db.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+            for statement in _AFTER_ADDING.get((table, column), ()):
+                self.db.execute(statement)
 
     def check_file(self) -> None:
         """Raise :class:`StateFileGone` when :attr:`path` no longer names the file open
@@ -860,6 +900,19 @@ class History:
             "UPDATE threads SET filed_upto = NULL, dirty = 1 WHERE thread_id = (SELECT m.thread_id FROM messages m"
             " WHERE m.id = ? AND m.departed = 1)", back)
         self.db.executemany("UPDATE messages SET departed = 0 WHERE id = ? AND departed = 1", back)
+
+    def departed_uids(self, mailbox: str, limit: int) -> list[int]:
+        """The highest ``limit`` UIDs in ``mailbox`` of the messages that left it
+        (:meth:`file_departed`), ascending."""
+        return sorted(row[0] for row in self.db.execute(
+            "SELECT uid FROM messages WHERE mailbox = ? AND departed = 1 AND uid IS NOT NULL ORDER BY uid DESC"
+            " LIMIT ?", (mailbox, limit)))
+
+    def return_departed(self, mailbox: str, uids: Iterable[int]) -> None:
+        """The messages under ``uids`` in ``mailbox`` that had left it are there again
+        under the same UIDs (undeleted): as :meth:`rebind_uid` for one moved back. Uncommitted."""
+        self._back([row[0] for uid in uids for row in self.db.execute(
+            "SELECT id FROM messages WHERE mailbox = ? AND uid = ? AND departed = 1", (mailbox, uid))])
 
     def file_departed(self, mailbox: str, uids: Iterable[int]) -> list[str]:
         """The waiting customer messages of ``mailbox`` under ``uids`` have left the
@@ -1258,6 +1311,25 @@ class History:
             " last_uid = excluded.last_uid",
             (mailbox, uidvalidity, last_uid),
         )
+
+    def first_run_plan(self, mailbox: str) -> tuple[int, int, str] | None:
+        """(UIDVALIDITY, the folder's top UID then, its UIDs as ranges) of the first run of
+        an IMAP folder that has not finished (:mod:`triage.imap.firstrun`), or None."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (f"first-run:{mailbox}",)).fetchone()
+        if row is None:
+            return None
+        stored = json.loads(row["value"])
+        return int(stored["uidvalidity"]), int(stored["top"]), str(stored["uids"])
+
+    def set_first_run_plan(self, mailbox: str, uidvalidity: int, top: int, uids: str) -> None:
+        """Remember what a first run of ``mailbox`` sets out to triage (see
+        :meth:`first_run_plan`); durable with the next :meth:`commit`, as its cursor is."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"first-run:{mailbox}", json.dumps(
+            {"uidvalidity": uidvalidity, "top": top, "uids": uids})))
+
+    def clear_first_run_plan(self, mailbox: str) -> None:
+        """The first run of ``mailbox`` is finished (uncommitted)."""
+        self.db.execute("DELETE FROM meta WHERE key = ?", (f"first-run:{mailbox}",))
 
     def get_modseq(self, mailbox: str) -> tuple[int, int] | None:
         """(UIDVALIDITY, HIGHESTMODSEQ) of an IMAP folder when its labels were last read,

@@ -566,6 +566,14 @@ def _first_msgid(value: str) -> str | None:
     return match.group(0) if match else None
 
 
+DATE_AHEAD_OF_ARRIVAL = timedelta(minutes=15)
+"""How far after its arrival a message's Date is still believed: a sender's clock a few
+minutes fast. Mail cannot be written after it arrived, and a Date hours ahead (a phone or
+a server with its clock or time zone set wrong) put the message after the team's reply to
+it: believed up to a day ahead, it kept an answered conversation waiting, overdue, then
+P1 — for ever, unless the team wrote again after that Date."""
+
+
 def _message_date(header: str, internaldate: datetime | None) -> datetime:
     """The Date header, or INTERNALDATE where the header is missing or absurd; an absurd
     INTERNALDATE (before 1995 or after 2100: a migration that lost it, set it to 0) is
@@ -583,7 +591,7 @@ def _message_date(header: str, internaldate: datetime | None) -> datetime:
     # A Date far before arrival is plausible (imported or delayed mail); one after it is not.
     absurd = date is not None and (
         date < _EARLIEST_PLAUSIBLE
-        or (fallback is not None and date - fallback > timedelta(days=1))
+        or (fallback is not None and date - fallback > DATE_AHEAD_OF_ARRIVAL)
         or date >= _LATEST_PLAUSIBLE
     )
     if date is None or absurd:

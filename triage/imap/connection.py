@@ -80,6 +80,16 @@ secret's (Dovecot's "[UNAVAILABLE] Temporary authentication failure"): tried aga
 A refused FETCH with one of them is tried again too (:func:`~triage.imap.mailbox.refusal_kind`)."""
 
 
+MESSAGE_BUGS = ("[SERVERBUG]",)
+"""Codes among those that may be one message's trouble as well as the server's: Dovecot
+answers ``NO [SERVERBUG] Internal error occurred`` for a message file it cannot read or
+change (a file restored with the wrong owner, a broken compressed one), every time.
+Taken for the server's passing trouble, that one message failed every pass, for good,
+and no mail after it was triaged or labelled. A FETCH or a write refused so is tried
+message by message, and is the server's trouble only when every message is refused
+(:func:`~triage.imap.mailbox.refusal_kind`, :meth:`~triage.imap.labeler.Labeler._isolate`)."""
+
+
 TEMPORARY_REFUSAL_WORDS = ("TOO MANY SIMULTANEOUS CONNECTIONS", "EXCEEDED COMMAND OR BANDWIDTH LIMITS")
 """Gmail's words for a login it refuses for now, with no RFC 5530 code (``NO [ALERT] Too
 many simultaneous connections. (Failure)``: the team's phones and clients took the 15

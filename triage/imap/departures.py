@@ -11,6 +11,12 @@ back waits again (its record keeps its UID, so it is known and not triaged again
 :meth:`~triage.engine.Engine.decide`). Its customer's earlier messages still count
 towards a "3rd message without a reply": the customer got none.
 
+A message a person deleted is gone as well, also while it is only marked ``\\Deleted``
+(Outlook's "mark for deletion", Thunderbird's "just mark it as deleted", a client on a
+server without MOVE): it stays in the folder until someone expunges it, struck through
+or hidden in the clients, and its conversation waited on for ever, went overdue and P1.
+Undeleted, it waits again (one of the :data:`RETURN_LOOKED` latest to leave).
+
 Gone means gone from this numbering of the folder, seen twice:
 
 - only UIDs of the folder's current UIDVALIDITY are asked about. After a renumbering
@@ -43,6 +49,14 @@ LOOK_SECONDS = 300.0
 message missing at two looks this far apart has left."""
 
 
+RETURN_LOOKED = 2000
+"""How many of the messages that left the folder (the highest UIDs) each look asks about
+again, so that one a person marked ``\\Deleted`` and then undeleted (it keeps its UID)
+waits again. (The look asks the server by spans of UIDs, so they cost no command of
+their own.) A message moved back gets a new UID and is known by its Message-ID and bytes,
+however late."""
+
+
 def departed(absent_now: set[int], absent_before: set[int]) -> set[int]:
     """The UIDs taken for gone: missed by this look and by the one before."""
     return absent_now & absent_before
@@ -66,13 +80,18 @@ def note_departures(mailbox: ImapMailbox, history: History, now: datetime) -> li
         history.set_absent(folder, uidvalidity, ())
         return []
     waiting = history.waiting_uids(folder)
+    left = history.departed_uids(folder, RETURN_LOOKED)
     try:
-        absent = set(waiting) - mailbox.present(waiting)
+        found = mailbox.present([*waiting, *left], undeleted=True)
     except ImapConnectionError:
         raise
     except ImapError as exc:  # a refusal: nothing is filed, and the pass goes on
         log.warning("%s: could not look for the waiting mail (%s); nothing taken for gone", folder, exc)
         return []
+    absent = set(waiting) - found
+    if returned := set(left) & found:
+        history.return_departed(folder, returned)
+        log.info("%s: %d message(s) that had left the folder are back (undeleted)", folder, len(returned))
     gone = departed(absent, before[1] if before and before[0] == uidvalidity else set())
     history.set_absent(folder, uidvalidity, absent)  # (those gone whose conversation waits on: again next time)
     filed = history.file_departed(folder, gone) if gone else []

@@ -24,13 +24,14 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from imapclient.imapclient import join_message_ids, seq_to_parenstr
 
 from triage.config import LabelsConfig
 from triage.errors import ImapError, UsageError
-from triage.imap.connection import TEMPORARY_REFUSALS, ImapConnectionError, imap_errors
+from triage.imap.connection import MESSAGE_BUGS, TEMPORARY_REFUSALS, ImapConnectionError, imap_errors
 from triage.imap.mailbox import FolderState, ImapMailbox
 from triage.imap import pipeline
 
@@ -437,24 +438,32 @@ class Labeler:
 
         ``error`` is raised as it is when the refusal is the folder's or the server's, not
         a message's: a BAD (a command the server could not take), a response code that
-        says so (:data:`FOLDER_REFUSALS`, the temporary ones of a login), or every
+        says so (:data:`FOLDER_REFUSALS`, the temporary ones of a login but
+        :data:`MESSAGE_BUGS`), or every
         message refused on its own, when there were several and they were not all refused
         before (:meth:`apply_many`'s ``retrying``)."""
-        if _bad(error) or any(code in str(error).upper() for code in FOLDER_REFUSALS + TEMPORARY_REFUSALS):
+        self._one_by_one([(uid, f"{verb} {' '.join(targets)}",
+                           partial(self._store_once, verb, command, targets, (uid,)))
+                          for verb, command, targets, uids in stores for uid in uids], error)
+
+    def _one_by_one(self, writes: list[tuple[int, str, Callable[[], object]]], error: ImapError) -> None:
+        """The writes of :meth:`_isolate` (or of :meth:`_copy`): (UID, what, the write
+        of that message alone), tried one by one after ``error`` refused them together."""
+        if _bad(error) or any(code in str(error).upper() for code in FOLDER_REFUSALS + TEMPORARY_REFUSALS
+                              if code not in MESSAGE_BUGS):
             raise error
         refused: dict[int, str] = {}
         tried: set[int] = set()
-        for verb, command, targets, uids in stores:
-            for uid in uids:
-                tried.add(uid)
-                try:
-                    self._store_once(verb, command, targets, (uid,))
-                except ImapConnectionError:
+        for uid, what, write in writes:
+            tried.add(uid)
+            try:
+                write()
+            except ImapConnectionError:
+                raise
+            except ImapError as exc:
+                if _bad(exc):
                     raise
-                except ImapError as exc:
-                    if _bad(exc):
-                        raise
-                    refused.setdefault(uid, f"{verb} {' '.join(targets)}: {exc}")
+                refused.setdefault(uid, f"{what}: {exc}")
         if len(tried) > 1 and set(refused) == tried and not self._retrying:
             raise error
         for uid, why in sorted(refused.items()):
@@ -548,8 +557,17 @@ class Labeler:
             present = set(self.mailbox.search_message_keys(keys.values()).values())
         todo = [uid for uid in action.uids if keys.get(uid) not in present]
         if todo:
-            with imap_errors(f"copying UIDs to {folder}"):
-                client.copy(todo, folder)
+            try:
+                self._copy_once(todo, folder)
+            except ImapConnectionError:
+                raise
+            except ImapError as exc:  # one message the server will not copy must not hold up the others
+                self._one_by_one([(uid, f"copy to {folder}", partial(self._copy_once, [uid], folder)) for uid in todo],
+                                 exc)
+
+    def _copy_once(self, uids: list[int], folder: str) -> None:
+        with imap_errors(f"copying UIDs to {folder}"):
+            self.mailbox.client.copy(uids, folder)
 
     def _uncopy(self, action: Action) -> None:
         """Delete triage's copies of the messages from the label's folder: flag them

@@ -26,7 +26,7 @@ from imapclient.imapclient import join_message_ids, seq_to_parenstr_upper
 from imapclient.util import to_unicode
 
 from triage.errors import ImapError
-from triage.imap.connection import TEMPORARY_REFUSALS, FetchLost, ImapConnectionError, imap_errors
+from triage.imap.connection import MESSAGE_BUGS, TEMPORARY_REFUSALS, FetchLost, ImapConnectionError, imap_errors
 from triage.imap.fetchparse import parse_fetch
 from triage.imap.pipeline import fetch_responses, pipelined
 from triage.imap.refusals import REFUSED_PASSES, Refusals
@@ -373,8 +373,9 @@ class ImapMailbox:
             hits += _searched_uids(data)
         return hits
 
-    def present(self, uids: Iterable[int]) -> set[int]:
-        """Those of ``uids`` the selected folder still has. One ``UID SEARCH UID a:b`` per
+    def present(self, uids: Iterable[int], *, undeleted: bool = False) -> set[int]:
+        """Those of ``uids`` the selected folder still has (with ``undeleted``, not
+        counting those marked ``\\Deleted``). One ``UID SEARCH UID a:b`` per
         :data:`PRESENT_WINDOW` UIDs of the span that holds any of them (the commands sent
         back to back): a folder of 100,000 messages is asked in two or three commands,
         where a list of the UIDs themselves (tens of thousands waiting) would take a
@@ -386,8 +387,8 @@ class ImapMailbox:
         windows = sorted({uid // PRESENT_WINDOW for uid in wanted})
         if not windows:
             return set()
-        commands = [("SEARCH", "UID", f"{max(1, w * PRESENT_WINDOW)}:{(w + 1) * PRESENT_WINDOW - 1}")
-                    for w in windows]
+        commands = [("SEARCH", "UID", f"{max(1, w * PRESENT_WINDOW)}:{(w + 1) * PRESENT_WINDOW - 1}",
+                     *(("UNDELETED",) if undeleted else ())) for w in windows]
         # (No NOOP first: a view of the folder older than now shows messages since
         # removed, which only puts their departure off to a later look.)
         with imap_errors(f"searching {self.folder}"):
@@ -642,8 +643,8 @@ class ImapMailbox:
             )
         return mails
 
-    def _fetch_bodies(self, uids: list[int], item: str,
-                      refused: dict[int, str]) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
+    def _fetch_bodies(self, uids: list[int], item: str, refused: dict[int, str],
+                      bugs: set[int] | None = None) -> tuple[dict[int, frozenset[str]], dict[int, dict]]:
         """FETCH FLAGS, then ``item`` and FLAGS, sent back to back: (the flags just before
         the body was read, the body answers), by UID. The chunk's sizes came a round trip
         earlier, or many (a chunk of big mail goes in groups of ``batch_bytes``), and a
@@ -651,7 +652,9 @@ class ImapMailbox:
         (:meth:`_restore_seen`). When the server fails the whole batch (one broken message
         can do that), fetch one by one and skip the ones that still fail, adding to
         ``refused`` the UID and the server's words for each that still exists
-        (:func:`refusal_kind`); a refusal that says "later" raises ImapError."""
+        (:func:`refusal_kind`); a refusal that says "later" raises ImapError, and so do
+        "bug" refusals of every message of a batch (the server's trouble, not theirs); the
+        UIDs of those are added to ``bugs``."""
         where = f"fetching UIDs {_uid_list(uids)} in {self.folder}"
         ids = join_message_ids(uids)
         with imap_errors(where):
@@ -680,7 +683,9 @@ class ImapMailbox:
             if kind == "gone":
                 log.info("%s: UID %d was expunged meanwhile: %s", self.folder, uids[0], refusal)
                 return {}, {}
-            if kind == "unsure" and self.folder == self.refusals.folder:
+            if kind == "bug" and bugs is not None:
+                bugs.add(uids[0])
+            if kind in ("unsure", "bug") and self.folder == self.refusals.folder:
                 times = self.refusals.refused(uids[0])
                 if times < REFUSED_PASSES:
                     log.warning("%s (refused without a reason, %d of %d times: tried again next pass)", refusal,
@@ -691,11 +696,13 @@ class ImapMailbox:
             refused[uids[0]] = f"the server refused to deliver it: {answer}"
             return {}, {}
         log.warning("%s; fetching those messages one by one", refusal)
-        before, bodies = {}, {}
+        before, bodies, bugs = {}, {}, set()
         for uid in uids:
-            flags, answers = self._fetch_bodies([uid], item, refused)
+            flags, answers = self._fetch_bodies([uid], item, refused, bugs)
             before.update(flags)
             bodies.update(answers)
+        if bugs and not bodies and bugs == set(uids):
+            raise ImapError(f"{refusal} (for every message of it alike: the server's trouble, tried again later)")
         return before, bodies
 
     def _restore_seen(self, before: dict[int, frozenset[str]], bodies: dict[int, dict]) -> None:
@@ -743,13 +750,16 @@ def refusal_kind(answer: str) -> str:
     (RFC 5530): "gone" (expunged meanwhile: nothing to triage), "later" (the server is
     busy, limited or failing: try the pass again, rather than take its trouble for the
     message's) or "broken" (another code: this message cannot be read, it is decided as
-    unreadable, so a person sees it). Without a code, "unsure": the refusal may be the
+    unreadable, so a person sees it). "bug" (:data:`MESSAGE_BUGS`): as "unsure", unless
+    every message of the batch gets it, which is the server's trouble. Without a code, "unsure": the refusal may be the
     server's passing trouble (Gmail's "Some messages could not be FETCHed" is), so the
     message is tried again on later passes and decided unreadable only after
     :data:`~triage.imap.refusals.REFUSED_PASSES` of them refused it."""
     upper = answer.upper()
     if any(code in upper for code in _GONE_CODES):
         return "gone"
+    if any(code in upper for code in MESSAGE_BUGS):
+        return "bug"
     if any(code in upper for code in TEMPORARY_REFUSALS):  # the server's trouble, as for a login
         return "later"
     return "broken" if _RESPONSE_CODE.match(answer) else "unsure"

@@ -39,6 +39,7 @@ from triage.imap.connection import ImapConnectionError
 from triage.imap.corrections import scan_corrections
 from triage.imap.departures import note_departures
 from triage.imap.drops import scan_training_folders
+from triage.imap.firstrun import remember_plan, resume_uids, unfinished_plan
 from triage.imap.labeler import LabelChange, Labeler
 from triage.imap.lostfetch import plan_fetches
 from triage.imap.mailbox import FolderState, ImapMailbox
@@ -270,6 +271,9 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
     if renumbered_silently(mailbox, history, state, cursor):
         cursor, arrived = (RENUMBERED, cursor[1]), None
     same_uids = cursor is not None and cursor[0] == state.uidvalidity
+    plan = unfinished_plan(history, imap.folder, state.uidvalidity) if same_uids else None
+    if plan is not None:
+        arrived = None  # (the rest of the first run's list is below them)
     held = list(held_moves or ()) if same_uids and not dry_run else []
     if held_moves is not None:
         held_moves.clear()  # (given back at the end of the pass; a failure leaves their marks)
@@ -285,6 +289,11 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
         uids = array("L", sorted(uid for uid in set(arrived) if uid > cursor[1]))
     elif cursor is None:
         uids = _first_run_uids(mailbox, engine, imap, since)
+        if not dry_run:
+            remember_plan(history, imap.folder, state.uidvalidity, state.uidnext - 1, uids)
+    elif plan is not None:
+        log.info("%s: finishing the first run that ended early", imap.folder)
+        uids = resume_uids(plan, cursor[1], mailbox.uids_since(max(cursor[1], plan.top)))
     else:
         uids = array("L", new_uids(mailbox, history, state, since, cursor, imap.max_message_bytes))
         if cursor[0] != state.uidvalidity:
@@ -332,6 +341,7 @@ def _sync_folder(mailbox: ImapMailbox, labeler: Labeler, engine: Engine, imap: I
         held_moves.extend(group.deferred)
     if not stopped:  # every UID found was read: the cursor may pass the unreadable ones too
         history.set_cursor(imap.folder, state.uidvalidity, work.top)
+        history.clear_first_run_plan(imap.folder)
     remember_refusals(history, refusals)  # those the cursor passed are asked for again
     if dry_run:
         engine.rollback()
