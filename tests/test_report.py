@@ -28,7 +28,7 @@ from triage.history import History
 from triage.message import RawMail
 from triage.report import age_histogram, render_html, write_table
 from triage.sla import Policy
-from triage.waiting import P1_SHARE_FULL, urgency_key, waiting_conversations
+from triage.waiting import P1_CUSTOMER_HELD, P1_SHARE_FULL, urgency_key, waiting_conversations
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
 CONTRACT = {"thread_id", "customer", "subject", "categories", "waiting_since", "waiting_hours", "repeat_count",
@@ -280,6 +280,29 @@ def test_p1_stays_scarce_on_a_backlog_nobody_answered(tmp_path):
     assert {r.customer for r in p1} == {"c39@example.org", *(f"c{n}@example.org" for n in range(len(p1) - 1))}
     held = [r for r in rows if r.priority == 2]
     assert len(held) == 40 - len(p1) and all(P1_SHARE_FULL in r.reasons for r in held)
+
+
+def test_one_customer_holds_one_p1_place_however_many_conversations_claim_it(tmp_path):
+    """A customer who wrote three times under each of three subjects, never answered,
+    threatening a chargeback, has three conversations claiming P1. Waiting longest, they
+    took every P1 place of the queue, and another customer's chargeback threat was P2:
+    the team acts on a customer once. Their strongest claim holds P1, the others are P2, first in line, and
+    say why; the threat holds the other place."""
+    path = str(tmp_path / "state.db")
+    mails = [mail(10 * s + k, "ana@example.org", f"Refund for order {s}",
+                  "still waiting for my refund, next I file a chargeback", NOW - timedelta(days=9 - s, hours=-k))
+             for s in range(3) for k in range(3)]
+    mails.append(mail(99, "bo@example.org", "Charge", "I will file a chargeback", NOW - timedelta(days=1)))
+    mails += [mail(200 + n, f"c{n}@example.org", f"Question {n}", "how do I change my address?",
+                   NOW - timedelta(hours=2)) for n in range(6)]
+    with History(path) as history:
+        Engine(KeywordModel(), CALM, history, Settings(), now=NOW).decide(mails)
+        rows = waiting_conversations(history, NOW, Policy())
+    assert len(rows) == 10  # 15 % of 10: the minimum of two P1 places
+    assert {(r.customer, r.subject) for r in rows if r.priority == 1} == {
+        ("ana@example.org", "Refund for order 0"), ("bo@example.org", "Charge")}
+    held = [r for r in rows if r.customer == "ana@example.org" and r.priority == 2]
+    assert len(held) == 2 and all(P1_CUSTOMER_HELD in r.reasons for r in held)
 
 
 @pytest.mark.parametrize("suffix", ["", "-wal", ".lock", ".status.json"])

@@ -424,6 +424,18 @@ class Labeled:
     labels: tuple[str, ...]
 
 
+
+@dataclass(frozen=True)
+class P1Share:
+    """Which conversations hold P1 (:meth:`History.p1_members`), and whose they are."""
+
+    threads: frozenset[str]
+    customers: frozenset[str]
+    """The customers of ``threads`` (one conversation each)."""
+
+    def __contains__(self, thread_id: object) -> bool:
+        return thread_id in self.threads
+
 class History:
     """The state file. Use as a context manager, or call :meth:`close`.
 
@@ -757,25 +769,38 @@ class History:
         self.db.executemany("UPDATE threads SET dirty = 0, due = ?, p1 = ? WHERE thread_id = ?",
                             [(iso(due) if due else None, int(p1), thread_id) for thread_id, due, p1 in standings])
 
-    def p1_members(self, share: float, at_least: int = 2) -> frozenset[str]:
-        """The conversations that are P1: of those claiming it, the strongest, at most
-        ``share`` of the waiting conversations but ``at_least`` this many (a small queue
-        can act on a threat and a long-neglected customer at once); every claim when
-        ``share`` is 1 or more. See :mod:`triage.waiting`."""
+    def p1_members(self, share: float, at_least: int = 2) -> P1Share:
+        """The conversations that are P1: of those claiming it, the strongest, one a
+        customer, at most ``share`` of the waiting conversations but ``at_least`` this
+        many (a small queue can act on a threat and a long-neglected customer at once);
+        every claim when ``share`` is 1 or more. One a customer: a customer writing two
+        hundred times under eight subjects made three conversations, and they took every
+        P1 place of a queue of 23 — the team acts on the customer once, and the next
+        customer's threat was P2. See :mod:`triage.waiting`."""
         if share >= 1:
-            return frozenset(r[0] for r in self.db.execute("SELECT thread_id FROM threads WHERE claim IS NOT NULL"))
+            rows = self.db.execute("SELECT thread_id, customer FROM threads WHERE claim IS NOT NULL").fetchall()
+            return P1Share(frozenset(r[0] for r in rows), frozenset(r[1] for r in rows if r[1]))
         waiting = self.db.execute("SELECT count(*) FROM threads WHERE waiting = 1").fetchone()[0]
         limit = max(int(share * waiting), at_least)
-        return frozenset(r[0] for r in self.db.execute(
-            "SELECT thread_id FROM threads WHERE claim IS NOT NULL ORDER BY claim DESC LIMIT ?", (limit,)))
+        threads: set[str] = set()
+        customers: set[str] = set()
+        for thread_id, customer in self.db.execute(
+                "SELECT thread_id, customer FROM threads WHERE claim IS NOT NULL ORDER BY claim DESC"):
+            if customer and customer in customers:
+                continue  # (a stronger claim of theirs holds P1)
+            threads.add(thread_id)
+            customers.add(customer)
+            if len(threads) >= limit:
+                break
+        return P1Share(frozenset(threads), frozenset(customer for customer in customers if customer))
 
-    def p1_changed(self, members: frozenset[str]) -> list[str]:
+    def p1_changed(self, members: P1Share) -> list[str]:
         """Conversations whose P1 membership differs from the last one labelled, now
         recorded as ``members`` says (uncommitted)."""
         was = {r[0] for r in self.db.execute("SELECT thread_id FROM threads WHERE p1 = 1")}
-        changed = sorted(was ^ members)
+        changed = sorted(was ^ members.threads)
         self.db.executemany("UPDATE threads SET p1 = ? WHERE thread_id = ?",
-                            [(int(thread_id in members), thread_id) for thread_id in changed])
+                            [(int(thread_id in members.threads), thread_id) for thread_id in changed])
         return changed
 
     def customer_rows(self, thread_ids: list[str]) -> dict[str, list[sqlite3.Row]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from triage import CATEGORIES, OTHER
-from triage.history import History, ThreadFacts, Waiting, parse_iso
+from triage.history import History, P1Share, ThreadFacts, Waiting, parse_iso
 from triage.priority import NEEDS_REPLY
 from triage.sla import Policy, assess
 
@@ -123,17 +123,19 @@ def conversation(history: History, thread_id: str, now: datetime, policy: Policy
 
 
 P1_SHARE_FULL = "would be P1, but P1 is kept to the most urgent share of the queue"
+P1_CUSTOMER_HELD = "would be P1, but another conversation of this customer's is P1"
 
 
-def within_share(conversation: Conversation, members: frozenset[str]) -> Conversation:
+def within_share(conversation: Conversation, members: P1Share) -> Conversation:
     """The conversation as the queue shows it: P1 only if it is among ``members``, the
-    strongest claims to P1 (:meth:`History.p1_members`); otherwise it stays at P2, where
-    the urgency order puts it first. P1 means "act now", so it must stay scarce on any
-    backlog: an imported mailbox where nobody answered anyone for weeks would otherwise
-    be all P1."""
+    strongest claims to P1, one a customer (:meth:`History.p1_members`); otherwise it
+    stays at P2, where the urgency order puts it first. P1 means "act now", so it must
+    stay scarce on any backlog: an imported mailbox where nobody answered anyone for
+    weeks would otherwise be all P1."""
     if conversation.priority != 1 or conversation.thread_id in members:
         return conversation
-    return replace(conversation, priority=2, reasons=[*conversation.reasons, P1_SHARE_FULL])
+    reason = P1_CUSTOMER_HELD if conversation.customer in members.customers else P1_SHARE_FULL
+    return replace(conversation, priority=2, reasons=[*conversation.reasons, reason])
 
 
 REPEATS_CLAIM = 3
