@@ -26,6 +26,9 @@ def example(message_id: str, sender: str = "someone@example.org") -> Example:
     ("<r10a-001.ab12@example.org>", "r10a"),  # two-digit rounds were grouped by sender before
     ("<r11a-452.x@mail.example>", "r11a"),
     ("<fu-12.x@example.org>", "fu"),
+    ("<h2w-024.525265597@app.chat>", "h2w"),
+    ("<H5-182.4516bfbeb1@gmail.com>", "h5"),  # the held-out sets 5-9: grouped by sender before
+    ("<H9-229.e5f4098730@gmail.com>", "h9"),
 ])
 def test_the_writer_is_the_message_id_prefix(message_id: str, writer: str) -> None:
     assert writer_of(example(message_id)) == writer

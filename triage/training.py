@@ -165,12 +165,13 @@ def export_model(pipeline: Pipeline, thresholds: dict[str, float], tone: ToneMod
 
 def writer_of(example: Example) -> str:
     """Who wrote an example, as far as can be told: the corpus's Message-ID prefix
-    (``<r4a-017.…>`` → ``r4a``, one writer each), else the sender's address."""
+    (``<r4a-017.…>`` → ``r4a``, ``<H9-229.…>`` → ``h9``: one writer each, in any case),
+    else the sender's address."""
     match = _WRITER.match(example.message.message_id)
-    return match.group(1) if match else example.message.sender
+    return match.group(1).lower() if match else example.message.sender
 
 
-_WRITER = re.compile(r"<([a-z]{1,4}\d{0,2}[a-z]?)-\d{1,5}\.")
+_WRITER = re.compile(r"<([a-z]{1,4}\d{0,2}[a-z]?)-\d{1,5}\.", re.IGNORECASE)
 
 
 def out_of_fold_scores(texts: list[str], targets: np.ndarray, kind: str = DEFAULT_ESTIMATOR, folds: int = 5,
