@@ -2,8 +2,8 @@
 
 Trains the category model (cross-validated thresholds) and the tone model on
 data/corpus with scikit-learn, scores both on data/holdout, data/holdout2, data/holdout3,
-data/holdout4, data/holdout5, data/holdout6, data/holdout7, data/holdout8 and data/holdout9 (each
-written separately, never trained on; the last eight reported apart as ``holdout2`` … ``holdout9``), and
+data/holdout4, data/holdout5, data/holdout6, data/holdout7, data/holdout8, data/holdout9 and data/holdout10 (each
+written separately, never trained on; the last nine reported apart as ``holdout2`` … ``holdout10``), and
 writes, in
 triage's data-only model format:
 
@@ -44,6 +44,7 @@ HOLDOUT6_DIR = REPO_ROOT / "data" / "holdout6"
 HOLDOUT7_DIR = REPO_ROOT / "data" / "holdout7"
 HOLDOUT8_DIR = REPO_ROOT / "data" / "holdout8"
 HOLDOUT9_DIR = REPO_ROOT / "data" / "holdout9"
+HOLDOUT10_DIR = REPO_ROOT / "data" / "holdout10"
 
 DIGEST_TEMPLATE = '''"""The sha256 of the shipped model file (models/default.npz).
 
@@ -88,7 +89,7 @@ def main() -> int:
     for name, directory in (("holdout2", HOLDOUT2_DIR), ("holdout3", HOLDOUT3_DIR), ("holdout4", HOLDOUT4_DIR),
                             ("holdout5", HOLDOUT5_DIR), ("holdout6", HOLDOUT6_DIR),
                             ("holdout7", HOLDOUT7_DIR), ("holdout8", HOLDOUT8_DIR),
-                            ("holdout9", HOLDOUT9_DIR)):
+                            ("holdout9", HOLDOUT9_DIR), ("holdout10", HOLDOUT10_DIR)):
         progress(f"scoring data/{name}")
         other = load_labeled(directory)
         card[name] = {"sha256": other.sha256, "counts": other.counts(), **evaluate(model, other),
@@ -99,7 +100,7 @@ def main() -> int:
     rows = write_reference(TARGET)
     cv, held, tone = card["cross_validation"], card["holdout"], card["tone"]
     later = [(name, card[name]) for name in ("holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
-                                                     "holdout8", "holdout9")]
+                                                     "holdout8", "holdout9", "holdout10")]
     print(f"wrote {TARGET.relative_to(REPO_ROOT)} (format {card['format_version']}, sha256 {card['sha256'][:12]}…): "
           f"categories macro-F1 {cv['macro_f1']:.3f} cross-validated, {held['macro_f1']:.3f} held-out"
           + "".join(f", {scores['macro_f1']:.3f} on {name}" for name, scores in later) + "; frustration F1 "

@@ -58,7 +58,7 @@ def repository_mail(every: int) -> list[bytes]:
     non-customer and fixture message, and the sample inbox's files."""
     files = [*sorted((ROOT / "data" / "corpus").rglob("*.eml"))[::every],
              *(p for name in ("holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7",
-                              "holdout8", "holdout9", "noncustomer")
+                              "holdout8", "holdout9", "holdout10", "noncustomer")
                for p in (ROOT / "data" / name).rglob("*.eml")),
              *(ROOT / "tests" / "fixtures").glob("*.eml"), *(p for p in (ROOT / "samples").rglob("*") if p.is_file())]
     return [p.read_bytes() for p in files]
