@@ -325,3 +325,27 @@ def test_a_bounce_returning_mail_is_no_forward():
     mail = parse_message(attached_forward_mail(2, *CUSTOMERS[0]))
     assert mail.forwarded.address == "ana@example.org" and mail.forwarded.message_id == "<in2@example.org>"
     assert mail.forwarded.text.startswith("I was charged twice")
+
+
+def test_a_forward_whose_block_names_recipients_without_addresses_of_waiting_mail_counts_once(engine):
+    """Ana wrote to support@ with Tom in Cc; Tom forwards it from Outlook on Exchange,
+    whose block names the shop's own people without addresses ("To: Support; Tom
+    Baker"): nothing in it says the inbox got her mail. Her unanswered mail under that
+    subject does: it counted twice, a "2nd message without a reply"."""
+    engine.decide([customer_mail(1, "I was charged twice for order 5512.", "Mon, 30 Nov 2026 09:00:00 +0000")])
+    decisions = engine.decide([outlook_forward(1, *CUSTOMERS[0], block_to="Support; Tom Baker"),
+                               outlook_forward(2, *CUSTOMERS[1], block_to="Support; Tom Baker")])
+    assert [d.message.key for d in decisions] == ["fw2"]
+    report = {c.customer: c.repeat_count for c in waiting_conversations(engine.history, NOW, Policy())}
+    assert report == {"ana@example.org": 1, "bo@example.net": 1}
+
+
+@pytest.mark.parametrize("answered", [True, False], ids=["her mail answered", "another subject"])
+def test_a_names_only_forward_is_the_customers_when_nothing_of_hers_waits_under_its_subject(engine, answered):
+    if answered:
+        engine.decide([customer_mail(1, "I was charged twice for order 5512.", "Mon, 30 Nov 2026 09:00:00 +0000"),
+                       answer(1, "Mon, 30 Nov 2026 10:00:00 +0000")])
+    else:
+        engine.decide([customer_mail(1, "Where is my parcel?", "Mon, 30 Nov 2026 09:00:00 +0000", subject="parcel")])
+    [decision] = engine.decide([outlook_forward(1, *CUSTOMERS[0], block_to="Support; Tom Baker")])
+    assert decision.message.key == "fw1" and decision.waiting_hours is not None

@@ -350,12 +350,20 @@ class Engine:
     def _passes_on_recorded_mail(self, message: Message) -> bool:
         """Whether ``message``, a colleague's forward of a customer's mail
         (:meth:`Settings.handed_over`), is in reply to that customer's mail recorded from
-        the inbox (Gmail keeps a forward in its thread), or attaches it: it passes on what
-        the team has already — the team's mail, not the customer writing again."""
+        the inbox (Gmail keeps a forward in its thread), or attaches it, or — its header
+        block naming no recipient's address — carries the subject of the customer's mail
+        that still waits: it passes on what the team has already — the team's mail, not
+        the customer writing again."""
         handed = self.settings.handed_over(message)
-        return handed is not None and any(
-            self.history.has_inbound(message_id, handed.address)
-            for message_id in (message.in_reply_to, handed.message_id) if message_id)
+        if handed is None:
+            return False
+        if any(self.history.has_inbound(message_id, handed.address)
+               for message_id in (message.in_reply_to, handed.message_id) if message_id):
+            return True
+        # A block naming its recipients without their addresses (Exchange shows its own
+        # users so: "To: Support; Tom Baker") cannot say the inbox got that mail too;
+        # the customer's unanswered mail under its subject says it did.
+        return not handed.addressed and self.history.waits_under_subject(handed.address, handed.subject)
 
     def _customer_words(self, analysis: Analysis) -> Analysis:
         """The analysis of a customer's message on the customer's words: for mail a

@@ -865,6 +865,15 @@ class History:
         return self.db.execute("SELECT 1 FROM messages WHERE message_id = ? AND customer = ? AND direction = 'in'",
                                (message_id, customer)).fetchone() is not None
 
+    def waits_under_subject(self, customer: str, subject: str) -> bool:
+        """True when ``customer`` has a message awaiting the team's reply, unanswered, in a
+        conversation under ``subject`` (normalised as threads are)."""
+        key = subject_key(subject)
+        return bool(key) and self.db.execute(
+            "SELECT 1 FROM threads t JOIN messages m ON m.thread_id = t.thread_id WHERE t.customer = ?"
+            " AND t.subject_key = ? AND m.direction = 'in' AND m.customer = ? AND m.awaits_reply = 1"
+            f" AND m.date > {_answered_upto('m.thread_id')} LIMIT 1", (customer, key, customer)).fetchone() is not None
+
     def is_known_reply(self, message_id: str) -> bool:
         """True when a message of the team's with this Message-ID is recorded (a reply
         seen in the watched folder is then not recorded again from Sent)."""
