@@ -83,3 +83,36 @@ def test_file_names_that_are_not_utf8_reach_rows_and_state_as_text(tmp_path, cap
     [broken] = [row for row in rows if row["labels"] == ["triage/unreadable"]]
     assert broken["reasons"] == ["unreadable: bo\ufffdte:bad\ufffd:2,: no mail headers found"]
 
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 16) - 1, 1 << 16, (1 << 16) + 1, MAX_PARSE_BYTES - 1, MAX_PARSE_BYTES,
+                                  MAX_PARSE_BYTES + 1, MAX_PARSE_BYTES + (1 << 16), MAX_PARSE_BYTES + (1 << 20) + 7])
+def test_a_message_is_kept_to_the_parse_limit_and_hashed_whole_whatever_its_size(size):
+    import hashlib
+    import io
+
+    from triage.sources.local import _read_start
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    start, digest = _read_start(io.BufferedReader(io.BytesIO(data)))
+    assert start == data[:MAX_PARSE_BYTES]
+    assert digest == (hashlib.sha256(data).hexdigest() if size > MAX_PARSE_BYTES else None)
+
+
+def test_a_small_message_is_read_without_asking_for_megabytes():
+    """A read of n bytes allocates n first: a few KB read as a 2 MB request cost an mmap,
+    an mremap and a munmap a message."""
+    import io
+
+    from triage.sources.local import _read_start
+
+    asked = []
+
+    class Recording(io.BufferedReader):
+        def read(self, size=-1):
+            asked.append(size)
+            return super().read(size)
+
+    start, digest = _read_start(Recording(io.BytesIO(b"Subject: hi\n\nhello\n" * 300)))
+    assert digest is None and start.startswith(b"Subject: hi")
+    assert max(asked) <= 1 << 16

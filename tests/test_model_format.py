@@ -304,3 +304,44 @@ def test_the_word_cache_starts_over_without_changing_a_number(fitted, corpus_spl
     for start in range(0, 60, 7):
         assert np.abs(model.probabilities(unseen[start:start + 7]) - expected[start:start + 7]).max() < 1e-12
     assert np.abs(model.probabilities(unseen) - pipeline.predict_proba(unseen)).max() < 1e-9
+
+
+# -- the word block finds its n-grams by token ids ---------------------------------------------
+
+def _string_gram_rows(block, texts):
+    """The word block's rows the plain way: every n-gram as a string, looked up."""
+    from triage.features import _TOKENS, tfidf_rows
+
+    low, high = block.ngram_range
+    rows, columns = [], []
+    for row, text in enumerate(texts):
+        tokens = _TOKENS.findall(block._text(text))
+        for n in range(low, high + 1):
+            for start in range(len(tokens) - n + 1):
+                column = block.vocabulary.get(" ".join(tokens[start:start + n]))
+                if column is not None:
+                    rows.append(row)
+                    columns.append(column)
+    return tfidf_rows(np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64), len(texts), block.idf,
+                      sublinear_tf=block.sublinear_tf)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 1), (1, 2), (2, 2), (1, 3), (2, 3), (3, 3)])
+def test_the_word_block_rows_are_those_of_its_n_gram_strings_bit_for_bit(corpus_split, ngram_range):
+    """Unigrams and bigrams found by token ids (``TokenPairs``) give exactly the rows the
+    n-gram strings give, so no score moves in its last bit; and scikit-learn's to 1e-12."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from triage.textprep import normalise
+    from triage.training import export_vectorizer
+
+    texts, _, unseen = corpus_split
+    unseen = unseen + ["refund refund", "the the the the", "a b c d", "order order number number order"]
+    vectorizer = TfidfVectorizer(preprocessor=normalise, ngram_range=ngram_range, sublinear_tf=True, min_df=2)
+    vectorizer.fit(texts)
+    block = export_vectorizer("word", vectorizer)
+    for batch in (unseen, unseen[:1], unseen[-5:], []):
+        ours, plain = block.transform(batch), _string_gram_rows(block, batch)
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(ours, part), getattr(plain, part))
+    assert np.abs(block.transform(unseen).toarray() - vectorizer.transform(unseen).toarray()).max() < 1e-12

@@ -21,6 +21,7 @@ classmethod, and an entry in :data:`BLOCK_KINDS`; the heads and the format take 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -228,25 +229,105 @@ class WordTfidf(_TfidfBlock):
             raise ValueError(f"block {meta.get('name')}: unsupported token pattern {meta.get('token_pattern')!r}")
         return super().from_data(meta, arrays)
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._pairs = TokenPairs.of(self.vocabulary) if self.ngram_range[0] <= 2 else None
+
     def transform(self, texts: Sequence[str]) -> SparseRows:
-        """The TF-IDF rows of ``texts``."""
+        """The TF-IDF rows of ``texts``: unigrams and bigrams found through token ids
+        (:class:`TokenPairs`), longer n-grams as strings."""
         lookup = self.vocabulary.get
         low, high = self.ngram_range
-        columns: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            tokens = _TOKENS.findall(self._text(text))
-            grams = tokens if low == 1 else []
-            if low <= 2 <= high:
-                grams = grams + [a + " " + b for a, b in zip(tokens, tokens[1:])]
-            for n in range(max(low, 3), min(high, len(tokens)) + 1):
-                grams = grams + [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
-            found = [c for c in map(lookup, grams) if c is not None]
-            columns.extend(found)
-            lengths.append(len(found))
-        row_of = np.repeat(np.arange(len(lengths)), lengths)
-        return tfidf_rows(row_of, np.array(columns, dtype=np.int64), len(lengths), self.idf,
-                          sublinear_tf=self.sublinear_tf)
+        pairs = self._pairs
+        tokens_of = [_TOKENS.findall(self._text(text)) for text in texts]
+        row_parts: list[np.ndarray] = []
+        column_parts: list[np.ndarray] = []
+        if pairs is not None:
+            rows, columns = pairs.columns(tokens_of, unigrams=low == 1, bigrams=high >= 2)
+            row_parts.append(rows)
+            column_parts.append(columns)
+        if high >= 3:
+            columns_n: list[int] = []
+            lengths: list[int] = []
+            for tokens in tokens_of:
+                grams: list[str] = []
+                for n in range(max(low, 3), min(high, len(tokens)) + 1):
+                    grams = grams + [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+                found = [c for c in map(lookup, grams) if c is not None]
+                columns_n.extend(found)
+                lengths.append(len(found))
+            row_parts.append(np.repeat(np.arange(len(lengths)), lengths))
+            column_parts.append(np.array(columns_n, dtype=np.int64))
+        row_of = np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64)
+        columns = np.concatenate(column_parts) if column_parts else np.zeros(0, dtype=np.int64)
+        # tfidf_rows counts (row, column) pairs whatever their order: the same pairs as
+        # scikit-learn's n-gram strings give the same rows, bit for bit.
+        return tfidf_rows(row_of, columns, len(texts), self.idf, sublinear_tf=self.sublinear_tf)
+
+
+@dataclass(frozen=True, eq=False)
+class TokenPairs:
+    """A word vocabulary's unigrams and bigrams by token id: every token that is a
+    unigram term or a part of a bigram term has an id, and a bigram term is the pair of
+    its parts' ids. A batch's unigram and bigram columns then come from one dict lookup a
+    token and a few numpy operations, instead of building and looking up a string for
+    every pair of neighbouring tokens (most of which are in no vocabulary)."""
+
+    ids: dict[str, int]
+    unigram_column: np.ndarray
+    """Column of each token id as a unigram term, or -1."""
+    pair_keys: np.ndarray
+    """``first id * len(ids) + second id`` of every bigram term, sorted."""
+    pair_columns: np.ndarray
+    """The column of each of ``pair_keys``."""
+
+    @classmethod
+    def of(cls, vocabulary: dict[str, int]) -> TokenPairs:
+        """The pairs of a vocabulary of word n-gram terms (tokens joined by a space)."""
+        unigrams = [(term, column) for term, column in vocabulary.items() if " " not in term]
+        ids = dict(zip((term for term, _ in unigrams), range(len(unigrams))))
+        unigram_column = np.array([column for _, column in unigrams], dtype=np.int64)
+        bigrams = [(term.split(" "), column) for term, column in vocabulary.items() if term.count(" ") == 1]
+        for (first, second), _ in bigrams:  # parts that are no unigram term get ids after them
+            ids.setdefault(first, len(ids))
+            ids.setdefault(second, len(ids))
+        unigram_column = np.concatenate([unigram_column, np.full(len(ids) - len(unigrams), -1, dtype=np.int64)])
+        firsts = np.fromiter((ids[first] for (first, _), _ in bigrams), dtype=np.int64, count=len(bigrams))
+        seconds = np.fromiter((ids[second] for (_, second), _ in bigrams), dtype=np.int64, count=len(bigrams))
+        columns = np.fromiter((column for _, column in bigrams), dtype=np.int64, count=len(bigrams))
+        keys = firsts * len(ids) + seconds
+        order = np.argsort(keys, kind="stable")
+        return cls(ids, unigram_column, keys[order], columns[order])
+
+    def columns(self, tokens_of: Sequence[list[str]], *, unigrams: bool, bigrams: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of every unigram (and bigram) term occurrence in each row's
+        tokens, in no particular order."""
+        lengths = np.fromiter(map(len, tokens_of), dtype=np.int64, count=len(tokens_of))
+        total = int(lengths.sum())
+        get = self.ids.get
+        ids = np.fromiter(map(get, itertools.chain.from_iterable(tokens_of), itertools.repeat(-1)),
+                          dtype=np.int64, count=total)
+        row_of = np.repeat(np.arange(len(tokens_of)), lengths)
+        row_parts = []
+        column_parts = []
+        if unigrams:
+            known = ids >= 0
+            columns = self.unigram_column[ids[known]]
+            found = columns >= 0
+            row_parts.append(row_of[known][found])
+            column_parts.append(columns[found])
+        if bigrams and total > 1 and len(self.pair_keys):
+            first, second = ids[:-1], ids[1:]
+            # a pair within one row, both of whose tokens are in some term
+            candidate = (row_of[:-1] == row_of[1:]) & (first >= 0) & (second >= 0)
+            keys = first[candidate] * len(self.ids) + second[candidate]
+            at = np.minimum(np.searchsorted(self.pair_keys, keys), len(self.pair_keys) - 1)
+            found = self.pair_keys[at] == keys
+            row_parts.append(row_of[:-1][candidate][found])
+            column_parts.append(self.pair_columns[at[found]])
+        if not row_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(row_parts), np.concatenate(column_parts)
 
 
 class CharWbTfidf(_TfidfBlock):
