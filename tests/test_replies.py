@@ -208,18 +208,35 @@ def test_a_schema_5_state_file_gets_the_p1_share_indexes_that_spare_each_batch_a
     with History(path):
         pass
     old = sqlite3.connect(path)
-    old.executescript("DROP INDEX threads_claim; DROP INDEX threads_waiting;"
+    old.executescript("DROP INDEX threads_claim_customer; DROP INDEX threads_waiting;"
                       "CREATE INDEX threads_claim ON threads(claim) WHERE claim IS NOT NULL;"
                       "UPDATE meta SET value = '5' WHERE key = 'schema_version';")
     old.close()
     with History(path) as history:
-        claim = [row[2] for row in history.db.execute("PRAGMA index_info(threads_claim)")]
-        assert claim == ["claim", "thread_id"]
+        indexes = {row[0] for row in history.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "threads_claim" not in indexes
+        claim = [row[2] for row in history.db.execute("PRAGMA index_info(threads_claim_customer)")]
+        assert claim == ["claim", "thread_id", "customer"]
         plan = history.db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM threads WHERE waiting = 1").fetchall()
         assert "COVERING INDEX threads_waiting" in plan[0][3]
-        plan = history.db.execute("EXPLAIN QUERY PLAN SELECT thread_id FROM threads WHERE claim IS NOT NULL"
-                                  " ORDER BY claim DESC LIMIT 5").fetchall()
-        assert "COVERING INDEX threads_claim" in plan[0][3]
+        # the P1 share, one a customer (History.p1_members), reads no row of the table
+        plan = history.db.execute("EXPLAIN QUERY PLAN SELECT thread_id, customer FROM threads WHERE claim IS NOT NULL"
+                                  " ORDER BY claim DESC").fetchall()
+        assert "COVERING INDEX threads_claim_customer" in plan[0][3]
+
+
+def test_a_state_file_a_triage_before_the_customers_p1_index_opened_again_keeps_one_claim_index(tmp_path):
+    """An older triage opening the file makes its own claim index again (threads_claim):
+    the next start drops it, so no record pays for two."""
+    path = tmp_path / "s.db"
+    with History(path):
+        pass
+    old = sqlite3.connect(path)
+    old.executescript("CREATE INDEX threads_claim ON threads(claim, thread_id) WHERE claim IS NOT NULL;")
+    old.close()
+    with History(path) as history:
+        names = {row[0] for row in history.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "threads_claim" not in names and "threads_claim_customer" in names
 
 
 THU = "Thu, 19 Mar 2026 09:00:00 +0000"
