@@ -60,6 +60,15 @@ def test_messages_a_fetch_answers_without_are_tried_again_then_labelled_unreadab
     assert box.once()[:2] == (0, [])
 
 
+def uid_set(spec: bytes) -> set[int]:
+    """The UIDs an IMAP sequence set names (``b"3:5,9"`` -> {3, 4, 5, 9})."""
+    covered: set[int] = set()
+    for part in spec.decode().split(","):
+        first, _, last = part.partition(":")
+        covered.update(range(int(first), int(last or first) + 1))
+    return covered
+
+
 def refusing_stores(uids: set[int] | None, answer: bytes = b"NO [CANNOT] this message cannot be changed"):
     """A client hook: a UID STORE touching any of ``uids`` (None: every one) is answered
     ``answer`` by the proxy and never reaches the server."""
@@ -67,10 +76,7 @@ def refusing_stores(uids: set[int] | None, answer: bytes = b"NO [CANNOT] this me
         found = re.match(rb"^(\S+) UID STORE ([\d:,]+) ", line)
         if found is None:
             return line
-        covered = set()
-        for part in found[2].decode().split(","):
-            first, _, last = part.partition(":")
-            covered.update(range(int(first), int(last or first) + 1))
+        covered = uid_set(found[2])
         if uids is not None and not covered & uids:
             return line
         connection.to_client(found[1] + b" " + answer + b"\r\n")
@@ -268,10 +274,7 @@ def refusing_copies(uids: set[int], answer: bytes = b"NO [SERVERBUG] this item c
         found = re.match(rb"^(\S+) UID COPY ([\d:,]+) ", line)
         if found is None:
             return line
-        covered = set()
-        for part in found[2].decode().split(","):
-            first, _, last = part.partition(":")
-            covered.update(range(int(first), int(last or first) + 1))
+        covered = uid_set(found[2])
         if not covered & uids:
             return line
         connection.to_client(found[1] + b" " + answer + b"\r\n")

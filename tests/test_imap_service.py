@@ -55,6 +55,18 @@ def message(tag: str, *, sender: str = "ann@example.net", subject: str = "Where 
     return message_id, raw.replace(b"\n", b"\r\n")
 
 
+def append_dated(box: Box, tag: str, when: datetime, extra: str = "", **kw) -> tuple[str, int]:
+    """Append :func:`message` ``tag`` dated and arrived ``when`` (``extra``: a header line
+    more) to the box's folder: its Message-ID and UID."""
+    message_id, raw = message(tag, **kw)
+    if extra:
+        raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
+    raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
+    with box.dovecot.client() as client:
+        answer = client.append(box.folder, raw, msg_time=when)
+    return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+
+
 def toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -470,14 +482,7 @@ def test_the_first_run_finds_the_longest_waits_and_says_what_it_skipped(box: Box
     now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
     def old(tag: str, days: int, extra: str = "", **kw) -> tuple[str, int]:
-        when = now - timedelta(days=days)
-        message_id, raw = message(tag, **kw)
-        if extra:
-            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
-        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
-        with box.dovecot.client() as client:
-            answer = client.append(box.folder, raw, msg_time=when)
-        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+        return append_dated(box, tag, now - timedelta(days=days), extra, **kw)
 
     waiting_id, _ = old("sixty", 60, sender="Zoe <zoe@example.org>", subject="Still no refund for order 77")
     answered_id, _ = old("fifty", 50, sender="Yan <yan@example.org>", subject="Cancel my plan")
@@ -514,14 +519,8 @@ def test_a_first_run_cut_short_resumes_its_own_plan_not_every_older_message(
     now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 
     def old(tag: str, days: float, extra: str = "") -> tuple[str, int]:
-        when = now - timedelta(days=days)
-        message_id, raw = message(tag, sender=f"{tag}@example.org", subject=f"Refund for order {tag}")
-        if extra:
-            raw = raw.replace(b"\r\n\r\n", f"\r\n{extra}\r\n\r\n".encode(), 1)
-        raw = raw.replace(b"Mon, 23 Nov 2026 09:30:00 +0000", when.strftime("%a, %d %b %Y %H:%M:%S +0000").encode())
-        with box.dovecot.client() as client:
-            answer = client.append(box.folder, raw, msg_time=when)
-        return message_id, int(re.search(rb"APPENDUID \d+ (\d+)", answer).group(1))
+        return append_dated(box, tag, now - timedelta(days=days), extra, sender=f"{tag}@example.org",
+                            subject=f"Refund for order {tag}")
 
     def answer(message_id: str, tag: str, days: float) -> None:
         reply = eml(sender="Dana <dana@example.com>", to=f"{tag}@example.org", subject=f"Re: Refund for order {tag}",
