@@ -123,7 +123,7 @@ def forwarded_mail(subject: str, body: str) -> Forwarded | None:
                 continue
         if (stripped.find(":", 1, _HEADER_KEY_REACH) > 0 or stripped.find("：", 1, _HEADER_KEY_REACH) > 0) and (
                 _field_key(stripped) in HEADER_KEYS and is_header_block(lines, index)):
-            if not marked or _note_chars(lines[:index]) > MAX_NOTE_CHARS:
+            if not marked or not _is_note(lines[:index]):
                 return None
             return _forwarded(lines, index, body)
     return None
@@ -141,7 +141,7 @@ def attached_forward(subject: str, note: str, name: str, address: str, attached_
     writing, the attachment a reference)."""
     if not is_forward_subject(subject) or "@" not in address:
         return None
-    if note.strip() and _note_chars(note.replace("\r\n", "\n").split("\n")) > MAX_NOTE_CHARS:
+    if not _is_note(note.replace("\r\n", "\n").split("\n")):
         return None
     return Forwarded(address.lower(), name, attached_subject, tuple(a.lower() for a in addressed),
                      newest_words(text[:TEXT_LIMIT]), message_id)
@@ -165,12 +165,13 @@ def _is_separator(line: str) -> bool:
     return bool(line) and (_is_forward_line(line) or _is_reply_separator(line))
 
 
-def _note_chars(lines: list[str]) -> int:
-    """The length of the colleague's own words in ``lines`` (those above the forwarded
-    header block): separator lines left out, signature and disclaimer cut by
-    :func:`triage.quotes.newest_words`, white space collapsed."""
+def _is_note(lines: list[str]) -> bool:
+    """Whether the colleague's own words in ``lines`` (those above the forwarded mail)
+    are a note: at most :data:`MAX_NOTE_CHARS` once separator lines are left out,
+    signature and disclaimer cut by :func:`triage.quotes.newest_words` and white space
+    collapsed."""
     note = "\n".join(line for line in lines if not _is_separator(line.strip()))
-    return len(" ".join(newest_words(note).split())) if note.strip() else 0
+    return not note.strip() or len(" ".join(newest_words(note).split())) <= MAX_NOTE_CHARS
 
 
 def _forwarded(lines: list[str], start: int, body: str) -> Forwarded | None:
@@ -202,18 +203,19 @@ def _forwarded(lines: list[str], start: int, body: str) -> Forwarded | None:
     return Forwarded(address, name, subject, tuple(addressed), newest_words(below))
 
 
-def _field_key(line: str) -> str:
+def _colon(line: str) -> int:
+    """Where a header line's key ends: its first colon (ASCII or full-width) near the start, else -1."""
     colon = line.find(":", 1, _HEADER_KEY_REACH)
-    if colon < 0:
-        colon = line.find("：", 1, _HEADER_KEY_REACH)
+    return colon if colon >= 0 else line.find("：", 1, _HEADER_KEY_REACH)
+
+
+def _field_key(line: str) -> str:
+    colon = _colon(line)
     return line[:colon].strip(" *\t").lower() if colon > 0 else ""
 
 
 def _field_value(line: str) -> str:
-    colon = line.find(":", 1, _HEADER_KEY_REACH)
-    if colon < 0:
-        colon = line.find("：", 1, _HEADER_KEY_REACH)
-    return line[colon + 1:]
+    return line[_colon(line) + 1:]
 
 
 def _author(value: str) -> tuple[str, str]:

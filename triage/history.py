@@ -437,7 +437,6 @@ class Labeled:
     labels: tuple[str, ...]
 
 
-
 @dataclass(frozen=True)
 class P1Share:
     """Which conversations hold P1 (:meth:`History.p1_members`), and whose they are."""
@@ -448,6 +447,7 @@ class P1Share:
 
     def __contains__(self, thread_id: object) -> bool:
         return thread_id in self.threads
+
 
 class History:
     """The state file. Use as a context manager, or call :meth:`close`.
